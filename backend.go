@@ -1,0 +1,109 @@
+package acache
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Backend stores cache entries in recency order, oldest first, like an ordered
+// dictionary. It only stores: the [Cache] decides what to keep, calls MoveToEnd
+// after each hit and calls PopOldest while it is over its limits.
+//
+// All methods must be safe for concurrent use by multiple goroutines. Every
+// method takes a context so that a networked backend can honour deadlines, and
+// returns an error so that it can report a failure; the Cache treats any error as
+// a miss and forwards the request to the origin.
+//
+// A miss is not an error: Get and Pop return (nil, nil) for a key that is not
+// stored, PopOldest returns ("", nil, nil) when the backend is empty, and
+// MoveToEnd does nothing for a key that is not stored.
+//
+// Entries are immutable once stored. A backend that keeps Go values (like the
+// [LRU]) may return the same *Entry to several callers; the Cache never modifies
+// an entry it got from a backend, and a backend must not modify one it was given.
+//
+// Package [github.com/acachecontrol/acache/acachetest] checks an implementation
+// against this contract.
+type Backend interface {
+	// Contains reports whether key is stored, without changing its recency.
+	Contains(ctx context.Context, key string) (bool, error)
+	// Len returns the number of stored entries.
+	Len(ctx context.Context) (int, error)
+	// Get returns the entry stored under key without changing its recency, or
+	// (nil, nil) if there is none.
+	Get(ctx context.Context, key string) (*Entry, error)
+	// Set stores e under key as the most recently used entry, replacing any
+	// entry stored under key before.
+	Set(ctx context.Context, key string, e *Entry) error
+	// Pop removes the entry stored under key and returns it, or returns
+	// (nil, nil) if there is none.
+	Pop(ctx context.Context, key string) (*Entry, error)
+	// PopOldest removes the least recently used entry and returns it with its
+	// key, or returns ("", nil, nil) if the backend is empty.
+	PopOldest(ctx context.Context) (string, *Entry, error)
+	// MoveToEnd marks the entry stored under key as the most recently used.
+	MoveToEnd(ctx context.Context, key string) error
+}
+
+// Entry is one stored response: what the origin sent, when, and for which
+// request. The exported fields are the durable form of an entry, everything a
+// persistent backend must keep; the Cache derives the rest (parsed directives,
+// freshness lifetime, initial age) from them when it stores the entry or, for an
+// entry a backend decoded, when it reads it.
+type Entry struct {
+	// Key is the full cache key the entry was stored under. The Cache compares
+	// it with the key of every request it serves the entry to, so an entry
+	// found under the wrong key is never served.
+	Key string
+	// StatusCode is the response's status code, e.g. 200.
+	StatusCode int
+	// Proto is the protocol of the origin's response, e.g. "HTTP/1.1".
+	Proto string
+	// Header holds the stored response header fields, without the hop-by-hop
+	// fields that RFC 9111 Section 3.1 forbids storing.
+	Header http.Header
+	// Body holds the complete response content, exactly the bytes the caller
+	// of the original request read.
+	Body []byte
+	// VaryHeader holds the values of the request header fields that the
+	// response's Vary field names, as the original request sent them
+	// (RFC 9111 Section 4.1). It is nil when the response has no Vary field.
+	VaryHeader http.Header
+	// RequestTime is the time the request that produced the response was
+	// sent ("request_time" in RFC 9111 Section 4.2.3).
+	RequestTime time.Time
+	// ResponseTime is the time the response was received ("response_time"
+	// in RFC 9111 Section 4.2.3).
+	ResponseTime time.Time
+
+	// meta caches what the Cache derives from the fields above. It is set
+	// before the entry is handed to a backend and never changed afterwards.
+	meta *entryMeta
+}
+
+// Size returns the number of bytes the entry accounts for against a Cache's
+// byte limit: its body, key, header and Vary fields, plus a fixed overhead for
+// the Go values that hold them.
+func (e *Entry) Size() int64 {
+	const overhead = 256 // the Entry, its slices and maps, in round figures
+	n := int64(overhead + len(e.Key) + len(e.Proto) + len(e.Body))
+	n += headerSize(e.Header) + headerSize(e.VaryHeader)
+	return n
+}
+
+func headerSize(h http.Header) int64 {
+	var n int64
+	for name, values := range h {
+		n += int64(len(name)) + 16
+		for _, v := range values {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
+}
+
+// errCorruptEntry reports an entry that cannot be served: a wrong key, a missing
+// header or an impossible status. The Cache drops such entries.
+var errCorruptEntry = errors.New("acache: corrupt entry")

@@ -1,0 +1,10 @@
+module github.com/acachecontrol/acache
+
+go 1.25
+
+require (
+	github.com/pquerna/cachecontrol v0.2.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
