@@ -1,0 +1,16 @@
+package acache_test
+
+import (
+	"testing"
+
+	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/acachetest"
+)
+
+func TestLRUConformance(t *testing.T) {
+	acachetest.TestBackend(t, func() acache.Backend { return acache.NewLRU() })
+}
+
+func TestZeroLRUConformance(t *testing.T) {
+	acachetest.TestBackend(t, func() acache.Backend { return new(acache.LRU) })
+}
