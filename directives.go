@@ -1,0 +1,425 @@
+package acache
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/pquerna/cachecontrol/cacheobject"
+)
+
+// deltaSeconds is a parsed delta-seconds argument ([RFC 9111 Section 1.2.2]).
+//
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+type deltaSeconds struct {
+	set bool // the directive appeared (with a valid value, or it is max-age/s-maxage)
+	// seconds is the value, clamped to 2147483647 (2^31-1): Section 1.2.2 lets
+	// a cache use "the greatest positive integer it can conveniently
+	// represent" instead of 2^31, and that is what cacheobject does. It is 0
+	// when the value of max-age or s-maxage was invalid.
+	seconds int64
+}
+
+// keepMin records s if d is unset or s is smaller: the most restrictive of
+// several max-age, s-maxage, max-stale, stale-while-revalidate or
+// stale-if-error directives wins.
+func (d *deltaSeconds) keepMin(s int64) {
+	if !d.set || s < d.seconds {
+		d.set, d.seconds = true, s
+	}
+}
+
+// keepMax records s if d is unset or s is larger: the most restrictive of
+// several min-fresh directives wins.
+func (d *deltaSeconds) keepMax(s int64) {
+	if !d.set || s > d.seconds {
+		d.set, d.seconds = true, s
+	}
+}
+
+// cacheControl holds the directives of one Cache-Control header, request or
+// response ([RFC 9111 Section 5.2]). A request's value holds only request
+// directives ([RFC 9111 Section 5.2.1] and stale-if-error), a response's only
+// response directives ([RFC 9111 Section 5.2.2], stale-while-revalidate,
+// stale-if-error and immutable); the others are ignored like unknown ones.
+//
+// [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
+// [RFC 9111 Section 5.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1
+// [RFC 9111 Section 5.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2
+type cacheControl struct {
+	noStore, noCache, mustRevalidate, proxyRevalidate, public, private, immutable, mustUnderstand, noTransform, onlyIfCached bool
+	// noCacheFields and privateFields hold the canonical header names, sorted
+	// and without duplicates, of the qualified forms no-cache="a, b" and
+	// private="a" of a response. The bare form sets noCache or private
+	// instead, and wins over the qualified form: the fields are then nil.
+	noCacheFields, privateFields []string
+
+	// The delta-seconds directives; max-stale holds only a valued max-stale.
+	maxAge, sMaxAge, minFresh, maxStale, staleWhileRevalidate, staleIfError deltaSeconds
+	// maxStaleAny reports a request max-stale without a value: any staleness
+	// is accepted (RFC 9111 Section 5.2.1.2). A valued max-stale, being more
+	// restrictive, overrides it.
+	maxStaleAny bool
+}
+
+// parseResponseCacheControl parses the Cache-Control field lines of a
+// response per [RFC 9111 Section 5.2]. It never fails: unknown and malformed
+// directives are ignored or, when that is safer, read as restrictively as
+// possible (see [parseCacheControl]).
+//
+// [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
+func parseResponseCacheControl(h http.Header) cacheControl {
+	return parseCacheControl(h, false)
+}
+
+// parseRequestCacheControl parses the Cache-Control field lines of a request
+// per [RFC 9111 Section 5.2], like [parseResponseCacheControl].
+//
+// [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
+func parseRequestCacheControl(h http.Header) cacheControl {
+	return parseCacheControl(h, true)
+}
+
+// parseCacheControl parses every Cache-Control field line of h, a request's
+// if request is true, else a response's.
+//
+// The lines are parsed one after the other into the same result, which is
+// what parsing them joined by commas gives ([RFC 9110 Section 5.3]), except
+// that a malformed line (an unterminated quoted string) cannot hide the
+// directives of the next one, and that nothing is allocated to join them.
+//
+// Each well-formed directive is interpreted by package cacheobject (names are
+// case-insensitive, delta-seconds clamped, field-name lists canonicalised);
+// a directive cacheobject rejects, or that is malformed, is handled by
+// [cacheControl.addInvalid]. A directive that appears more than once takes
+// its most restrictive value: [RFC 9111 Section 4.2.1] says to use the first
+// occurrence or treat the response as stale, and to honour the most
+// restrictive of conflicting directives; the minimum (the maximum for
+// min-fresh) is the latter, and does not depend on the order of the lines.
+//
+// [RFC 9110 Section 5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
+// [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
+func parseCacheControl(h http.Header, request bool) cacheControl {
+	var cc cacheControl
+	for _, line := range h.Values("Cache-Control") {
+		for i := 0; i < len(line); {
+			var d directive
+			d, i = nextDirective(line, i)
+			if d.name != "" {
+				cc.add(d, request)
+			}
+		}
+	}
+	cc.finish()
+	return cc
+}
+
+// add merges one directive into cc.
+func (cc *cacheControl) add(d directive, request bool) {
+	name := strings.ToLower(d.name)
+	// cacheobject reads "max-age=99999999999x" as the clamped maximum
+	// (strconv.ParseUint reports the overflow before the syntax error), so we
+	// check that a delta-seconds argument is 1*DIGIT ourselves.
+	valid := d.value == "" || !isDeltaSecondsDirective(name) || isDigits(unquote(d.value))
+	if d.ok && valid {
+		if request {
+			if r, err := cacheobject.ParseRequestCacheControl(d.elem); err == nil {
+				cc.mergeRequest(r, name)
+				return
+			}
+		} else {
+			if r, err := cacheobject.ParseResponseCacheControl(d.elem); err == nil {
+				cc.mergeResponse(r)
+				return
+			}
+		}
+	}
+	cc.addInvalid(name, request)
+}
+
+// mergeRequest merges the directives cacheobject found in the request
+// directive with the given lower-case name.
+func (cc *cacheControl) mergeRequest(r *cacheobject.RequestCacheDirectives, name string) {
+	cc.noCache = cc.noCache || r.NoCache
+	cc.noStore = cc.noStore || r.NoStore
+	cc.noTransform = cc.noTransform || r.NoTransform
+	cc.onlyIfCached = cc.onlyIfCached || r.OnlyIfCached
+	if r.MaxAge >= 0 {
+		cc.maxAge.keepMin(int64(r.MaxAge))
+	}
+	if r.MinFresh >= 0 {
+		cc.minFresh.keepMax(int64(r.MinFresh))
+	}
+	if r.MaxStale >= 0 {
+		cc.maxStale.keepMin(int64(r.MaxStale))
+	} else if r.MaxStaleSet {
+		cc.maxStaleAny = true
+	}
+	// ParseRequestCacheControl leaves StaleIfError at 0, not -1, when the
+	// directive is absent, so we look at the name.
+	if name == "stale-if-error" && r.StaleIfError >= 0 {
+		cc.staleIfError.keepMin(int64(r.StaleIfError))
+	}
+}
+
+// mergeResponse merges the directives cacheobject found in one response
+// directive.
+func (cc *cacheControl) mergeResponse(r *cacheobject.ResponseCacheDirectives) {
+	cc.mustRevalidate = cc.mustRevalidate || r.MustRevalidate
+	cc.noStore = cc.noStore || r.NoStore
+	cc.noTransform = cc.noTransform || r.NoTransform
+	cc.public = cc.public || r.Public
+	cc.proxyRevalidate = cc.proxyRevalidate || r.ProxyRevalidate
+	cc.immutable = cc.immutable || r.Immutable
+	if r.NoCachePresent {
+		cc.noCacheFields = appendFields(cc.noCacheFields, r.NoCache, &cc.noCache)
+	}
+	if r.PrivatePresent {
+		cc.privateFields = appendFields(cc.privateFields, r.Private, &cc.private)
+	}
+	if r.MaxAge >= 0 {
+		cc.maxAge.keepMin(int64(r.MaxAge))
+	}
+	if r.SMaxAge >= 0 {
+		cc.sMaxAge.keepMin(int64(r.SMaxAge))
+	}
+	if r.StaleWhileRevalidate >= 0 {
+		cc.staleWhileRevalidate.keepMin(int64(r.StaleWhileRevalidate))
+	}
+	if r.StaleIfError >= 0 {
+		cc.staleIfError.keepMin(int64(r.StaleIfError))
+	}
+	// cacheobject does not know must-understand (RFC 9111 Section 5.2.2.3)
+	// and lists it among the extensions.
+	for _, ext := range r.Extensions {
+		if name, _, _ := strings.Cut(ext, "="); name == "must-understand" {
+			cc.mustUnderstand = true
+		}
+	}
+}
+
+// appendFields appends the non-empty field names of a qualified no-cache or
+// private directive to fields. A qualified form that names no field, like
+// no-cache="", restricts nothing by the letter of RFC 9111 Sections 5.2.2.4
+// and 5.2.2.7; we read it as the bare form instead, which is safer, and set
+// *bare.
+func appendFields(fields []string, names cacheobject.FieldNames, bare *bool) []string {
+	n := len(fields)
+	for name := range names {
+		if name != "" {
+			fields = append(fields, name)
+		}
+	}
+	if len(fields) == n {
+		*bare = true
+	}
+	return fields
+}
+
+// addInvalid merges a directive whose argument is missing, invalid or
+// malformed, or that has an argument it does not take:
+//
+//   - max-age and s-maxage make the response stale (seconds 0): RFC 9111
+//     Section 4.2.1 encourages caches to consider invalid freshness
+//     information stale, so "max-age=abc" must not read as no max-age;
+//   - min-fresh, max-stale, stale-while-revalidate and stale-if-error are
+//     ignored (an invalid max-stale is not read as "any staleness");
+//   - a directive that takes no argument is set anyway ("no-store=1" is
+//     no-store), and no-cache or private with a malformed field list is read
+//     as the bare form: the restrictive reading.
+func (cc *cacheControl) addInvalid(name string, request bool) {
+	switch name {
+	case "max-age":
+		cc.maxAge.keepMin(0)
+	case "no-cache":
+		cc.noCache = true
+	case "no-store":
+		cc.noStore = true
+	case "no-transform":
+		cc.noTransform = true
+	}
+	if request {
+		if name == "only-if-cached" {
+			cc.onlyIfCached = true
+		}
+		return
+	}
+	switch name {
+	case "s-maxage":
+		cc.sMaxAge.keepMin(0)
+	case "must-revalidate":
+		cc.mustRevalidate = true
+	case "must-understand":
+		cc.mustUnderstand = true
+	case "private":
+		cc.private = true
+	case "proxy-revalidate":
+		cc.proxyRevalidate = true
+	case "public":
+		cc.public = true
+	case "immutable":
+		cc.immutable = true
+	}
+}
+
+// finish resolves the combinations of directives once all are merged.
+func (cc *cacheControl) finish() {
+	cc.noCacheFields = tidyFields(cc.noCacheFields, cc.noCache)
+	cc.privateFields = tidyFields(cc.privateFields, cc.private)
+	if cc.maxStale.set {
+		cc.maxStaleAny = false
+	}
+}
+
+// tidyFields sorts and deduplicates fields, or drops them if the bare form
+// of their directive is also present.
+func tidyFields(fields []string, bare bool) []string {
+	if bare || len(fields) == 0 {
+		return nil
+	}
+	slices.Sort(fields)
+	return slices.Compact(fields)
+}
+
+// directive is one element of a Cache-Control field value:
+//
+//	cache-directive = token [ "=" ( token / quoted-string ) ]
+//
+// per [RFC 9111 Section 5.2].
+//
+// [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
+type directive struct {
+	name  string // the token before "=", as written; "" if there is none
+	value string // the argument as written, quotes included; "" if none
+	elem  string // the whole element, name[=value]
+	ok    bool   // the element matches the grammar
+}
+
+// nextDirective returns the first directive of s at or after i and the index
+// at which to look for the next one, which is after i unless i is len(s).
+// Commas, spaces and tabs separate directives; empty elements are skipped.
+//
+// A directive that does not match the grammar has ok false but keeps its
+// name, and everything up to the next comma outside a quoted string is
+// skipped with it: so text in a quoted string is never taken for a directive. A quoted string that is not
+// terminated runs to the end of s. The returned name is "" when there is no
+// directive (s has only separators from i on) or the element does not start
+// with a token.
+func nextDirective(s string, i int) (d directive, next int) {
+	for i < len(s) && isSeparator(s[i]) {
+		i++
+	}
+	start := i
+	i = skipToken(s, i)
+	d.name = s[start:i]
+	d.ok = d.name != ""
+	if d.ok && i < len(s) && s[i] == '=' {
+		i++
+		v := i
+		if i < len(s) && s[i] == '"' {
+			i = quotedEnd(s, i)
+			if i < 0 {
+				d.ok, i = false, len(s)
+			}
+		} else {
+			i = skipToken(s, i)
+			d.ok = i > v // the empty argument of "max-age=" is not a token
+		}
+		d.value = s[v:i]
+	}
+	d.elem = s[start:i]
+	if i < len(s) && !isSeparator(s[i]) {
+		d.ok = false
+		i = skipElement(s, i)
+	}
+	return d, i
+}
+
+// isSeparator reports whether c separates directives: a comma or whitespace
+// (OWS and the list syntax of [RFC 9110 Section 5.6.1]).
+//
+// [RFC 9110 Section 5.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.1
+func isSeparator(c byte) bool {
+	return c == ',' || c == ' ' || c == '\t'
+}
+
+// skipToken returns the index of the first byte at or after i in s that is
+// not a tchar ([RFC 9110 Section 5.6.2]).
+//
+// [RFC 9110 Section 5.6.2]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2
+func skipToken(s string, i int) int {
+	for i < len(s) {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			i++
+			continue
+		}
+		break
+	}
+	return i
+}
+
+// quotedEnd returns the index just after the quoted-string that starts at
+// s[i], or -1 if it is not terminated. A backslash escapes the next byte
+// (quoted-pair, [RFC 9110 Section 5.6.4]).
+//
+// [RFC 9110 Section 5.6.4]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4
+func quotedEnd(s string, i int) int {
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipElement returns the index of the next comma at or after i in s that is
+// not inside a quoted string, or len(s) if there is none.
+func skipElement(s string, i int) int {
+	for i < len(s) && s[i] != ',' {
+		if s[i] != '"' {
+			i++
+			continue
+		}
+		if i = quotedEnd(s, i); i < 0 {
+			return len(s)
+		}
+	}
+	return i
+}
+
+// isDeltaSecondsDirective reports whether the lower-case directive name
+// takes a delta-seconds argument.
+func isDeltaSecondsDirective(name string) bool {
+	switch name {
+	case "max-age", "s-maxage", "min-fresh", "max-stale", "stale-while-revalidate", "stale-if-error":
+		return true
+	}
+	return false
+}
+
+// unquote strips the quotes of a quoted-string argument. It leaves escapes
+// alone: a delta-seconds argument with a backslash is not 1*DIGIT anyway.
+func unquote(v string) string {
+	if len(v) >= 2 && v[0] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
+// isDigits reports whether s is 1*DIGIT, the delta-seconds syntax of
+// [RFC 9111 Section 1.2.2].
+//
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
