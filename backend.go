@@ -20,6 +20,10 @@ import (
 // stored, PopOldest returns ("", nil, nil) when the backend is empty, and
 // MoveToEnd does nothing for a key that is not stored.
 //
+// Keys are arbitrary non-empty byte strings (they may hold any byte, and
+// invalid UTF-8); the Cache always stores an entry under its own Key and never
+// passes a nil entry to Set.
+//
 // Entries are immutable once stored. A backend that keeps Go values (like the
 // [LRU]) may return the same *Entry to several callers; the Cache never modifies
 // an entry it got from a backend, and a backend must not modify one it was given.

@@ -1,0 +1,417 @@
+package acache
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// t0 is when every test clock starts.
+var t0 = newTestClock().Now()
+
+// at formats t0+d as an HTTP-date.
+func at(d time.Duration) string { return t0.Add(d).Format(http.TimeFormat) }
+
+// probe is one request of an RFC case, sent after the clock moved by after.
+type probe struct {
+	after  time.Duration
+	method string      // GET if empty
+	header http.Header // request header fields
+	hit    bool        // want the response served from the cache
+	status int         // want this status, if not 0
+	noSend bool        // the origin is not contacted although it is not a hit
+	check  func(t *testing.T, resp *http.Response)
+}
+
+// rfcCase is one rule of RFC 9111: what the origin answers, and what a series
+// of requests should see.
+type rfcCase struct {
+	name   string
+	shared bool
+	status int         // the origin's status, 200 if 0
+	header http.Header // the origin's header fields; Date defaults to the clock
+	probes []probe
+}
+
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+func runRFCCases(t *testing.T, cases []rfcCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				for name, values := range tc.header {
+					w.Header()[name] = values
+				}
+				if v, ok := tc.header["Date"]; ok && v[0] == "" {
+					w.Header().Del("Date")
+				}
+				w.WriteHeader(cmp(tc.status, http.StatusOK))
+				if r.Method != http.MethodHead {
+					fmt.Fprint(w, "body")
+				}
+			})
+			opts := []Option{WithClock(clock.Now)}
+			if tc.shared {
+				opts = append(opts, WithShared())
+			}
+			tr := NewTransport(NewCache(nil, opts...))
+			wantOrigin := 0
+			for i, p := range tc.probes {
+				clock.Advance(p.after)
+				resp, _ := fetch(t, tr, cmp(p.method, "GET"), o.URL+"/resource", p.header)
+				cs, _ := CacheStatusOf(resp)
+				assert.Equal(t, p.hit, cs.Hit, "request %d (after %v): hit; Cache-Status %q", i, p.after, resp.Header["Cache-Status"])
+				if p.status != 0 {
+					assert.Equal(t, p.status, resp.StatusCode, "request %d: status", i)
+				}
+				if p.check != nil {
+					p.check(t, resp)
+				}
+				if !p.hit && !p.noSend {
+					wantOrigin++
+				}
+			}
+			assert.EqualValues(t, wantOrigin, o.hits.Load(), "requests that reached the origin")
+		})
+	}
+}
+
+func cmp[T comparable](v, fallback T) T {
+	var zero T
+	if v == zero {
+		return fallback
+	}
+	return v
+}
+
+func wantAge(age string) func(*testing.T, *http.Response) {
+	return func(t *testing.T, resp *http.Response) {
+		assert.Equal(t, []string{age}, resp.Header["Age"], "served Age")
+	}
+}
+
+func TestRFC9111(t *testing.T) {
+	t.Parallel()
+	const minute = time.Minute
+	runRFCCases(t, []rfcCase{
+		// Section 3: storing responses.
+		{name: "3 no-store response is not stored", header: hdr("Cache-Control", "max-age=60, no-store"),
+			probes: []probe{{}, {}}},
+		{name: "3 request no-store is not stored", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{header: hdr("Cache-Control", "no-store")}, {}, {hit: true}}},
+		{name: "3 private is stored by a private cache", header: hdr("Cache-Control", "private, max-age=60"),
+			probes: []probe{{}, {hit: true}}},
+		{name: "3 private is not stored by a shared cache", shared: true, header: hdr("Cache-Control", "private, max-age=60"),
+			probes: []probe{{}, {}}},
+		{name: "3 status not cacheable by default needs explicit freshness", status: 201,
+			header: hdr("Last-Modified", at(-100*minute)), probes: []probe{{}, {}}},
+		{name: "3 any final status with explicit freshness is stored", status: 500,
+			header: hdr("Cache-Control", "max-age=60"), probes: []probe{{}, {hit: true, status: 500}}},
+		{name: "3 404 is heuristically cacheable", status: 404,
+			header: hdr("Last-Modified", at(-100*minute)), probes: []probe{{}, {hit: true, status: 404}}},
+		{name: "3.3 206 is not stored as complete", status: 206,
+			header: hdr("Cache-Control", "max-age=60", "Content-Range", "bytes 0-3/10"), probes: []probe{{}, {}}},
+		{name: "3 POST response is not stored", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{method: "POST"}, {method: "POST"}}},
+		{name: "3 response without freshness or validator is not stored",
+			probes: []probe{{}, {}}},
+		{name: "3.5 Authorization does not forbid storing in a private cache", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{
+				{header: hdr("Authorization", "Bearer alice")},
+				{header: hdr("Authorization", "Bearer alice"), hit: true},
+				{header: hdr("Authorization", "Bearer bob")},
+				{},
+			}},
+		{name: "3.5 Authorization forbids storing in a shared cache", shared: true, header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{header: hdr("Authorization", "Bearer a")}, {header: hdr("Authorization", "Bearer a")}}},
+		{name: "3.5 public allows storing with Authorization in a shared cache", shared: true,
+			header: hdr("Cache-Control", "public, max-age=60"),
+			probes: []probe{{header: hdr("Authorization", "Bearer a")}, {header: hdr("Authorization", "Bearer a"), hit: true}}},
+
+		// Section 4.2.1: freshness lifetime.
+		{name: "4.2.1 max-age", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{}, {after: 59 * time.Second, hit: true}, {after: time.Second}}},
+		{name: "4.2.1 max-age=0 beats a future Expires", header: hdr("Cache-Control", "max-age=0", "Expires", at(time.Hour), "ETag", `"v1"`),
+			probes: []probe{{}, {}}},
+		{name: "4.2.1 max-age beats a past Expires", header: hdr("Cache-Control", "max-age=60", "Expires", at(-time.Hour)),
+			probes: []probe{{}, {after: 30 * time.Second, hit: true}}},
+		{name: "4.2.1 Expires minus Date", header: hdr("Expires", at(90*time.Second)),
+			probes: []probe{{}, {after: 89 * time.Second, hit: true}, {after: time.Second}}},
+		{name: "4.2.1 Expires minus Date, less the apparent age",
+			header: hdr("Date", at(-30*time.Second), "Expires", at(90*time.Second)),
+			probes: []probe{{}, {after: 89 * time.Second, hit: true, check: wantAge("119")}, {after: time.Second}}},
+		{name: "4.2.1 invalid Expires means already expired", header: hdr("Expires", "0", "ETag", `"v"`),
+			probes: []probe{{}, {}}},
+		{name: "4.2.1 Expires on two lines with different values is invalid",
+			header: hdr("Expires", at(time.Hour), "Expires", at(2*time.Hour), "ETag", `"v"`), probes: []probe{{}, {}}},
+		{name: "4.2.1 invalid max-age means stale, even beside a valid Expires",
+			header: hdr("Cache-Control", "max-age=abc", "Expires", at(time.Hour), "ETag", `"v"`), probes: []probe{{}, {}}},
+		{name: "4.2.1 s-maxage is ignored by a private cache", header: hdr("Cache-Control", "s-maxage=3600, max-age=60"),
+			probes: []probe{{}, {after: 2 * minute}}},
+		{name: "4.2.1 s-maxage overrides max-age in a shared cache", shared: true, header: hdr("Cache-Control", "s-maxage=3600, max-age=60"),
+			probes: []probe{{}, {after: 2 * minute, hit: true}}},
+
+		// Section 4.2.2: heuristic freshness.
+		{name: "4.2.2 heuristic is 10% of the time since Last-Modified", header: hdr("Last-Modified", at(-100*minute)),
+			probes: []probe{{}, {after: 9 * minute, hit: true}, {after: minute + time.Second}}},
+		{name: "4.2.2 heuristic is bounded", header: hdr("Last-Modified", at(-365*24*time.Hour)),
+			probes: []probe{{}, {after: 23 * time.Hour, hit: true}, {after: 2 * time.Hour}}},
+		{name: "4.2.2 Last-Modified in the future gives no heuristic", header: hdr("Last-Modified", at(time.Hour), "Cache-Control", "public"),
+			probes: []probe{{}, {}}},
+		{name: "4.2.2 public allows a heuristic for any status", status: 201, header: hdr("Last-Modified", at(-100*minute), "Cache-Control", "public"),
+			probes: []probe{{}, {after: 9 * minute, hit: true}}},
+		{name: "4.2.2 no heuristic when explicit freshness is present", header: hdr("Last-Modified", at(-100*minute), "Cache-Control", "max-age=5"),
+			probes: []probe{{}, {after: 6 * time.Second}}},
+		{name: "4.2.2 no heuristic for a status that is not heuristically cacheable", status: 302,
+			header: hdr("Last-Modified", at(-100*minute), "Location", "/elsewhere"), probes: []probe{{}, {}}},
+
+		// Section 4.2.3: age.
+		{name: "4.2.3 Age from upstream shortens freshness", header: hdr("Cache-Control", "max-age=60", "Age", "50"),
+			probes: []probe{{}, {after: 9 * time.Second, hit: true, check: wantAge("59")}, {after: time.Second}}},
+		{name: "4.2.3 apparent age from an old Date", header: hdr("Cache-Control", "max-age=60", "Date", at(-50*time.Second)),
+			probes: []probe{{}, {after: 9 * time.Second, hit: true, check: wantAge("59")}, {after: time.Second}}},
+		{name: "4.2.3 a Date in the future does not extend freshness", header: hdr("Cache-Control", "max-age=60", "Date", at(time.Hour)),
+			probes: []probe{{}, {after: 59 * time.Second, hit: true, check: wantAge("59")}, {after: time.Second}}},
+		{name: "4.2.3 missing Date uses the response time", header: hdr("Cache-Control", "max-age=60", "Date", ""),
+			probes: []probe{{}, {after: 59 * time.Second, hit: true}, {after: time.Second}}},
+
+		// Section 5.1: Age.
+		{name: "5.1 a hit carries its current Age", header: hdr("Cache-Control", "max-age=600"),
+			probes: []probe{{}, {after: 125 * time.Second, hit: true, check: wantAge("125")}}},
+		{name: "5.1 Age of 2^31 or more makes the response stale", header: hdr("Cache-Control", "max-age=60", "Age", "2147483648", "ETag", `"e"`),
+			probes: []probe{{}, {}}},
+		{name: "5.1 an invalid Age is ignored", header: hdr("Cache-Control", "max-age=60", "Age", "-5"),
+			probes: []probe{{}, {after: 30 * time.Second, hit: true, check: wantAge("30")}}},
+		{name: "5.1 the first of several Age values counts", header: hdr("Cache-Control", "max-age=60", "Age", "10, 50"),
+			probes: []probe{{}, {after: 45 * time.Second, hit: true, check: wantAge("55")}, {after: 5 * time.Second}}},
+
+		// Section 5.2: Cache-Control.
+		{name: "5.2 no-store on a second field line is seen", header: hdr("Cache-Control", "max-age=60", "Cache-Control", "no-store"),
+			probes: []probe{{}, {}}},
+		{name: "5.2 directive names are case-insensitive", header: hdr("Cache-Control", "MAX-AGE=60"),
+			probes: []probe{{}, {hit: true}}},
+		{name: "5.2 a quoted string is not a directive", header: hdr("Cache-Control", `foo="max-age=3600"`, "Expires", at(time.Minute)),
+			probes: []probe{{}, {after: 2 * minute}}},
+		{name: "5.2.1.1 request max-age", header: hdr("Cache-Control", "max-age=600"),
+			probes: []probe{{}, {after: 20 * time.Second, header: hdr("Cache-Control", "max-age=10")}, {after: 5 * time.Second, header: hdr("Cache-Control", "max-age=10"), hit: true}}},
+		{name: "5.2.1.2 request max-stale accepts a stale response", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{}, {after: 90 * time.Second, header: hdr("Cache-Control", "max-stale=60"), hit: true}, {header: hdr("Cache-Control", "max-stale=10")}}},
+		{name: "5.2.1.2 max-stale does not override must-revalidate", header: hdr("Cache-Control", "max-age=60, must-revalidate"),
+			probes: []probe{{}, {after: 90 * time.Second, header: hdr("Cache-Control", "max-stale")}}},
+		{name: "5.2.1.3 request min-fresh", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{}, {after: 30 * time.Second, header: hdr("Cache-Control", "min-fresh=20"), hit: true}, {after: 15 * time.Second, header: hdr("Cache-Control", "min-fresh=20")}}},
+		{name: "5.2.1.4 request no-cache goes to the origin", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{}, {header: hdr("Cache-Control", "no-cache")}, {hit: true}}},
+		{name: "5.4 Pragma no-cache without Cache-Control goes to the origin", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{}, {header: hdr("Pragma", "no-cache")}, {header: hdr("Pragma", "no-cache", "Cache-Control", "max-age=60"), hit: true}}},
+		{name: "5.2.1.7 only-if-cached with nothing stored is 504", header: hdr("Cache-Control", "max-age=60"),
+			probes: []probe{{header: hdr("Cache-Control", "only-if-cached"), status: 504, noSend: true}, {}, {header: hdr("Cache-Control", "only-if-cached"), hit: true, status: 200}}},
+		{name: "5.2.2.4 no-cache response is not served without validation", header: hdr("Cache-Control", "max-age=60, no-cache"),
+			probes: []probe{{}, {}}},
+
+		// Section 4.1: Vary.
+		{name: "4.1 Vary matches the same request header value", header: hdr("Cache-Control", "max-age=60", "Vary", "Accept-Language"),
+			probes: []probe{
+				{header: hdr("Accept-Language", "en")},
+				{header: hdr("Accept-Language", "en"), hit: true},
+				{header: hdr("Accept-Language", "fr")},
+				{},
+			}},
+		{name: "4.1 Vary field names are case-insensitive and values normalised", header: hdr("Cache-Control", "max-age=60", "Vary", "accept-encoding, X-Foo"),
+			probes: []probe{
+				{header: hdr("Accept-Encoding", "gzip, br", "X-Foo", "1")},
+				{header: hdr("Accept-Encoding", "gzip,br", "X-Foo", "1"), hit: true},
+				{header: hdr("Accept-Encoding", "gzip", "Accept-Encoding", "br", "X-Foo", "1"), hit: true},
+			}},
+		{name: "4.1 an absent header does not match an empty one", header: hdr("Cache-Control", "max-age=60", "Vary", "X-Foo"),
+			probes: []probe{{}, {header: hdr("X-Foo", "")}}},
+		{name: "4.1 Vary star never matches", header: hdr("Cache-Control", "max-age=60", "Vary", "Accept, *"),
+			probes: []probe{{}, {}}},
+		{name: "4.1 Vary star on its own field line never matches", header: hdr("Cache-Control", "max-age=60", "Vary", "Accept", "Vary", " * "),
+			probes: []probe{{}, {}}},
+	})
+}
+
+func TestRFC9111_4_4_Invalidation(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "GET":
+			w.Header().Set("Cache-Control", "max-age=600")
+			fmt.Fprint(w, r.URL.Path)
+		case r.URL.Path == "/fail":
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			w.Header().Set("Location", "/moved")
+			w.Header().Set("Content-Location", "http://other.example/moved-too")
+			w.WriteHeader(http.StatusCreated)
+		}
+	})
+	tr := newTestTransport(clock)
+	for _, path := range []string{"/a", "/moved", "/fail"} {
+		fetch(t, tr, "GET", o.URL+path, nil)
+	}
+	hit := func(path string) bool {
+		resp, _ := fetch(t, tr, "GET", o.URL+path, nil)
+		return isHit(resp)
+	}
+	require.True(t, hit("/a"))
+
+	fetch(t, tr, "POST", o.URL+"/fail", nil)
+	assert.True(t, hit("/fail"), "4.4 an error response does not invalidate")
+
+	fetch(t, tr, "POST", o.URL+"/a", nil)
+	assert.False(t, hit("/a"), "4.4 a successful POST invalidates the target URI")
+	assert.False(t, hit("/moved"), "4.4 and the same-origin Location")
+
+	fetch(t, tr, "DELETE", o.URL+"/a", nil)
+	assert.False(t, hit("/a"), "4.4 DELETE invalidates too")
+	fetch(t, tr, "FROB", o.URL+"/a", nil)
+	assert.False(t, hit("/a"), "4.4 an unknown method invalidates too")
+}
+
+func TestRFC9111_3_1_HopByHopFieldsAreNotStored(t *testing.T) {
+	t.Parallel()
+	url, hits := rawOrigin(t, "HTTP/1.1 200 OK\r\n"+
+		"Cache-Control: max-age=60\r\n"+
+		"Connection: X-Private-Hop\r\n"+
+		"X-Private-Hop: secret\r\n"+
+		"Keep-Alive: timeout=5\r\n"+
+		"Proxy-Authenticate: Basic\r\n"+
+		"X-Kept: yes\r\n"+
+		"Content-Length: 2\r\n\r\nok")
+	tr := newTestTransport(newTestClock())
+	fetch(t, tr, "GET", url, nil)
+	resp, body := fetch(t, tr, "GET", url, nil)
+	require.True(t, isHit(resp))
+	assert.Equal(t, "ok", body)
+	assert.Equal(t, "yes", resp.Header.Get("X-Kept"))
+	for _, name := range []string{"Connection", "X-Private-Hop", "Keep-Alive", "Proxy-Authenticate"} {
+		assert.Empty(t, resp.Header.Values(name), "%s must not be stored", name)
+	}
+	assert.EqualValues(t, 1, hits.Load())
+}
+
+func TestCacheKey(t *testing.T) {
+	t.Parallel()
+	c := NewCache(nil)
+	key := func(method, url, host string, kv ...string) string {
+		req, err := http.NewRequest(method, url, nil)
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		for i := 0; i < len(kv); i += 2 {
+			req.Header.Add(kv[i], kv[i+1])
+		}
+		return c.key(req)
+	}
+	base := key("GET", "http://example.com/a?x=1", "")
+	assert.Equal(t, "GET http://example.com/a?x=1", base)
+	assert.Equal(t, base, key("GET", "http://EXAMPLE.com:80/a?x=1#frag", ""), "fragment, default port and host case are not part of the key")
+	assert.NotEqual(t, base, key("HEAD", "http://example.com/a?x=1", ""))
+	assert.NotEqual(t, base, key("GET", "https://example.com/a?x=1", ""))
+	assert.NotEqual(t, base, key("GET", "http://example.com/a?x=2", ""))
+	assert.NotEqual(t, base, key("GET", "http://example.com/a?x=1", "other.example"), "the effective host is req.Host")
+	assert.Equal(t, "GET http://example.com/", key("GET", "http://example.com", ""))
+
+	alice := key("GET", "http://example.com/a?x=1", "", "Authorization", "Bearer alice")
+	assert.NotEqual(t, base, alice)
+	assert.Equal(t, alice, key("GET", "http://example.com/a?x=1", "", "Authorization", "Bearer alice"), "the same user gets the same key")
+	assert.NotEqual(t, alice, key("GET", "http://example.com/a?x=1", "", "Authorization", "Bearer bob"))
+	assert.NotContains(t, alice, "alice", "no credential in clear")
+
+	other := NewCache(nil)
+	req, _ := http.NewRequest("GET", "http://example.com/a?x=1", nil)
+	req.Header.Set("Authorization", "Bearer alice")
+	assert.NotEqual(t, alice, other.key(req), "the partition is keyed per Cache by default")
+	s1 := NewCache(nil, WithPartitionSecret([]byte("s")))
+	s2 := NewCache(nil, WithPartitionSecret([]byte("s")))
+	assert.Equal(t, s1.key(req), s2.key(req), "a shared secret gives stable partitions")
+}
+
+func TestCacheStatusOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		want  CacheStatus
+		ok    bool
+	}{
+		{"hit", []string{"acache; hit; ttl=30"}, CacheStatus{Cache: "acache", Hit: true, TTL: 30 * time.Second}, true},
+		{"last member wins", []string{"cdn; fwd=uri-miss", "acache; fwd=stale; fwd-status=200; stored; ttl=-5"},
+			CacheStatus{Cache: "acache", Fwd: "stale", FwdStatus: 200, Stored: true, TTL: -5 * time.Second}, true},
+		{"list in one line", []string{`"edge one"; hit, acache; fwd=uri-miss; detail="no-store"`},
+			CacheStatus{Cache: "acache", Fwd: "uri-miss", Detail: "no-store"}, true},
+		{"quoted comma", []string{`acache; fwd=bypass; detail="a, b"`}, CacheStatus{Cache: "acache", Fwd: "bypass", Detail: "a, b"}, true},
+		{"empty", nil, CacheStatus{}, false},
+		{"broken string", []string{`acache; detail="open`}, CacheStatus{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseCacheStatus(tc.lines)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+			if ok {
+				again, _ := parseCacheStatus([]string{got.String()})
+				assert.Equal(t, got, again, "String round-trips")
+			}
+		})
+	}
+}
+
+func FuzzParseCacheStatus(f *testing.F) {
+	for _, seed := range []string{"acache; hit; ttl=30", `cdn; fwd=uri-miss, acache; detail="x"`, `"a\"b"; stored`, ";;,", `acache; ttl=99999999999999999999`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		s, ok := parseCacheStatus([]string{line})
+		if !ok {
+			return
+		}
+		if s.Cache == "" {
+			t.Fatalf("parseCacheStatus(%q) accepted an empty cache name", line)
+		}
+		if s.TTL > maxDeltaSeconds*time.Second || s.TTL < -maxDeltaSeconds*time.Second {
+			t.Fatalf("parseCacheStatus(%q).TTL = %v; out of range", line, s.TTL)
+		}
+	})
+}
+
+func TestCacheStatsAndLogger(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, strings.Repeat("z", 100))
+	})
+	c := NewCache(nil, WithClock(clock.Now))
+	tr := NewTransport(c)
+	for range 3 {
+		fetch(t, tr, "GET", o.URL, nil)
+	}
+	s := c.Stats()
+	assert.EqualValues(t, 2, s.Hits)
+	assert.EqualValues(t, 1, s.Misses)
+	assert.EqualValues(t, 1, s.Stores)
+	assert.Zero(t, s.Errors)
+	n, _ := c.backend.Len(context.Background())
+	assert.Equal(t, 1, n)
+	assert.Greater(t, s.Bytes, int64(100))
+}

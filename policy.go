@@ -1,0 +1,388 @@
+package acache
+
+import (
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the rules of RFC 9111 as pure functions: no I/O and no clock
+// reads. Times come in as arguments, so each rule is a table test.
+
+// maxDeltaSeconds is the largest delta-seconds value a cache needs to handle,
+// per [RFC 9111 Section 1.2.2]; larger values are clamped to it.
+//
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+const maxDeltaSeconds = 1 << 31
+
+// maxHeuristicFreshness bounds the freshness lifetime a heuristic may assign.
+// RFC 7234 required a warning past 24 hours; we never go past it.
+const maxHeuristicFreshness = 24 * time.Hour
+
+// entryMeta is what the Cache derives from a stored response once, at store
+// time, so that a hit re-parses nothing.
+type entryMeta struct {
+	// shared records the mode of the cache that derived it.
+	shared bool
+	cc     cacheControl
+	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
+	lifetime time.Duration
+	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
+	// of the response when it was received.
+	initialAge time.Duration
+	// responseTime is response_time (RFC 9111 Section 4.2.3).
+	responseTime time.Time
+	// varyNames lists the canonical request header names the response varies
+	// on (RFC 9111 Section 4.1).
+	varyNames []string
+	// hitHeader is the header a hit clones: the stored header without Age
+	// (recomputed per hit), the cache's own marker fields, and the fields a
+	// qualified no-cache forbids sending without revalidation.
+	hitHeader http.Header
+	// hitHeaderValues counts the values in hitHeader, for a one-allocation clone.
+	hitHeaderValues int
+	// status is the status text served on a hit, e.g. "200 OK".
+	status     string
+	protoMajor int
+	protoMinor int
+}
+
+// deriveMeta computes the entryMeta of e as a cache in the given mode sees it.
+func deriveMeta(e *Entry, shared bool) *entryMeta {
+	m := &entryMeta{
+		shared:       shared,
+		cc:           parseResponseCacheControl(e.Header),
+		responseTime: e.ResponseTime,
+		status:       strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode),
+		protoMajor:   1,
+		protoMinor:   1,
+	}
+	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok {
+		m.protoMajor, m.protoMinor = major, minor
+	}
+	m.varyNames, _ = varyNames(e.Header)
+	dateValue := dateValue(e.Header, e.ResponseTime)
+	m.lifetime, _ = freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
+	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
+
+	m.hitHeader = make(http.Header, len(e.Header))
+	for name, values := range e.Header {
+		if name == "Age" || name == "X-From-Cache" || containsFold(m.cc.noCacheFields, name) {
+			continue
+		}
+		m.hitHeader[name] = values
+		m.hitHeaderValues += len(values)
+	}
+	return m
+}
+
+// dateValue returns the response's Date, or the time it was received when the
+// Date field is missing or invalid, per [RFC 9110 Section 6.6.1].
+//
+// [RFC 9110 Section 6.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1
+func dateValue(h http.Header, responseTime time.Time) time.Time {
+	if t, _, ok := headerDate(h, "Date", responseTime); ok {
+		return t
+	}
+	return responseTime
+}
+
+// freshnessLifetime returns how long a response stays fresh, per
+// [RFC 9111 Section 4.2.1]: s-maxage (shared caches only), then max-age, then
+// Expires minus Date, then a heuristic (Section 4.2.2). explicit reports
+// whether the lifetime came from the response rather than the heuristic.
+//
+// An invalid max-age or Expires means the response is already stale.
+//
+// [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
+func freshnessLifetime(status int, h http.Header, cc cacheControl, dateValue time.Time, shared bool) (lifetime time.Duration, explicit bool) {
+	switch {
+	case shared && cc.sMaxAge.set:
+		return seconds(cc.sMaxAge.seconds), true
+	case cc.maxAge.set:
+		return seconds(cc.maxAge.seconds), true
+	}
+	if expires, present, ok := headerDate(h, "Expires", dateValue); present {
+		if !ok || !expires.After(dateValue) {
+			return 0, true
+		}
+		return expires.Sub(dateValue), true
+	}
+	return heuristicFreshness(status, h, cc, dateValue, shared), false
+}
+
+// heuristicFreshness returns the lifetime a cache may assign to a response
+// without explicit freshness, per [RFC 9111 Section 4.2.2]: a tenth of the time
+// since Last-Modified, at most maxHeuristicFreshness, and only for responses
+// whose status is heuristically cacheable or that are marked cacheable.
+//
+// [RFC 9111 Section 4.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.2
+func heuristicFreshness(status int, h http.Header, cc cacheControl, dateValue time.Time, shared bool) time.Duration {
+	if !heuristicallyCacheable(status) && !cc.public && !(cc.private && !shared) {
+		return 0
+	}
+	lastModified, _, ok := headerDate(h, "Last-Modified", dateValue)
+	if !ok || lastModified.After(dateValue) {
+		return 0
+	}
+	return min(dateValue.Sub(lastModified)/10, maxHeuristicFreshness)
+}
+
+// heuristicallyCacheable reports whether responses with this status code may
+// be stored and given heuristic freshness, per [RFC 9110 Section 15.1].
+//
+// [RFC 9110 Section 15.1]: https://www.rfc-editor.org/rfc/rfc9110#section-15.1
+func heuristicallyCacheable(status int) bool {
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// ageValue returns the value of the Age field in seconds, per
+// [RFC 9111 Section 5.1]: the first value if there are several, zero if it is
+// missing or not a non-negative integer, and at most 2^31.
+//
+// [RFC 9111 Section 5.1]: https://www.rfc-editor.org/rfc/rfc9111#section-5.1
+func ageValue(h http.Header) int64 {
+	values := h["Age"]
+	if len(values) == 0 {
+		return 0
+	}
+	first, _, _ := strings.Cut(values[0], ",")
+	first = textproto.TrimString(first)
+	if first == "" {
+		return 0
+	}
+	for i := 0; i < len(first); i++ {
+		if first[i] < '0' || first[i] > '9' {
+			return 0
+		}
+	}
+	n, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || n > maxDeltaSeconds { // only a range error is left
+		return maxDeltaSeconds
+	}
+	return n
+}
+
+// correctedInitialAge returns the age of a response at the moment it was
+// received, per [RFC 9111 Section 4.2.3]: the larger of the apparent age
+// (response_time - date_value) and the Age field corrected by the time the
+// request took.
+//
+// [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
+func correctedInitialAge(h http.Header, dateValue, requestTime, responseTime time.Time) time.Duration {
+	apparentAge := max(0, responseTime.Sub(dateValue))
+	responseDelay := max(0, responseTime.Sub(requestTime))
+	correctedAgeValue := seconds(ageValue(h)) + responseDelay
+	return max(apparentAge, correctedAgeValue)
+}
+
+// currentAge returns the age of a stored response at now, per
+// [RFC 9111 Section 4.2.3]: its age when received plus the time it has spent
+// in the cache.
+//
+// [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
+func currentAge(m *entryMeta, now time.Time) time.Duration {
+	return m.initialAge + max(0, now.Sub(m.responseTime))
+}
+
+// storable reports whether a cache may store the response to req, per
+// [RFC 9111 Section 3], and if not, why. It does not look at the body; the
+// cache also refuses bodies it cannot prove complete (Section 3.3).
+//
+// [RFC 9111 Section 3]: https://www.rfc-editor.org/rfc/rfc9111#section-3
+func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cacheControl, shared bool) (ok bool, reason string) {
+	switch {
+	case req.Method != http.MethodGet && req.Method != http.MethodHead:
+		return false, "method"
+	case resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified:
+		return false, "status"
+	case resp.StatusCode == http.StatusPartialContent:
+		return false, "partial content" // Section 3.3: not a complete response
+	case reqCC.noStore:
+		return false, "request no-store"
+	case cc.noStore:
+		return false, "no-store"
+	case shared && cc.private:
+		return false, "private"
+	case shared && req.Header.Get("Authorization") != "" &&
+		!cc.public && !cc.mustRevalidate && !cc.sMaxAge.set:
+		return false, "authorization" // Section 3.5
+	case varyStar(resp.Header):
+		return false, "vary *" // Section 4.1: can never be matched
+	}
+	_, present := resp.Header["Expires"]
+	if present || cc.public || cc.private || cc.maxAge.set ||
+		(shared && cc.sMaxAge.set) || heuristicallyCacheable(resp.StatusCode) {
+		return true, ""
+	}
+	return false, "status not cacheable by default"
+}
+
+// servable reports whether a stored response may be served to a request with
+// the directives reqCC at its current age without contacting the origin, per
+// [RFC 9111 Section 4.2] and the request directives of Section 5.2.1.
+//
+// [RFC 9111 Section 4.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2
+func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) bool {
+	if m.cc.noCache || reqCC.noCache {
+		return false // Sections 5.2.2.4 and 5.2.1.4: validation required
+	}
+	if reqCC.maxAge.set && age > seconds(reqCC.maxAge.seconds) {
+		return false // Section 5.2.1.1
+	}
+	if reqCC.minFresh.set && m.lifetime-age < seconds(reqCC.minFresh.seconds) {
+		return false // Section 5.2.1.3
+	}
+	if m.lifetime > age {
+		return true
+	}
+	// Stale: only a request's max-stale allows it (Section 4.2.4), and never
+	// past must-revalidate (Section 5.2.2.2) or, in a shared cache,
+	// proxy-revalidate and s-maxage (Sections 5.2.2.8 and 5.2.2.10).
+	if m.cc.mustRevalidate || (shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set)) {
+		return false
+	}
+	switch {
+	case reqCC.maxStale.set:
+		return age-m.lifetime <= seconds(reqCC.maxStale.seconds)
+	case reqCC.maxStaleAny:
+		return true
+	}
+	return false
+}
+
+// varyNames returns the canonical names of the request header fields listed in
+// the Vary fields of h, per [RFC 9111 Section 4.1]. star reports a "*" member
+// in any position or field line: such a response never matches a request.
+//
+// [RFC 9111 Section 4.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.1
+func varyNames(h http.Header) (names []string, star bool) {
+	for _, line := range h["Vary"] {
+		for member := range strings.SplitSeq(line, ",") {
+			member = textproto.TrimString(member)
+			switch {
+			case member == "":
+				continue
+			case member == "*":
+				return nil, true
+			}
+			name := textproto.CanonicalMIMEHeaderKey(member)
+			if !containsFold(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names, false
+}
+
+func varyStar(h http.Header) bool {
+	_, star := varyNames(h)
+	return star
+}
+
+// varyHeader returns the values of the request header fields named in names,
+// as the request sent them, for storing beside the response (Section 4.1).
+func varyHeader(req http.Header, names []string) http.Header {
+	if len(names) == 0 {
+		return nil
+	}
+	h := make(http.Header, len(names))
+	for _, name := range names {
+		if values, ok := req[name]; ok {
+			h[name] = append([]string(nil), values...)
+		}
+	}
+	return h
+}
+
+// varyMatches reports whether a request selects the stored response, per
+// [RFC 9111 Section 4.1]: every header field the response varies on must be
+// absent from both requests or present in both with the same value once
+// field lines are combined and whitespace around list members is removed.
+//
+// [RFC 9111 Section 4.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.1
+func varyMatches(names []string, stored, req http.Header) bool {
+	for _, name := range names {
+		storedValues, storedOK := stored[name]
+		reqValues, reqOK := req[name]
+		if storedOK != reqOK || normalizedList(storedValues) != normalizedList(reqValues) {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizedList combines field lines into one list value with the optional
+// whitespace around its members removed (RFC 9110 Section 5.3).
+func normalizedList(values []string) string {
+	if len(values) == 1 && !strings.ContainsAny(values[0], ", \t") {
+		return values[0]
+	}
+	var b strings.Builder
+	for _, line := range values {
+		for member := range strings.SplitSeq(line, ",") {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(textproto.TrimString(member))
+		}
+	}
+	return b.String()
+}
+
+// hopByHopFields are the header fields a cache must not store, per
+// [RFC 9111 Section 3.1] and RFC 9110 Section 7.6.1.
+//
+// [RFC 9111 Section 3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-3.1
+var hopByHopFields = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer",
+	"Transfer-Encoding", "Upgrade",
+	"Proxy-Authenticate", "Proxy-Authentication-Info", "Proxy-Authorization",
+}
+
+// storedHeader returns a copy of a response header fit for storing, per
+// [RFC 9111 Section 3.1]: without the hop-by-hop fields, the fields the
+// Connection field names, and, in a shared cache, the fields a qualified
+// private directive names.
+func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
+	out := h.Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	for _, line := range h["Connection"] {
+		for name := range strings.SplitSeq(line, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				delete(out, textproto.CanonicalMIMEHeaderKey(name))
+			}
+		}
+	}
+	for _, name := range hopByHopFields {
+		delete(out, name)
+	}
+	if shared {
+		for _, name := range cc.privateFields {
+			delete(out, name)
+		}
+	}
+	return out
+}
+
+// seconds converts delta-seconds to a Duration, clamped to maxDeltaSeconds.
+func seconds(n int64) time.Duration {
+	return time.Duration(min(max(n, 0), maxDeltaSeconds)) * time.Second
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
