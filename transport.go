@@ -173,13 +173,20 @@ func (b *teeBody) drop() {
 // (RFC 9111 Section 5.1) and the cache's markers.
 func hitResponse(c *Cache, req *http.Request, d *decision) *http.Response {
 	e, m := d.entry, d.meta
-	header := cloneHeader(m.hitHeader, m.hitHeaderValues, 3)
-	header["Age"] = append(header["Age"], strconv.FormatInt(int64(d.age/time.Second), 10))
+	header, spare := cloneHeader(m.hitHeader, m.hitHeaderValues, 3)
+	spare[0] = strconv.FormatInt(int64(d.age/time.Second), 10)
+	header["Age"] = spare[0:1:1]
 	if c.xFromCache {
-		header["X-From-Cache"] = append(header["X-From-Cache"], "1")
+		spare[1] = "1"
+		header["X-From-Cache"] = spare[1:2:2]
 	}
 	ttl := strconv.FormatInt(int64((m.lifetime-d.age)/time.Second), 10)
-	header["Cache-Status"] = append(header["Cache-Status"], c.hitPrefix+ttl)
+	if upstream := header["Cache-Status"]; len(upstream) > 0 {
+		addCacheStatus(header, c.hitPrefix+ttl) // after the caches upstream
+	} else {
+		spare[2] = c.hitPrefix + ttl
+		header["Cache-Status"] = spare[2:3:3]
+	}
 
 	resp := &http.Response{
 		Status:        m.status,
@@ -206,18 +213,19 @@ type storedBody struct{ bytes.Reader }
 
 func (*storedBody) Close() error { return nil }
 
-// cloneHeader copies h in two allocations (the map and one array of values),
-// leaving room for extra more values. Each field's slice is capped so that
-// appending to one never writes over another.
-func cloneHeader(h http.Header, values, extra int) http.Header {
-	out := make(http.Header, len(h)+extra)
+// cloneHeader copies h, which holds values values in all, with room in the map
+// for extra more fields, and returns the copy with extra spare value slots.
+// The copy's values and the spare slots share one array; each field's slice
+// is capped so that appending to one never writes over another.
+func cloneHeader(h http.Header, values, extra int) (clone http.Header, spare []string) {
+	clone = make(http.Header, len(h)+extra)
 	all := make([]string, values+extra)
 	for name, vv := range h {
 		n := copy(all, vv)
-		out[name] = all[:n:n]
+		clone[name] = all[:n:n]
 		all = all[n:]
 	}
-	return out
+	return clone, all
 }
 
 // addCacheStatus appends the cache's member to the Cache-Status field, after
