@@ -495,3 +495,50 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestTransportConcurrentUse(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, r.URL.Path)
+	})
+	tr := newTestTransport(clock, WithMaxEntries(4))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				path := fmt.Sprintf("/%d", (g+i)%6)
+				req, _ := http.NewRequest("GET", o.URL+path, nil)
+				resp, err := tr.RoundTrip(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				assert.NoError(t, err)
+				assert.Equal(t, path, string(body), "a response is only ever served for its own URL")
+				if i%10 == 0 {
+					clock.Advance(time.Second)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n, _ := tr.Cache.backend.Len(context.Background())
+	assert.LessOrEqual(t, n, 4)
+}
+
+func TestTransportPassesOnInnerErrors(t *testing.T) {
+	t.Parallel()
+	inner := errors.New("dial failed")
+	tr := &Transport{Transport: roundTripperFunc(func(*http.Request) (*http.Response, error) { return nil, inner })}
+	req, _ := http.NewRequest("GET", "http://example.invalid/", nil)
+	resp, err := tr.RoundTrip(req)
+	assert.Nil(t, resp)
+	assert.ErrorIs(t, err, inner, "the inner transport's error reaches the caller unchanged")
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -11,9 +11,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/acachecontrol/acache"
 )
@@ -122,40 +127,40 @@ func (b *SliceBackend) removeKey(key string) {
 }
 
 func main() {
-	ctx := context.Background()
-	var b SliceBackend
+	// A loopback origin, so the example runs offline.
+	var originHits atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		originHits.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "content of %s\n", r.URL.Path)
+	}))
+	defer origin.Close()
 
-	now := time.Now()
-	for _, url := range []string{"https://example.com/a", "https://example.com/b", "https://example.com/c"} {
-		e := &acache.Entry{
-			Key:          url,
-			StatusCode:   200,
-			Proto:        "HTTP/1.1",
-			Body:         []byte("content of " + url),
-			RequestTime:  now,
-			ResponseTime: now,
+	backend := &SliceBackend{}
+	// The Cache owns the eviction policy: with room for two entries, storing a
+	// third pops the least recently used one through PopOldest.
+	cache := acache.NewCache(backend, acache.WithMaxEntries(2))
+	client := acache.NewTransport(cache).Client()
+
+	for _, path := range []string{"/a", "/b", "/a", "/c", "/b"} {
+		resp, err := client.Get(origin.URL + path)
+		if err != nil {
+			log.Fatal(err)
 		}
-		if err := b.Set(ctx, url, e); err != nil {
-			panic(err)
-		}
-		fmt.Printf("Set %s\n", url)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status, _ := acache.CacheStatusOf(resp)
+		fmt.Printf("GET %s  hit=%-5v  stored keys, oldest first: %q\n", path, status.Hit, paths(backend.recency(), origin.URL))
 	}
-	fmt.Printf("recency order, oldest first: %q\n", b.recency())
+	stats := cache.Stats()
+	fmt.Printf("origin requests: %d, hits: %d, evictions: %d\n", originHits.Load(), stats.Hits, stats.Evictions)
+}
 
-	// The Cache calls MoveToEnd after each hit, so that the entry is evicted last.
-	if err := b.MoveToEnd(ctx, "https://example.com/a"); err != nil {
-		panic(err)
+// paths shortens cache keys ("GET http://127.0.0.1:1234/a") to their paths.
+func paths(keys []string, originURL string) []string {
+	out := make([]string, len(keys))
+	for i, key := range keys {
+		out[i] = strings.TrimPrefix(key, "GET "+originURL)
 	}
-	fmt.Printf("after MoveToEnd(a):          %q\n", b.recency())
-
-	// The Cache calls PopOldest while it is over its limits.
-	key, e, err := b.PopOldest(ctx)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Printf("PopOldest evicted %s (%q)\n", key, e.Body)
-
-	n, _ := b.Len(ctx)
-	ok, _ := b.Contains(ctx, key)
-	fmt.Printf("Len = %d, Contains(%s) = %v\n", n, key, ok)
+	return out
 }
