@@ -317,6 +317,8 @@ func (c *Cache) touch(ctx context.Context, key string) {
 // store stores e under key, replacing what was there, then evicts the least
 // recently used entries until the Cache is within its limits.
 func (c *Cache) store(ctx context.Context, key string, e *Entry) {
+	var failed bool
+	defer c.recovered("store", &failed)
 	size := e.Size()
 	if size > c.maxBytes {
 		return
@@ -370,6 +372,8 @@ func (c *Cache) evict(ctx context.Context) {
 
 // remove deletes the entry stored under key, if any.
 func (c *Cache) remove(ctx context.Context, key string) {
+	var failed bool
+	defer c.recovered("remove", &failed)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old, err := c.backend.Pop(ctx, key)

@@ -542,3 +542,29 @@ func TestTransportPassesOnInnerErrors(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// panickingSetBackend is an LRU whose Set panics.
+type panickingSetBackend struct{ *LRU }
+
+func (panickingSetBackend) Set(context.Context, string, *Entry) error { panic("disk on fire") }
+
+func TestTransportPanicWhileStoringDoesNotReachTheCaller(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.Method == "GET" {
+			fmt.Fprint(w, "intact")
+		}
+	})
+	c := NewCache(panickingSetBackend{NewLRU()}, WithClock(clock.Now))
+	tr := NewTransport(c)
+	for _, method := range []string{"GET", "HEAD"} {
+		resp, body := fetch(t, tr, method, o.URL, nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		if method == "GET" {
+			assert.Equal(t, "intact", body, "the caller reads the whole body although storing it panicked")
+		}
+	}
+	assert.EqualValues(t, 2, c.Stats().Errors)
+}
