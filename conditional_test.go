@@ -1,0 +1,560 @@
+package acache
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// conditionalNow is the fixed current time of the conditional-request tests.
+var conditionalNow = time.Date(2025, time.June, 1, 12, 0, 0, 0, time.UTC)
+
+// Dates around conditionalNow, in IMF-fixdate.
+const (
+	condEarly  = "Sat, 01 Mar 2025 00:00:00 GMT"
+	condMiddle = "Tue, 01 Apr 2025 00:00:00 GMT"
+	condLate   = "Thu, 01 May 2025 00:00:00 GMT"
+	// condMiddle850 is condMiddle in the obsolete RFC 850 form.
+	condMiddle850 = "Tuesday, 01-Apr-25 00:00:00 GMT"
+	// condNowDate is conditionalNow itself; condFuture is an hour later.
+	condNowDate = "Sun, 01 Jun 2025 12:00:00 GMT"
+	condFuture  = "Sun, 01 Jun 2025 13:00:00 GMT"
+)
+
+// condHeader builds an http.Header from name, value pairs; a name may repeat to make
+// several field lines.
+func condHeader(kv ...string) http.Header {
+	h := make(http.Header)
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+func strongTag(opaque string) entityTag { return entityTag{opaque: opaque} }
+func weakTag(opaque string) entityTag   { return entityTag{weak: true, opaque: opaque} }
+
+type etagCase struct {
+	name string
+	in   string
+	want entityTag
+	ok   bool
+}
+
+var etagCases = []etagCase{
+	{name: "8.8.3 weak and strong: strong", in: `"xyzzy"`, want: strongTag(`"xyzzy"`), ok: true},
+	{name: "8.8.3 weak and strong: weak", in: `W/"xyzzy"`, want: weakTag(`"xyzzy"`), ok: true},
+	{name: "8.8.3 weak and strong: empty strong", in: `""`, want: strongTag(`""`), ok: true},
+	{name: "8.8.3 weak and strong: empty weak", in: `W/""`, want: weakTag(`""`), ok: true},
+	{name: "8.8.3 surrounding OWS trimmed", in: " \t\"xyzzy\"\t ", want: strongTag(`"xyzzy"`), ok: true},
+	{name: "8.8.3 comma is an etagc", in: `"a,b"`, want: strongTag(`"a,b"`), ok: true},
+	{name: "8.8.3 backslash is an ordinary etagc", in: `"a\"`, want: strongTag(`"a\"`), ok: true},
+	{name: "8.8.3 obs-text", in: "\"caf\xe9\xff\x80\"", want: strongTag("\"caf\xe9\xff\x80\""), ok: true},
+	{name: "8.8.3 every VCHAR but DQUOTE", in: `"!#$%&'()*+,-./09:;<=>?@AZ[\]^_` + "`az{|}~\"", want: strongTag(`"!#$%&'()*+,-./09:;<=>?@AZ[\]^_` + "`az{|}~\""), ok: true},
+
+	{name: "malformed: unquoted", in: `xyzzy`},
+	{name: "malformed: weak unquoted", in: `W/xyzzy`},
+	{name: "malformed: unterminated", in: `"unterminated`},
+	{name: "malformed: internal quote", in: `"a"b"`},
+	{name: "malformed: lowercase w/ is not weak", in: `w/"lower"`},
+	{name: "malformed: empty"},
+	{name: "malformed: only OWS", in: " \t "},
+	{name: "malformed: lone quote", in: `"`},
+	{name: "malformed: W/ alone", in: `W/`},
+	{name: "malformed: W/ and a lone quote", in: `W/"`},
+	{name: "malformed: space after W/", in: `W/ "x"`},
+	{name: "malformed: double W/", in: `W/W/"x"`},
+	{name: "malformed: space inside", in: `"a b"`},
+	{name: "malformed: HTAB inside", in: "\"a\tb\""},
+	{name: "malformed: DEL inside", in: "\"a\x7f\""},
+	{name: "malformed: NUL inside", in: "\"a\x00\""},
+	{name: "malformed: CR LF inside", in: "\"a\r\n\""},
+	{name: "malformed: star", in: `*`},
+	{name: "malformed: a list", in: `"a", "b"`},
+	{name: "malformed: trailing garbage", in: `"a"x`},
+	{name: "malformed: leading garbage", in: `x"a"`},
+	{name: "malformed: single quotes", in: `'a'`},
+}
+
+func TestRFC9110_8_8_3_ETag(t *testing.T) {
+	for _, tc := range etagCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseETag(tc.in)
+			require.Equal(t, tc.ok, ok, "parseETag(%q)", tc.in)
+			assert.Equal(t, tc.want, got, "parseETag(%q)", tc.in)
+		})
+	}
+}
+
+func TestRFC9110_8_8_3_2_ETagComparison(t *testing.T) {
+	// The example table of RFC 9110 Section 8.8.3.2, plus a few more.
+	tests := []struct {
+		name         string
+		a, b         entityTag
+		strong, weak bool
+	}{
+		{name: "8.8.3.2 weak comparison: W/1 W/1", a: weakTag(`"1"`), b: weakTag(`"1"`), strong: false, weak: true},
+		{name: "8.8.3.2 weak comparison: W/1 W/2", a: weakTag(`"1"`), b: weakTag(`"2"`), strong: false, weak: false},
+		{name: "8.8.3.2 weak comparison: W/1 1", a: weakTag(`"1"`), b: strongTag(`"1"`), strong: false, weak: true},
+		{name: "8.8.3.2 weak comparison: 1 1", a: strongTag(`"1"`), b: strongTag(`"1"`), strong: true, weak: true},
+		{name: "8.8.3.2 weak comparison: 1 2", a: strongTag(`"1"`), b: strongTag(`"2"`), strong: false, weak: false},
+		{name: "8.8.3.2 opaque-tags are case-sensitive", a: strongTag(`"a"`), b: strongTag(`"A"`), strong: false, weak: false},
+		{name: "8.8.3.2 empty tags", a: strongTag(`""`), b: strongTag(`""`), strong: true, weak: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.strong, strongMatch(tc.a, tc.b), "strongMatch(a, b)")
+			assert.Equal(t, tc.strong, strongMatch(tc.b, tc.a), "strongMatch(b, a)")
+			assert.Equal(t, tc.weak, weakMatch(tc.a, tc.b), "weakMatch(a, b)")
+			assert.Equal(t, tc.weak, weakMatch(tc.b, tc.a), "weakMatch(b, a)")
+		})
+	}
+}
+
+type etagListCase struct {
+	name   string
+	values []string
+	want   []entityTag
+	any    bool
+}
+
+var etagListCases = []etagListCase{
+	{name: "13.1.2 If-None-Match star", values: []string{"*"}, any: true},
+	{name: "13.1.2 If-None-Match star with OWS", values: []string{" \t* "}, any: true},
+	{name: "13.1.2 If-None-Match star on every line", values: []string{"*", "*"}, any: true},
+	{name: "13.1.2 star mixed with tags is skipped", values: []string{`*, "a"`}, want: []entityTag{strongTag(`"a"`)}},
+	{name: "13.1.2 star on one line and a tag on another", values: []string{`*`, `W/"a"`}, want: []entityTag{weakTag(`"a"`)}},
+	{name: "13.1.2 star mixed with an invalid member", values: []string{`*, xyzzy`}},
+	{name: "13.1.2 quoted star is a tag", values: []string{`"*"`}, want: []entityTag{strongTag(`"*"`)}},
+	{name: "13.1.2 single tag", values: []string{`"xyzzy"`}, want: []entityTag{strongTag(`"xyzzy"`)}},
+	{
+		name:   "13.1.2 RFC examples",
+		values: []string{`"xyzzy", "r2d2xxxx", "c3piozzzz"`},
+		want:   []entityTag{strongTag(`"xyzzy"`), strongTag(`"r2d2xxxx"`), strongTag(`"c3piozzzz"`)},
+	},
+	{
+		name:   "13.1.2 weak tags",
+		values: []string{`W/"xyzzy", W/"r2d2xxxx", W/"c3piozzzz"`},
+		want:   []entityTag{weakTag(`"xyzzy"`), weakTag(`"r2d2xxxx"`), weakTag(`"c3piozzzz"`)},
+	},
+	{
+		name:   "13.1.2 list with quoted commas",
+		values: []string{`"a,b", "c"`},
+		want:   []entityTag{strongTag(`"a,b"`), strongTag(`"c"`)},
+	},
+	{
+		name:   "13.1.2 list with quoted commas and no spaces",
+		values: []string{`W/"a,b",W/",",","`},
+		want:   []entityTag{weakTag(`"a,b"`), weakTag(`","`), strongTag(`","`)},
+	},
+	{
+		name:   "13.1.2 list split over several field lines",
+		values: []string{`"a"`, `W/"b", "c"`, `"d,e"`},
+		want:   []entityTag{strongTag(`"a"`), weakTag(`"b"`), strongTag(`"c"`), strongTag(`"d,e"`)},
+	},
+	{
+		name:   "13.1.2 empty members and OWS",
+		values: []string{` , ,"a",, ` + "\t", "", ",", `"b"	,`},
+		want:   []entityTag{strongTag(`"a"`), strongTag(`"b"`)},
+	},
+	{
+		name:   "13.1.2 invalid members skipped",
+		values: []string{`xyzzy, "a", W/xyzzy, w/"lower", "b", "c" d, W/ "e"`},
+		want:   []entityTag{strongTag(`"a"`), strongTag(`"b"`)},
+	},
+	{
+		// The unbalanced quote of the first member reaches to the end of its
+		// line, but not into the next one.
+		name:   "13.1.2 unbalanced quote swallows only the rest of its line",
+		values: []string{`"a"b", "c"`, `"d"`},
+		want:   []entityTag{strongTag(`"d"`)},
+	},
+	{
+		name:   "13.1.2 unterminated tag swallows only the rest of its line",
+		values: []string{`"a", "unterminated, "b`, `"c"`},
+		want:   []entityTag{strongTag(`"a"`), strongTag(`"c"`)},
+	},
+	{name: "13.1.2 no field lines"},
+	{name: "13.1.2 empty field line", values: []string{""}},
+	{name: "13.1.2 only commas and OWS", values: []string{" , \t,"}},
+}
+
+func TestRFC9110_13_1_2_ETagList(t *testing.T) {
+	for _, tc := range etagListCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, any := parseETagList(tc.values)
+			assert.Equal(t, tc.any, any, "any")
+			assert.Equal(t, tc.want, got, "tags")
+		})
+	}
+}
+
+func TestRFC9111_4_3_2_NotModified(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string // GET if empty
+		req    http.Header
+		stored http.Header
+		want   bool
+	}{
+		// If-None-Match.
+		{name: "13.1.2 If-None-Match star", req: condHeader("If-None-Match", "*"), stored: condHeader("Etag", `"a"`), want: true},
+		{name: "13.1.2 If-None-Match star, stored response without ETag", req: condHeader("If-None-Match", "*"), stored: condHeader(), want: true},
+		{name: "13.1.2 If-None-Match star, HEAD", method: http.MethodHead, req: condHeader("If-None-Match", "*"), stored: condHeader(), want: true},
+		{name: "13.1.2 If-None-Match star, POST is not answered", method: http.MethodPost, req: condHeader("If-None-Match", "*"), stored: condHeader(), want: false},
+		{name: "13.1.2 If-None-Match, lowercase method is not GET", method: "get", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.1.2 If-None-Match match", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`), want: true},
+		{name: "13.1.2 If-None-Match no match", req: condHeader("If-None-Match", `"b"`), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.1.2 If-None-Match weak comparison, weak request tag", req: condHeader("If-None-Match", `W/"a"`), stored: condHeader("Etag", `"a"`), want: true},
+		{name: "13.1.2 If-None-Match weak comparison, weak stored tag", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `W/"a"`), want: true},
+		{name: "13.1.2 If-None-Match one of a list", req: condHeader("If-None-Match", `"x", W/"a", "y"`), stored: condHeader("Etag", `W/"a"`), want: true},
+		{name: "13.1.2 list with quoted commas", req: condHeader("If-None-Match", `"a,b", "c"`), stored: condHeader("Etag", `"a,b"`), want: true},
+		{name: "13.1.2 list with quoted commas, not split", req: condHeader("If-None-Match", `"a,b", "c"`), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.1.2 list with quoted commas, no piece matches", req: condHeader("If-None-Match", `"a,b"`), stored: condHeader("Etag", `"b"`), want: false},
+		{name: "13.1.2 If-None-Match over several field lines", req: condHeader("If-None-Match", `"x"`, "If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`), want: true},
+		{name: "13.1.2 If-None-Match, stored response without ETag", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.2 If-None-Match, stored ETag invalid", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `a`), want: false},
+		{name: "13.1.2 If-None-Match, stored ETag lines differ", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`, "Etag", `"b"`), want: false},
+		{name: "13.1.2 If-None-Match, stored ETag lines repeated", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`, "Etag", `"a"`), want: true},
+		{name: "13.1.2 If-None-Match invalid members do not match", req: condHeader("If-None-Match", `a, w/"a"`), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.1.2 If-None-Match with OWS around the stored ETag", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", " \"a\"\t"), want: true},
+
+		// Precedence.
+		{
+			name:   "13.2.2 If-None-Match takes precedence over If-Modified-Since",
+			req:    condHeader("If-None-Match", `"b"`, "If-Modified-Since", condLate),
+			stored: condHeader("Etag", `"a"`, "Last-Modified", condEarly),
+			want:   false,
+		},
+		{
+			name:   "13.2.2 If-None-Match takes precedence over If-Modified-Since, matching",
+			req:    condHeader("If-None-Match", `"a"`, "If-Modified-Since", condEarly),
+			stored: condHeader("Etag", `"a"`, "Last-Modified", condLate),
+			want:   true,
+		},
+		{
+			name:   "13.2.2 If-None-Match without valid members still hides If-Modified-Since",
+			req:    condHeader("If-None-Match", `garbage`, "If-Modified-Since", condLate),
+			stored: condHeader("Etag", `"a"`, "Last-Modified", condEarly),
+			want:   false,
+		},
+		{
+			name:   "13.2.2 empty If-None-Match still hides If-Modified-Since",
+			req:    condHeader("If-None-Match", ``, "If-Modified-Since", condLate),
+			stored: condHeader("Last-Modified", condEarly),
+			want:   false,
+		},
+		{name: "13.2.2 If-Match is forwarded", req: condHeader("If-Match", "*", "If-None-Match", "*"), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.2.2 If-Unmodified-Since is forwarded", req: condHeader("If-Unmodified-Since", condLate, "If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.2.2 If-Range is forwarded", req: condHeader("If-Range", `"a"`, "If-Modified-Since", condLate), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.2.2 no conditional", req: condHeader(), stored: condHeader("Etag", `"a"`, "Last-Modified", condEarly), want: false},
+
+		// If-Modified-Since.
+		{name: "13.1.3 modified before the date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condEarly), want: true},
+		{name: "13.1.3 modified at the date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condMiddle), want: true},
+		{name: "13.1.3 modified after the date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condLate), want: false},
+		{name: "13.1.3 HEAD", method: http.MethodHead, req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condEarly), want: true},
+		{name: "13.1.3 POST ignores it", method: http.MethodPost, req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 same instant in RFC 850 form", req: condHeader("If-Modified-Since", condMiddle850), stored: condHeader("Last-Modified", condMiddle), want: true},
+		{name: "13.1.3 invalid date ignored", req: condHeader("If-Modified-Since", "yesterday"), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 invalid date ignored: UTC zone", req: condHeader("If-Modified-Since", "Tue, 01 Apr 2025 00:00:00 UTC"), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 invalid date ignored: empty", req: condHeader("If-Modified-Since", ""), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 invalid date ignored: a list of dates", req: condHeader("If-Modified-Since", condMiddle+", "+condMiddle), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 more than one member ignored, even if identical", req: condHeader("If-Modified-Since", condMiddle, "If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 future date ignored", req: condHeader("If-Modified-Since", condFuture), stored: condHeader("Last-Modified", condEarly), want: false},
+		{name: "13.1.3 the current time is not in the future", req: condHeader("If-Modified-Since", condNowDate), stored: condHeader("Last-Modified", condEarly), want: true},
+		{name: "13.1.3 invalid stored Last-Modified", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", "0", "Date", condEarly), want: false},
+		{name: "13.1.3 stored Last-Modified lines differ", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condEarly, "Last-Modified", condLate), want: false},
+		{name: "13.1.3 Last-Modified wins over Date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condLate, "Date", condEarly), want: false},
+
+		// Date instead of Last-Modified.
+		{name: "4.3.2 Date used when Last-Modified absent", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condEarly), want: true},
+		{name: "4.3.2 Date used when Last-Modified absent, equal", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condMiddle), want: true},
+		{name: "4.3.2 Date used when Last-Modified absent, later", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condLate), want: false},
+		{name: "4.3.2 Date invalid", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", "never"), want: false},
+		{name: "4.3.2 neither Last-Modified nor Date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Etag", `"a"`), want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method := tc.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			assert.Equal(t, tc.want, notModified(method, tc.req, tc.stored, conditionalNow))
+		})
+	}
+}
+
+func TestConditionalFieldPresence(t *testing.T) {
+	tests := []struct {
+		name                        string
+		h                           http.Header
+		cacheConditionals, precondi bool
+	}{
+		{name: "none", h: condHeader("Cache-Control", "no-cache")},
+		{name: "nil header", h: nil},
+		{name: "If-None-Match", h: condHeader("If-None-Match", `"a"`), cacheConditionals: true},
+		{name: "If-None-Match empty", h: condHeader("If-None-Match", ""), cacheConditionals: true},
+		{name: "If-Modified-Since", h: condHeader("If-Modified-Since", condEarly), cacheConditionals: true},
+		{name: "If-Match", h: condHeader("If-Match", `"a"`), precondi: true},
+		{name: "If-Unmodified-Since", h: condHeader("If-Unmodified-Since", condEarly), precondi: true},
+		{name: "If-Range", h: condHeader("If-Range", `"a"`), precondi: true},
+		{name: "both kinds", h: condHeader("If-Range", `"a"`, "If-None-Match", "*"), cacheConditionals: true, precondi: true},
+		{name: "non-canonical names added with Add", h: condHeader("if-none-match", "*", "IF-MATCH", "*"), cacheConditionals: true, precondi: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.cacheConditionals, hasCacheConditionals(tc.h), "hasCacheConditionals")
+			assert.Equal(t, tc.precondi, hasPreconditions(tc.h), "hasPreconditions")
+		})
+	}
+}
+
+func TestRFC9111_4_3_1_ConditionalValidatorsFor(t *testing.T) {
+	tests := []struct {
+		name   string
+		stored http.Header
+		want   http.Header
+	}{
+		{
+			name:   "both validators",
+			stored: condHeader("Etag", `"a"`, "Last-Modified", condEarly),
+			want:   condHeader("If-None-Match", `"a"`, "If-Modified-Since", condEarly),
+		},
+		{name: "ETag only", stored: condHeader("Etag", `W/"a,b"`), want: condHeader("If-None-Match", `W/"a,b"`)},
+		{name: "Last-Modified only", stored: condHeader("Last-Modified", condEarly), want: condHeader("If-Modified-Since", condEarly)},
+		{name: "neither", stored: condHeader("Date", condEarly), want: condHeader()},
+		{name: "nil header", stored: nil, want: condHeader()},
+		{name: "invalid Last-Modified", stored: condHeader("Etag", `"a"`, "Last-Modified", "0"), want: condHeader("If-None-Match", `"a"`)},
+		{name: "invalid Last-Modified only", stored: condHeader("Last-Modified", "Tue, 01 Apr 2025 00:00:00 UTC"), want: condHeader()},
+		{name: "invalid ETag", stored: condHeader("Etag", `xyzzy`, "Last-Modified", condEarly), want: condHeader("If-Modified-Since", condEarly)},
+		{name: "lowercase w/ ETag", stored: condHeader("Etag", `w/"a"`), want: condHeader()},
+		{name: "ETag lines differ", stored: condHeader("Etag", `"a"`, "Etag", `"b"`), want: condHeader()},
+		{name: "ETag lines repeated", stored: condHeader("Etag", `"a"`, "Etag", `"a"`), want: condHeader("If-None-Match", `"a"`)},
+		{name: "Last-Modified lines differ", stored: condHeader("Last-Modified", condEarly, "Last-Modified", condLate), want: condHeader()},
+		{name: "OWS dropped", stored: condHeader("Etag", " \"a\"\t", "Last-Modified", "\t"+condEarly+" "), want: condHeader("If-None-Match", `"a"`, "If-Modified-Since", condEarly)},
+		{
+			name:   "IMF-fixdate kept exactly, even with the wrong day-name",
+			stored: condHeader("Last-Modified", "Mon, 01 Apr 2025 00:00:00 GMT"),
+			want:   condHeader("If-Modified-Since", "Mon, 01 Apr 2025 00:00:00 GMT"),
+		},
+		{name: "RFC 850 date rewritten as IMF-fixdate", stored: condHeader("Last-Modified", condMiddle850), want: condHeader("If-Modified-Since", condMiddle)},
+		{name: "asctime date rewritten as IMF-fixdate", stored: condHeader("Last-Modified", "Tue Apr  1 00:00:00 2025"), want: condHeader("If-Modified-Since", condMiddle)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := validatorsFor(tc.stored)
+			require.NotNil(t, got)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestRFC9111_4_3_4_ConditionalMatches304(t *testing.T) {
+	tests := []struct {
+		name           string
+		resp304, store http.Header
+		want           bool
+	}{
+		{name: "4.3.4 strong validator selects", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `"a"`), want: true},
+		{name: "4.3.4 strong validator selects, not a weak stored tag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `W/"a"`), want: false},
+		{name: "4.3.4 strong validator selects, not another tag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `"b"`), want: false},
+		{name: "4.3.4 strong validator selects, not a response without ETag", resp304: condHeader("Etag", `"a"`), store: condHeader("Last-Modified", condEarly), want: false},
+		{name: "4.3.4 strong validator selects, not an invalid stored ETag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `a`), want: false},
+		{
+			name:    "4.3.4 strong validator selects, Last-Modified not consulted",
+			resp304: condHeader("Etag", `"a"`, "Last-Modified", condLate),
+			store:   condHeader("Etag", `"a"`, "Last-Modified", condEarly),
+			want:    true,
+		},
+
+		{name: "4.3.4 weak validator selects", resp304: condHeader("Etag", `W/"a"`), store: condHeader("Etag", `W/"a"`), want: true},
+		{name: "4.3.4 weak validator selects a strong stored tag", resp304: condHeader("Etag", `W/"a"`), store: condHeader("Etag", `"a"`), want: true},
+		{name: "4.3.4 weak validator selects, not another tag", resp304: condHeader("Etag", `W/"a"`), store: condHeader("Etag", `W/"b"`), want: false},
+		{name: "4.3.4 weak validator selects, not a response without ETag", resp304: condHeader("Etag", `W/"a"`), store: condHeader(), want: false},
+		{name: "4.3.4 weak validator selects: Last-Modified", resp304: condHeader("Last-Modified", condEarly), store: condHeader("Last-Modified", condEarly), want: true},
+		{name: "4.3.4 weak validator selects: Last-Modified, same instant spelled differently", resp304: condHeader("Last-Modified", condMiddle850), store: condHeader("Last-Modified", condMiddle), want: true},
+		{name: "4.3.4 weak validator selects: Last-Modified, not another date", resp304: condHeader("Last-Modified", condEarly), store: condHeader("Last-Modified", condLate), want: false},
+		{name: "4.3.4 weak validator selects: Last-Modified, not a response without it", resp304: condHeader("Last-Modified", condEarly), store: condHeader("Etag", `"a"`), want: false},
+		{name: "4.3.4 weak validator selects: Last-Modified, not an invalid stored one", resp304: condHeader("Last-Modified", condEarly), store: condHeader("Last-Modified", "0"), want: false},
+		{
+			name:    "4.3.4 weak validator selects: weak ETag and Last-Modified both match",
+			resp304: condHeader("Etag", `W/"a"`, "Last-Modified", condEarly),
+			store:   condHeader("Etag", `W/"a"`, "Last-Modified", condEarly),
+			want:    true,
+		},
+		{
+			name:    "4.3.4 weak validator selects: weak ETag matches, Last-Modified does not",
+			resp304: condHeader("Etag", `W/"a"`, "Last-Modified", condEarly),
+			store:   condHeader("Etag", `W/"a"`, "Last-Modified", condLate),
+			want:    false,
+		},
+		{
+			name:    "4.3.4 weak validator selects: Last-Modified matches, weak ETag does not",
+			resp304: condHeader("Etag", `W/"a"`, "Last-Modified", condEarly),
+			store:   condHeader("Etag", `W/"b"`, "Last-Modified", condEarly),
+			want:    false,
+		},
+
+		{name: "4.3.4 no validator", resp304: condHeader("Date", condLate), store: condHeader("Date", condEarly), want: true},
+		{name: "4.3.4 no validator, nil headers", resp304: nil, store: nil, want: true},
+		{name: "4.3.4 no validator, stored ETag", resp304: condHeader(), store: condHeader("Etag", `"a"`), want: false},
+		{name: "4.3.4 no validator, stored Last-Modified", resp304: condHeader(), store: condHeader("Last-Modified", condEarly), want: false},
+		{name: "4.3.4 no validator, stored invalid ETag still a field", resp304: condHeader(), store: condHeader("Etag", `a`), want: false},
+
+		{name: "4.3.4 invalid ETag in the 304", resp304: condHeader("Etag", `a`), store: condHeader("Etag", `a`), want: false},
+		{name: "4.3.4 lowercase w/ in the 304", resp304: condHeader("Etag", `w/"a"`), store: condHeader("Etag", `"a"`), want: false},
+		{name: "4.3.4 differing ETag lines in the 304", resp304: condHeader("Etag", `"a"`, "Etag", `"b"`), store: condHeader("Etag", `"a"`), want: false},
+		{name: "4.3.4 invalid Last-Modified in the 304", resp304: condHeader("Last-Modified", "0"), store: condHeader(), want: false},
+		{
+			name:    "4.3.4 invalid Last-Modified in the 304 beside a weak ETag",
+			resp304: condHeader("Etag", `W/"a"`, "Last-Modified", "0"),
+			store:   condHeader("Etag", `W/"a"`),
+			want:    false,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, matches304(tc.resp304, tc.store, conditionalNow))
+		})
+	}
+}
+
+// checkETag fails unless t is what parseETag accepts: an opaque-tag that
+// starts and ends with DQUOTE and has only etagc between them.
+func checkETag(t *testing.T, tag entityTag) {
+	t.Helper()
+	o := tag.opaque
+	require.GreaterOrEqual(t, len(o), 2, "opaque-tag %q too short", o)
+	require.Equal(t, byte('"'), o[0], "opaque-tag %q", o)
+	require.Equal(t, byte('"'), o[len(o)-1], "opaque-tag %q", o)
+	require.NotContains(t, o[1:len(o)-1], `"`, "opaque-tag %q has an internal quote", o)
+	for i := 1; i < len(o)-1; i++ {
+		require.True(t, isETagChar(o[i]), "opaque-tag %q has byte %#x", o, o[i])
+	}
+	field := o
+	if tag.weak {
+		field = "W/" + o
+	}
+	back, ok := parseETag(field)
+	require.True(t, ok, "%q does not parse back", field)
+	require.Equal(t, tag, back)
+}
+
+func FuzzParseETagList(f *testing.F) {
+	for _, tc := range etagListCases {
+		switch len(tc.values) {
+		case 0:
+			f.Add("", "")
+		case 1:
+			f.Add(tc.values[0], "")
+		default:
+			f.Add(tc.values[0], strings.Join(tc.values[1:], ", "))
+		}
+	}
+	for _, tc := range etagCases {
+		f.Add(tc.in, tc.in)
+	}
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		values := []string{line1, line2}
+		tags, any := parseETagList(values)
+		for _, tag := range tags {
+			checkETag(t, tag)
+		}
+		if any {
+			require.Empty(t, tags, "any with tags")
+		}
+
+		// Deterministic.
+		again, anyAgain := parseETagList(values)
+		require.Equal(t, tags, again)
+		require.Equal(t, any, anyAgain)
+
+		// Each field line is parsed on its own, so the tags are those of the
+		// lines in order.
+		tags1, _ := parseETagList(values[:1])
+		tags2, _ := parseETagList(values[1:])
+		require.Equal(t, len(tags1)+len(tags2), len(tags))
+		require.Equal(t, tags, append(append([]entityTag(nil), tags1...), tags2...))
+
+		// A single ETag field value is a list of one.
+		if tag, ok := parseETag(line1); ok {
+			checkETag(t, tag)
+			if !strings.Contains(line1, ",") {
+				got, any := parseETagList(values[:1])
+				require.False(t, any)
+				require.Equal(t, []entityTag{tag}, got)
+			}
+		}
+	})
+}
+
+func FuzzConditional(f *testing.F) {
+	f.Add(`"a"`, condMiddle, `"a"`, condEarly, condLate)
+	f.Add("*", condFuture, `W/"a,b"`, condMiddle850, "")
+	f.Add(`w/"a", "b"`, "0", `"unterminated`, "Tue Apr  1 00:00:00 2025", "never")
+	f.Add("", "", "", "", "")
+	f.Fuzz(func(t *testing.T, inm, ims, etag, lastModified, date string) {
+		req := make(http.Header)
+		if inm != "" {
+			req.Set("If-None-Match", inm)
+		}
+		if ims != "" {
+			req.Set("If-Modified-Since", ims)
+		}
+		stored := make(http.Header)
+		if etag != "" {
+			stored.Set("Etag", etag)
+		}
+		if lastModified != "" {
+			stored.Set("Last-Modified", lastModified)
+		}
+		if date != "" {
+			stored.Set("Date", date)
+		}
+
+		for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+			got := notModified(method, req, stored, conditionalNow)
+			require.Equal(t, got, notModified(method, req, stored, conditionalNow), "deterministic")
+			if method == http.MethodPost {
+				require.False(t, got, "POST answered 304")
+			}
+		}
+		_ = hasCacheConditionals(req)
+		_ = hasPreconditions(req)
+
+		// The validators the cache sends are valid, and a request carrying
+		// them is answered 304 from the response they came from.
+		v := validatorsFor(stored)
+		if s := v.Get("If-None-Match"); s != "" {
+			_, ok := parseETag(s)
+			require.True(t, ok, "If-None-Match %q", s)
+		}
+		if s := v.Get("If-Modified-Since"); s != "" {
+			// validatorsFor reads an RFC 850 year at the real current time.
+			now := time.Now()
+			tm, ok := parseHTTPDateAt(s, now)
+			require.True(t, ok, "If-Modified-Since %q", s)
+			require.Len(t, s, imfFixdateLen)
+			if !tm.After(now) && v.Get("If-None-Match") == "" {
+				require.True(t, notModified(http.MethodGet, v, stored, now), "own If-Modified-Since %q", s)
+			}
+		}
+		if v.Get("If-None-Match") != "" {
+			require.True(t, notModified(http.MethodGet, v, stored, conditionalNow), "own validators %v", v)
+		}
+
+		// A stored response with valid (or no) validators matches a 304
+		// carrying the same fields.
+		_, hasTag, tagOK := headerETag(stored)
+		_, hasLM, lmOK := headerDate(stored, "Last-Modified", conditionalNow)
+		if (!hasTag || tagOK) && (!hasLM || lmOK) {
+			require.True(t, matches304(stored, stored, conditionalNow), "stored %v does not match itself", stored)
+		}
+		_ = matches304(req, stored, conditionalNow)
+	})
+}
