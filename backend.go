@@ -81,6 +81,11 @@ type Entry struct {
 	// ResponseTime is the time the response was received ("response_time"
 	// in RFC 9111 Section 4.2.3).
 	ResponseTime time.Time
+	// Variants holds the other responses stored for the same key that were
+	// selected by other values of the request fields named in Vary
+	// (RFC 9111 Section 4.1), most recent first. The entry itself is the most
+	// recent variant; entries in Variants have no Variants of their own.
+	Variants []*Entry
 
 	// meta caches what the Cache derives from the fields above. It is set
 	// before the entry is handed to a backend and never changed afterwards.
@@ -88,12 +93,17 @@ type Entry struct {
 }
 
 // Size returns the number of bytes the entry accounts for against a Cache's
-// byte limit: its body, key, header and Vary fields, plus a fixed overhead for
-// the Go values that hold them.
+// byte limit: its body, key, header and Vary fields and those of its
+// variants, plus a fixed overhead for the Go values that hold them.
 func (e *Entry) Size() int64 {
 	const overhead = 256 // the Entry, its slices and maps, in round figures
 	n := int64(overhead + len(e.Key) + len(e.Proto) + len(e.Body))
 	n += headerSize(e.Header) + headerSize(e.VaryHeader)
+	for _, v := range e.Variants {
+		if v != nil {
+			n += v.Size()
+		}
+	}
 	return n
 }
 

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,7 @@ type Cache struct {
 	storeUnframed bool
 	hmacPool      sync.Pool // of hash.Hash keyed with the partition secret
 	hitPrefix     string    // name + "; hit; ttl="
+	targets       []string  // targeted Cache-Control fields, by precedence (RFC 9213)
 
 	// mu serialises stores, invalidations and evictions so that bytes stays
 	// the sum of the sizes of the entries this Cache stored. Hits do not take it.
@@ -51,111 +54,6 @@ type Cache struct {
 	bytes int64
 
 	hits, misses, stores, evictions, errors atomic.Int64
-}
-
-// Option configures a [Cache] created by [NewCache].
-type Option func(*Cache)
-
-// WithMaxEntries sets the most entries the Cache keeps; n <= 0 means
-// [DefaultMaxEntries].
-func WithMaxEntries(n int) Option {
-	return func(c *Cache) {
-		if n > 0 {
-			c.maxEntries = n
-		}
-	}
-}
-
-// WithMaxBytes sets the most bytes (as counted by [Entry.Size]) the Cache
-// keeps; n <= 0 means [DefaultMaxBytes].
-func WithMaxBytes(n int64) Option {
-	return func(c *Cache) {
-		if n > 0 {
-			c.maxBytes = n
-		}
-	}
-}
-
-// WithMaxBodySize sets the largest response body the Cache stores; larger
-// bodies stream through to the caller and are not stored. The Cache never
-// buffers more than n bytes of a body. n <= 0 means [DefaultMaxBodySize].
-func WithMaxBodySize(n int64) Option {
-	return func(c *Cache) {
-		if n > 0 {
-			c.maxBodySize = n
-		}
-	}
-}
-
-// WithShared makes the Cache a shared cache as defined by
-// [RFC 9111 Section 1]: it honours s-maxage and proxy-revalidate, does not
-// store responses marked private, and stores responses to requests with
-// Authorization only when the response allows it (Section 3.5). Without it the
-// Cache is a private cache, the right choice for a client acting for one user.
-//
-// [RFC 9111 Section 1]: https://www.rfc-editor.org/rfc/rfc9111#section-1
-func WithShared() Option {
-	return func(c *Cache) { c.shared = true }
-}
-
-// WithClock sets the function the Cache reads the time from; nil means
-// [time.Now]. Tests use it to move time forward.
-func WithClock(now func() time.Time) Option {
-	return func(c *Cache) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
-
-// WithLogger sets where the Cache reports failures it recovered from (backend
-// errors, corrupt entries, panics); nil discards them, the default.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *Cache) {
-		if l != nil {
-			c.logger = l
-		}
-	}
-}
-
-// WithName sets the cache name in the Cache-Status field of responses
-// ([RFC 9211 Section 2]); the default is "acache".
-//
-// [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
-func WithName(name string) Option {
-	return func(c *Cache) {
-		if name != "" {
-			c.name = name
-		}
-	}
-}
-
-// WithoutXFromCache stops the Cache from adding "X-From-Cache: 1" to the
-// responses it serves. The header is on by default for users of
-// gregjones/httpcache; the Cache-Status field is always added.
-func WithoutXFromCache() Option {
-	return func(c *Cache) { c.xFromCache = false }
-}
-
-// WithUnframedBodies lets the Cache store HTTP/1 responses whose body has
-// neither Content-Length nor chunked framing. Such a body ends when the
-// connection closes, so a truncated body looks complete; by default they are
-// not stored.
-func WithUnframedBodies() Option {
-	return func(c *Cache) { c.storeUnframed = true }
-}
-
-// WithPartitionSecret sets the key of the HMAC that turns a request's
-// Authorization field into the partition part of its cache key, so that a
-// Transport acting for many users never serves one user's response to another.
-// By default the secret is random per Cache; set it to share entries of
-// authenticated requests between processes through a persistent backend.
-func WithPartitionSecret(secret []byte) Option {
-	return func(c *Cache) {
-		if len(secret) > 0 {
-			c.setPartitionSecret(secret)
-		}
-	}
 }
 
 // NewCache returns a Cache over backend, configured by opts. A nil backend
@@ -181,6 +79,9 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		opt(c)
 	}
 	c.maxBodySize = min(c.maxBodySize, c.maxBytes)
+	if c.shared {
+		c.targets = append(c.targets, "Cdn-Cache-Control")
+	}
 	c.hitPrefix = c.name + "; hit; ttl="
 	return c
 }
@@ -284,27 +185,39 @@ func (c *Cache) partitionOf(auth []string) string {
 	return out
 }
 
-// lookup returns the entry stored under key with its derived meta, or nil. A
-// backend error or a corrupt entry is reported and becomes a miss.
-func (c *Cache) lookup(ctx context.Context, key string) (*Entry, *entryMeta) {
+// lookup returns the entry stored under key, or nil. A backend error or a
+// corrupt entry is reported and becomes a miss.
+func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 	e, err := c.backend.Get(ctx, key)
 	if err != nil {
 		c.report("get", key, err)
-		return nil, nil
+		return nil
 	}
 	if e == nil {
-		return nil, nil
+		return nil
 	}
 	if e.Key != key || e.Header == nil || e.StatusCode < 100 || e.StatusCode > 999 {
 		c.report("get", key, errCorruptEntry)
 		c.remove(ctx, key)
-		return nil, nil
+		return nil
 	}
-	m := e.meta
-	if m == nil || m.shared != c.shared {
-		m = deriveMeta(e, c.shared)
+	return e
+}
+
+// metaOf returns what the Cache derives from e: computed when e was stored,
+// or now for an entry a backend decoded.
+func (c *Cache) metaOf(e *Entry) *entryMeta {
+	if m := e.meta; m != nil && m.shared == c.shared {
+		return m
 	}
-	return e, m
+	return deriveMeta(e, c.shared, c.targets)
+}
+
+// responseCacheControl returns the directives that govern a response in this
+// Cache: those of the first targeted field it has (RFC 9213), else those of
+// Cache-Control.
+func (c *Cache) responseCacheControl(h http.Header) cacheControl {
+	return responseDirectives(h, c.targets)
 }
 
 // touch marks key as recently used; a failure only costs recency.
@@ -324,7 +237,7 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 		return
 	}
 	if e.meta == nil {
-		e.meta = deriveMeta(e, c.shared)
+		e.meta = c.metaOf(e)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -335,6 +248,8 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 	}
 	if old != nil {
 		c.bytes -= old.Size()
+		e.Variants = c.keptVariants(e, old)
+		size = e.Size()
 	}
 	if err := c.backend.Set(ctx, key, e); err != nil {
 		c.report("set", key, err)
@@ -343,6 +258,41 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 	c.bytes += size
 	c.stores.Add(1)
 	c.evict(ctx)
+}
+
+// maxVariants bounds how many responses with different Vary selections the
+// Cache keeps for one URL.
+const maxVariants = 8
+
+// keptVariants returns the variants of old, the entry e replaces, that e does
+// not replace (RFC 9111 Section 4.1): those that vary on the same request
+// fields as e with other values. A response whose Vary differs from e's is
+// dropped: the origin has changed what it varies on.
+func (c *Cache) keptVariants(e, old *Entry) []*Entry {
+	names := c.metaOf(e).varyNames
+	if len(names) == 0 {
+		return nil
+	}
+	var kept []*Entry
+	for i := -1; i < len(old.Variants) && len(kept) < maxVariants-1; i++ {
+		v := old
+		if i >= 0 {
+			v = old.Variants[i]
+		}
+		if v == nil || v.Key != e.Key {
+			continue
+		}
+		vNames := c.metaOf(v).varyNames
+		if slices.Equal(vNames, names) && !varyMatches(names, v.VaryHeader, e.VaryHeader) {
+			if len(v.Variants) > 0 {
+				flat := *v
+				flat.Variants = nil
+				v = &flat
+			}
+			kept = append(kept, v)
+		}
+	}
+	return kept
 }
 
 // evict pops the oldest entries while the Cache is over a limit. c.mu is held.
@@ -392,7 +342,7 @@ func (c *Cache) remove(ctx context.Context, key string) {
 //
 // [RFC 9111 Section 4.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.4
 func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
-	ctx := context.WithoutCancel(req.Context())
+	ctx := contextWithoutCancel(req)
 	targets := []*url.URL{req.URL}
 	for _, field := range []string{"Location", "Content-Location"} {
 		ref := resp.Header.Get(field)
@@ -421,6 +371,15 @@ func sameOrigin(a, b *url.URL) bool {
 		normalizeHost(a.Scheme, a.Host) == normalizeHost(b.Scheme, b.Host)
 }
 
+// contextWithoutCancel returns req's context without its cancellation: a
+// store that starts while the caller's request is live must finish even if
+// the caller moves on.
+func contextWithoutCancel(req *http.Request) context.Context {
+	return context.WithoutCancel(req.Context())
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
 // report counts a failure the Cache recovered from and logs it.
 func (c *Cache) report(op, key string, err error) {
 	c.errors.Add(1)
@@ -434,181 +393,4 @@ func (c *Cache) recovered(op string, failed *bool) {
 		c.report(op, "", fmt.Errorf("panic: %v", r))
 		*failed = true
 	}
-}
-
-// decision is what the Cache makes of a request before anything is sent.
-type decision struct {
-	key    string
-	reqCC  cacheControl
-	bypass bool   // neither serve from nor store into the cache
-	fwd    string // why the request goes forward, for Cache-Status
-	detail string
-
-	hit   bool
-	entry *Entry
-	meta  *entryMeta
-	age   time.Duration
-}
-
-// decide looks req up and says whether a stored response can answer it. A
-// failure anywhere in the cache makes it a bypass: the request goes to the
-// origin as if there were no cache.
-func (c *Cache) decide(req *http.Request) (d decision) {
-	failed := false
-	defer func() {
-		if failed {
-			d = decision{bypass: true, fwd: FwdBypass, detail: "cache error"}
-		}
-	}()
-	defer c.recovered("lookup", &failed)
-
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return decision{bypass: true, fwd: FwdMethod}
-	}
-	for _, field := range bypassedRequestFields {
-		if _, ok := req.Header[field]; ok {
-			return decision{bypass: true, fwd: FwdBypass, detail: field}
-		}
-	}
-	if len(req.Header["Cache-Control"]) > 0 {
-		d.reqCC = parseRequestCacheControl(req.Header)
-	} else if pragmaNoCache(req.Header) {
-		d.reqCC.noCache = true // RFC 9111 Section 5.4
-	}
-	d.key = c.key(req)
-	ctx := req.Context()
-	e, m := c.lookup(ctx, d.key)
-	switch {
-	case e == nil:
-		d.fwd = FwdURIMiss
-		return d
-	case !varyMatches(m.varyNames, e.VaryHeader, req.Header):
-		d.fwd = FwdVaryMiss
-		return d
-	}
-	d.age = currentAge(m, c.now())
-	if !servable(m, d.reqCC, d.age, c.shared) {
-		d.fwd = FwdRequest
-		if m.lifetime <= d.age || m.cc.noCache {
-			d.fwd = FwdStale
-		}
-		return d
-	}
-	c.touch(ctx, d.key)
-	d.hit, d.entry, d.meta = true, e, m
-	return d
-}
-
-// bypassedRequestFields make a request go to the origin untouched: the cache
-// does not yet answer range or conditional requests itself, and must not store
-// a partial or 304 response as if it were the full one.
-var bypassedRequestFields = []string{
-	"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
-}
-
-// pragmaNoCache reports a Pragma: no-cache request field (RFC 9111 Section 5.4).
-func pragmaNoCache(h http.Header) bool {
-	for _, line := range h["Pragma"] {
-		for member := range strings.SplitSeq(line, ",") {
-			if strings.EqualFold(strings.TrimSpace(member), "no-cache") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// admission is what the Cache makes of the origin's response: the entry to
-// store once the body is complete, if any, and the Cache-Status to report.
-type admission struct {
-	entry  *Entry
-	status CacheStatus
-}
-
-// admit applies the storage rules of RFC 9111 Section 3 to resp, the origin's
-// answer to req, and invalidates what an unsafe request changed
-// (Section 4.4). A failure in it only means nothing is stored.
-func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, requestTime, responseTime time.Time) (a admission) {
-	a.status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: d.detail}
-	failed := false
-	defer func() {
-		if failed {
-			a = admission{status: CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: "cache error"}}
-		}
-	}()
-	defer c.recovered("store", &failed)
-
-	if !safeMethod(req.Method) && resp.StatusCode < 400 {
-		c.invalidate(req, resp)
-	}
-	if d.bypass {
-		return a
-	}
-	cc := parseResponseCacheControl(resp.Header)
-	if ok, reason := storable(req, d.reqCC, resp, cc, c.shared); !ok {
-		a.status.Detail = reason
-		return a
-	}
-	switch {
-	case unframed(req, resp) && !c.storeUnframed:
-		a.status.Detail = "unframed body"
-		return a
-	case resp.ContentLength > c.maxBodySize:
-		a.status.Detail = "too large"
-		return a
-	}
-	e := &Entry{
-		Key:          d.key,
-		StatusCode:   resp.StatusCode,
-		Proto:        resp.Proto,
-		Header:       storedHeader(resp.Header, cc, c.shared),
-		RequestTime:  requestTime,
-		ResponseTime: responseTime,
-	}
-	if e.Proto == "" {
-		e.Proto = "HTTP/1.1"
-	}
-	m := deriveMeta(e, c.shared)
-	e.VaryHeader = varyHeader(req.Header, m.varyNames)
-	ttl := m.lifetime - currentAge(m, responseTime)
-	if ttl <= 0 && !hasValidator(e.Header) {
-		a.status.Detail = "stale on arrival"
-		return a
-	}
-	e.meta = m
-	a.entry = e
-	a.status.Stored = true
-	a.status.TTL = ttl
-	return a
-}
-
-// safeMethod reports the methods RFC 9110 Section 9.2.1 defines as safe.
-func safeMethod(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
-	}
-	return false
-}
-
-// hasValidator reports whether a stored response can be revalidated
-// (RFC 9111 Section 4.3.1).
-func hasValidator(h http.Header) bool {
-	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
-}
-
-// unframed reports an HTTP/1 response body that ends when the connection
-// closes (neither Content-Length nor chunked): a truncated one looks complete
-// (RFC 9112 Section 6.3). A body Go decompressed is checked by gzip itself.
-func unframed(req *http.Request, resp *http.Response) bool {
-	if resp.ProtoMajor != 1 || resp.ContentLength >= 0 || resp.Uncompressed ||
-		req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody {
-		return false
-	}
-	for _, coding := range resp.TransferEncoding {
-		if strings.EqualFold(coding, "chunked") {
-			return false
-		}
-	}
-	return true
 }

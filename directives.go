@@ -69,7 +69,17 @@ type cacheControl struct {
 //
 // [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
 func parseResponseCacheControl(h http.Header) cacheControl {
-	return parseCacheControl(h, false)
+	return parseCacheControl(h, "Cache-Control", false)
+}
+
+// parseCacheControlField parses the response field name, which has the syntax
+// of Cache-Control: a targeted cache control field such as CDN-Cache-Control
+// ([RFC 9213 Section 2]). Its Dictionary syntax is read as Cache-Control
+// directives, which agree for every directive RFC 9111 defines.
+//
+// [RFC 9213 Section 2]: https://www.rfc-editor.org/rfc/rfc9213#section-2
+func parseCacheControlField(h http.Header, name string) cacheControl {
+	return parseCacheControl(h, name, false)
 }
 
 // parseRequestCacheControl parses the Cache-Control field lines of a request
@@ -77,11 +87,12 @@ func parseResponseCacheControl(h http.Header) cacheControl {
 //
 // [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
 func parseRequestCacheControl(h http.Header) cacheControl {
-	return parseCacheControl(h, true)
+	return parseCacheControl(h, "Cache-Control", true)
 }
 
-// parseCacheControl parses every Cache-Control field line of h, a request's
-// if request is true, else a response's.
+// parseCacheControl parses every field line of the Cache-Control field (or the
+// field name of the same syntax) of h, a request's if request is true, else a
+// response's.
 //
 // The lines are parsed one after the other into the same result, which is
 // what parsing them joined by commas gives ([RFC 9110 Section 5.3]), except
@@ -99,9 +110,9 @@ func parseRequestCacheControl(h http.Header) cacheControl {
 //
 // [RFC 9110 Section 5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
 // [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
-func parseCacheControl(h http.Header, request bool) cacheControl {
+func parseCacheControl(h http.Header, name string, request bool) cacheControl {
 	var cc cacheControl
-	for _, line := range h.Values("Cache-Control") {
+	for _, line := range h.Values(name) {
 		for i := 0; i < len(line); {
 			var d directive
 			d, i = nextDirective(line, i)

@@ -49,13 +49,14 @@ type entryMeta struct {
 	protoMinor int
 }
 
-// deriveMeta computes the entryMeta of e as a cache in the given mode sees it.
-func deriveMeta(e *Entry, shared bool) *entryMeta {
+// deriveMeta computes the entryMeta of e as a cache in the given mode, obeying
+// the given targeted fields, sees it.
+func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 	m := &entryMeta{
 		shared:       shared,
-		cc:           parseResponseCacheControl(e.Header),
+		cc:           responseDirectives(e.Header, targets),
 		responseTime: e.ResponseTime,
-		status:       strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode),
+		status:       strings.TrimSpace(strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)),
 		protoMajor:   1,
 		protoMinor:   1,
 	}
@@ -76,6 +77,20 @@ func deriveMeta(e *Entry, shared bool) *entryMeta {
 		m.hitHeaderValues += len(values)
 	}
 	return m
+}
+
+// responseDirectives returns the directives that govern a response: those of
+// the first of the targeted fields it carries, per [RFC 9213 Section 2.2],
+// else those of Cache-Control.
+//
+// [RFC 9213 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9213#section-2.2
+func responseDirectives(h http.Header, targets []string) cacheControl {
+	for _, name := range targets {
+		if len(h[name]) > 0 {
+			return parseCacheControlField(h, name)
+		}
+	}
+	return parseResponseCacheControl(h)
 }
 
 // dateValue returns the response's Date, or the time it was received when the
@@ -202,15 +217,17 @@ func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cac
 		return false, "method"
 	case resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified:
 		return false, "status"
-	case resp.StatusCode == http.StatusPartialContent:
-		return false, "partial content" // Section 3.3: not a complete response
+	case resp.StatusCode == http.StatusPartialContent || len(resp.Header["Content-Range"]) > 0:
+		return false, "partial content" // Sections 3.3 and 3.4: not a complete response
 	case reqCC.noStore:
 		return false, "request no-store"
-	case cc.noStore:
-		return false, "no-store"
+	case cc.mustUnderstand && !understoodStatus(resp.StatusCode):
+		return false, "must-understand" // Section 5.2.2.3
+	case cc.noStore && !cc.mustUnderstand:
+		return false, "no-store" // must-understand overrides no-store (Section 5.2.2.3)
 	case shared && cc.private:
 		return false, "private"
-	case shared && req.Header.Get("Authorization") != "" &&
+	case shared && len(req.Header["Authorization"]) > 0 &&
 		!cc.public && !cc.mustRevalidate && !cc.sMaxAge.set:
 		return false, "authorization" // Section 3.5
 	case varyStar(resp.Header):
@@ -224,6 +241,19 @@ func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cac
 	return false, "status not cacheable by default"
 }
 
+// understoodStatus reports the status codes whose caching requirements this
+// cache implements, for must-understand ([RFC 9111 Section 5.2.2.3]): the
+// final statuses of RFC 9110 that it stores and serves as complete responses.
+//
+// [RFC 9111 Section 5.2.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.3
+func understoodStatus(status int) bool {
+	switch status {
+	case 200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
 // servable reports whether a stored response may be served to a request with
 // the directives reqCC at its current age without contacting the origin, per
 // [RFC 9111 Section 4.2] and the request directives of Section 5.2.1.
@@ -233,7 +263,11 @@ func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) 
 	if m.cc.noCache || reqCC.noCache {
 		return false // Sections 5.2.2.4 and 5.2.1.4: validation required
 	}
-	if reqCC.maxAge.set && age > seconds(reqCC.maxAge.seconds) {
+	// An immutable response is not revalidated while fresh (RFC 8246
+	// Section 2): a request max-age, such as a browser's reload, does not
+	// cut its freshness short.
+	immutableFresh := m.cc.immutable && m.lifetime > age
+	if reqCC.maxAge.set && age > seconds(reqCC.maxAge.seconds) && !immutableFresh {
 		return false // Section 5.2.1.1
 	}
 	if reqCC.minFresh.set && m.lifetime-age < seconds(reqCC.minFresh.seconds) {
@@ -319,14 +353,15 @@ func varyMatches(names []string, stored, req http.Header) bool {
 }
 
 // normalizedList combines field lines into one list value with the optional
-// whitespace around its members removed (RFC 9110 Section 5.3).
+// whitespace around its members removed (RFC 9110 Section 5.3). Commas and
+// whitespace inside a quoted string are part of the member.
 func normalizedList(values []string) string {
 	if len(values) == 1 && !strings.ContainsAny(values[0], ", \t") {
 		return values[0]
 	}
 	var b strings.Builder
 	for _, line := range values {
-		for member := range strings.SplitSeq(line, ",") {
+		for _, member := range splitOutsideQuotes(line, ',') {
 			if b.Len() > 0 {
 				b.WriteByte(',')
 			}
@@ -347,9 +382,10 @@ var hopByHopFields = []string{
 }
 
 // storedHeader returns a copy of a response header fit for storing, per
-// [RFC 9111 Section 3.1]: without the hop-by-hop fields, the fields the
-// Connection field names, and, in a shared cache, the fields a qualified
-// private directive names.
+// [RFC 9111 Section 3.1]: without the hop-by-hop fields and the fields the
+// Connection field names. A shared cache also leaves out the fields a
+// qualified private directive names (Section 5.2.2.7), and Set-Cookie, which
+// belongs to the user who received it.
 func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 	out := h.Clone()
 	if out == nil {
@@ -369,6 +405,26 @@ func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 		for _, name := range cc.privateFields {
 			delete(out, name)
 		}
+		delete(out, "Set-Cookie")
+	}
+	return out
+}
+
+// updatedHeader returns the stored header updated with the fields of a 304
+// or HEAD response, per [RFC 9111 Section 3.2]: each field of update replaces
+// the stored one, except the fields a cache does not store (Section 3.1),
+// Content-Length, and the content coding of the stored body (Content-Encoding,
+// which Go's transport may have decoded), which describe the stored bytes.
+//
+// [RFC 9111 Section 3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-3.2
+func updatedHeader(stored, update http.Header) http.Header {
+	out := stored.Clone()
+	for name, values := range storedHeader(update, cacheControl{}, false) {
+		switch name {
+		case "Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding":
+			continue
+		}
+		out[name] = values
 	}
 	return out
 }

@@ -61,34 +61,102 @@ func (t *Transport) transport() http.RoundTripper {
 }
 
 // RoundTrip implements [http.RoundTripper]. It serves a stored response when
-// one is fresh enough for req, and otherwise forwards req unchanged. Whatever
-// happens to the cache, the caller gets the origin's response: cache failures
-// are reported through the Cache's logger and counters, never returned.
+// one is fresh enough for req, revalidates a stale one with a conditional
+// request, and otherwise forwards req unchanged. Whatever happens to the
+// cache, the caller gets the origin's response: cache failures are reported
+// through the Cache's logger and counters, never returned.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.cache()
 	d := c.decide(req)
 	if d.hit {
 		closeRequestBody(req)
 		c.hits.Add(1)
-		return hitResponse(c, req, &d), nil
+		ttl := strconv.FormatInt(int64((d.meta.lifetime-d.age)/time.Second), 10)
+		return storedResponse(c, req, &d, c.hitPrefix+ttl, false), nil
 	}
 	c.misses.Add(1)
 	if d.reqCC.onlyIfCached {
 		closeRequestBody(req)
-		return gatewayTimeout(c, req), nil
+		return gatewayTimeout(c, req, "only-if-cached"), nil
+	}
+	out := req
+	if d.validate {
+		out = conditionalRequest(req, d.entry.Header)
 	}
 	requestTime := c.now()
-	resp, err := t.transport().RoundTrip(req)
+	resp, err := t.transport().RoundTrip(out)
 	if err != nil {
+		if d.validate && d.meta.cc.mustRevalidate {
+			// RFC 9111 Section 5.2.2.2: never the stale response; an error
+			// response instead.
+			return gatewayTimeout(c, req, "must-revalidate: "+err.Error()), nil
+		}
 		return nil, err
 	}
 	responseTime := c.now()
+	if d.validate && resp.StatusCode == http.StatusNotModified {
+		if fresh := c.revalidated(req, &d, resp.Header, requestTime, responseTime); fresh != nil {
+			discardBody(resp)
+			member := CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Stored: true,
+				TTL: fresh.meta.lifetime - currentAge(fresh.meta, responseTime)}.String()
+			return storedResponse(c, req, &decision{entry: fresh, meta: fresh.meta, age: currentAge(fresh.meta, responseTime), now: responseTime, fields: d.fields, rangeHint: d.rangeHint}, member, true), nil
+		}
+		// The 304 is not for the stored response (RFC 9111 Section 4.3.4):
+		// ask again, without validators.
+		discardBody(resp)
+		if out, err = resendRequest(req); err != nil {
+			return nil, err
+		}
+		requestTime = c.now()
+		if resp, err = t.transport().RoundTrip(out); err != nil {
+			return nil, err
+		}
+		responseTime = c.now()
+	}
 	a := c.admit(req, &d, resp, requestTime, responseTime)
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
 		storeWhenComplete(c, req, resp, a.entry)
 	}
+	if resp.Request == out && out != req {
+		resp.Request = req // the caller's request, not the cache's clone
+	}
 	return resp, nil
+}
+
+// conditionalRequest returns a copy of req that asks the origin whether the
+// stored response with header stored is still current, per
+// [RFC 9111 Section 4.3.1]. req itself is not modified.
+//
+// [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
+func conditionalRequest(req *http.Request, stored http.Header) *http.Request {
+	out := req.Clone(req.Context())
+	for name, values := range validatorsFor(stored) {
+		out.Header[name] = values
+	}
+	return out
+}
+
+// resendRequest returns req ready to be sent again: with a new body from
+// GetBody if it has one.
+func resendRequest(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	out := req.Clone(req.Context())
+	out.Body = body
+	return out, nil
+}
+
+// discardBody reads a little of a response the caller will not see, so the
+// connection can be reused, and closes it.
+func discardBody(resp *http.Response) {
+	io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
 }
 
 // storeWhenComplete stores e with resp's body once the caller has read the
@@ -168,10 +236,14 @@ func (b *teeBody) drop() {
 	b.buf = nil
 }
 
-// hitResponse builds the response for a hit: a new *http.Response with its own
-// header and body reader over the stored bytes, an Age field computed now
-// (RFC 9111 Section 5.1) and the cache's markers.
-func hitResponse(c *Cache, req *http.Request, d *decision) *http.Response {
+// storedResponse builds the response to req from the stored response
+// d.entry: a new *http.Response with its own header and body reader over the
+// stored bytes, an Age field computed now (RFC 9111 Section 5.1) and the
+// cache's markers, member being its Cache-Status member. It answers the
+// caller's own validators with 304 (RFC 9111 Section 4.3.2) and a Range with
+// 206 or 416 (RFC 9110 Section 14). validated reports that the origin has just
+// confirmed the entry, so the fields a qualified no-cache withholds are sent.
+func storedResponse(c *Cache, req *http.Request, d *decision, member string, validated bool) *http.Response {
 	e, m := d.entry, d.meta
 	header, spare := cloneHeader(m.hitHeader, m.hitHeaderValues, 3)
 	spare[0] = strconv.FormatInt(int64(d.age/time.Second), 10)
@@ -180,31 +252,65 @@ func hitResponse(c *Cache, req *http.Request, d *decision) *http.Response {
 		spare[1] = "1"
 		header["X-From-Cache"] = spare[1:2:2]
 	}
-	ttl := strconv.FormatInt(int64((m.lifetime-d.age)/time.Second), 10)
 	if upstream := header["Cache-Status"]; len(upstream) > 0 {
-		addCacheStatus(header, c.hitPrefix+ttl) // after the caches upstream
+		addCacheStatus(header, member) // after the caches upstream
 	} else {
-		spare[2] = c.hitPrefix + ttl
+		spare[2] = member
 		header["Cache-Status"] = spare[2:3:3]
 	}
+	if validated {
+		for _, name := range m.cc.noCacheFields {
+			if values, ok := e.Header[name]; ok {
+				header[name] = values
+			}
+		}
+	}
 
-	resp := &http.Response{
-		Status:        m.status,
-		StatusCode:    e.StatusCode,
-		Proto:         e.Proto,
-		ProtoMajor:    m.protoMajor,
-		ProtoMinor:    m.protoMinor,
-		Header:        header,
-		Body:          http.NoBody,
-		ContentLength: int64(len(e.Body)),
-		Request:       req,
+	var resp *http.Response
+	switch {
+	case d.fields.conditionals && notModified(req.Method, req.Header, e.Header, d.now):
+		resp = notModifiedResponse(req, header)
+	case d.rangeHint.outcome == rangeSingle || d.rangeHint.outcome == rangeUnsatisfiable:
+		resp = rangeResponse(req, header, e.Body, d.rangeHint.r, d.rangeHint.outcome)
+	default:
+		resp = &http.Response{
+			Status:        m.status,
+			StatusCode:    e.StatusCode,
+			Header:        header,
+			Body:          http.NoBody,
+			ContentLength: int64(len(e.Body)),
+			Request:       req,
+		}
+		if len(e.Body) > 0 && req.Method != http.MethodHead {
+			body := &storedBody{}
+			body.Reset(e.Body)
+			resp.Body = body
+		}
 	}
-	if len(e.Body) > 0 && req.Method != http.MethodHead {
-		body := &storedBody{}
-		body.Reset(e.Body)
-		resp.Body = body
-	}
+	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, m.protoMajor, m.protoMinor
 	return resp
+}
+
+// notModifiedResponse answers a request whose validators match the stored
+// response: 304 with the fields [RFC 9110 Section 15.4.5] asks for, and the
+// cache's own.
+//
+// [RFC 9110 Section 15.4.5]: https://www.rfc-editor.org/rfc/rfc9110#section-15.4.5
+func notModifiedResponse(req *http.Request, stored http.Header) *http.Response {
+	header := make(http.Header, 10)
+	for _, name := range []string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary",
+		"Age", "X-From-Cache", "Cache-Status"} {
+		if values, ok := stored[name]; ok {
+			header[name] = values
+		}
+	}
+	return &http.Response{
+		Status:     "304 Not Modified",
+		StatusCode: http.StatusNotModified,
+		Header:     header,
+		Body:       http.NoBody,
+		Request:    req,
+	}
 }
 
 // storedBody reads a stored body; the bytes are shared by every hit and
@@ -234,11 +340,13 @@ func addCacheStatus(h http.Header, member string) {
 	h["Cache-Status"] = append(h["Cache-Status"], member)
 }
 
-// gatewayTimeout is the answer to an only-if-cached request that the cache
-// cannot satisfy, per RFC 9111 Section 5.2.1.7.
-func gatewayTimeout(c *Cache, req *http.Request) *http.Response {
+// gatewayTimeout is the cache's own error response, per RFC 9111: to an
+// only-if-cached request it cannot satisfy (Section 5.2.1.7), and when it
+// cannot reach the origin to revalidate a response that must be revalidated
+// (Section 5.2.2.2). detail says which.
+func gatewayTimeout(c *Cache, req *http.Request, detail string) *http.Response {
 	header := http.Header{"Content-Length": {"0"}}
-	addCacheStatus(header, CacheStatus{Cache: c.name, Fwd: FwdMiss, Detail: "only-if-cached"}.String())
+	addCacheStatus(header, CacheStatus{Cache: c.name, Fwd: FwdMiss, Detail: detail}.String())
 	return &http.Response{
 		Status:     "504 Gateway Timeout",
 		StatusCode: http.StatusGatewayTimeout,

@@ -1,0 +1,361 @@
+package acache
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// This file holds what the Cache makes of one exchange: before the request is
+// sent (decide), and when the origin's response arrives (admit, revalidated).
+
+// decision is what the Cache makes of a request before anything is sent.
+type decision struct {
+	key    string
+	reqCC  cacheControl
+	bypass bool   // neither serve from nor store into the cache
+	fwd    string // why the request goes forward, for Cache-Status
+	detail string
+
+	// entry and meta are the stored response selected for the request, if
+	// any; entryKey is the key it is stored under (for a HEAD request, the
+	// key of the GET response it was found under).
+	entry    *Entry
+	meta     *entryMeta
+	entryKey string
+	age      time.Duration
+
+	fields    requestFields
+	now       time.Time   // when the request was decided on
+	hit       bool        // entry answers the request as it is
+	validate  bool        // entry may answer once the origin confirms it
+	rangeHint rangeResult // for a hit on a Range request
+}
+
+// rangeResult is what a Range request gets from a stored response.
+type rangeResult struct {
+	outcome rangeOutcome
+	r       byteRange
+}
+
+// decide looks req up and says whether a stored response can answer it. A
+// failure anywhere in the cache makes it a bypass: the request goes to the
+// origin as if there were no cache.
+func (c *Cache) decide(req *http.Request) (d decision) {
+	failed := false
+	defer func() {
+		if failed {
+			d = decision{bypass: true, fwd: FwdBypass, detail: "cache error"}
+		}
+	}()
+	defer c.recovered("lookup", &failed)
+
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return decision{bypass: true, fwd: FwdMethod}
+	}
+	d.fields = scanRequestFields(req.Header)
+	if d.fields.preconditions {
+		// If-Match, If-Unmodified-Since and If-Range are for the origin to
+		// evaluate against the current representation.
+		d.bypass, d.fwd, d.detail = true, FwdBypass, "precondition"
+		return d
+	}
+	if len(req.Header["Cache-Control"]) > 0 {
+		d.reqCC = parseRequestCacheControl(req.Header)
+	} else if pragmaNoCache(req.Header) {
+		d.reqCC.noCache = true // RFC 9111 Section 5.4
+	}
+	d.key = c.key(req)
+	ctx := req.Context()
+
+	// A HEAD request can be answered from a stored GET response (RFC 9110
+	// Section 9.3.2), and otherwise from a stored HEAD response.
+	keys := [2]string{d.key}
+	if req.Method == http.MethodHead {
+		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, req.Header), d.key}
+	}
+	d.fwd = FwdURIMiss
+	for _, key := range keys {
+		if key == "" {
+			continue
+		}
+		e := c.lookup(ctx, key)
+		if e == nil {
+			continue
+		}
+		v, m := c.selectVariant(e, req.Header)
+		if v == nil {
+			d.fwd = FwdVaryMiss
+			continue
+		}
+		d.entry, d.meta, d.entryKey = v, m, key
+		break
+	}
+	if d.entry == nil {
+		return d
+	}
+	m := d.meta
+	d.now = c.now()
+	d.age = currentAge(m, d.now)
+	if !servable(m, d.reqCC, d.age, c.shared) {
+		d.fwd = FwdRequest
+		if m.lifetime <= d.age || m.cc.noCache {
+			d.fwd = FwdStale
+		}
+		// The caller's own validators go to the origin as they are
+		// (RFC 9111 Section 4.3.2); otherwise the cache sends its own.
+		d.validate = hasValidator(d.entry.Header) && !d.fields.conditionals && resendable(req)
+		return d
+	}
+	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
+		r, outcome := parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
+		if outcome == rangeForward {
+			d.fwd, d.detail = FwdRequest, "multiple ranges"
+			return d
+		}
+		d.rangeHint = rangeResult{outcome: outcome, r: r}
+	}
+	c.touch(ctx, d.entryKey)
+	d.hit = true
+	return d
+}
+
+// requestFields records which of the request header fields that change what
+// the cache does are present, found in one pass over the header.
+type requestFields struct {
+	preconditions bool // If-Match, If-Unmodified-Since, If-Range
+	conditionals  bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
+	rangeRequest  bool // Range (RFC 9110 Section 14.2)
+}
+
+func scanRequestFields(h http.Header) (f requestFields) {
+	for name := range h {
+		switch name {
+		case "If-Match", "If-Unmodified-Since", "If-Range":
+			f.preconditions = true
+		case "If-None-Match", "If-Modified-Since":
+			f.conditionals = true
+		case "Range":
+			f.rangeRequest = true
+		}
+	}
+	return f
+}
+
+// selectVariant returns the stored response among e and its variants that
+// the request header h selects (RFC 9111 Section 4.1), most recent first, with
+// its meta; or nil.
+func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
+	for i := -1; i < len(e.Variants); i++ {
+		v := e
+		if i >= 0 {
+			v = e.Variants[i]
+		}
+		if v == nil || v.Key != e.Key {
+			continue
+		}
+		m := c.metaOf(v)
+		if varyMatches(m.varyNames, v.VaryHeader, h) {
+			return v, m
+		}
+	}
+	return nil, nil
+}
+
+// resendable reports whether req can be sent twice: the cache may have to
+// repeat a conditional request without its validators.
+func resendable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// pragmaNoCache reports a Pragma: no-cache request field (RFC 9111 Section 5.4).
+func pragmaNoCache(h http.Header) bool {
+	for _, line := range h["Pragma"] {
+		for member := range strings.SplitSeq(line, ",") {
+			if strings.EqualFold(strings.TrimSpace(member), "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// admission is what the Cache makes of the origin's response: the entry to
+// store once the body is complete, if any, and the Cache-Status to report.
+type admission struct {
+	entry  *Entry
+	status CacheStatus
+}
+
+// admit applies the storage rules of RFC 9111 Section 3 to resp, the origin's
+// answer to req, and invalidates what an unsafe request changed
+// (Section 4.4). A failure in it only means nothing is stored.
+func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, requestTime, responseTime time.Time) (a admission) {
+	a.status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: d.detail}
+	failed := false
+	defer func() {
+		if failed {
+			a = admission{status: CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: "cache error"}}
+		}
+	}()
+	defer c.recovered("store", &failed)
+
+	if !safeMethod(req.Method) && resp.StatusCode < 400 {
+		c.invalidate(req, resp)
+	}
+	if d.bypass {
+		return a
+	}
+	if resp.StatusCode == http.StatusNotModified && d.entry != nil {
+		// A 304 meant for the caller's own validators still tells us the
+		// stored response is current (RFC 9111 Section 4.3.4).
+		if matches304(resp.Header, d.entry.Header, responseTime) {
+			c.freshen(req, d, resp.Header, requestTime, responseTime)
+		}
+		return a
+	}
+	if req.Method == http.MethodHead && resp.StatusCode == http.StatusOK {
+		c.freshenFromHEAD(req, resp, requestTime, responseTime)
+	}
+	cc := c.responseCacheControl(resp.Header)
+	if ok, reason := storable(req, d.reqCC, resp, cc, c.shared); !ok {
+		a.status.Detail = reason
+		return a
+	}
+	switch {
+	case unframed(req, resp) && !c.storeUnframed:
+		a.status.Detail = "unframed body"
+		return a
+	case resp.ContentLength > c.maxBodySize:
+		a.status.Detail = "too large"
+		return a
+	}
+	e := &Entry{
+		Key:          d.key,
+		StatusCode:   resp.StatusCode,
+		Proto:        resp.Proto,
+		Header:       storedHeader(resp.Header, cc, c.shared),
+		RequestTime:  requestTime,
+		ResponseTime: responseTime,
+	}
+	if e.Proto == "" {
+		e.Proto = "HTTP/1.1"
+	}
+	m := c.metaOf(e)
+	e.VaryHeader = varyHeader(req.Header, m.varyNames)
+	ttl := m.lifetime - currentAge(m, responseTime)
+	if ttl <= 0 && !hasValidator(e.Header) {
+		a.status.Detail = "stale on arrival"
+		return a
+	}
+	e.meta = m
+	a.entry = e
+	a.status.Stored = true
+	a.status.TTL = ttl
+	return a
+}
+
+// revalidated freshens d.entry with a 304 the origin sent to the cache's own
+// conditional request and returns the freshened entry, or nil when the 304
+// does not select the stored response (RFC 9111 Section 4.3.4) or freshening
+// failed.
+func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header, requestTime, responseTime time.Time) (fresh *Entry) {
+	failed := false
+	defer func() {
+		if failed {
+			fresh = nil
+		}
+	}()
+	defer c.recovered("revalidate", &failed)
+	// A 304 with no validator of its own answers the validators the cache
+	// took from this very entry, so it selects it; one with validators must
+	// match it (RFC 9111 Section 4.3.4).
+	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, responseTime) {
+		return nil
+	}
+	return c.freshen(req, d, resp304, requestTime, responseTime)
+}
+
+// freshen stores d.entry again with the header fields of a 304 or HEAD
+// response and the times of that exchange, per [RFC 9111 Section 4.3.4]: the
+// body stays, and the entry's age starts again from the new response. It
+// returns the freshened entry.
+//
+// [RFC 9111 Section 4.3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
+func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, requestTime, responseTime time.Time) *Entry {
+	fresh := *d.entry
+	fresh.Header = updatedHeader(d.entry.Header, update)
+	fresh.Variants = nil
+	fresh.meta = nil
+	fresh.RequestTime, fresh.ResponseTime = requestTime, responseTime
+	fresh.meta = c.metaOf(&fresh)
+	c.store(contextWithoutCancel(req), d.entryKey, &fresh)
+	return &fresh
+}
+
+// freshenFromHEAD updates a stored GET response with the header fields of a
+// HEAD response for the same URL, per [RFC 9111 Section 4.3.5], when they
+// describe the same representation; when they do not, the stored response is
+// out of date and is removed.
+//
+// [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
+func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, requestTime, responseTime time.Time) {
+	key := c.keyFor(http.MethodGet, req.URL, req.Host, req.Header)
+	e := c.lookup(req.Context(), key)
+	if e == nil {
+		return
+	}
+	v, m := c.selectVariant(e, req.Header)
+	if v == nil {
+		return
+	}
+	if !sameRepresentation(resp.Header, v, responseTime) {
+		c.remove(contextWithoutCancel(req), key)
+		return
+	}
+	c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, requestTime, responseTime)
+}
+
+// sameRepresentation reports whether a HEAD response describes the stored
+// GET response e: the same strong validator, or failing that the same
+// Last-Modified, and no different Content-Length.
+func sameRepresentation(head http.Header, e *Entry, now time.Time) bool {
+	if n := head.Get("Content-Length"); n != "" && n != itoa(int64(len(e.Body))) {
+		return false
+	}
+	if !hasValidator(head) {
+		return false
+	}
+	return matches304(head, e.Header, now)
+}
+
+// safeMethod reports the methods RFC 9110 Section 9.2.1 defines as safe.
+func safeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// hasValidator reports whether a stored response can be revalidated
+// (RFC 9111 Section 4.3.1).
+func hasValidator(h http.Header) bool {
+	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
+}
+
+// unframed reports an HTTP/1 response body that ends when the connection
+// closes (neither Content-Length nor chunked): a truncated one looks complete
+// (RFC 9112 Section 6.3). A body Go decompressed is checked by gzip itself.
+func unframed(req *http.Request, resp *http.Response) bool {
+	if resp.ProtoMajor != 1 || resp.ContentLength >= 0 || resp.Uncompressed ||
+		req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody {
+		return false
+	}
+	for _, coding := range resp.TransferEncoding {
+		if strings.EqualFold(coding, "chunked") {
+			return false
+		}
+	}
+	return true
+}

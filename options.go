@@ -1,0 +1,127 @@
+package acache
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Option configures a [Cache] created by [NewCache].
+type Option func(*Cache)
+
+// WithMaxEntries sets the most entries the Cache keeps; n <= 0 means
+// [DefaultMaxEntries].
+func WithMaxEntries(n int) Option {
+	return func(c *Cache) {
+		if n > 0 {
+			c.maxEntries = n
+		}
+	}
+}
+
+// WithMaxBytes sets the most bytes (as counted by [Entry.Size]) the Cache
+// keeps; n <= 0 means [DefaultMaxBytes].
+func WithMaxBytes(n int64) Option {
+	return func(c *Cache) {
+		if n > 0 {
+			c.maxBytes = n
+		}
+	}
+}
+
+// WithMaxBodySize sets the largest response body the Cache stores; larger
+// bodies stream through to the caller and are not stored. The Cache never
+// buffers more than n bytes of a body. n <= 0 means [DefaultMaxBodySize].
+func WithMaxBodySize(n int64) Option {
+	return func(c *Cache) {
+		if n > 0 {
+			c.maxBodySize = n
+		}
+	}
+}
+
+// WithShared makes the Cache a shared cache as defined by
+// [RFC 9111 Section 1]: it honours s-maxage and proxy-revalidate, does not
+// store responses marked private, and stores responses to requests with
+// Authorization only when the response allows it (Section 3.5). Without it the
+// Cache is a private cache, the right choice for a client acting for one user.
+//
+// [RFC 9111 Section 1]: https://www.rfc-editor.org/rfc/rfc9111#section-1
+func WithShared() Option {
+	return func(c *Cache) { c.shared = true }
+}
+
+// WithClock sets the function the Cache reads the time from; nil means
+// [time.Now]. Tests use it to move time forward.
+func WithClock(now func() time.Time) Option {
+	return func(c *Cache) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithLogger sets where the Cache reports failures it recovered from (backend
+// errors, corrupt entries, panics); nil discards them, the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Cache) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithName sets the cache name in the Cache-Status field of responses
+// ([RFC 9211 Section 2]); the default is "acache".
+//
+// [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
+func WithName(name string) Option {
+	return func(c *Cache) {
+		if name != "" {
+			c.name = name
+		}
+	}
+}
+
+// WithoutXFromCache stops the Cache from adding "X-From-Cache: 1" to the
+// responses it serves. The header is on by default for users of
+// gregjones/httpcache; the Cache-Status field is always added.
+func WithoutXFromCache() Option {
+	return func(c *Cache) { c.xFromCache = false }
+}
+
+// WithUnframedBodies lets the Cache store HTTP/1 responses whose body has
+// neither Content-Length nor chunked framing. Such a body ends when the
+// connection closes, so a truncated body looks complete; by default they are
+// not stored.
+func WithUnframedBodies() Option {
+	return func(c *Cache) { c.storeUnframed = true }
+}
+
+// WithPartitionSecret sets the key of the HMAC that turns a request's
+// Authorization field into the partition part of its cache key, so that a
+// Transport acting for many users never serves one user's response to another.
+// By default the secret is random per Cache; set it to share entries of
+// authenticated requests between processes through a persistent backend.
+func WithPartitionSecret(secret []byte) Option {
+	return func(c *Cache) {
+		if len(secret) > 0 {
+			c.setPartitionSecret(secret)
+		}
+	}
+}
+
+// WithTargetedField makes the Cache obey the directives of the response
+// header field name (for example "Acache-Cache-Control") instead of
+// Cache-Control whenever a response has it, per [RFC 9213]. Fields given in
+// several calls take precedence in the order given. A shared Cache also obeys
+// CDN-Cache-Control, after these.
+//
+// [RFC 9213]: https://www.rfc-editor.org/rfc/rfc9213
+func WithTargetedField(name string) Option {
+	return func(c *Cache) {
+		if name != "" {
+			c.targets = append(c.targets, http.CanonicalHeaderKey(name))
+		}
+	}
+}
