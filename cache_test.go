@@ -225,6 +225,32 @@ func TestRFC9111(t *testing.T) {
 		{name: "5.2.2.4 no-cache response is not served without validation", header: hdr("Cache-Control", "max-age=60, no-cache"),
 			probes: []probe{{}, {}}},
 
+		// Bad input: dates and fields in odd forms.
+		{name: "5.3 Expires in the obsolete RFC 850 form is understood", header: hdr("Expires", "Tuesday, 24-Nov-26 12:01:30 GMT"),
+			probes: []probe{{}, {after: 89 * time.Second, hit: true}, {after: time.Second}}},
+		{name: "5.3 Expires in asctime form is understood", header: hdr("Expires", "Tue Nov 24 12:01:30 2026"),
+			probes: []probe{{}, {after: 89 * time.Second, hit: true}, {after: time.Second}}},
+		{name: "5.3 Expires with a zone other than GMT means expired", header: hdr("Expires", "Tue, 24 Nov 2026 12:01:30 UTC", "ETag", `"e"`),
+			probes: []probe{{}, {}}},
+		{name: "5.3 Expires with a one-digit hour means expired", header: hdr("Expires", "Wed, 25 Nov 2026 9:01:30 GMT", "ETag", `"e"`),
+			probes: []probe{{}, {}}},
+		{name: "5.3 Expires with a double space means expired", header: hdr("Expires", "Wed, 25 Nov 2026  09:01:30 GMT", "ETag", `"e"`),
+			probes: []probe{{}, {}}},
+		{name: "6.6.1 an invalid Date is replaced by the response time", header: hdr("Cache-Control", "max-age=60", "Date", "yesterday"),
+			probes: []probe{{}, {after: 59 * time.Second, hit: true, check: wantAge("59")}, {after: time.Second}}},
+		{name: "4.2.2 an invalid Last-Modified gives no heuristic", header: hdr("Last-Modified", "Tue, 24 Nov 2026  9:00:00 GMT"),
+			probes: []probe{{}, {}}},
+		{name: "5.2 conflicting max-age values take the most restrictive", header: hdr("Cache-Control", "max-age=600", "Cache-Control", "max-age=30"),
+			probes: []probe{{}, {after: 29 * time.Second, hit: true}, {after: 2 * time.Second}}},
+		{name: "5.2 a malformed directive does not hide no-store", header: hdr("Cache-Control", `max-age=60, foo="bar, no-cache=", no-store`),
+			probes: []probe{{}, {}}},
+		{name: "4.1 Vary with only empty members varies on nothing", header: hdr("Cache-Control", "max-age=60", "Vary", " , ,"),
+			probes: []probe{{}, {header: hdr("Accept", "x"), hit: true}}},
+		{name: "4.1 Vary naming a field requests do not carry matches its absence", header: hdr("Cache-Control", "max-age=60", "Vary", "X-Never-Sent"),
+			probes: []probe{{}, {hit: true}, {header: hdr("X-Never-Sent", "1")}}},
+		{name: "4.1 Vary on Cookie keeps users apart", header: hdr("Cache-Control", "max-age=60", "Vary", "Cookie"),
+			probes: []probe{{header: hdr("Cookie", "u=1")}, {header: hdr("Cookie", "u=2")}, {header: hdr("Cookie", "u=1"), hit: true}}},
+
 		// Section 4.1: Vary.
 		{name: "4.1 Vary matches the same request header value", header: hdr("Cache-Control", "max-age=60", "Vary", "Accept-Language"),
 			probes: []probe{

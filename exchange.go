@@ -24,6 +24,7 @@ type decision struct {
 	meta     *entryMeta
 	entryKey string
 	age      time.Duration
+	ttl      time.Duration // freshness left: lifetime - age
 
 	fields    requestFields
 	now       time.Time   // when the request was decided on
@@ -97,6 +98,7 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	m := d.meta
 	d.now = c.now()
 	d.age = currentAge(m, d.now)
+	d.ttl = m.lifetime - d.age
 	if !servable(m, d.reqCC, d.age, c.shared) {
 		d.fwd = FwdRequest
 		if m.lifetime <= d.age || m.cc.noCache {
@@ -256,14 +258,14 @@ func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, reque
 }
 
 // revalidated freshens d.entry with a 304 the origin sent to the cache's own
-// conditional request and returns the freshened entry, or nil when the 304
-// does not select the stored response (RFC 9111 Section 4.3.4) or freshening
-// failed.
-func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header, requestTime, responseTime time.Time) (fresh *Entry) {
+// conditional request and returns the decision that serves the freshened
+// entry, with its Cache-Status member. ok is false when the 304 does not
+// select the stored response (RFC 9111 Section 4.3.4) or freshening failed.
+func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header, requestTime, responseTime time.Time) (fresh decision, member string, ok bool) {
 	failed := false
 	defer func() {
 		if failed {
-			fresh = nil
+			fresh, member, ok = decision{}, "", false
 		}
 	}()
 	defer c.recovered("revalidate", &failed)
@@ -271,9 +273,17 @@ func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header,
 	// took from this very entry, so it selects it; one with validators must
 	// match it (RFC 9111 Section 4.3.4).
 	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, responseTime) {
-		return nil
+		return decision{}, "", false
 	}
-	return c.freshen(req, d, resp304, requestTime, responseTime)
+	e := c.freshen(req, d, resp304, requestTime, responseTime)
+	fresh = *d
+	fresh.entry, fresh.meta = e, e.meta
+	fresh.now = responseTime
+	fresh.age = currentAge(e.meta, responseTime)
+	fresh.ttl = e.meta.lifetime - fresh.age
+	member = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
+		Stored: true, TTL: fresh.ttl, Detail: d.detail}.String()
+	return fresh, member, true
 }
 
 // freshen stores d.entry again with the header fields of a 304 or HEAD

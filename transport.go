@@ -71,7 +71,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if d.hit {
 		closeRequestBody(req)
 		c.hits.Add(1)
-		ttl := strconv.FormatInt(int64((d.meta.lifetime-d.age)/time.Second), 10)
+		ttl := strconv.FormatInt(int64(d.ttl/time.Second), 10)
 		return storedResponse(c, req, &d, c.hitPrefix+ttl, false), nil
 	}
 	c.misses.Add(1)
@@ -94,12 +94,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	responseTime := c.now()
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
 	if d.validate && resp.StatusCode == http.StatusNotModified {
-		if fresh := c.revalidated(req, &d, resp.Header, requestTime, responseTime); fresh != nil {
+		if fresh, member, ok := c.revalidated(req, &d, resp.Header, requestTime, responseTime); ok {
 			discardBody(resp)
-			member := CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Stored: true,
-				TTL: fresh.meta.lifetime - currentAge(fresh.meta, responseTime)}.String()
-			return storedResponse(c, req, &decision{entry: fresh, meta: fresh.meta, age: currentAge(fresh.meta, responseTime), now: responseTime, fields: d.fields, rangeHint: d.rangeHint}, member, true), nil
+			return storedResponse(c, req, &fresh, member, true), nil
 		}
 		// The 304 is not for the stored response (RFC 9111 Section 4.3.4):
 		// ask again, without validators.

@@ -568,3 +568,16 @@ func TestTransportPanicWhileStoringDoesNotReachTheCaller(t *testing.T) {
 	}
 	assert.EqualValues(t, 2, c.Stats().Errors)
 }
+
+func TestTransportToleratesSloppyInnerResponses(t *testing.T) {
+	t.Parallel()
+	tr := &Transport{Transport: roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Request: req}, nil // no Header, no Body
+	})}
+	req, _ := http.NewRequest("GET", "http://example.test/", nil)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	require.NotNil(t, resp.Body, "the caller never gets a nil Body")
+	_, ok := CacheStatusOf(resp)
+	assert.True(t, ok)
+}
