@@ -241,15 +241,15 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old, err := c.backend.Pop(ctx, key)
-	if err != nil {
-		c.report("pop", key, err)
+	old, ok := c.popLocked(ctx, key)
+	if !ok {
 		return
 	}
 	if old != nil {
-		c.bytes -= old.Size()
 		e.Variants = c.keptVariants(e, old)
-		size = e.Size()
+		if size = e.Size(); size > c.maxBytes {
+			e.Variants, size = nil, e.Size()
+		}
 	}
 	if err := c.backend.Set(ctx, key, e); err != nil {
 		c.report("set", key, err)
@@ -326,14 +326,21 @@ func (c *Cache) remove(ctx context.Context, key string) {
 	defer c.recovered("remove", &failed)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.popLocked(ctx, key)
+}
+
+// popLocked removes the entry stored under key and its bytes from the count.
+// ok is false if the backend failed. c.mu is held.
+func (c *Cache) popLocked(ctx context.Context, key string) (old *Entry, ok bool) {
 	old, err := c.backend.Pop(ctx, key)
 	if err != nil {
 		c.report("pop", key, err)
-		return
+		return nil, false
 	}
 	if old != nil {
 		c.bytes -= old.Size()
 	}
+	return old, true
 }
 
 // invalidate removes the stored responses for the target URI of an unsafe

@@ -99,6 +99,9 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	d.now = c.now()
 	d.age = currentAge(m, d.now)
 	d.ttl = m.lifetime - d.age
+	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
+		d.rangeHint.r, d.rangeHint.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
+	}
 	if !servable(m, d.reqCC, d.age, c.shared) {
 		d.fwd = FwdRequest
 		if m.lifetime <= d.age || m.cc.noCache {
@@ -109,13 +112,9 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		d.validate = hasValidator(d.entry.Header) && !d.fields.conditionals && resendable(req)
 		return d
 	}
-	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
-		r, outcome := parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
-		if outcome == rangeForward {
-			d.fwd, d.detail = FwdRequest, "multiple ranges"
-			return d
-		}
-		d.rangeHint = rangeResult{outcome: outcome, r: r}
+	if d.rangeHint.outcome == rangeForward {
+		d.fwd, d.detail = FwdRequest, "multiple ranges"
+		return d
 	}
 	c.touch(ctx, d.entryKey)
 	d.hit = true

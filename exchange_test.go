@@ -434,3 +434,25 @@ func TestRFC9111_4_3_4_NotModifiedSelection(t *testing.T) {
 		})
 	}
 }
+
+func TestRFC9110_14_RangeAfterRevalidation(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"same"`)
+		if r.Header.Get("If-None-Match") == `"same"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "0123456789")
+	})
+	tr := newTestTransport(clock)
+	fetch(t, tr, "GET", o.URL, nil)
+	clock.Advance(2 * time.Minute)
+	resp, body := fetch(t, tr, "GET", o.URL, hdr("Range", "bytes=3-5"))
+	assert.Equal(t, http.StatusPartialContent, resp.StatusCode, "the range is served from the revalidated response")
+	assert.Equal(t, "345", body)
+	assert.Equal(t, "bytes 3-5/10", resp.Header.Get("Content-Range"))
+	assert.EqualValues(t, 2, o.hits.Load())
+}
