@@ -303,9 +303,11 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, requ
 }
 
 // freshenFromHEAD updates a stored GET response with the header fields of a
-// HEAD response for the same URL, per [RFC 9111 Section 4.3.5], when they
-// describe the same representation; when they do not, the stored response is
-// out of date and is removed.
+// HEAD response for the same URL, per [RFC 9111 Section 4.3.5], when the HEAD
+// response selects it as a 304 would (Section 4.3.4). When the two disagree
+// on a validator or on Content-Length, the stored response is out of date and
+// is removed; a HEAD response without validators leaves a stored response
+// that has them alone.
 //
 // [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
 func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, requestTime, responseTime time.Time) {
@@ -318,24 +320,15 @@ func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, requestT
 	if v == nil {
 		return
 	}
-	if !sameRepresentation(resp.Header, v, responseTime) {
+	length := resp.Header.Get("Content-Length")
+	switch {
+	case length != "" && length != itoa(int64(len(v.Body))):
 		c.remove(contextWithoutCancel(req), key)
-		return
+	case matches304(resp.Header, v.Header, responseTime):
+		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, requestTime, responseTime)
+	case hasValidator(resp.Header):
+		c.remove(contextWithoutCancel(req), key)
 	}
-	c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, requestTime, responseTime)
-}
-
-// sameRepresentation reports whether a HEAD response describes the stored
-// GET response e: the same strong validator, or failing that the same
-// Last-Modified, and no different Content-Length.
-func sameRepresentation(head http.Header, e *Entry, now time.Time) bool {
-	if n := head.Get("Content-Length"); n != "" && n != itoa(int64(len(e.Body))) {
-		return false
-	}
-	if !hasValidator(head) {
-		return false
-	}
-	return matches304(head, e.Header, now)
 }
 
 // safeMethod reports the methods RFC 9110 Section 9.2.1 defines as safe.
