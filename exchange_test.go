@@ -456,3 +456,41 @@ func TestRFC9110_14_RangeAfterRevalidation(t *testing.T) {
 	assert.Equal(t, "bytes 3-5/10", resp.Header.Get("Content-Range"))
 	assert.EqualValues(t, 2, o.hits.Load())
 }
+
+func TestRFC9111_4_3_5_HEADWithAnotherLengthRemovesTheStoredGET(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	var length atomic.Int64
+	length.Store(4)
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"same"`)
+		w.Header().Set("Content-Length", fmt.Sprint(length.Load()))
+		if r.Method == "GET" {
+			io.WriteString(w, strings.Repeat("x", int(length.Load())))
+		}
+	})
+	tr := newTestTransport(clock)
+	fetch(t, tr, "GET", o.URL, nil)
+	length.Store(5)
+	fetch(t, tr, "HEAD", o.URL, hdr("Cache-Control", "no-cache"))
+	resp, body := fetch(t, tr, "GET", o.URL, nil)
+	assert.False(t, isHit(resp), "a HEAD with another Content-Length means the stored body is out of date")
+	assert.Equal(t, "xxxxx", body)
+	assert.EqualValues(t, 3, o.hits.Load())
+}
+
+type idleCloser struct {
+	http.RoundTripper
+	closed atomic.Bool
+}
+
+func (c *idleCloser) CloseIdleConnections() { c.closed.Store(true) }
+
+func TestTransportCloseIdleConnectionsReachesInner(t *testing.T) {
+	t.Parallel()
+	inner := &idleCloser{RoundTripper: http.DefaultTransport}
+	client := (&Transport{Transport: inner}).Client()
+	client.CloseIdleConnections()
+	assert.True(t, inner.closed.Load(), "http.Client.CloseIdleConnections reaches the inner transport")
+}

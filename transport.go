@@ -45,6 +45,14 @@ func (t *Transport) Client() *http.Client {
 	return &http.Client{Transport: t}
 }
 
+// CloseIdleConnections closes the idle connections of the inner transport, if
+// it has such a method, so that [http.Client.CloseIdleConnections] reaches it.
+func (t *Transport) CloseIdleConnections() {
+	if closer, ok := t.transport().(interface{ CloseIdleConnections() }); ok {
+		closer.CloseIdleConnections()
+	}
+}
+
 func (t *Transport) cache() *Cache {
 	if t.Cache != nil {
 		return t.Cache
