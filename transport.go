@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -273,7 +275,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	if validated {
 		for _, name := range m.cc.noCacheFields {
 			if values, ok := e.Header[name]; ok {
-				header[name] = values
+				header[name] = slices.Clone(values) // the caller may write to it
 			}
 		}
 	}
@@ -293,7 +295,9 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 			ContentLength: int64(len(e.Body)),
 			Request:       req,
 		}
-		if len(e.Body) > 0 && req.Method != http.MethodHead {
+		if req.Method == http.MethodHead {
+			resp.ContentLength = headContentLength(e)
+		} else if len(e.Body) > 0 {
 			body := &storedBody{}
 			body.Reset(e.Body)
 			resp.Body = body
@@ -301,6 +305,22 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	}
 	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, m.protoMajor, m.protoMinor
 	return resp
+}
+
+// headContentLength is the ContentLength of a HEAD response served from e:
+// the length of a stored GET body, or the Content-Length a stored HEAD
+// response announced, or -1 when neither is known.
+func headContentLength(e *Entry) int64 {
+	if len(e.Body) > 0 {
+		return int64(len(e.Body))
+	}
+	if n, err := strconv.ParseInt(e.Header.Get("Content-Length"), 10, 64); err == nil && n >= 0 {
+		return n
+	}
+	if strings.HasPrefix(e.Key, http.MethodHead+" ") {
+		return -1
+	}
+	return 0
 }
 
 // notModifiedResponse answers a request whose validators match the stored

@@ -156,6 +156,7 @@ func TestTransportHEADHitHasNoBody(t *testing.T) {
 	assert.True(t, isHit(resp), "a HEAD response is stored under its own key")
 	assert.Empty(t, body)
 	assert.Equal(t, http.NoBody, resp.Body)
+	assert.EqualValues(t, 5, resp.ContentLength, "a HEAD hit announces the length the origin announced")
 	// The stored HEAD response must not answer a GET.
 	_, body = fetch(t, tr, "GET", o.URL, nil)
 	assert.Equal(t, "hello", body)
