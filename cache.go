@@ -44,7 +44,7 @@ type Cache struct {
 	name          string
 	xFromCache    bool
 	storeUnframed bool
-	hmacPool      sync.Pool // of hash.Hash keyed with the partition secret
+	hmacPool      sync.Pool // of *partitionHasher keyed with the partition secret
 	hitPrefix     string    // name + "; hit; ttl="
 	targets       []string  // targeted Cache-Control fields, by precedence (RFC 9213)
 
@@ -88,7 +88,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 
 func (c *Cache) setPartitionSecret(secret []byte) {
 	secret = append([]byte(nil), secret...)
-	c.hmacPool = sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}
+	c.hmacPool = sync.Pool{New: func() any { return &partitionHasher{mac: hmac.New(sha256.New, secret)} }}
 }
 
 // Stats counts what a Cache has done since it was created.
@@ -152,7 +152,7 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 	}
 	partition := ""
 	if auth := h["Authorization"]; len(auth) > 0 {
-		partition = " auth=" + c.partitionOf(auth)
+		partition = c.partitionOf(auth)
 	}
 	return method + " " + strings.ToLower(scheme) + "://" + host + path + query + partition
 }
@@ -170,19 +170,31 @@ func normalizeHost(scheme, host string) string {
 	return host
 }
 
-// partitionOf returns a keyed hash of the Authorization field values: stable
-// for one user, unguessable without the secret, and no credential in clear.
+// partitionHasher computes partitions without allocating: the HMAC and the
+// buffers it writes into travel together through the pool.
+type partitionHasher struct {
+	mac hash.Hash
+	in  []byte // the field values, each followed by a NUL
+	sum [sha256.Size]byte
+	out [len(" auth=") + 32]byte
+}
+
+// partitionOf returns the partition part of a key for the Authorization field
+// values auth: " auth=" and a keyed hash of them, stable for one user,
+// unguessable without the secret, and no credential in clear.
 func (c *Cache) partitionOf(auth []string) string {
-	mac := c.hmacPool.Get().(hash.Hash)
-	mac.Reset()
+	p := c.hmacPool.Get().(*partitionHasher)
+	defer c.hmacPool.Put(p)
+	p.in = p.in[:0]
 	for _, v := range auth {
-		mac.Write([]byte(v))
-		mac.Write([]byte{0})
+		p.in = append(append(p.in, v...), 0)
 	}
-	var sum [sha256.Size]byte
-	out := hex.EncodeToString(mac.Sum(sum[:0])[:16])
-	c.hmacPool.Put(mac)
-	return out
+	p.mac.Reset()
+	p.mac.Write(p.in)
+	sum := p.mac.Sum(p.sum[:0])
+	n := copy(p.out[:], " auth=")
+	hex.Encode(p.out[n:], sum[:16])
+	return string(p.out[:])
 }
 
 // lookup returns the entry stored under key, or nil. A backend error or a
