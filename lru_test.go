@@ -188,14 +188,20 @@ func benchKeys(n int) []string {
 	return keys
 }
 
+// filledLRU returns an LRU holding an entry for each of keys.
+func filledLRU(keys []string) *LRU {
+	l := NewLRU()
+	for _, key := range keys {
+		_ = l.Set(context.Background(), key, &Entry{Key: key})
+	}
+	return l
+}
+
 func BenchmarkLRUGet(b *testing.B) {
 	const n = 1024
 	ctx := context.Background()
 	keys := benchKeys(n)
-	l := NewLRU()
-	for _, key := range keys {
-		_ = l.Set(ctx, key, &Entry{Key: key})
-	}
+	l := filledLRU(keys)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -209,10 +215,7 @@ func BenchmarkLRUHit(b *testing.B) {
 	const n = 1024
 	ctx := context.Background()
 	keys := benchKeys(n)
-	l := NewLRU()
-	for _, key := range keys {
-		_ = l.Set(ctx, key, &Entry{Key: key})
-	}
+	l := filledLRU(keys)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -231,10 +234,7 @@ func BenchmarkLRUSetEvict(b *testing.B) {
 	// With twice as many keys as the LRU holds, each Set stores a key that
 	// was evicted n Sets before.
 	keys := benchKeys(2 * n)
-	l := NewLRU()
-	for _, key := range keys[:n] {
-		_ = l.Set(ctx, key, &Entry{Key: key})
-	}
+	l := filledLRU(keys[:n])
 	e := &Entry{}
 	b.ReportAllocs()
 	i := n
@@ -249,10 +249,7 @@ func BenchmarkLRUGetParallel(b *testing.B) {
 	const n = 1024
 	ctx := context.Background()
 	keys := benchKeys(n)
-	l := NewLRU()
-	for _, key := range keys {
-		_ = l.Set(ctx, key, &Entry{Key: key})
-	}
+	l := filledLRU(keys)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
