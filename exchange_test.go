@@ -494,3 +494,36 @@ func TestTransportCloseIdleConnectionsReachesInner(t *testing.T) {
 	client.CloseIdleConnections()
 	assert.True(t, inner.closed.Load(), "http.Client.CloseIdleConnections reaches the inner transport")
 }
+
+func TestRFC9111_3_2_UpdateKeepsWhatDescribesTheStoredBytes(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	var revalidations atomic.Int64
+	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		h := hdr("Cache-Control", "max-age=60", "ETag", `"e"`, "Date", clock.Now().Format(http.TimeFormat))
+		if req.Header.Get("If-None-Match") == `"e"` {
+			revalidations.Add(1)
+			// A 304 claiming a content coding and a length that are not those
+			// of the stored bytes, as a proxy or a sloppy origin may send.
+			h.Set("Content-Encoding", "gzip")
+			h.Set("Content-Length", "0")
+			h.Set("Content-Range", "bytes 0-0/1")
+			h.Set("X-New", "yes")
+			return &http.Response{StatusCode: 304, Header: h, Body: http.NoBody, Request: req}, nil
+		}
+		h.Set("Content-Length", "5")
+		return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader("plain")),
+			ContentLength: 5, ProtoMajor: 1, ProtoMinor: 1, Request: req}, nil
+	})
+	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithClock(clock.Now))}
+	fetch(t, tr, "GET", "http://origin.test/", nil)
+	clock.Advance(2 * time.Minute)
+	resp, body := fetch(t, tr, "GET", "http://origin.test/", nil)
+	require.EqualValues(t, 1, revalidations.Load())
+	assert.Equal(t, "plain", body)
+	assert.Equal(t, "yes", resp.Header.Get("X-New"), "other fields of the 304 are taken")
+	assert.Empty(t, resp.Header.Get("Content-Encoding"), "the stored bytes are not gzip: a decoder would fail on them")
+	assert.Equal(t, "5", resp.Header.Get("Content-Length"), "Content-Length describes the stored body")
+	assert.Empty(t, resp.Header.Get("Content-Range"))
+	assert.EqualValues(t, 5, resp.ContentLength)
+}

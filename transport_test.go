@@ -582,3 +582,20 @@ func TestTransportToleratesSloppyInnerResponses(t *testing.T) {
 	_, ok := CacheStatusOf(resp)
 	assert.True(t, ok)
 }
+
+func TestTransportHitsKeepEntriesFromEviction(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, r.URL.Path)
+	})
+	tr := newTestTransport(clock, WithMaxEntries(3))
+	for _, path := range []string{"/a", "/b", "/c", "/a", "/d"} {
+		fetch(t, tr, "GET", o.URL+path, nil)
+	}
+	resp, _ := fetch(t, tr, "GET", o.URL+"/a", nil)
+	assert.True(t, isHit(resp), "/a was used after /b, so /b is evicted first")
+	resp, _ = fetch(t, tr, "GET", o.URL+"/b", nil)
+	assert.False(t, isHit(resp), "the least recently used entry is the one evicted")
+}
