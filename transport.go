@@ -79,10 +79,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.cache()
 	d := c.decide(req)
 	if d.hit {
-		closeRequestBody(req)
-		c.hits.Add(1)
 		ttl := strconv.FormatInt(int64(d.ttl/time.Second), 10)
-		return storedResponse(c, req, &d, c.hitPrefix+ttl, false), nil
+		if resp := c.servedSafely(req, &d, c.hitPrefix+ttl); resp != nil {
+			closeRequestBody(req)
+			c.hits.Add(1)
+			return resp, nil
+		}
+		d = decision{bypass: true, fwd: FwdBypass, detail: "cache error"}
 	}
 	c.misses.Add(1)
 	if d.reqCC.onlyIfCached {
@@ -305,6 +308,19 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	}
 	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, m.protoMajor, m.protoMinor
 	return resp
+}
+
+// servedSafely is storedResponse for a hit, or nil if building the response
+// from the stored entry panicked: the request then goes to the origin.
+func (c *Cache) servedSafely(req *http.Request, d *decision, member string) (resp *http.Response) {
+	failed := false
+	defer func() {
+		if failed {
+			resp = nil
+		}
+	}()
+	defer c.recovered("serve", &failed)
+	return storedResponse(c, req, d, member, false)
 }
 
 // headContentLength is the ContentLength of a HEAD response served from e:

@@ -599,3 +599,35 @@ func TestTransportHitsKeepEntriesFromEviction(t *testing.T) {
 	resp, _ = fetch(t, tr, "GET", o.URL+"/b", nil)
 	assert.False(t, isHit(resp), "the least recently used entry is the one evicted")
 }
+
+// explodingEntryBackend returns an entry whose derived data is unusable, so
+// building the hit response panics.
+type explodingEntryBackend struct{ *LRU }
+
+func (b explodingEntryBackend) Get(ctx context.Context, key string) (*Entry, error) {
+	e, err := b.LRU.Get(ctx, key)
+	if e == nil {
+		return e, err
+	}
+	bad, meta := *e, *e.meta
+	meta.hitHeaderValues = -10 // cloning the hit header panics
+	bad.meta = &meta
+	return &bad, err
+}
+
+func TestTransportPanicWhileServingAHitGoesToTheOrigin(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "origin")
+	})
+	c := NewCache(explodingEntryBackend{NewLRU()}, WithClock(clock.Now))
+	tr := NewTransport(c)
+	fetch(t, tr, "GET", o.URL, nil)
+	resp, body := fetch(t, tr, "GET", o.URL, nil)
+	assert.Equal(t, "origin", body, "a response the cache cannot build comes from the origin")
+	assert.False(t, isHit(resp))
+	assert.EqualValues(t, 2, o.hits.Load())
+	assert.EqualValues(t, 1, c.Stats().Errors)
+}
