@@ -38,8 +38,8 @@ import (
 //   - Len counts the stored entries, and Set replaces an entry;
 //   - entries are kept in recency order: Set and MoveToEnd make an entry the
 //     newest, while Get and Contains leave its recency unchanged;
-//   - an entry's exported fields come back as they were stored, for keys and
-//     bodies holding any bytes, and for a 1 MiB body. Keys are arbitrary byte
+//   - an entry's exported fields come back as they were stored, its Variants
+//     included, for keys and bodies holding any bytes, and for a 1 MiB body. Keys are arbitrary byte
 //     strings, not necessarily valid UTF-8 (a key may hold request header
 //     values), so a backend that stores them as text must escape them;
 //   - a backend does not modify an entry it was given;
@@ -607,7 +607,31 @@ func newEntry(key string, n int) *acache.Entry {
 		},
 		RequestTime:  req,
 		ResponseTime: req.Add(1500*time.Millisecond + time.Duration(n)),
+		Variants:     variantsOf(key, n),
 	}
+}
+
+// variantsOf returns, for odd n, two other variants of the response stored
+// under key (RFC 9111 Section 4.1), which a backend must keep with it.
+func variantsOf(key string, n int) []*acache.Entry {
+	if n%2 == 0 {
+		return nil
+	}
+	var variants []*acache.Entry
+	for i := range 2 {
+		t := time.Unix(1700000000+int64(n*10+i), int64(i)*1000)
+		variants = append(variants, &acache.Entry{
+			Key:          key,
+			StatusCode:   200,
+			Proto:        "HTTP/1.1",
+			Header:       http.Header{"Vary": {"Accept-Language"}, "X-Variant": {fmt.Sprint(i)}},
+			Body:         fmt.Appendf(nil, "variant %d of %d", i, n),
+			VaryHeader:   http.Header{"Accept-Language": {fmt.Sprintf("variant-%d", i)}},
+			RequestTime:  t,
+			ResponseTime: t.Add(time.Millisecond),
+		})
+	}
+	return variants
 }
 
 // cloneEntry returns a deep copy of e's exported fields.
@@ -621,7 +645,19 @@ func cloneEntry(e *acache.Entry) *acache.Entry {
 		VaryHeader:   e.VaryHeader.Clone(),
 		RequestTime:  e.RequestTime,
 		ResponseTime: e.ResponseTime,
+		Variants:     cloneVariants(e.Variants),
 	}
+}
+
+func cloneVariants(variants []*acache.Entry) []*acache.Entry {
+	if variants == nil {
+		return nil
+	}
+	out := make([]*acache.Entry, len(variants))
+	for i, v := range variants {
+		out[i] = cloneEntry(v)
+	}
+	return out
 }
 
 // binaryBytes returns n bytes that take every byte value.
@@ -664,6 +700,21 @@ func diffEntry(got, want *acache.Entry) string {
 	}
 	if !got.ResponseTime.Equal(want.ResponseTime) {
 		d = append(d, fmt.Sprintf("ResponseTime = %v; want %v", got.ResponseTime, want.ResponseTime))
+	}
+	if len(got.Variants) != len(want.Variants) {
+		d = append(d, fmt.Sprintf("len(Variants) = %d; want %d", len(got.Variants), len(want.Variants)))
+	} else {
+		for i := range want.Variants {
+			if got.Variants[i] == nil || want.Variants[i] == nil {
+				if got.Variants[i] != want.Variants[i] {
+					d = append(d, fmt.Sprintf("Variants[%d] = %v; want %v", i, got.Variants[i], want.Variants[i]))
+				}
+				continue
+			}
+			if vd := diffEntry(got.Variants[i], want.Variants[i]); vd != "" {
+				d = append(d, fmt.Sprintf("Variants[%d]: %s", i, vd))
+			}
+		}
 	}
 	return strings.Join(d, "; ")
 }
