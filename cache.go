@@ -31,8 +31,9 @@ const (
 // [Backend]. It owns the limits (entries, bytes, body size) and evicts the least
 // recently used entries through Backend.PopOldest when a store goes over them.
 //
-// A Cache is safe for concurrent use by multiple goroutines. Create one with
-// [NewCache]; a Cache is used through a [Transport].
+// A Cache is safe for concurrent use by multiple goroutines, and may serve
+// several Transports. The zero value is not usable: create one with
+// [NewCache] (a Transport whose Cache field is nil makes its own).
 type Cache struct {
 	backend       Backend
 	maxEntries    int
