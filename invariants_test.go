@@ -134,3 +134,59 @@ func FuzzTransportNeverServesAMismatch(f *testing.F) {
 		checkInvariants(t, ops)
 	})
 }
+
+// FuzzResponseFields sends responses with arbitrary caching fields through the
+// cache: whatever they say, no request fails or panics, every response has
+// the origin's body, and every hit carries a valid Age.
+func FuzzResponseFields(f *testing.F) {
+	f.Add("max-age=60", "", "", "", "", "")
+	f.Add("max-age=abc, no-store", "0", "", "-1", "*", `W/"x"`)
+	f.Add(`no-cache="a, b", private`, "Tuesday, 24-Nov-26 12:01:30 GMT", "Tue Nov 24 12:00:00 2026", "99999999999999999999", "Accept, ,", `"`)
+	f.Add("s-maxage=10, must-understand, immutable", "Tue, 24 Nov 2026 12:01:30 UTC", "garbage", "5, 6", "X-\x00", "")
+	f.Fuzz(func(t *testing.T, cacheControl, expires, lastModified, age, vary, etag string) {
+		clock := newTestClock()
+		const body = "fuzzed body"
+		inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			h := http.Header{"Date": {clock.Now().Format(http.TimeFormat)}}
+			for name, v := range map[string]string{"Cache-Control": cacheControl, "Expires": expires,
+				"Last-Modified": lastModified, "Age": age, "Vary": vary, "Etag": etag} {
+				if v != "" {
+					h[name] = strings.Split(v, "\n")
+				}
+			}
+			if req.Header.Get("If-None-Match") != "" && req.Header.Get("If-None-Match") == etag {
+				return &http.Response{StatusCode: 304, Header: h, Body: http.NoBody, Request: req}, nil
+			}
+			return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader(body)),
+				ContentLength: int64(len(body)), Request: req}, nil
+		})
+		for _, shared := range []bool{false, true} {
+			opts := []Option{WithClock(clock.Now)}
+			if shared {
+				opts = append(opts, WithShared())
+			}
+			tr := &Transport{Transport: inner, Cache: NewCache(nil, opts...)}
+			for _, step := range []time.Duration{0, 0, 30 * time.Second, time.Hour} {
+				clock.Advance(step)
+				req, _ := http.NewRequest("GET", "http://origin.test/r", nil)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Fatalf("RoundTrip: %v", err)
+				}
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(got) != body {
+					t.Fatalf("body = %q, %v; want %q", got, err, body)
+				}
+				if isHit(resp) {
+					if a := resp.Header.Get("Age"); a == "" || strings.HasPrefix(a, "-") {
+						t.Fatalf("a hit has Age %q", a)
+					}
+				}
+			}
+			if errs := tr.Cache.Stats().Errors; errs != 0 {
+				t.Fatalf("the cache recovered from %d failures on well-behaved backends", errs)
+			}
+		}
+	})
+}
