@@ -242,6 +242,7 @@ func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, reque
 	if e.Proto == "" {
 		e.Proto = "HTTP/1.1"
 	}
+	ensureDate(e.Header, responseTime)
 	m := c.metaOf(e)
 	e.VaryHeader = varyHeader(req.Header, m.varyNames)
 	ttl := m.lifetime - currentAge(m, responseTime)
@@ -293,7 +294,7 @@ func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header,
 // [RFC 9111 Section 4.3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
 func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, requestTime, responseTime time.Time) *Entry {
 	fresh := *d.entry
-	fresh.Header = updatedHeader(d.entry.Header, update)
+	fresh.Header = updatedHeader(d.entry.Header, update, responseTime)
 	fresh.Variants = nil
 	fresh.meta = nil
 	fresh.RequestTime, fresh.ResponseTime = requestTime, responseTime

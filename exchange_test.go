@@ -527,3 +527,25 @@ func TestRFC9111_3_2_UpdateKeepsWhatDescribesTheStoredBytes(t *testing.T) {
 	assert.Empty(t, resp.Header.Get("Content-Range"))
 	assert.EqualValues(t, 5, resp.ContentLength)
 }
+
+func TestRFC9110_6_6_1_NotModifiedWithoutDate(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Header.Get("If-None-Match") == `"e"` {
+			// No Date: the freshened entry dates from when the 304 arrived,
+			// not from the stored response's old Date.
+			return &http.Response{StatusCode: 304, Header: hdr("ETag", `"e"`), Body: http.NoBody, Request: req}, nil
+		}
+		return &http.Response{StatusCode: 200, Request: req, ContentLength: 2, Body: io.NopCloser(strings.NewReader("ok")),
+			Header: hdr("Cache-Control", "max-age=60", "ETag", `"e"`, "Date", clock.Now().Format(http.TimeFormat))}, nil
+	})
+	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithClock(clock.Now))}
+	fetch(t, tr, "GET", "http://origin.test/", nil)
+	clock.Advance(10 * time.Minute)
+	fetch(t, tr, "GET", "http://origin.test/", nil)
+	clock.Advance(30 * time.Second)
+	resp, _ := fetch(t, tr, "GET", "http://origin.test/", nil)
+	assert.True(t, isHit(resp), "a 304 without Date still freshens the entry for max-age")
+	assert.Equal(t, "30", resp.Header.Get("Age"))
+}

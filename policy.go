@@ -104,6 +104,17 @@ func dateValue(h http.Header, responseTime time.Time) time.Time {
 	return responseTime
 }
 
+// ensureDate adds a Date field holding the time the response was received to
+// a stored header that has none, as [RFC 9110 Section 6.6.1] requires of a
+// recipient that caches a response without one.
+//
+// [RFC 9110 Section 6.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1
+func ensureDate(h http.Header, responseTime time.Time) {
+	if len(h["Date"]) == 0 {
+		h["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
+	}
+}
+
 // freshnessLifetime returns how long a response stays fresh, per
 // [RFC 9111 Section 4.2.1]: s-maxage (shared caches only), then max-age, then
 // Expires minus Date, then a heuristic (Section 4.2.2). explicit reports
@@ -417,7 +428,9 @@ func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 // which Go's transport may have decoded), which describe the stored bytes.
 //
 // [RFC 9111 Section 3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-3.2
-func updatedHeader(stored, update http.Header) http.Header {
+func updatedHeader(stored, update http.Header, responseTime time.Time) http.Header {
+	update = update.Clone()
+	ensureDate(update, responseTime) // the new response's Date, not the stored one
 	out := stored.Clone()
 	for name, values := range storedHeader(update, cacheControl{}, false) {
 		switch name {
