@@ -70,12 +70,15 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	ctx := req.Context()
 
 	// A HEAD request can be answered from a stored GET response (RFC 9110
-	// Section 9.3.2), and otherwise from a stored HEAD response.
+	// Section 9.3.2), and otherwise from a stored HEAD response: the first
+	// that can be served, else the first found, for revalidation.
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, req.Header), d.key}
 	}
 	d.fwd = FwdURIMiss
+	d.now = c.now()
+	usable := false
 	for _, key := range keys {
 		if key == "" {
 			continue
@@ -89,20 +92,24 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 			d.fwd = FwdVaryMiss
 			continue
 		}
-		d.entry, d.meta, d.entryKey = v, m, key
-		break
+		usable = servable(m, d.reqCC, currentAge(m, d.now), c.shared)
+		if d.entry == nil || usable {
+			d.entry, d.meta, d.entryKey = v, m, key
+		}
+		if usable {
+			break
+		}
 	}
 	if d.entry == nil {
 		return d
 	}
 	m := d.meta
-	d.now = c.now()
 	d.age = currentAge(m, d.now)
 	d.ttl = m.lifetime - d.age
 	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
 		d.rangeHint.r, d.rangeHint.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
-	if !servable(m, d.reqCC, d.age, c.shared) {
+	if !usable {
 		d.fwd = FwdRequest
 		if m.lifetime <= d.age || m.cc.noCache {
 			d.fwd = FwdStale

@@ -549,3 +549,23 @@ func TestRFC9110_6_6_1_NotModifiedWithoutDate(t *testing.T) {
 	assert.True(t, isHit(resp), "a 304 without Date still freshens the entry for max-age")
 	assert.Equal(t, "30", resp.Header.Get("Age"))
 }
+
+func TestRFC9110_9_3_2_HEADFallsBackToAFreshHEADResponse(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			w.Header().Set("Cache-Control", "max-age=10")
+			io.WriteString(w, "body")
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+	})
+	tr := newTestTransport(clock)
+	fetch(t, tr, "GET", o.URL, nil)
+	clock.Advance(20 * time.Second) // the stored GET is stale now
+	fetch(t, tr, "HEAD", o.URL, nil)
+	resp, _ := fetch(t, tr, "HEAD", o.URL, nil)
+	assert.True(t, isHit(resp), "a fresh stored HEAD response answers although the stored GET is stale")
+	assert.EqualValues(t, 2, o.hits.Load())
+}
