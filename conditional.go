@@ -192,7 +192,7 @@ func singleFieldValue(h http.Header, name string) (v string, present, ok bool) {
 //
 // Only GET and HEAD are answered: for other methods a false condition means
 // 412 (Precondition Failed), which is the origin's to send. A request with
-// If-Match, If-Unmodified-Since or If-Range ([hasPreconditions]) is never
+// If-Match, If-Unmodified-Since or If-Range ([scanRequestFields]) is never
 // answered either; the cache forwards those. Otherwise:
 //
 //   - If the request has an If-None-Match field ([RFC 9110 Section 13.1.2]),
@@ -224,7 +224,7 @@ func singleFieldValue(h http.Header, name string) (v string, present, ok bool) {
 // [RFC 9110 Section 13.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-13.2.2
 // [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
 func notModified(method string, reqHeader, stored http.Header, now time.Time) bool {
-	if method != http.MethodGet && method != http.MethodHead || hasPreconditions(reqHeader) {
+	if method != http.MethodGet && method != http.MethodHead || scanRequestFields(reqHeader).preconditions {
 		return false
 	}
 	if inm := reqHeader.Values("If-None-Match"); len(inm) > 0 {
@@ -266,30 +266,6 @@ func notModifiedSince(reqHeader, stored http.Header, now time.Time) bool {
 		modified, _, ok = headerDate(stored, "Date", now)
 	}
 	return ok && !modified.After(since)
-}
-
-// hasCacheConditionals reports whether h carries If-None-Match or
-// If-Modified-Since, the conditionals a cache evaluates itself against a
-// stored response ([RFC 9111 Section 4.3.2]).
-//
-// [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
-func hasCacheConditionals(h http.Header) bool {
-	return len(h.Values("If-None-Match")) > 0 || len(h.Values("If-Modified-Since")) > 0
-}
-
-// hasPreconditions reports whether h carries If-Match, If-Unmodified-Since or
-// If-Range ([RFC 9110 Section 13.1.1], [RFC 9110 Section 13.1.4],
-// [RFC 9110 Section 13.1.5]). [RFC 9111 Section 4.3.2] notes that If-Match and
-// If-Unmodified-Since do not apply to a cache, and this cache does not
-// evaluate If-Range either, so it forwards such requests untouched.
-//
-// [RFC 9110 Section 13.1.1]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1
-// [RFC 9110 Section 13.1.4]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.4
-// [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
-// [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
-func hasPreconditions(h http.Header) bool {
-	return len(h.Values("If-Match")) > 0 || len(h.Values("If-Unmodified-Since")) > 0 ||
-		len(h.Values("If-Range")) > 0
 }
 
 // validatorsFor returns the conditional header fields a cache sends to

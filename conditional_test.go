@@ -308,8 +308,9 @@ func TestConditionalFieldPresence(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.cacheConditionals, hasCacheConditionals(tc.h), "hasCacheConditionals")
-			assert.Equal(t, tc.precondi, hasPreconditions(tc.h), "hasPreconditions")
+			f := scanRequestFields(tc.h)
+			assert.Equal(t, tc.cacheConditionals, f.conditionals, "conditionals")
+			assert.Equal(t, tc.precondi, f.preconditions, "preconditions")
 		})
 	}
 }
@@ -524,8 +525,7 @@ func FuzzConditional(f *testing.F) {
 				require.False(t, got, "POST answered 304")
 			}
 		}
-		_ = hasCacheConditionals(req)
-		_ = hasPreconditions(req)
+		_ = scanRequestFields(req)
 
 		// The validators the cache sends are valid, and a request carrying
 		// them is answered 304 from the response they came from.

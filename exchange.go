@@ -92,9 +92,10 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 			d.fwd = FwdVaryMiss
 			continue
 		}
-		usable = servable(m, d.reqCC, currentAge(m, d.now), c.shared)
+		age := currentAge(m, d.now)
+		usable = servable(m, d.reqCC, age, c.shared)
 		if d.entry == nil || usable {
-			d.entry, d.meta, d.entryKey = v, m, key
+			d.entry, d.meta, d.entryKey, d.age = v, m, key, age
 		}
 		if usable {
 			break
@@ -104,7 +105,6 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		return d
 	}
 	m := d.meta
-	d.age = currentAge(m, d.now)
 	d.ttl = m.lifetime - d.age
 	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
 		d.rangeHint.r, d.rangeHint.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
@@ -129,7 +129,10 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 }
 
 // requestFields records which of the request header fields that change what
-// the cache does are present, found in one pass over the header.
+// the cache does are present, found in one pass over the header: the only
+// place these lists are written. If-Match and If-Unmodified-Since do not
+// apply to a cache (RFC 9111 Section 4.3.2), and this cache does not evaluate
+// If-Range, so requests with them are forwarded untouched.
 type requestFields struct {
 	preconditions bool // If-Match, If-Unmodified-Since, If-Range
 	conditionals  bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
