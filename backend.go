@@ -3,7 +3,10 @@ package acache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -86,6 +89,13 @@ type Entry struct {
 	// (RFC 9111 Section 4.1), most recent first. The entry itself is the most
 	// recent variant; entries in Variants have no Variants of their own.
 	Variants []*Entry
+	// Credentials is set on a response marked private (RFC 9111 Section
+	// 5.2.2.7) stored by a private cache: a keyed hash of the Authorization
+	// and Cookie fields of the request that fetched it. Such a response is
+	// served only to requests whose credentials hash the same, as if it
+	// varied on them, so that clients sharing a Transport do not get each
+	// other's private responses. It is empty for every other response.
+	Credentials string
 
 	// meta caches what the Cache derives from the fields above. It is set
 	// before the entry is handed to a backend and never changed afterwards.
@@ -94,17 +104,23 @@ type Entry struct {
 
 // Size returns the number of bytes the entry accounts for against a Cache's
 // byte limit: its body, key, header and Vary fields and those of its
-// variants, plus a fixed overhead for the Go values that hold them.
+// variants, plus a fixed overhead for the Go values that hold them. Variants
+// of variants, which a valid entry does not have, are not counted.
 func (e *Entry) Size() int64 {
-	const overhead = 256 // the Entry, its slices and maps, in round figures
-	n := int64(overhead + len(e.Key) + len(e.Proto) + len(e.Body))
-	n += headerSize(e.Header) + headerSize(e.VaryHeader)
+	n := e.ownSize()
 	for _, v := range e.Variants {
 		if v != nil {
-			n += v.Size()
+			n += v.ownSize()
 		}
 	}
 	return n
+}
+
+// ownSize is Size without the variants.
+func (e *Entry) ownSize() int64 {
+	const overhead = 256 // the Entry, its slices and maps, in round figures
+	n := int64(overhead + len(e.Key) + len(e.Proto) + len(e.Body) + len(e.Credentials))
+	return n + headerSize(e.Header) + headerSize(e.VaryHeader)
 }
 
 func headerSize(h http.Header) int64 {
@@ -119,5 +135,82 @@ func headerSize(h http.Header) int64 {
 }
 
 // errCorruptEntry reports an entry that cannot be served: a wrong key, a missing
-// header or an impossible status. The Cache drops such entries.
+// header, an impossible status, invalid fields, a body that its
+// Content-Length contradicts. The Cache drops such entries.
 var errCorruptEntry = errors.New("acache: corrupt entry")
+
+// validEntry checks an entry that this Cache did not store in this process
+// (a backend decoded it, changed it, or another Cache stored it) before
+// anything of it is served: whatever a backend returns is untrusted. The
+// Cache recomputes the framing fields of every response it serves, so
+// these checks cover what it would otherwise pass on: field names and
+// values, the status, the protocol, the body against its Content-Length, the
+// sizes against the limits, and the shape of the variants (one level deep,
+// at most maxVariants, all under the same key).
+func (c *Cache) validEntry(e *Entry) error {
+	if len(e.Variants) >= maxVariants {
+		return fmt.Errorf("%w: %d variants", errCorruptEntry, len(e.Variants))
+	}
+	for _, v := range e.Variants {
+		switch {
+		case v == nil:
+			return fmt.Errorf("%w: a nil variant", errCorruptEntry)
+		case len(v.Variants) > 0:
+			return fmt.Errorf("%w: a variant with variants", errCorruptEntry)
+		case v.Key != e.Key:
+			return fmt.Errorf("%w: a variant stored under %q", errCorruptEntry, v.Key)
+		}
+		if err := c.validResponse(v); err != nil {
+			return err
+		}
+	}
+	if err := c.validResponse(e); err != nil {
+		return err
+	}
+	if size := e.Size(); size > c.maxBytes {
+		return fmt.Errorf("%w: %d bytes, more than the cache holds", errCorruptEntry, size)
+	}
+	return nil
+}
+
+// validResponse checks one stored response of an entry; see validEntry.
+func (c *Cache) validResponse(e *Entry) error {
+	head := strings.HasPrefix(e.Key, http.MethodHead+" ")
+	switch {
+	case e.StatusCode < 200 || e.StatusCode > 999:
+		return fmt.Errorf("%w: status %d", errCorruptEntry, e.StatusCode)
+	case e.Header == nil:
+		return fmt.Errorf("%w: no header", errCorruptEntry)
+	case !validStoredHeader(e.Header) || !validStoredHeader(e.VaryHeader):
+		return fmt.Errorf("%w: a field name or value that cannot be sent", errCorruptEntry)
+	case int64(len(e.Body)) > c.maxBodySize:
+		return fmt.Errorf("%w: a body of %d bytes, more than the cache stores", errCorruptEntry, len(e.Body))
+	case head && len(e.Body) > 0:
+		return fmt.Errorf("%w: a HEAD response with a body", errCorruptEntry)
+	case varyNeverMatches(e.Header):
+		return fmt.Errorf("%w: a Vary no request matches", errCorruptEntry)
+	}
+	if e.Proto != "" {
+		if _, _, ok := http.ParseHTTPVersion(e.Proto); !ok {
+			return fmt.Errorf("%w: protocol %q", errCorruptEntry, e.Proto)
+		}
+	}
+	if length, ok := e.Header["Content-Length"]; ok && !head {
+		if len(length) != 1 || length[0] != strconv.Itoa(len(e.Body)) {
+			return fmt.Errorf("%w: Content-Length %q for a body of %d bytes", errCorruptEntry, length, len(e.Body))
+		}
+	}
+	return nil
+}
+
+// validStoredHeader reports a header whose names are canonical tokens and
+// whose values can be sent: the Cache looks fields up by canonical name, so
+// a stored "cache-control" would hide its directives.
+func validStoredHeader(h http.Header) bool {
+	for name := range h {
+		if !validToken(name) || !canonicalName(name) {
+			return false
+		}
+	}
+	return validHeader(h)
+}

@@ -49,10 +49,20 @@ type Cache struct {
 	hitPrefix     string    // name + "; hit; ttl="
 	targets       []string  // targeted Cache-Control fields, by precedence (RFC 9213)
 
-	// mu serialises stores, invalidations and evictions so that bytes stays
-	// the sum of the sizes of the entries this Cache stored. Hits do not take it.
-	mu    sync.Mutex
-	bytes int64
+	backendTimeout time.Duration
+	// direct reports the in-memory LRU, which never blocks: it is called in
+	// the caller's goroutine, without deadlines.
+	direct bool
+	// jobs holds a token for each backend operation running off its
+	// caller's goroutine (see detached).
+	jobs chan struct{}
+	// keys serialises stores and removals per key, so that bytes stays the
+	// sum of the sizes of the entries this Cache stored.
+	keys keyLocks
+
+	// bytes is the size of the stored entries; inFlight the bytes that
+	// bodies being read hold, reserved against the same limit (maxBytes).
+	bytes, inFlight atomic.Int64
 
 	hits, misses, stores, evictions, errors atomic.Int64
 }
@@ -72,7 +82,11 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		logger:      slog.New(slog.DiscardHandler),
 		name:        "acache",
 		xFromCache:  true,
+
+		backendTimeout: DefaultBackendTimeout,
+		jobs:           make(chan struct{}, maxBackendJobs),
 	}
+	_, c.direct = backend.(*LRU)
 	secret := make([]byte, 32)
 	rand.Read(secret) // never fails, per its documentation
 	c.setPartitionSecret(secret)
@@ -107,42 +121,54 @@ type Stats struct {
 	Errors int64
 	// Bytes is the size of the entries this Cache stored and has not removed.
 	Bytes int64
+	// InFlightBytes is what the copies of response bodies being read hold,
+	// to be stored at their end. Together they stay within the byte limit.
+	InFlightBytes int64
 }
 
 // Stats returns the Cache's counters.
 func (c *Cache) Stats() Stats {
-	c.mu.Lock()
-	bytes := c.bytes
-	c.mu.Unlock()
 	return Stats{
 		Hits:      c.hits.Load(),
 		Misses:    c.misses.Load(),
 		Stores:    c.stores.Load(),
 		Evictions: c.evictions.Load(),
 		Errors:    c.errors.Load(),
-		Bytes:     bytes,
+		Bytes:     c.bytes.Load(),
+
+		InFlightBytes: c.inFlight.Load(),
 	}
 }
 
-// key returns the cache key of req: method, scheme, effective host, the URL
-// without its fragment, and a partition derived from Authorization. See
-// [RFC 9111 Section 2] for the primary cache key; the partition keeps the
-// responses of different users apart.
-//
-// [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
+// key returns the cache key of req, or "" if req must not be served from or
+// stored in the cache. See [Cache.keyFor].
 func (c *Cache) key(req *http.Request) string {
 	return c.keyFor(req.Method, req.URL, req.Host, req.Header)
 }
 
+// keyFor returns the cache key of a request with this method, URL, Host field
+// and header (its names canonical), per [RFC 9111 Section 2]:
+//
+//	METHOD SP scheme "://" host path ["?" query] [NUL "host=" vhost] [NUL "auth=" hmac]
+//
+// host is the host the URL names, which is the one contacted, lower-cased and
+// without the scheme's default port. When the Host field names another host
+// (a virtual host on an address, or an attempt to poison another site's
+// entries), it is added as vhost, so a response is only ever found again
+// under both. The partition is a keyed hash of the Authorization field that
+// keeps users apart.
+//
+// No part can spell another: the method is a token, the URL part holds no
+// byte below 0x21 and no DEL, and the tagged parts start with NUL. A request
+// whose URL holds such bytes, or without a host, gets "": it is not cached.
+//
+// [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
 func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) string {
-	if host == "" {
-		host = u.Host
-	}
-	scheme := u.Scheme
+	scheme := strings.ToLower(u.Scheme)
 	if scheme == "" {
 		scheme = "http"
 	}
-	host = normalizeHost(scheme, host)
+	contacted := normalizeHost(scheme, u.Host)
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
@@ -151,11 +177,35 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 	if u.ForceQuery || u.RawQuery != "" {
 		query = "?" + u.RawQuery
 	}
+	if contacted == "" || !validToken(method) || !keySafe(scheme) || !keySafe(contacted) ||
+		!keySafe(path) || !keySafe(query) {
+		return ""
+	}
+	vhost := ""
+	if host != "" {
+		if named := normalizeHost(scheme, host); named != contacted {
+			if !keySafe(named) {
+				return ""
+			}
+			vhost = "\x00host=" + named
+		}
+	}
 	partition := ""
 	if auth := h["Authorization"]; len(auth) > 0 {
 		partition = c.partitionOf(auth)
 	}
-	return method + " " + strings.ToLower(scheme) + "://" + host + path + query + partition
+	return method + " " + scheme + "://" + contacted + path + query + vhost + partition
+}
+
+// keySafe reports whether s may stand in the URL part of a key: no control
+// character, space or DEL, so no NUL that would start a tagged part.
+func keySafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeHost lower-cases host and drops the scheme's default port, per
@@ -177,11 +227,14 @@ type partitionHasher struct {
 	mac hash.Hash
 	in  []byte // the field values, each followed by a NUL
 	sum [sha256.Size]byte
-	out [len(" auth=") + 32]byte
+	out [len(partitionTag) + 32]byte
 }
 
+// partitionTag starts the partition part of a key.
+const partitionTag = "\x00auth="
+
 // partitionOf returns the partition part of a key for the Authorization field
-// values auth: " auth=" and a keyed hash of them, stable for one user,
+// values auth: partitionTag and a keyed hash of them, stable for one user,
 // unguessable without the secret, and no credential in clear.
 func (c *Cache) partitionOf(auth []string) string {
 	p := c.hmacPool.Get().(*partitionHasher)
@@ -193,15 +246,47 @@ func (c *Cache) partitionOf(auth []string) string {
 	p.mac.Reset()
 	p.mac.Write(p.in)
 	sum := p.mac.Sum(p.sum[:0])
-	n := copy(p.out[:], " auth=")
+	n := copy(p.out[:], partitionTag)
 	hex.Encode(p.out[n:], sum[:16])
 	return string(p.out[:])
 }
 
-// lookup returns the entry stored under key, or nil. A backend error or a
-// corrupt entry is reported and becomes a miss.
+// credentialsOf returns a keyed hash of the Authorization and Cookie fields
+// of a request header h, which a response marked private is tied to in a
+// private cache (see [Entry.Credentials]). The two lists are separated by a
+// byte that no valid field value holds.
+func (c *Cache) credentialsOf(h http.Header) string {
+	p := c.hmacPool.Get().(*partitionHasher)
+	defer c.hmacPool.Put(p)
+	p.in = p.in[:0]
+	for _, v := range h["Authorization"] {
+		p.in = append(append(p.in, v...), 0)
+	}
+	p.in = append(p.in, 1)
+	for _, v := range h["Cookie"] {
+		p.in = append(append(p.in, v...), 0)
+	}
+	p.mac.Reset()
+	p.mac.Write(p.in)
+	return hex.EncodeToString(p.mac.Sum(p.sum[:0])[:16])
+}
+
+// lookup returns the entry stored under key, or nil. A backend error, a
+// backend that does not answer within the backend timeout or before ctx is
+// done, and an entry that fails validation are reported and become a miss;
+// a bad entry is removed.
 func (c *Cache) lookup(ctx context.Context, key string) *Entry {
-	e, err := c.backend.Get(ctx, key)
+	var e *Entry
+	var err error
+	if c.direct {
+		e, err = c.backend.Get(ctx, key)
+	} else if !c.detached(ctx, "get", func() {
+		callCtx, cancel := c.callContext(ctx)
+		defer cancel()
+		e, err = c.backend.Get(callCtx, key)
+	}) {
+		return nil
+	}
 	if err != nil {
 		c.report("get", key, err)
 		return nil
@@ -209,10 +294,19 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 	if e == nil {
 		return nil
 	}
-	if e.Key != key || e.Header == nil || e.StatusCode < 100 || e.StatusCode > 999 {
-		c.report("get", key, errCorruptEntry)
-		c.remove(ctx, key)
+	if e.Key != key {
+		c.report("get", key, fmt.Errorf("%w: stored under %q", errCorruptEntry, e.Key))
+		c.remove(context.WithoutCancel(ctx), key)
 		return nil
+	}
+	if e.meta == nil || e.meta.shared != c.shared {
+		// Not an entry this Cache stored in this process: a backend decoded
+		// it, or it was changed, or another Cache stored it. Trust nothing.
+		if err := c.validEntry(e); err != nil {
+			c.report("get", key, err)
+			c.remove(context.WithoutCancel(ctx), key)
+			return nil
+		}
 	}
 	return e
 }
@@ -235,42 +329,70 @@ func (c *Cache) responseCacheControl(h http.Header) cacheControl {
 
 // touch marks key as recently used; a failure only costs recency.
 func (c *Cache) touch(ctx context.Context, key string) {
-	if err := c.backend.MoveToEnd(ctx, key); err != nil {
+	var err error
+	if c.direct {
+		err = c.backend.MoveToEnd(ctx, key)
+	} else if !c.detached(ctx, "move", func() {
+		callCtx, cancel := c.callContext(ctx)
+		defer cancel()
+		err = c.backend.MoveToEnd(callCtx, key)
+	}) {
+		return
+	}
+	if err != nil {
 		c.report("move", key, err)
 	}
 }
 
 // store stores e under key, replacing what was there, then evicts the least
-// recently used entries until the Cache is within its limits.
+// recently used entries until the Cache is within its limits. It waits for
+// the backend for at most the backend timeout and never after ctx is done;
+// the store goes on in the background after that, under its own deadlines.
 func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 	var failed bool
 	defer c.recovered("store", &failed)
-	size := e.Size()
-	if size > c.maxBytes {
+	if e.Size() > c.maxBytes {
 		return
 	}
 	if e.meta == nil {
 		e.meta = c.metaOf(e)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old, ok := c.popLocked(ctx, key)
+	if c.direct {
+		c.storeNow(ctx, key, e)
+		return
+	}
+	job := context.WithoutCancel(ctx)
+	c.detached(ctx, "store", func() { c.storeNow(job, key, e) })
+}
+
+// storeNow is store in the goroutine that runs it: each backend call under
+// a deadline of its own. When the Cache cannot evict down to its limits, it
+// takes e out again: a Cache that cannot evict must not grow.
+func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
+	unlock := c.keys.lock(key)
+	defer unlock()
+	old, ok := c.pop(ctx, key)
 	if !ok {
 		return
 	}
 	if old != nil {
 		e.Variants = c.keptVariants(e, old)
-		if size = e.Size(); size > c.maxBytes {
-			e.Variants, size = nil, e.Size()
+		if e.Size() > c.maxBytes {
+			e.Variants = nil
 		}
 	}
-	if err := c.backend.Set(ctx, key, e); err != nil {
+	callCtx, cancel := c.callContext(ctx)
+	err := c.backend.Set(callCtx, key, e)
+	cancel()
+	if err != nil {
 		c.report("set", key, err)
 		return
 	}
-	c.bytes += size
+	c.bytes.Add(e.Size())
 	c.stores.Add(1)
-	c.evict(ctx)
+	if !c.evict(ctx) {
+		c.pop(ctx, key)
+	}
 }
 
 // maxVariants bounds how many responses with different Vary selections the
@@ -283,7 +405,7 @@ const maxVariants = 8
 // dropped: the origin has changed what it varies on.
 func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 	names := c.metaOf(e).varyNames
-	if len(names) == 0 {
+	if len(names) == 0 && e.Credentials == "" {
 		return nil
 	}
 	var kept []*Entry
@@ -296,7 +418,8 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 			continue
 		}
 		vNames := c.metaOf(v).varyNames
-		if slices.Equal(vNames, names) && !varyMatches(names, v.VaryHeader, e.VaryHeader) {
+		otherUser := v.Credentials != "" && e.Credentials != "" && v.Credentials != e.Credentials
+		if slices.Equal(vNames, names) && (otherUser || !varyMatches(names, v.VaryHeader, e.VaryHeader)) {
 			if len(v.Variants) > 0 {
 				flat := *v
 				flat.Variants = nil
@@ -308,50 +431,84 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 	return kept
 }
 
-// evict pops the oldest entries while the Cache is over a limit. c.mu is held.
-func (c *Cache) evict(ctx context.Context) {
+// evict pops the oldest entries while the Cache is over a limit. It reports
+// false if the backend failed before the Cache was within its limits.
+func (c *Cache) evict(ctx context.Context) bool {
 	for {
-		n, err := c.backend.Len(ctx)
+		callCtx, cancel := c.callContext(ctx)
+		n, err := c.backend.Len(callCtx)
+		cancel()
 		if err != nil {
 			c.report("len", "", err)
-			return
+			return false
 		}
-		if n <= c.maxEntries && c.bytes <= c.maxBytes {
-			return
+		if n <= c.maxEntries && c.bytes.Load() <= c.maxBytes {
+			return true
 		}
-		key, old, err := c.backend.PopOldest(ctx)
+		callCtx, cancel = c.callContext(ctx)
+		key, old, err := c.backend.PopOldest(callCtx)
+		cancel()
 		if err != nil {
 			c.report("pop oldest", key, err)
-			return
+			return false
 		}
 		if old == nil { // empty: whatever we counted is gone
-			c.bytes = 0
-			return
+			c.bytes.Store(0)
+			return true
 		}
-		c.bytes -= old.Size()
+		c.bytes.Add(-old.Size())
 		c.evictions.Add(1)
 	}
 }
 
-// remove deletes the entry stored under key, if any.
+// reserveInFlight reserves n bytes for a body being read, against the byte
+// limit that all bodies in flight share; it reports false when they would
+// pass it.
+func (c *Cache) reserveInFlight(n int64) bool {
+	for {
+		held := c.inFlight.Load()
+		if held+n > c.maxBytes {
+			return false
+		}
+		if c.inFlight.CompareAndSwap(held, held+n) {
+			return true
+		}
+	}
+}
+
+// remove deletes the entry stored under key, if any, waiting for the backend
+// as store does.
 func (c *Cache) remove(ctx context.Context, key string) {
 	var failed bool
 	defer c.recovered("remove", &failed)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.popLocked(ctx, key)
+	if key == "" {
+		return
+	}
+	removeNow := func(ctx context.Context) {
+		unlock := c.keys.lock(key)
+		defer unlock()
+		c.pop(ctx, key)
+	}
+	if c.direct {
+		removeNow(ctx)
+		return
+	}
+	job := context.WithoutCancel(ctx)
+	c.detached(ctx, "remove", func() { removeNow(job) })
 }
 
-// popLocked removes the entry stored under key and its bytes from the count.
-// ok is false if the backend failed. c.mu is held.
-func (c *Cache) popLocked(ctx context.Context, key string) (old *Entry, ok bool) {
-	old, err := c.backend.Pop(ctx, key)
+// pop removes the entry stored under key and its bytes from the count. ok
+// is false if the backend failed. The caller holds the key's lock.
+func (c *Cache) pop(ctx context.Context, key string) (old *Entry, ok bool) {
+	callCtx, cancel := c.callContext(ctx)
+	defer cancel()
+	old, err := c.backend.Pop(callCtx, key)
 	if err != nil {
 		c.report("pop", key, err)
 		return nil, false
 	}
 	if old != nil {
-		c.bytes -= old.Size()
+		c.bytes.Add(-old.Size())
 	}
 	return old, true
 }
@@ -362,7 +519,7 @@ func (c *Cache) popLocked(ctx context.Context, key string) (old *Entry, ok bool)
 //
 // [RFC 9111 Section 4.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.4
 func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
-	ctx := contextWithoutCancel(req)
+	ctx := req.Context()
 	targets := []*url.URL{req.URL}
 	for _, field := range []string{"Location", "Content-Location"} {
 		ref := resp.Header.Get(field)
@@ -389,13 +546,6 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) &&
 		normalizeHost(a.Scheme, a.Host) == normalizeHost(b.Scheme, b.Host)
-}
-
-// contextWithoutCancel returns req's context without its cancellation: a
-// store that starts while the caller's request is live must finish even if
-// the caller moves on.
-func contextWithoutCancel(req *http.Request) context.Context {
-	return context.WithoutCancel(req.Context())
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

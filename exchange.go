@@ -2,6 +2,7 @@ package acache
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -11,6 +12,10 @@ import (
 
 // decision is what the Cache makes of a request before anything is sent.
 type decision struct {
+	// req is the request as the cache reads it: the caller's request, or a
+	// shallow copy of it whose header has canonical field names when the
+	// caller's has others. It is never sent or returned.
+	req    *http.Request
 	key    string
 	reqCC  cacheControl
 	bypass bool   // neither serve from nor store into the cache
@@ -44,17 +49,24 @@ type rangeResult struct {
 // origin as if there were no cache.
 func (c *Cache) decide(req *http.Request) (d decision) {
 	failed := false
-	defer func() {
+	defer func(caller *http.Request) {
 		if failed {
-			d = decision{bypass: true, fwd: FwdBypass, detail: "cache error"}
+			d = decision{req: caller, bypass: true, fwd: FwdBypass, detail: "cache error"}
 		}
-	}()
+	}(req)
 	defer c.recovered("lookup", &failed)
 
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return decision{bypass: true, fwd: FwdMethod}
+	req, d.fields = readableRequest(req)
+	d.req = req
+	if d.fields.invalid {
+		// net/http refuses to send it; nothing stored may answer it.
+		d.bypass, d.fwd, d.detail = true, FwdBypass, "invalid request"
+		return d
 	}
-	d.fields = scanRequestFields(req.Header)
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		d.bypass, d.fwd = true, FwdMethod
+		return d
+	}
 	if d.fields.preconditions {
 		// If-Match, If-Unmodified-Since and If-Range are for the origin to
 		// evaluate against the current representation.
@@ -67,6 +79,10 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		d.reqCC.noCache = true // RFC 9111 Section 5.4
 	}
 	d.key = c.key(req)
+	if d.key == "" {
+		d.bypass, d.fwd, d.detail = true, FwdBypass, "uncacheable URL"
+		return d
+	}
 	ctx := req.Context()
 
 	// A HEAD request can be answered from a stored GET response (RFC 9110
@@ -137,10 +153,17 @@ type requestFields struct {
 	preconditions bool // If-Match, If-Unmodified-Since, If-Range
 	conditionals  bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
 	rangeRequest  bool // Range (RFC 9110 Section 14.2)
+	// invalid reports a request net/http refuses to send: a field name that
+	// is not a token, a value with CR, LF, NUL or another control character,
+	// a method that is not a token, or a Host with bytes no host has.
+	invalid bool
+	// nonCanonical reports a field name not in canonical form, such as
+	// "authorization": the wire carries it like "Authorization".
+	nonCanonical bool
 }
 
 func scanRequestFields(h http.Header) (f requestFields) {
-	for name := range h {
+	for name, values := range h {
 		switch name {
 		case "If-Match", "If-Unmodified-Since", "If-Range":
 			f.preconditions = true
@@ -148,15 +171,60 @@ func scanRequestFields(h http.Header) (f requestFields) {
 			f.conditionals = true
 		case "Range":
 			f.rangeRequest = true
+		default:
+			if !validToken(name) {
+				f.invalid = true
+			} else if !canonicalName(name) {
+				f.nonCanonical = true
+			}
+		}
+		for _, v := range values {
+			if !validFieldValue(v) {
+				f.invalid = true
+			}
 		}
 	}
 	return f
+}
+
+// readableRequest returns req as the cache reads it, with the fields that
+// matter to the cache. Field names are case-insensitive on the wire: when req
+// has a name that is not canonical, such as "authorization", the cache reads
+// a shallow copy of req whose header has canonical names, so that the key,
+// the partition, Vary and every directive see what the origin sees.
+func readableRequest(req *http.Request) (*http.Request, requestFields) {
+	f := scanRequestFields(req.Header)
+	if !validToken(req.Method) || !validHost(req.Host) || req.URL == nil || !validHost(req.URL.Host) {
+		f.invalid = true
+	}
+	if f.invalid || !f.nonCanonical {
+		return req, f
+	}
+	view := *req
+	view.Header = canonicalHeader(req.Header)
+	return &view, scanRequestFields(view.Header)
+}
+
+// canonicalName reports whether name, a token, is in the form
+// [textproto.CanonicalMIMEHeaderKey] gives it: upper case at the start and
+// after each hyphen, lower case elsewhere.
+func canonicalName(name string) bool {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // selectVariant returns the stored response among e and its variants that
 // the request header h selects (RFC 9111 Section 4.1), most recent first, with
 // its meta; or nil.
 func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
+	credentials := "" // of the request, hashed only when a variant needs it
 	for i := -1; i < len(e.Variants); i++ {
 		v := e
 		if i >= 0 {
@@ -166,9 +234,18 @@ func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
 			continue
 		}
 		m := c.metaOf(v)
-		if varyMatches(m.varyNames, v.VaryHeader, h) {
-			return v, m
+		if !m.varyOK || !varyMatches(m.varyNames, v.VaryHeader, h) {
+			continue
 		}
+		if v.Credentials != "" || (m.cc.private && !c.shared) {
+			if credentials == "" {
+				credentials = c.credentialsOf(h)
+			}
+			if v.Credentials != credentials {
+				continue
+			}
+		}
+		return v, m
 	}
 	return nil, nil
 }
@@ -201,7 +278,8 @@ type admission struct {
 // admit applies the storage rules of RFC 9111 Section 3 to resp, the origin's
 // answer to req, and invalidates what an unsafe request changed
 // (Section 4.4). A failure in it only means nothing is stored.
-func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, requestTime, responseTime time.Time) (a admission) {
+func (c *Cache) admit(d *decision, resp *http.Response, requestTime, responseTime time.Time) (a admission) {
+	req := d.req
 	a.status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: d.detail}
 	failed := false
 	defer func() {
@@ -233,6 +311,14 @@ func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, reque
 		a.status.Detail = reason
 		return a
 	}
+	if credentialsAddedBelow(req, resp.Request) && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set {
+		// The request the origin answered carried credentials the cache
+		// never saw (an auth transport inside the cache): the response may
+		// be that user's alone, and the key has no partition for it. Only
+		// what RFC 9111 Section 3.5 lets any cache reuse is stored.
+		a.status.Detail = "authorization added below the cache"
+		return a
+	}
 	switch {
 	case unframed(req, resp) && !c.storeUnframed:
 		a.status.Detail = "unframed body"
@@ -255,6 +341,12 @@ func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, reque
 	ensureDate(e.Header, responseTime)
 	m := c.metaOf(e)
 	e.VaryHeader = varyHeader(req.Header, m.varyNames)
+	if m.cc.private && !c.shared {
+		// RFC 9111 Section 5.2.2.7: intended for a single user. A private
+		// cache may store it, but several clients may share this one: it is
+		// served only to requests with the same credentials.
+		e.Credentials = c.credentialsOf(req.Header)
+	}
 	ttl := m.lifetime - currentAge(m, responseTime)
 	if ttl <= 0 && !hasValidator(e.Header) {
 		a.status.Detail = "stale on arrival"
@@ -271,7 +363,7 @@ func (c *Cache) admit(req *http.Request, d *decision, resp *http.Response, reque
 // conditional request and returns the decision that serves the freshened
 // entry, with its Cache-Status member. ok is false when the 304 does not
 // select the stored response (RFC 9111 Section 4.3.4) or freshening failed.
-func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header, requestTime, responseTime time.Time) (fresh decision, member string, ok bool) {
+func (c *Cache) revalidated(d *decision, resp304 http.Header, requestTime, responseTime time.Time) (fresh decision, member string, ok bool) {
 	failed := false
 	defer func() {
 		if failed {
@@ -285,7 +377,7 @@ func (c *Cache) revalidated(req *http.Request, d *decision, resp304 http.Header,
 	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, responseTime) {
 		return decision{}, "", false
 	}
-	e := c.freshen(req, d, resp304, requestTime, responseTime)
+	e := c.freshen(d.req, d, resp304, requestTime, responseTime)
 	fresh = *d
 	fresh.entry, fresh.meta = e, e.meta
 	fresh.now = responseTime
@@ -309,7 +401,10 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, requ
 	fresh.meta = nil
 	fresh.RequestTime, fresh.ResponseTime = requestTime, responseTime
 	fresh.meta = c.metaOf(&fresh)
-	c.store(contextWithoutCancel(req), d.entryKey, &fresh)
+	if fresh.meta.cc.private && !c.shared && fresh.Credentials == "" {
+		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
+	}
+	c.store(req.Context(), d.entryKey, &fresh)
 	return &fresh
 }
 
@@ -334,12 +429,24 @@ func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, requestT
 	length := resp.Header.Get("Content-Length")
 	switch {
 	case length != "" && length != itoa(int64(len(v.Body))):
-		c.remove(contextWithoutCancel(req), key)
+		c.remove(req.Context(), key)
 	case matches304(resp.Header, v.Header, responseTime):
 		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, requestTime, responseTime)
 	case hasValidator(resp.Header):
-		c.remove(contextWithoutCancel(req), key)
+		c.remove(req.Context(), key)
 	}
+}
+
+// credentialsAddedBelow reports whether sent, the request the inner
+// RoundTripper says it sent (resp.Request), carries an Authorization field
+// other than the one of req, the request as the cache read it.
+func credentialsAddedBelow(req, sent *http.Request) bool {
+	if sent == nil || sent == req || sent.Header == nil {
+		return false
+	}
+	have := slices.Sorted(slices.Values(req.Header["Authorization"]))
+	got := slices.Sorted(slices.Values(fieldValuesFold(sent.Header, "Authorization")))
+	return !slices.Equal(have, got)
 }
 
 // safeMethod reports the methods RFC 9110 Section 9.2.1 defines as safe.
@@ -357,11 +464,15 @@ func hasValidator(h http.Header) bool {
 	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
 }
 
-// unframed reports an HTTP/1 response body that ends when the connection
-// closes (neither Content-Length nor chunked): a truncated one looks complete
-// (RFC 9112 Section 6.3). A body Go decompressed is checked by gzip itself.
+// unframed reports a response body whose end cannot be proven to be the end
+// the origin meant: an HTTP/1 body delimited by the connection closing
+// (neither Content-Length nor chunked, RFC 9112 Section 6.3), where a
+// truncated body looks complete. When Go's transport has decompressed a
+// gzip body it removes Content-Length, so resp.Close tells the two apart: a
+// body without length or chunking always closes the connection. gzip itself
+// cannot tell: a stream cut at a member boundary decodes as a clean end.
 func unframed(req *http.Request, resp *http.Response) bool {
-	if resp.ProtoMajor != 1 || resp.ContentLength >= 0 || resp.Uncompressed ||
+	if resp.ProtoMajor != 1 || resp.ContentLength >= 0 ||
 		req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody {
 		return false
 	}
@@ -370,5 +481,5 @@ func unframed(req *http.Request, resp *http.Response) bool {
 			return false
 		}
 	}
-	return true
+	return !resp.Uncompressed || resp.Close
 }

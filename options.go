@@ -125,3 +125,19 @@ func WithTargetedField(name string) Option {
 		}
 	}
 }
+
+// WithBackendTimeout sets how long the Cache waits for its backend: for a
+// lookup, and for a store with the evictions it causes, which the caller's
+// last Read of a body waits for. A backend that has not answered by then
+// costs a miss or a store, never the request: the caller goes on (never
+// later than its own context allows), and the operation finishes in the
+// background under the same deadline, passed to the backend in its context.
+// d <= 0 means [DefaultBackendTimeout]. The in-memory [LRU] never blocks, so
+// it is called directly, without deadlines.
+func WithBackendTimeout(d time.Duration) Option {
+	return func(c *Cache) {
+		if d > 0 {
+			c.backendTimeout = d
+		}
+	}
+}

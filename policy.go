@@ -3,6 +3,7 @@ package acache
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type entryMeta struct {
 	// varyNames lists the canonical request header names the response varies
 	// on (RFC 9111 Section 4.1).
 	varyNames []string
+	// varyOK is false when the response's Vary can never be matched: a
+	// decoded entry that should not have been stored.
+	varyOK bool
 	// hitHeader is the header a hit clones: the stored header without Age
 	// (recomputed per hit), the cache's own marker fields, and the fields a
 	// qualified no-cache forbids sending without revalidation.
@@ -63,14 +67,17 @@ func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok {
 		m.protoMajor, m.protoMinor = major, minor
 	}
-	m.varyNames, _ = varyNames(e.Header)
+	m.varyNames, m.varyOK = varyNames(e.Header)
 	dateValue := dateValue(e.Header, e.ResponseTime)
 	m.lifetime, _ = freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
 	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 
 	m.hitHeader = make(http.Header, len(e.Header))
 	for name, values := range e.Header {
-		if name == "Age" || name == "X-From-Cache" || containsFold(m.cc.noCacheFields, name) {
+		if name == "Age" || name == "X-From-Cache" || isHopByHop(name) {
+			continue
+		}
+		if _, withheld := slices.BinarySearch(m.cc.noCacheFields, name); withheld {
 			continue
 		}
 		m.hitHeader[name] = values
@@ -134,7 +141,7 @@ func freshnessLifetime(status int, h http.Header, cc cacheControl, dateValue tim
 		if !ok || !expires.After(dateValue) {
 			return 0, true
 		}
-		return expires.Sub(dateValue), true
+		return min(expires.Sub(dateValue), maxAge), true
 	}
 	return heuristicFreshness(status, h, cc, dateValue, shared), false
 }
@@ -200,11 +207,15 @@ func ageValue(h http.Header) int64 {
 // (response_time - date_value) and the Age field corrected by the time the
 // request took.
 //
+// Every step saturates at maxAge: a Date centuries away, or a zero request or
+// response time in a decoded entry, gives the oldest age, never an overflow
+// into a negative one.
+//
 // [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
 func correctedInitialAge(h http.Header, dateValue, requestTime, responseTime time.Time) time.Duration {
-	apparentAge := max(0, responseTime.Sub(dateValue))
-	responseDelay := max(0, responseTime.Sub(requestTime))
-	correctedAgeValue := seconds(ageValue(h)) + responseDelay
+	apparentAge := clampAge(responseTime.Sub(dateValue))
+	responseDelay := clampAge(responseTime.Sub(requestTime))
+	correctedAgeValue := clampAge(seconds(ageValue(h)) + responseDelay)
 	return max(apparentAge, correctedAgeValue)
 }
 
@@ -214,7 +225,19 @@ func correctedInitialAge(h http.Header, dateValue, requestTime, responseTime tim
 //
 // [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
 func currentAge(m *entryMeta, now time.Time) time.Duration {
-	return m.initialAge + max(0, now.Sub(m.responseTime))
+	return clampAge(m.initialAge + clampAge(now.Sub(m.responseTime)))
+}
+
+// maxAge is the oldest age the cache computes: 2^31 seconds, the largest
+// delta-seconds value of [RFC 9111 Section 1.2.2]. Both operands of a sum of
+// ages are at most maxAge, so the sum cannot overflow before it is clamped.
+//
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+const maxAge = maxDeltaSeconds * time.Second
+
+// clampAge bounds d to [0, maxAge]: an age is never negative, and saturates.
+func clampAge(d time.Duration) time.Duration {
+	return min(max(d, 0), maxAge)
 }
 
 // storable reports whether a cache may store the response to req, per
@@ -241,8 +264,8 @@ func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cac
 	case shared && len(req.Header["Authorization"]) > 0 &&
 		!cc.public && !cc.mustRevalidate && !cc.sMaxAge.set:
 		return false, "authorization" // Section 3.5
-	case varyStar(resp.Header):
-		return false, "vary *" // Section 4.1: can never be matched
+	case varyNeverMatches(resp.Header):
+		return false, "vary *" // Section 4.1: can never be matched (or too costly to)
 	}
 	_, present := resp.Header["Expires"]
 	if present || cc.public || cc.private || cc.maxAge.set ||
@@ -302,12 +325,20 @@ func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) 
 	return false
 }
 
+// maxVaryNames bounds how many request fields one response may vary on. A
+// response that names more is not stored: matching it would cost time in
+// proportion to a header the origin controls (net/http accepts 1 MiB of it by
+// default, and more when configured).
+const maxVaryNames = 64
+
 // varyNames returns the canonical names of the request header fields listed in
-// the Vary fields of h, per [RFC 9111 Section 4.1]. star reports a "*" member
-// in any position or field line: such a response never matches a request.
+// the Vary fields of h, per [RFC 9111 Section 4.1]. ok is false when the
+// response can never be matched: a "*" member in any position or field line,
+// or more than maxVaryNames names. The work is linear in the size of the
+// field.
 //
 // [RFC 9111 Section 4.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.1
-func varyNames(h http.Header) (names []string, star bool) {
+func varyNames(h http.Header) (names []string, ok bool) {
 	for _, line := range h["Vary"] {
 		for member := range strings.SplitSeq(line, ",") {
 			member = textproto.TrimString(member)
@@ -315,20 +346,25 @@ func varyNames(h http.Header) (names []string, star bool) {
 			case member == "":
 				continue
 			case member == "*":
-				return nil, true
+				return nil, false
 			}
-			name := textproto.CanonicalMIMEHeaderKey(member)
-			if !containsFold(names, name) {
-				names = append(names, name)
+			if containsFold(names, member) { // at most maxVaryNames comparisons
+				continue
 			}
+			if len(names) == maxVaryNames {
+				return nil, false
+			}
+			names = append(names, textproto.CanonicalMIMEHeaderKey(member))
 		}
 	}
-	return names, false
+	return names, true
 }
 
-func varyStar(h http.Header) bool {
-	_, star := varyNames(h)
-	return star
+// varyNeverMatches reports a response whose Vary field no request can match
+// (Section 4.1), which is therefore not stored.
+func varyNeverMatches(h http.Header) bool {
+	_, ok := varyNames(h)
+	return !ok
 }
 
 // varyHeader returns the values of the request header fields named in names,
@@ -394,9 +430,12 @@ var hopByHopFields = []string{
 
 // storedHeader returns a copy of a response header fit for storing, per
 // [RFC 9111 Section 3.1]: without the hop-by-hop fields and the fields the
-// Connection field names. A shared cache also leaves out the fields a
-// qualified private directive names (Section 5.2.2.7), and Set-Cookie, which
-// belongs to the user who received it.
+// Connection field names. It also leaves out Set-Cookie (and the obsolete
+// Set-Cookie2), in both modes, as browsers and proxies do: a cookie belongs to
+// the exchange that set it, and replaying it from the cache would hand one
+// client's session to another, or roll a newer session back. A shared cache
+// also leaves out the fields a qualified private directive names
+// (Section 5.2.2.7).
 func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 	out := h.Clone()
 	if out == nil {
@@ -412,13 +451,20 @@ func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 	for _, name := range hopByHopFields {
 		delete(out, name)
 	}
+	delete(out, "Set-Cookie")
+	delete(out, "Set-Cookie2")
 	if shared {
 		for _, name := range cc.privateFields {
 			delete(out, name)
 		}
-		delete(out, "Set-Cookie")
 	}
 	return out
+}
+
+// isHopByHop reports a field that belongs to one connection and is never
+// stored or served from the cache (Section 3.1).
+func isHopByHop(name string) bool {
+	return slices.Contains(hopByHopFields, name)
 }
 
 // updatedHeader returns the stored header updated with the fields of a 304

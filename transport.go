@@ -78,6 +78,12 @@ func (t *Transport) transport() http.RoundTripper {
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.cache()
 	d := c.decide(req)
+	if err := req.Context().Err(); err != nil {
+		// What net/http answers a request whose context is done; the cache
+		// must not answer it with a response instead.
+		closeRequestBody(req)
+		return nil, context.Cause(req.Context())
+	}
 	if d.hit {
 		ttl := strconv.FormatInt(int64(d.ttl/time.Second), 10)
 		if resp := c.servedSafely(req, &d, c.hitPrefix+ttl); resp != nil {
@@ -85,7 +91,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			c.hits.Add(1)
 			return resp, nil
 		}
-		d = decision{bypass: true, fwd: FwdBypass, detail: "cache error"}
+		d = decision{req: d.req, bypass: true, fwd: FwdBypass, detail: "cache error"}
 	}
 	c.misses.Add(1)
 	if d.reqCC.onlyIfCached {
@@ -114,7 +120,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = http.NoBody
 	}
 	if d.validate && resp.StatusCode == http.StatusNotModified {
-		if fresh, member, ok := c.revalidated(req, &d, resp.Header, requestTime, responseTime); ok {
+		if fresh, member, ok := c.revalidated(&d, resp.Header, requestTime, responseTime); ok {
 			discardBody(resp)
 			return storedResponse(c, req, &fresh, member, true), nil
 		}
@@ -130,7 +136,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		responseTime = c.now()
 	}
-	a := c.admit(req, &d, resp, requestTime, responseTime)
+	a := c.admit(&d, resp, requestTime, responseTime)
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
 		storeWhenComplete(c, req, resp, a.entry)
@@ -179,16 +185,15 @@ func discardBody(resp *http.Response) {
 // storeWhenComplete stores e with resp's body once the caller has read the
 // body to its end intact. A response without a body is stored at once.
 func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entry) {
-	ctx := context.WithoutCancel(req.Context())
+	ctx := req.Context()
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		c.store(ctx, e.Key, e)
 		return
 	}
 	resp.Body = &teeBody{
 		body:     resp.Body,
+		cache:    c,
 		expected: resp.ContentLength,
-		limit:    c.maxBodySize,
-		buf:      make([]byte, 0, max(0, min(resp.ContentLength, c.maxBodySize))),
 		complete: func(body []byte) {
 			e.Body = body
 			c.store(ctx, e.Key, e)
@@ -198,46 +203,93 @@ func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entr
 
 // teeBody streams a response body to the caller while keeping a copy, and
 // hands the copy to complete when the body reached EOF intact: without a read
-// error, within limit bytes, with the length the origin announced, and before
-// the caller closed it. Otherwise the copy is dropped.
+// error, within the cache's body size limit, with the length the origin
+// announced, and before the caller closed it. Otherwise the copy is dropped.
+//
+// The copy grows with the bytes that arrive, never ahead of them, and every
+// byte of its capacity is reserved against the cache's byte limit, which all
+// bodies in flight share: when the reservation fails, the copy is dropped and
+// the body streams on uncached.
 type teeBody struct {
 	body     io.ReadCloser
+	cache    *Cache
 	expected int64 // Content-Length, or -1
-	limit    int64
 	complete func(body []byte)
 
 	// mu guards the fields below: Close may be called while a Read is
 	// blocked in another goroutine.
 	mu       sync.Mutex
 	buf      []byte
-	dropped  bool // over the limit, failed, closed early or already stored
-	received int64
+	reserved int64 // bytes of the cache's in-flight budget that buf holds
+	dropped  bool  // over the limit, failed, closed early or already stored
 }
 
 func (b *teeBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
+	if body, reserved := b.keep(p[:n], err); body != nil {
+		b.complete(body) // outside mu: a Close need not wait for the store
+		b.cache.inFlight.Add(-reserved)
+	}
+	return n, err
+}
+
+// keep adds p, just read with err, to the copy, and returns the complete
+// body once the copy holds all of it, with the in-flight bytes it reserved,
+// for the caller to release once it is stored.
+func (b *teeBody) keep(p []byte, err error) (complete []byte, reserved int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dropped {
-		return n, err
+		return nil, 0
 	}
-	b.received += int64(n)
-	if b.received > b.limit {
+	if !b.grow(len(p)) {
 		b.drop()
-		return n, err
+		return nil, 0
 	}
-	b.buf = append(b.buf, p[:n]...)
+	b.buf = append(b.buf, p...)
 	switch {
 	case err == io.EOF:
 		body := b.buf
-		b.drop()
-		if b.expected < 0 || int64(len(body)) == b.expected {
-			b.complete(body)
+		if b.expected >= 0 && int64(len(body)) != b.expected {
+			b.drop()
+			return nil, 0
 		}
+		if cap(body)-len(body) > len(body)/8 {
+			body = slices.Clone(body) // do not store the slack of the last growth
+		}
+		reserved = b.reserved
+		b.dropped, b.buf, b.reserved = true, nil, 0
+		return body, reserved
 	case err != nil:
 		b.drop()
 	}
-	return n, err
+	return nil, 0
+}
+
+// grow makes room in the copy for n more bytes, reserving what it adds; it
+// reports false when the body passes the size limit or the announced length,
+// or the budget of bodies in flight is spent. b.mu is held.
+func (b *teeBody) grow(n int) bool {
+	need := int64(len(b.buf) + n)
+	if need <= int64(cap(b.buf)) {
+		return true
+	}
+	limit := b.cache.maxBodySize
+	if b.expected >= 0 {
+		limit = min(limit, b.expected)
+	}
+	if need > limit {
+		return false
+	}
+	newCap := min(max(need, 2*int64(cap(b.buf)), 512), limit)
+	if !b.cache.reserveInFlight(newCap - int64(cap(b.buf))) {
+		return false
+	}
+	b.reserved += newCap - int64(cap(b.buf))
+	grown := make([]byte, len(b.buf), newCap)
+	copy(grown, b.buf)
+	b.buf = grown
+	return true
 }
 
 func (b *teeBody) Close() error {
@@ -247,10 +299,11 @@ func (b *teeBody) Close() error {
 	return b.body.Close()
 }
 
-// drop releases the copy; nothing is stored after it. b.mu is held.
+// drop releases the copy and its reservation; nothing is stored after it.
+// b.mu is held.
 func (b *teeBody) drop() {
-	b.dropped = true
-	b.buf = nil
+	b.cache.inFlight.Add(-b.reserved)
+	b.dropped, b.buf, b.reserved = true, nil, 0
 }
 
 // storedResponse builds the response to req from the stored response
@@ -285,7 +338,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 
 	var resp *http.Response
 	switch {
-	case d.fields.conditionals && notModified(req.Method, req.Header, e.Header, d.now):
+	case d.fields.conditionals && notModified(d.req.Method, d.req.Header, e.Header, d.now):
 		resp = notModifiedResponse(req, header)
 	case d.rangeHint.outcome == rangeSingle || d.rangeHint.outcome == rangeUnsatisfiable:
 		resp = rangeResponse(req, header, e.Body, d.rangeHint.r, d.rangeHint.outcome)

@@ -10,6 +10,12 @@
 //			return mybackend.New(t.TempDir())
 //		})
 //	}
+//
+// It also holds the harness the project's own tests use against faults, for
+// any backend: [FaultyBackend] wraps a Backend and injects errors, delays,
+// hangs, panics and corrupt entries per method, and [Origin] is an HTTP/1.1
+// server that sends the broken responses net/http's test server cannot
+// (bodies cut short with each framing, stalls, resets, malformed headers).
 package acachetest
 
 import (
@@ -437,7 +443,7 @@ func testRoundTripEmpty(t *testing.T, tt *tester) {
 
 func testDoesNotModify(t *testing.T, tt *tester) {
 	e := newEntry("a", 0)
-	want := cloneEntry(e)
+	want := CloneEntry(e)
 	tt.set("a", e)
 	tt.get("a")
 	tt.moveToEnd("a")
@@ -608,6 +614,7 @@ func newEntry(key string, n int) *acache.Entry {
 		RequestTime:  req,
 		ResponseTime: req.Add(1500*time.Millisecond + time.Duration(n)),
 		Variants:     variantsOf(key, n),
+		Credentials:  fmt.Sprintf("%032x", n*7919),
 	}
 }
 
@@ -632,32 +639,6 @@ func variantsOf(key string, n int) []*acache.Entry {
 		})
 	}
 	return variants
-}
-
-// cloneEntry returns a deep copy of e's exported fields.
-func cloneEntry(e *acache.Entry) *acache.Entry {
-	return &acache.Entry{
-		Key:          e.Key,
-		StatusCode:   e.StatusCode,
-		Proto:        e.Proto,
-		Header:       e.Header.Clone(),
-		Body:         bytes.Clone(e.Body),
-		VaryHeader:   e.VaryHeader.Clone(),
-		RequestTime:  e.RequestTime,
-		ResponseTime: e.ResponseTime,
-		Variants:     cloneVariants(e.Variants),
-	}
-}
-
-func cloneVariants(variants []*acache.Entry) []*acache.Entry {
-	if variants == nil {
-		return nil
-	}
-	out := make([]*acache.Entry, len(variants))
-	for i, v := range variants {
-		out[i] = cloneEntry(v)
-	}
-	return out
 }
 
 // binaryBytes returns n bytes that take every byte value.
@@ -700,6 +681,9 @@ func diffEntry(got, want *acache.Entry) string {
 	}
 	if !got.ResponseTime.Equal(want.ResponseTime) {
 		d = append(d, fmt.Sprintf("ResponseTime = %v; want %v", got.ResponseTime, want.ResponseTime))
+	}
+	if got.Credentials != want.Credentials {
+		d = append(d, fmt.Sprintf("Credentials = %q; want %q", got.Credentials, want.Credentials))
 	}
 	if len(got.Variants) != len(want.Variants) {
 		d = append(d, fmt.Sprintf("len(Variants) = %d; want %d", len(got.Variants), len(want.Variants)))

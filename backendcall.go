@@ -1,0 +1,119 @@
+package acache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// This file holds how the Cache calls its Backend so that no backend can hold
+// a request up: every call has a deadline of its own, a backend other than the
+// in-memory LRU runs off the caller's goroutine so that even one that ignores
+// its context cannot keep a caller past that deadline or its own, and the
+// stores and removals of one key are serialised without a lock that other keys,
+// readers or Stats wait on.
+
+// DefaultBackendTimeout is how long the Cache waits for one backend operation
+// (a lookup, or a store with its evictions) by default; see
+// [WithBackendTimeout].
+const DefaultBackendTimeout = time.Second
+
+// maxBackendJobs bounds the backend operations running off their callers'
+// goroutines at once. A backend that hangs holds one slot per operation
+// stuck in it; with every slot taken, the Cache skips the backend (a miss,
+// no store) instead of starting more goroutines.
+const maxBackendJobs = 512
+
+var (
+	errBackendTimeout = errors.New("acache: backend operation timed out")
+	errBackendBusy    = errors.New("acache: too many backend operations in flight")
+)
+
+// callContext returns the context for one backend call: ctx with the backend
+// timeout. The in-memory LRU never blocks and ignores contexts, so it gets
+// ctx as it is, at no cost.
+func (c *Cache) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.direct {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.backendTimeout)
+}
+
+// detached runs job, which calls the backend, in a goroutine of its own and
+// waits for it to finish, for at most the backend timeout and never after ctx
+// is done. It reports whether job finished in time; when it did not, job goes
+// on until the backend returns, and the caller must not read what job writes.
+// A panic in job is recovered and reported as a failure of op. With
+// maxBackendJobs jobs already running it runs nothing and reports false.
+func (c *Cache) detached(ctx context.Context, op string, job func()) bool {
+	select {
+	case c.jobs <- struct{}{}:
+	default:
+		c.report(op, "", errBackendBusy)
+		return false
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer func() { <-c.jobs }()
+		defer close(finished)
+		var failed bool
+		defer c.recovered(op, &failed)
+		job()
+	}()
+	timer := time.NewTimer(c.backendTimeout)
+	defer timer.Stop()
+	select {
+	case <-finished:
+		return true
+	case <-timer.C:
+		c.report(op, "", errBackendTimeout)
+	case <-ctx.Done():
+		c.report(op, "", fmt.Errorf("%w: %w", errBackendTimeout, context.Cause(ctx)))
+	}
+	select {
+	case <-finished: // it finished as the wait ended
+		return true
+	default:
+		return false
+	}
+}
+
+// keyLocks serialises the stores and removals of one key, so that the bytes
+// the Cache counts stay the bytes of the entries the backend holds, without
+// making other keys wait. The zero value is ready to use.
+type keyLocks struct {
+	// mu guards locks.
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int // callers holding or waiting for mu; guarded by keyLocks.mu
+}
+
+// lock locks key and returns the function that unlocks it.
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*keyLock)
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

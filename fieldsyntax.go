@@ -1,0 +1,119 @@
+package acache
+
+import (
+	"maps"
+	"net/http"
+	"net/textproto"
+	"slices"
+)
+
+// This file holds the syntax of HTTP fields (RFC 9110 Section 5) that the
+// cache checks before it trusts a request or a stored entry.
+
+// isTokenChar reports a tchar of [RFC 9110 Section 5.6.2].
+//
+// [RFC 9110 Section 5.6.2]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// validToken reports a non-empty token ([RFC 9110 Section 5.6.2]): the syntax
+// of field names and methods.
+//
+// [RFC 9110 Section 5.6.2]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports a field value net/http would send
+// ([RFC 9110 Section 5.5]): no control characters but horizontal tab, so no
+// CR, LF or NUL that could split or end a header.
+//
+// [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeader reports whether every name in h is a token and every value a
+// valid field value.
+func validHeader(h http.Header) bool {
+	for name, values := range h {
+		if !validToken(name) {
+			return false
+		}
+		for _, v := range values {
+			if !validFieldValue(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validHost reports a Host value net/http would send: the bytes of a
+// uri-host and port ([RFC 9110 Section 7.2]), with the brackets of an IPv6
+// literal. Anything else (spaces, slashes, control characters) is refused.
+//
+// [RFC 9110 Section 7.2]: https://www.rfc-editor.org/rfc/rfc9110#section-7.2
+func validHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		}
+		switch c {
+		case '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', ':', '[', ']', '%':
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// canonicalHeader returns h with every field name in canonical form
+// ([textproto.CanonicalMIMEHeaderKey]), the values of names that differ only
+// in case combined as separate field lines. Names are visited in sorted order,
+// the order in which net/http writes them on the wire, so the result does not
+// depend on map iteration.
+func canonicalHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		canonical := textproto.CanonicalMIMEHeaderKey(name)
+		out[canonical] = append(out[canonical], h[name]...)
+	}
+	return out
+}
+
+// fieldValuesFold returns the values of the field name in h, with names
+// compared case-insensitively, as the wire compares them. name is canonical.
+func fieldValuesFold(h http.Header, name string) []string {
+	values := h[name]
+	for other, v := range h {
+		if other != name && len(other) == len(name) && textproto.CanonicalMIMEHeaderKey(other) == name {
+			values = append(slices.Clip(values), v...)
+		}
+	}
+	return values
+}
