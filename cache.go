@@ -158,9 +158,10 @@ func (c *Cache) key(req *http.Request) string {
 // under both. The partition is a keyed hash of the Authorization field that
 // keeps users apart.
 //
-// No part can spell another: the method is a token, the URL part holds no
-// byte below 0x21 and no DEL, and the tagged parts start with NUL. A request
-// whose URL holds such bytes, or without a host, gets "": it is not cached.
+// No part can spell another: the method is a token, the scheme a scheme, the
+// hosts hold only the bytes of a host (no "/"), the path and query no byte
+// below 0x21 and no DEL, and the tagged parts start with NUL. A request whose
+// URL breaks these rules, or has no host, gets "": it is not cached.
 //
 // [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
 func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) string {
@@ -177,14 +178,14 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 	if u.ForceQuery || u.RawQuery != "" {
 		query = "?" + u.RawQuery
 	}
-	if contacted == "" || !validToken(method) || !keySafe(scheme) || !keySafe(contacted) ||
+	if contacted == "" || !validToken(method) || !validScheme(scheme) || !validHost(contacted) ||
 		!keySafe(path) || !keySafe(query) {
 		return ""
 	}
 	vhost := ""
 	if host != "" {
 		if named := normalizeHost(scheme, host); named != contacted {
-			if !keySafe(named) {
+			if !validHost(named) {
 				return ""
 			}
 			vhost = "\x00host=" + named
@@ -195,6 +196,23 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 		partition = c.partitionOf(auth)
 	}
 	return method + " " + scheme + "://" + contacted + path + query + vhost + partition
+}
+
+// validScheme reports a URI scheme ([RFC 3986 Section 3.1]): a letter, then
+// letters, digits, "+", "-" and ".".
+//
+// [RFC 3986 Section 3.1]: https://www.rfc-editor.org/rfc/rfc3986#section-3.1
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // keySafe reports whether s may stand in the URL part of a key: no control

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -373,6 +376,119 @@ func TestCacheKey(t *testing.T) {
 	s1 := NewCache(nil, WithPartitionSecret([]byte("s")))
 	s2 := NewCache(nil, WithPartitionSecret([]byte("s")))
 	assert.Equal(t, s1.key(req), s2.key(req), "a shared secret gives stable partitions")
+
+	t.Run("2 the contacted host and the Host field are both keyed", func(t *testing.T) {
+		poisoned := key("GET", "http://attacker.example/index", "victim.example")
+		assert.NotEqual(t, key("GET", "http://victim.example/index", ""), poisoned,
+			"a response from attacker.example would be stored under victim.example's key")
+		assert.NotEqual(t, key("GET", "http://attacker.example/index", ""), poisoned)
+		assert.Equal(t, key("GET", "http://victim.example/index", ""), key("GET", "http://victim.example/index", "VICTIM.example:80"),
+			"a Host field naming the URL's own host changes nothing")
+	})
+	t.Run("2 a URL with bytes no request line carries has no key", func(t *testing.T) {
+		for _, raw := range []string{"x auth=00", "x\x00auth=00", "a\tb", "a\x7fb"} {
+			u := &url.URL{Scheme: "http", Host: "example.com", Path: "/a", RawQuery: raw}
+			assert.Empty(t, c.keyFor("GET", u, "", nil), "query %q", raw)
+		}
+		assert.Empty(t, c.keyFor("GET", &url.URL{Scheme: "http", Path: "/a"}, "", nil), "no host")
+		assert.Empty(t, c.keyFor("GE T", &url.URL{Scheme: "http", Host: "h", Path: "/a"}, "", nil), "a method that is not a token")
+		assert.Empty(t, c.keyFor("GET", &url.URL{Scheme: "http", Host: "h/b", Path: "/a"}, "", nil), "a host with a slash")
+		assert.Empty(t, c.keyFor("GET", &url.URL{Scheme: "ht/tp", Host: "h", Path: "/a"}, "", nil), "a scheme with a slash")
+	})
+}
+
+// keyParts are the parts of a request that its cache key must tell apart,
+// normalised as the key normalises them.
+type keyParts struct {
+	method, scheme, host, path, query, vhost string
+	auth                                     []string
+}
+
+func keyPartsOf(method string, u *url.URL, host string, auth []string) keyParts {
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "" {
+		scheme = "http"
+	}
+	p := keyParts{method: method, scheme: scheme, host: normalizeHost(scheme, u.Host), path: u.EscapedPath(), auth: auth}
+	if p.path == "" {
+		p.path = "/"
+	}
+	if u.ForceQuery || u.RawQuery != "" {
+		p.query = "?" + u.RawQuery
+	}
+	if host != "" && normalizeHost(scheme, host) != p.host {
+		p.vhost = normalizeHost(scheme, host)
+	}
+	return p
+}
+
+// FuzzCacheKey checks that the key is injective: two requests share a key
+// only when they agree on every part the key is made of, so that no request
+// can spell another's key (another user's partition, another host).
+func FuzzCacheKey(f *testing.F) {
+	f.Add("GET", "http", "example.com", "/p", "x", "", "Bearer alice", "GET", "http", "example.com", "/p", "x auth=0f", "", "")
+	f.Add("GET", "http", "attacker.example", "/i", "", "victim.example", "", "GET", "http", "victim.example", "/i", "", "", "")
+	f.Add("GET", "https", "EXAMPLE.com:443", "", "", "", "", "GET", "https", "example.com", "/", "", "", "")
+	f.Add("GET", "http", "h", "/a", "q\x00host=x", "", "", "GET", "http", "h", "/a", "q", "x", "")
+	f.Add("GET", "http", "a/b", "/c", "", "", "", "GET", "http", "a", "/b/c", "", "", "")
+	f.Add("GET", "a:", "x", "/", "", "", "", "GET", "a", ":x", "/", "", "", "")
+	c := NewCache(nil, WithPartitionSecret([]byte("fuzz")))
+	f.Fuzz(func(t *testing.T, m1, s1, h1, p1, q1, v1, a1, m2, s2, h2, p2, q2, v2, a2 string) {
+		build := func(method, scheme, host, path, query, vhost, auth string) (string, keyParts) {
+			u := &url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: query}
+			var h http.Header
+			var values []string
+			if auth != "" {
+				values = []string{auth}
+				h = http.Header{"Authorization": values}
+			}
+			return c.keyFor(method, u, vhost, h), keyPartsOf(method, u, vhost, values)
+		}
+		k1, parts1 := build(m1, s1, h1, p1, q1, v1, a1)
+		k2, parts2 := build(m2, s2, h2, p2, q2, v2, a2)
+		if k1 == "" || k1 != k2 {
+			return
+		}
+		if !reflect.DeepEqual(parts1, parts2) {
+			t.Fatalf("two requests share the key %q:\n%+v\n%+v", k1, parts1, parts2)
+		}
+	})
+}
+
+// FuzzRequestFieldNames checks the request header scan against net/textproto:
+// a name is canonical exactly when CanonicalMIMEHeaderKey leaves it alone,
+// and the canonical view of a header keeps every value.
+func FuzzRequestFieldNames(f *testing.F) {
+	f.Add("authorization", "Bearer a", "Authorization", "Bearer b")
+	f.Add("X-FOO", "1", "x-foo", "2")
+	f.Add("Bad Name", "v", "Cookie", "a\r\nb")
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string) {
+		for _, name := range []string{n1, n2} {
+			if validToken(name) && canonicalName(name) != (textproto.CanonicalMIMEHeaderKey(name) == name) {
+				t.Fatalf("canonicalName(%q) = %v; textproto canonicalises it to %q", name, canonicalName(name), textproto.CanonicalMIMEHeaderKey(name))
+			}
+		}
+		h := http.Header{n1: {v1}}
+		h[n2] = append(h[n2], v2)
+		f := scanRequestFields(h)
+		if !validToken(n1) || !validToken(n2) || !validFieldValue(v1) || !validFieldValue(v2) {
+			if !f.invalid {
+				t.Fatalf("%v is not a header net/http sends, yet it passed", h)
+			}
+			return
+		}
+		view := canonicalHeader(h)
+		total := 0
+		for name, values := range view {
+			if !canonicalName(name) {
+				t.Fatalf("canonicalHeader(%v) kept the name %q", h, name)
+			}
+			total += len(values)
+		}
+		if total != 2 {
+			t.Fatalf("canonicalHeader(%v) = %v: values lost or added", h, view)
+		}
+	})
 }
 
 func TestCacheStatusOf(t *testing.T) {
