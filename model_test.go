@@ -1,0 +1,383 @@
+package acache_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/acachetest"
+)
+
+// The model test drives random sequences of requests (users, cookies, header
+// spellings, methods, request directives), origin changes, clock steps and
+// backend faults through one Transport, and checks every response against
+// what the origin would have answered that very request: never a response
+// for another user, variant or URL, never a stale one without permission,
+// never bytes the origin did not send, never a negative Age, and the store
+// within its bounds after every step.
+
+// modelPath is one resource of the model origin and the rules it is served
+// with.
+type modelPath struct {
+	path     string
+	status   int
+	header   http.Header
+	lifetime time.Duration // the freshness max-age gives it; -1 for never fresh
+	mustRev  bool          // must-revalidate: no max-stale
+	private  bool          // Cache-Control: private: tied to the user's credentials
+	vary     bool          // Vary: Accept-Language
+	neverHit bool          // no-cache or Vary: *: never served without the origin
+}
+
+var modelPaths = []modelPath{
+	{path: "/fresh", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}}, lifetime: 60 * time.Second},
+	{path: "/vary", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"Accept-Language"}}, lifetime: 60 * time.Second, vary: true},
+	{path: "/private", status: 200, header: http.Header{"Cache-Control": {"private, max-age=60"}}, lifetime: 60 * time.Second, private: true},
+	{path: "/nocache", status: 200, header: http.Header{"Cache-Control": {"no-cache"}}, lifetime: -1, neverHit: true},
+	{path: "/short", status: 200, header: http.Header{"Cache-Control": {"max-age=5"}}, lifetime: 5 * time.Second},
+	{path: "/mustrev", status: 200, header: http.Header{"Cache-Control": {"max-age=10, must-revalidate"}}, lifetime: 10 * time.Second, mustRev: true},
+	{path: "/star", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"*"}}, lifetime: 60 * time.Second, neverHit: true},
+	{path: "/cookie", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"s=new"}}, lifetime: 60 * time.Second},
+	{path: "/missing", status: 404, header: http.Header{"Cache-Control": {"max-age=30"}}, lifetime: 30 * time.Second},
+}
+
+// wireValues returns the values of the field name in h as the wire carries
+// them: names compared case-insensitively, lines in the order net/http
+// writes them (sorted by the name as spelled).
+func wireValues(h http.Header, name string) []string {
+	var names []string
+	for n := range h {
+		if strings.EqualFold(n, name) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var values []string
+	for _, n := range names {
+		values = append(values, h[n]...)
+	}
+	return values
+}
+
+// modelOrigin answers as the resources of modelPaths, at a version per path
+// that the test bumps, on a clock the test moves.
+type modelOrigin struct {
+	mu      sync.Mutex
+	now     time.Time
+	version map[string]int
+	// contact is when the origin last sent or confirmed (304) each body: a
+	// stored copy of it is at least now - contact old.
+	contact map[string]time.Time
+}
+
+func (o *modelOrigin) Now() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.now
+}
+
+func (o *modelOrigin) advance(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.now = o.now.Add(d)
+}
+
+func (o *modelOrigin) bump(path string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.version[path]++
+}
+
+// fingerprint is the body the origin sends for req: everything the response
+// was selected by, so that a response served to the wrong request shows.
+func fingerprint(p modelPath, req *http.Request, version int) string {
+	fp := fmt.Sprintf("%s|auth=%q|v%d", p.path, wireValues(req.Header, "Authorization"), version)
+	if p.private {
+		fp += fmt.Sprintf("|cookie=%q", wireValues(req.Header, "Cookie"))
+	}
+	if p.vary {
+		fp += fmt.Sprintf("|lang=%q", wireValues(req.Header, "Accept-Language"))
+	}
+	return fp
+}
+
+func (o *modelOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	o.mu.Lock()
+	now, version := o.now, o.version[req.URL.Path]
+	o.mu.Unlock()
+	i := slices.IndexFunc(modelPaths, func(p modelPath) bool { return p.path == req.URL.Path })
+	p := modelPaths[i]
+	h := p.header.Clone()
+	h.Set("Date", now.Format(http.TimeFormat))
+	etag := fmt.Sprintf(`"v%d"`, version)
+	h.Set("Etag", etag)
+	resp := &http.Response{StatusCode: p.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: http.NoBody, Request: req}
+	body := fingerprint(p, req, version)
+	o.mu.Lock()
+	o.contact[body] = now
+	o.mu.Unlock()
+	if slices.Contains(wireValues(req.Header, "If-None-Match"), etag) && req.Method != http.MethodPost {
+		resp.StatusCode = http.StatusNotModified
+		h.Del("Set-Cookie")
+		return resp, nil
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.ContentLength = int64(len(body))
+	if req.Method != http.MethodHead {
+		resp.Body = io.NopCloser(strings.NewReader(body))
+	}
+	return resp, nil
+}
+
+// modelFaults are the backend faults a step can switch on, one at a time;
+// each is one the Cache must survive without a wrong response.
+var modelFaults = []func(f *acachetest.FaultyBackend){
+	func(f *acachetest.FaultyBackend) {
+		f.Inject(acachetest.OpGet, acachetest.Fault{Err: errors.New("get")})
+	},
+	func(f *acachetest.FaultyBackend) {
+		f.Inject(acachetest.OpSet, acachetest.Fault{Err: errors.New("set")})
+	},
+	func(f *acachetest.FaultyBackend) {
+		f.Inject(acachetest.OpGet, acachetest.Fault{Corrupt: func(_ string, e *acache.Entry) *acache.Entry {
+			e.Body = e.Body[:len(e.Body)/2] // its Content-Length now lies
+			return e
+		}})
+	},
+	func(f *acachetest.FaultyBackend) { f.Inject(acachetest.OpMoveToEnd, acachetest.Fault{Panic: "move"}) },
+	func(f *acachetest.FaultyBackend) {
+		f.Inject(acachetest.OpPopOldest, acachetest.Fault{Err: errors.New("evict")})
+	},
+	func(f *acachetest.FaultyBackend) {
+		f.Inject(acachetest.OpLen, acachetest.Fault{Err: errors.New("len")})
+	},
+}
+
+const (
+	modelMaxEntries = 10
+	modelMaxBytes   = 8 << 10
+)
+
+// runModel runs the steps encoded in ops, four bytes a step, in one mode,
+// and returns how many responses came from the cache.
+func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
+	origin := &modelOrigin{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
+		version: map[string]int{}, contact: map[string]time.Time{}}
+	lru := acache.NewLRU()
+	faulty := acachetest.NewFaultyBackend(lru)
+	defer faulty.Release()
+	opts := []acache.Option{acache.WithClock(origin.Now), acache.WithMaxEntries(modelMaxEntries), acache.WithMaxBytes(modelMaxBytes)}
+	if shared {
+		opts = append(opts, acache.WithShared())
+	}
+	cache := acache.NewCache(faulty, opts...)
+	tr := &acache.Transport{Transport: origin, Cache: cache}
+
+	users := []string{"", "", "", "", "Bearer alice", "Bearer bob"}
+	cookies := []string{"", "s=a", "s=b"}
+	langs := [][]string{nil, {"en"}, {"fr"}, {""}}
+	directives := []string{"", "", "", "", "", "", "max-age=0", "max-stale=30", "no-cache", "only-if-cached", "min-fresh=10", ""}
+	for step := 0; len(ops) >= 4; step++ {
+		op := ops[:4]
+		ops = ops[4:]
+		// Half the steps on /fresh, /vary, /private and /short, so that hits
+		// happen; the rest spread over every path.
+		p := modelPaths[int(op[1])%len(modelPaths)]
+		if op[1]%2 == 0 {
+			p = modelPaths[[]int{0, 1, 2, 4}[op[1]/2%4]]
+		}
+		if op[0] >= 240 {
+			origin.bump(p.path) // the resource changes at the origin
+		}
+		// Steps that land on and beside the lifetimes (5, 10, 30, 60 s).
+		origin.advance([]time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 4, 5, 6, 10, 29, 31}[op[0]%16] * time.Second)
+		if op[3] >= 240 { // a backend fault during this step only
+			modelFaults[int(op[3])%len(modelFaults)](faulty)
+		}
+
+		method := http.MethodGet
+		switch op[1] / 16 % 8 {
+		case 6:
+			method = http.MethodHead
+		case 7:
+			method = http.MethodPost
+		}
+		req, _ := http.NewRequest(method, "http://origin.test"+p.path, nil)
+		spell := func(name string) string {
+			if op[2]/18%2 == 1 {
+				return strings.ToLower(name) // the wire does not care
+			}
+			return name
+		}
+		if u := users[int(op[2])%len(users)]; u != "" {
+			req.Header[spell("Authorization")] = []string{u}
+		}
+		if c := cookies[int(op[2])/3%4%len(cookies)]; c != "" {
+			req.Header[spell("Cookie")] = []string{c}
+		}
+		if l := langs[int(op[3])%len(langs)]; l != nil {
+			req.Header[spell("Accept-Language")] = l
+		}
+		directive := directives[int(op[3])/4%len(directives)]
+		if directive != "" {
+			req.Header[spell("Cache-Control")] = []string{directive}
+		}
+
+		resp, err := tr.RoundTrip(req)
+		faulty.ClearAll()
+		if err != nil {
+			t.Fatalf("step %d: %s %s: %v (a cache failure reached the caller)", step, method, p.path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("step %d: %s %s: reading the body: %v", step, method, p.path, err)
+		}
+		status, _ := acache.CacheStatusOf(resp)
+		what := fmt.Sprintf("step %d: %s %s (header %v) got %d %q, Cache-Status %q",
+			step, method, p.path, req.Header, resp.StatusCode, body, resp.Header.Values("Cache-Status"))
+
+		if resp.StatusCode == http.StatusGatewayTimeout {
+			if directive != "only-if-cached" {
+				t.Fatalf("%s: a 504 the request did not ask for", what)
+			}
+			continue
+		}
+		if age := resp.Header.Get("Age"); age != "" {
+			if n, err := strconv.ParseInt(age, 10, 64); err != nil || n < 0 {
+				t.Fatalf("%s: Age %q", what, age)
+			}
+		}
+		if status.Hit {
+			hits++
+			checkModelHit(t, what, p, req, resp, method, directive, origin)
+		}
+		if method == http.MethodHead || resp.StatusCode == http.StatusNotModified {
+			if len(body) != 0 {
+				t.Fatalf("%s: a body on a HEAD or 304 response", what)
+			}
+		} else {
+			checkModelBody(t, what, p, req, string(body), origin)
+		}
+		checkModelBounds(t, fmt.Sprintf("step %d", step), cache, lru)
+	}
+	return hits
+}
+
+// checkModelHit fails the test if a response served without the origin was
+// not allowed to be: stale without permission, never reusable, or carrying a
+// stored Set-Cookie.
+func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, resp *http.Response, method, directive string, origin *modelOrigin) {
+	t.Helper()
+	if p.neverHit || method == http.MethodPost {
+		t.Fatalf("%s: served from the cache, which must never answer it alone", what)
+	}
+	if len(resp.Header.Values("Set-Cookie")) > 0 {
+		t.Fatalf("%s: a hit replayed Set-Cookie", what)
+	}
+	age, _ := strconv.ParseInt(resp.Header.Get("Age"), 10, 64)
+	// The true age is at least the time since the origin last sent or
+	// confirmed what this request gets: the Age served must not be less.
+	origin.mu.Lock()
+	var since time.Duration
+	for v := origin.version[p.path]; v >= 0; v-- {
+		if at, ok := origin.contact[fingerprint(p, req, v)]; ok {
+			since = origin.now.Sub(at)
+			break
+		}
+	}
+	origin.mu.Unlock()
+	if time.Duration(age)*time.Second < since {
+		t.Fatalf("%s: Age %d s, but the origin last sent it %v ago", what, age, since)
+	}
+	ageD := max(time.Duration(age)*time.Second, since)
+	allowed := p.lifetime
+	switch directive {
+	case "max-stale=30":
+		if !p.mustRev {
+			allowed += 30 * time.Second
+		}
+	case "max-age=0":
+		allowed = 0
+	case "no-cache":
+		t.Fatalf("%s: a no-cache request was answered from the cache", what)
+	case "min-fresh=10":
+		allowed -= 10 * time.Second
+	}
+	// Fresh means lifetime > age (RFC 9111 Section 4.2); max-stale and
+	// min-fresh are inclusive bounds (Sections 5.2.1.2, 5.2.1.3).
+	fresh := ageD < allowed || (ageD == allowed && (directive == "max-age=0" || directive == "max-stale=30" || directive == "min-fresh=10"))
+	if !fresh {
+		t.Fatalf("%s: served at age %v past what it may be (%v)", what, ageD, allowed)
+	}
+}
+
+// checkModelBody fails the test unless body is what the origin sent for
+// exactly this request, at a version it has served.
+func checkModelBody(t *testing.T, what string, p modelPath, req *http.Request, body string, origin *modelOrigin) {
+	t.Helper()
+	origin.mu.Lock()
+	current := origin.version[p.path]
+	origin.mu.Unlock()
+	for v := current; v >= 0; v-- {
+		if body == fingerprint(p, req, v) {
+			return
+		}
+	}
+	t.Fatalf("%s: not a body the origin sent for this request (want %q at some version ≤ %d)", what, fingerprint(p, req, current), current)
+}
+
+func checkModelBounds(t *testing.T, when string, cache *acache.Cache, lru *acache.LRU) {
+	t.Helper()
+	s := cache.Stats()
+	n, _ := lru.Len(t.Context())
+	if n > modelMaxEntries || s.Bytes > modelMaxBytes || s.InFlightBytes != 0 {
+		t.Fatalf("%s: %d entries, %d bytes, %d in flight: past the bounds (%d entries, %d bytes) or leaking reservations",
+			when, n, s.Bytes, s.InFlightBytes, modelMaxEntries, modelMaxBytes)
+	}
+}
+
+// TestTransportModel runs seeded random sequences in both modes.
+func TestTransportModel(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 11))
+	hits := 0
+	for range 12 {
+		ops := make([]byte, 600)
+		for i := range ops {
+			ops[i] = byte(rng.IntN(256))
+		}
+		hits += runModel(t, ops, false)
+		hits += runModel(t, ops, true)
+	}
+	if hits < 100 {
+		t.Fatalf("%d hits in 3,600 steps: the model no longer exercises the cache", hits)
+	}
+}
+
+func FuzzTransportModel(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 0, 8, 0, 2, 0, 8, 0, 1, 0})        // alice, then bob, on /fresh
+	f.Add([]byte{0, 2, 0, 5, 0, 2, 3, 5, 0, 2, 0, 5})        // /private with two cookies
+	f.Add([]byte{0, 1, 19, 1, 0, 1, 1, 2, 0, 1, 19, 1})      // /vary, header spellings
+	f.Add([]byte{0, 4, 0, 0, 7, 4, 0, 0, 7, 4, 0, 8})        // /short ages past its lifetime; max-stale
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 227, 0, 0, 0, 0})      // a corrupt entry from the backend
+	f.Add([]byte{0, 0, 0, 0, 240, 112, 0, 0, 0, 0, 0, 0})    // a POST invalidates, the origin changes
+	f.Add([]byte{0, 5, 0, 0, 7, 5, 0, 8, 7, 5, 0, 16, 0, 0}) // must-revalidate with max-stale
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		runModel(t, ops, false)
+		runModel(t, ops, true)
+	})
+}
