@@ -183,7 +183,7 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 		return ""
 	}
 	vhost := ""
-	if host != "" {
+	if host != "" && host != u.Host {
 		if named := normalizeHost(scheme, host); named != contacted {
 			if !validHost(named) {
 				return ""
@@ -298,12 +298,11 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 	var err error
 	if c.direct {
 		e, err = c.backend.Get(ctx, key)
-	} else if !c.detached(ctx, "get", func() {
-		callCtx, cancel := c.callContext(ctx)
-		defer cancel()
-		e, err = c.backend.Get(callCtx, key)
-	}) {
-		return nil
+	} else {
+		var ok bool
+		if e, err, ok = c.getDetached(ctx, key); !ok {
+			return nil
+		}
 	}
 	if err != nil {
 		c.report("get", key, err)
@@ -350,12 +349,11 @@ func (c *Cache) touch(ctx context.Context, key string) {
 	var err error
 	if c.direct {
 		err = c.backend.MoveToEnd(ctx, key)
-	} else if !c.detached(ctx, "move", func() {
-		callCtx, cancel := c.callContext(ctx)
-		defer cancel()
-		err = c.backend.MoveToEnd(callCtx, key)
-	}) {
-		return
+	} else {
+		var ok bool
+		if err, ok = c.moveDetached(ctx, key); !ok {
+			return
+		}
 	}
 	if err != nil {
 		c.report("move", key, err)

@@ -155,7 +155,7 @@ type requestFields struct {
 	rangeRequest  bool // Range (RFC 9110 Section 14.2)
 	// invalid reports a request net/http refuses to send: a field name that
 	// is not a token, a value with CR, LF, NUL or another control character,
-	// a method that is not a token, or a Host with bytes no host has.
+	// or a method that is not a token.
 	invalid bool
 	// nonCanonical reports a field name not in canonical form, such as
 	// "authorization": the wire carries it like "Authorization".
@@ -194,8 +194,8 @@ func scanRequestFields(h http.Header) (f requestFields) {
 // the partition, Vary and every directive see what the origin sees.
 func readableRequest(req *http.Request) (*http.Request, requestFields) {
 	f := scanRequestFields(req.Header)
-	if !validToken(req.Method) || !validHost(req.Host) || req.URL == nil || !validHost(req.URL.Host) {
-		f.invalid = true
+	if !validToken(req.Method) || req.URL == nil {
+		f.invalid = true // the key refuses an invalid host
 	}
 	if f.invalid || !f.nonCanonical {
 		return req, f
