@@ -313,7 +313,7 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 	}
 	if e.Key != key {
 		c.report("get", key, fmt.Errorf("%w: stored under %q", errCorruptEntry, e.Key))
-		c.remove(context.WithoutCancel(ctx), key)
+		c.remove(ctx, key)
 		return nil
 	}
 	if e.meta == nil || e.meta.shared != c.shared {
@@ -321,7 +321,7 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 		// it, or it was changed, or another Cache stored it. Trust nothing.
 		if err := c.validEntry(e); err != nil {
 			c.report("get", key, err)
-			c.remove(context.WithoutCancel(ctx), key)
+			c.remove(ctx, key)
 			return nil
 		}
 	}
