@@ -56,13 +56,14 @@ type Cache struct {
 	// jobs holds a token for each backend operation running off its
 	// caller's goroutine (see detached).
 	jobs chan struct{}
-	// keys serialises stores and removals per key, so that bytes stays the
-	// sum of the sizes of the entries this Cache stored.
+	// keys serialises stores and removals per key, so that usage counts
+	// the entries the backend holds.
 	keys keyLocks
-
-	// bytes is the size of the stored entries; inFlight the bytes that
-	// bodies being read hold, reserved against the same limit (maxBytes).
-	bytes, inFlight atomic.Int64
+	// usage counts the stored entries and the stores under way against
+	// the limits; inFlight the bytes that bodies being read hold, reserved
+	// against the same byte limit.
+	usage    usage
+	inFlight atomic.Int64
 
 	hits, misses, stores, evictions, errors atomic.Int64
 }
@@ -134,7 +135,7 @@ func (c *Cache) Stats() Stats {
 		Stores:    c.stores.Load(),
 		Evictions: c.evictions.Load(),
 		Errors:    c.errors.Load(),
-		Bytes:     c.bytes.Load(),
+		Bytes:     c.usage.stored(),
 
 		InFlightBytes: c.inFlight.Load(),
 	}
@@ -382,8 +383,9 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 }
 
 // storeNow is store in the goroutine that runs it: each backend call under
-// a deadline of its own. When the Cache cannot evict down to its limits, it
-// takes e out again: a Cache that cannot evict must not grow.
+// a deadline of its own. Room is made before the entry is set, so the Cache
+// never holds more than its limits, even for a moment; when it cannot evict,
+// it does not store.
 func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
 	unlock := c.keys.lock(key)
 	defer unlock()
@@ -397,18 +399,19 @@ func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
 			e.Variants = nil
 		}
 	}
+	size := e.Size()
+	if !c.makeRoom(ctx, size) {
+		return
+	}
 	callCtx, cancel := c.callContext(ctx)
 	err := c.backend.Set(callCtx, key, e)
 	cancel()
+	c.usage.settle(size, err == nil)
 	if err != nil {
 		c.report("set", key, err)
 		return
 	}
-	c.bytes.Add(e.Size())
 	c.stores.Add(1)
-	if !c.evict(ctx) {
-		c.pop(ctx, key)
-	}
 }
 
 // maxVariants bounds how many responses with different Vary selections the
@@ -447,9 +450,12 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 	return kept
 }
 
-// evict pops the oldest entries while the Cache is over a limit. It reports
-// false if the backend failed before the Cache was within its limits.
-func (c *Cache) evict(ctx context.Context) bool {
+// makeRoom evicts the least recently used entries until one more entry of
+// size bytes fits within the limits, counting the entries other stores are
+// setting, and reserves its place. It reports false, reserving nothing, when
+// the backend failed first, or when the entry does not fit in an empty
+// backend beside the stores under way.
+func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 	for {
 		callCtx, cancel := c.callContext(ctx)
 		n, err := c.backend.Len(callCtx)
@@ -458,7 +464,7 @@ func (c *Cache) evict(ctx context.Context) bool {
 			c.report("len", "", err)
 			return false
 		}
-		if n <= c.maxEntries && c.bytes.Load() <= c.maxBytes {
+		if c.usage.reserve(n, size, c.maxEntries, c.maxBytes) {
 			return true
 		}
 		callCtx, cancel = c.callContext(ctx)
@@ -468,13 +474,71 @@ func (c *Cache) evict(ctx context.Context) bool {
 			c.report("pop oldest", key, err)
 			return false
 		}
-		if old == nil { // empty: whatever we counted is gone
-			c.bytes.Store(0)
-			return true
+		if old == nil { // empty: whatever was counted of stored entries is gone
+			c.usage.emptied()
+			return c.usage.reserve(0, size, c.maxEntries, c.maxBytes)
 		}
-		c.bytes.Add(-old.Size())
+		c.usage.removed(old.Size())
 		c.evictions.Add(1)
 	}
+}
+
+// usage is what a Cache counts against its limits: the bytes of the entries
+// it stored, and the places reserved by stores under way. Its mutex is held
+// for arithmetic only, never across a backend call.
+type usage struct {
+	mu              sync.Mutex
+	bytes           int64 // of the entries stored
+	reservedBytes   int64 // of the entries being set
+	reservedEntries int   // entries being set
+}
+
+// reserve reserves a place for an entry of size bytes if it fits beside n
+// stored entries and the places already reserved.
+func (u *usage) reserve(n int, size int64, maxEntries int, maxBytes int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if n+u.reservedEntries+1 > maxEntries || u.bytes+u.reservedBytes+size > maxBytes {
+		return false
+	}
+	u.reservedEntries++
+	u.reservedBytes += size
+	return true
+}
+
+// settle releases a reservation of size bytes, counting them as stored if
+// the entry was set.
+func (u *usage) settle(size int64, stored bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.reservedEntries--
+	u.reservedBytes -= size
+	if stored {
+		u.bytes += size
+	}
+}
+
+// removed uncounts an entry of size bytes that left the backend. The count
+// never goes below zero: a store whose Set reported an error may have landed
+// all the same, uncounted.
+func (u *usage) removed(size int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = max(0, u.bytes-size)
+}
+
+// emptied records that the backend holds no entry.
+func (u *usage) emptied() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = 0
+}
+
+// stored returns the bytes of the entries stored.
+func (u *usage) stored() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.bytes
 }
 
 // reserveInFlight reserves n bytes for a body being read, against the byte
@@ -524,7 +588,7 @@ func (c *Cache) pop(ctx context.Context, key string) (old *Entry, ok bool) {
 		return nil, false
 	}
 	if old != nil {
-		c.bytes.Add(-old.Size())
+		c.usage.removed(old.Size())
 	}
 	return old, true
 }

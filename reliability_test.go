@@ -688,3 +688,50 @@ func TestSecurityCredentialsAddedBelowTheCache(t *testing.T) {
 		assert.Equal(t, "for everyone", body)
 	}
 }
+
+// gatedLen holds the first Len call after it is armed until the test lets it
+// go, so the test can look at the Cache in the middle of a store.
+type gatedLen struct {
+	acache.Backend
+	armed            atomic.Bool
+	entered, proceed chan struct{}
+}
+
+func (g *gatedLen) Len(ctx context.Context) (int, error) {
+	if g.armed.CompareAndSwap(true, false) {
+		close(g.entered)
+		<-g.proceed
+	}
+	return g.Backend.Len(ctx)
+}
+
+func TestReliabilityStoresNeverPassTheByteLimitEvenForAMoment(t *testing.T) {
+	t.Parallel()
+	const limit = 4 << 10
+	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, strings.Repeat("x", 3000))
+	})
+	gated := &gatedLen{Backend: acache.NewLRU(), entered: make(chan struct{}), proceed: make(chan struct{})}
+	cache := acache.NewCache(gated, acache.WithMaxBytes(limit))
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, origin.URL+"/a", nil)
+
+	gated.armed.Store(true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fetchVia(t, tr, origin.URL+"/b", nil)
+	}()
+	<-gated.entered // the store of /b is making room
+	s := cache.Stats()
+	assert.LessOrEqual(t, s.Bytes+s.InFlightBytes, int64(limit),
+		"in the middle of a store the cache counts %+v against a limit of %d: two bodies held at once", s, limit)
+	close(gated.proceed)
+	<-done
+	s = cache.Stats()
+	assert.LessOrEqual(t, s.Bytes, int64(limit))
+	assert.Equal(t, int64(1), s.Evictions, "the store of /b evicted /a to make room")
+	resp, _ := fetchVia(t, tr, origin.URL+"/b", nil)
+	assert.True(t, hit(resp))
+}

@@ -227,15 +227,17 @@ type teeBody struct {
 func (b *teeBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	if body, reserved := b.keep(p[:n], err); body != nil {
-		b.complete(body) // outside mu: a Close need not wait for the store
+		// The store counts the body against the same limit: release the
+		// reservation first, so that it is never counted twice.
 		b.cache.inFlight.Add(-reserved)
+		b.complete(body) // outside mu: a Close need not wait for the store
 	}
 	return n, err
 }
 
 // keep adds p, just read with err, to the copy, and returns the complete
 // body once the copy holds all of it, with the in-flight bytes it reserved,
-// for the caller to release once it is stored.
+// for the caller to release.
 func (b *teeBody) keep(p []byte, err error) (complete []byte, reserved int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
