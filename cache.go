@@ -166,21 +166,27 @@ func (c *Cache) key(req *http.Request) string {
 //
 // [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
 func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) string {
-	scheme := strings.ToLower(u.Scheme)
-	if scheme == "" {
+	scheme := u.Scheme
+	switch scheme {
+	case "http", "https": // the common case, with nothing to check
+	case "":
 		scheme = "http"
+	default:
+		if scheme = strings.ToLower(scheme); !validScheme(scheme) {
+			return ""
+		}
 	}
 	contacted := normalizeHost(scheme, u.Host)
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	query := ""
+	mark := "" // "?" before the query, joined with the rest in one allocation
 	if u.ForceQuery || u.RawQuery != "" {
-		query = "?" + u.RawQuery
+		mark = "?"
 	}
-	if contacted == "" || !validToken(method) || !validScheme(scheme) || !validHost(contacted) ||
-		!keySafe(path) || !keySafe(query) {
+	if contacted == "" || !validToken(method) || !validHost(contacted) ||
+		!keySafe(path) || !keySafe(u.RawQuery) {
 		return ""
 	}
 	vhost := ""
@@ -196,7 +202,7 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 	if auth := h["Authorization"]; len(auth) > 0 {
 		partition = c.partitionOf(auth)
 	}
-	return method + " " + scheme + "://" + contacted + path + query + vhost + partition
+	return method + " " + scheme + "://" + contacted + path + mark + u.RawQuery + vhost + partition
 }
 
 // validScheme reports a URI scheme ([RFC 3986 Section 3.1]): a letter, then

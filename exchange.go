@@ -163,6 +163,9 @@ type requestFields struct {
 }
 
 func scanRequestFields(h http.Header) (f requestFields) {
+	if len(h) == 0 {
+		return f
+	}
 	for name, values := range h {
 		switch name {
 		case "If-Match", "If-Unmodified-Since", "If-Range":
