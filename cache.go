@@ -107,40 +107,6 @@ func (c *Cache) setPartitionSecret(secret []byte) {
 	c.hmacPool = sync.Pool{New: func() any { return &partitionHasher{mac: hmac.New(sha256.New, secret)} }}
 }
 
-// Stats counts what a Cache has done since it was created.
-type Stats struct {
-	// Hits counts requests served from the cache without the origin.
-	Hits int64
-	// Misses counts requests forwarded to the origin.
-	Misses int64
-	// Stores counts responses stored.
-	Stores int64
-	// Evictions counts entries removed to stay within the limits.
-	Evictions int64
-	// Errors counts failures the Cache recovered from: backend errors,
-	// corrupt entries and panics. Each one became a miss or a skipped store.
-	Errors int64
-	// Bytes is the size of the entries this Cache stored and has not removed.
-	Bytes int64
-	// InFlightBytes is what the copies of response bodies being read hold,
-	// to be stored at their end. Together they stay within the byte limit.
-	InFlightBytes int64
-}
-
-// Stats returns the Cache's counters.
-func (c *Cache) Stats() Stats {
-	return Stats{
-		Hits:      c.hits.Load(),
-		Misses:    c.misses.Load(),
-		Stores:    c.stores.Load(),
-		Evictions: c.evictions.Load(),
-		Errors:    c.errors.Load(),
-		Bytes:     c.usage.stored(),
-
-		InFlightBytes: c.inFlight.Load(),
-	}
-}
-
 // key returns the cache key of req, or "" if req must not be served from or
 // stored in the cache. See [Cache.keyFor].
 func (c *Cache) key(req *http.Request) string {
@@ -335,15 +301,6 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 	return e
 }
 
-// metaOf returns what the Cache derives from e: computed when e was stored,
-// or now for an entry a backend decoded.
-func (c *Cache) metaOf(e *Entry) *entryMeta {
-	if m := e.meta; m != nil && m.shared == c.shared {
-		return m
-	}
-	return deriveMeta(e, c.shared, c.targets)
-}
-
 // responseCacheControl returns the directives that govern a response in this
 // Cache: those of the first targeted field it has (RFC 9213), else those of
 // Cache-Control.
@@ -434,12 +391,11 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 		return nil
 	}
 	var kept []*Entry
-	for i := -1; i < len(old.Variants) && len(kept) < maxVariants-1; i++ {
-		v := old
-		if i >= 0 {
-			v = old.Variants[i]
+	for v := range old.responses() {
+		if len(kept) == maxVariants-1 {
+			break
 		}
-		if v == nil || v.Key != e.Key {
+		if v.Key != e.Key {
 			continue
 		}
 		vNames := c.metaOf(v).varyNames
@@ -635,18 +591,3 @@ func sameOrigin(a, b *url.URL) bool {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// report counts a failure the Cache recovered from and logs it.
-func (c *Cache) report(op, key string, err error) {
-	c.errors.Add(1)
-	c.logger.Warn("acache: cache failure, using the origin", "op", op, "key", key, "err", err)
-}
-
-// recovered turns a panic in cache code into a reported failure. Use it as
-// `defer c.recovered("op", &ok)`.
-func (c *Cache) recovered(op string, failed *bool) {
-	if r := recover(); r != nil {
-		c.report(op, "", fmt.Errorf("panic: %v", r))
-		*failed = true
-	}
-}

@@ -228,14 +228,7 @@ func canonicalName(name string) bool {
 // its meta; or nil.
 func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
 	credentials := "" // of the request, hashed only when a variant needs it
-	for i := -1; i < len(e.Variants); i++ {
-		v := e
-		if i >= 0 {
-			v = e.Variants[i]
-		}
-		if v == nil || v.Key != e.Key {
-			continue
-		}
+	for v := range e.responses() {
 		m := c.metaOf(v)
 		if !m.varyOK || !varyMatches(m.varyNames, v.VaryHeader, h) {
 			continue

@@ -347,7 +347,7 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r byteRan
 		header.Del("Content-Length")
 		header.Set("Content-Length", strconv.FormatInt(n, 10))
 		header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", r.first, r.last, size))
-		return rangeNewResponse(req, header, http.StatusPartialContent, io.NopCloser(bytes.NewReader(part)), n)
+		return newResponse(req, http.StatusPartialContent, "", header, io.NopCloser(bytes.NewReader(part)), n)
 	case rangeUnsatisfiable:
 		// answered below
 	default:
@@ -356,23 +356,5 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r byteRan
 	header.Del("Content-Length")
 	header.Set("Content-Length", "0")
 	header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-	return rangeNewResponse(req, header, http.StatusRequestedRangeNotSatisfiable, http.NoBody, 0)
-}
-
-// rangeNewResponse assembles an HTTP/1.1 response for [rangeResponse], with
-// the status line of [RFC 9110 Section 15].
-//
-// [RFC 9110 Section 15]: https://www.rfc-editor.org/rfc/rfc9110#section-15
-func rangeNewResponse(req *http.Request, header http.Header, code int, body io.ReadCloser, length int64) *http.Response {
-	return &http.Response{
-		Status:        strconv.Itoa(code) + " " + http.StatusText(code),
-		StatusCode:    code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        header,
-		Body:          body,
-		ContentLength: length,
-		Request:       req,
-	}
+	return newResponse(req, http.StatusRequestedRangeNotSatisfiable, "", header, http.NoBody, 0)
 }

@@ -1,0 +1,266 @@
+package acache
+
+// This file holds Entry, the durable form of a stored response, with what
+// the Cache derives from it (entryMeta), how it walks an entry and its
+// variants, and how it checks an entry a backend hands back.
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Entry is one stored response: what the origin sent, when, and for which
+// request. The exported fields are the durable form of an entry, everything a
+// persistent backend must keep; the Cache derives the rest (parsed directives,
+// freshness lifetime, initial age) from them when it stores the entry or, for an
+// entry a backend decoded, when it reads it.
+type Entry struct {
+	// Key is the full cache key the entry was stored under. The Cache compares
+	// it with the key of every request it serves the entry to, so an entry
+	// found under the wrong key is never served.
+	Key string
+	// StatusCode is the response's status code, e.g. 200.
+	StatusCode int
+	// Proto is the protocol of the origin's response, e.g. "HTTP/1.1".
+	Proto string
+	// Header holds the stored response header fields, without the hop-by-hop
+	// fields that RFC 9111 Section 3.1 forbids storing.
+	Header http.Header
+	// Body holds the complete response content, exactly the bytes the caller
+	// of the original request read.
+	Body []byte
+	// VaryHeader holds the values of the request header fields that the
+	// response's Vary field names, as the original request sent them
+	// (RFC 9111 Section 4.1). It is nil when the response has no Vary field.
+	VaryHeader http.Header
+	// RequestTime is the time the request that produced the response was
+	// sent ("request_time" in RFC 9111 Section 4.2.3).
+	RequestTime time.Time
+	// ResponseTime is the time the response was received ("response_time"
+	// in RFC 9111 Section 4.2.3).
+	ResponseTime time.Time
+	// Variants holds the other responses stored for the same key that were
+	// selected by other values of the request fields named in Vary
+	// (RFC 9111 Section 4.1), most recent first. The entry itself is the most
+	// recent variant; entries in Variants have no Variants of their own.
+	Variants []*Entry
+	// Credentials is set on a response marked private (RFC 9111 Section
+	// 5.2.2.7) stored by a private cache: a keyed hash of the Authorization
+	// and Cookie fields of the request that fetched it. Such a response is
+	// served only to requests whose credentials hash the same, as if it
+	// varied on them, so that clients sharing a Transport do not get each
+	// other's private responses. It is empty for every other response.
+	Credentials string
+
+	// meta caches what the Cache derives from the fields above. It is set
+	// before the entry is handed to a backend and never changed afterwards.
+	meta *entryMeta
+}
+
+// responses iterates over e and its variants, most recent first: the stored
+// responses for one key (RFC 9111 Section 4.1). A variant that is nil or
+// stored under another key is skipped; it is never a response for this key.
+func (e *Entry) responses() iter.Seq[*Entry] {
+	return func(yield func(*Entry) bool) {
+		if !yield(e) {
+			return
+		}
+		for _, v := range e.Variants {
+			if v != nil && v.Key == e.Key && !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// Size returns the number of bytes the entry accounts for against a Cache's
+// byte limit: its body, key, header and Vary fields and those of its
+// variants, plus a fixed overhead for the Go values that hold them. Variants
+// of variants, which a valid entry does not have, are not counted.
+func (e *Entry) Size() int64 {
+	n := e.ownSize()
+	for _, v := range e.Variants {
+		if v != nil {
+			n += v.ownSize()
+		}
+	}
+	return n
+}
+
+// ownSize is Size without the variants.
+func (e *Entry) ownSize() int64 {
+	const overhead = 256 // the Entry, its slices and maps, in round figures
+	n := int64(overhead + len(e.Key) + len(e.Proto) + len(e.Body) + len(e.Credentials))
+	return n + headerSize(e.Header) + headerSize(e.VaryHeader)
+}
+
+func headerSize(h http.Header) int64 {
+	var n int64
+	for name, values := range h {
+		n += int64(len(name)) + 16
+		for _, v := range values {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
+}
+
+// errCorruptEntry reports an entry that cannot be served: a wrong key, a missing
+// header, an impossible status, invalid fields, a body that its
+// Content-Length contradicts. The Cache drops such entries.
+var errCorruptEntry = errors.New("acache: corrupt entry")
+
+// validEntry checks an entry that this Cache did not store in this process
+// (a backend decoded it, changed it, or another Cache stored it) before
+// anything of it is served: whatever a backend returns is untrusted. The
+// Cache recomputes the framing fields of every response it serves, so
+// these checks cover what it would otherwise pass on: field names and
+// values, the status, the protocol, the body against its Content-Length, the
+// sizes against the limits, and the shape of the variants (one level deep,
+// at most maxVariants, all under the same key).
+func (c *Cache) validEntry(e *Entry) error {
+	if len(e.Variants) >= maxVariants {
+		return fmt.Errorf("%w: %d variants", errCorruptEntry, len(e.Variants))
+	}
+	for _, v := range e.Variants {
+		switch {
+		case v == nil:
+			return fmt.Errorf("%w: a nil variant", errCorruptEntry)
+		case len(v.Variants) > 0:
+			return fmt.Errorf("%w: a variant with variants", errCorruptEntry)
+		case v.Key != e.Key:
+			return fmt.Errorf("%w: a variant stored under %q", errCorruptEntry, v.Key)
+		}
+		if err := c.validResponse(v); err != nil {
+			return err
+		}
+	}
+	if err := c.validResponse(e); err != nil {
+		return err
+	}
+	if size := e.Size(); size > c.maxBytes {
+		return fmt.Errorf("%w: %d bytes, more than the cache holds", errCorruptEntry, size)
+	}
+	return nil
+}
+
+// validResponse checks one stored response of an entry; see validEntry.
+func (c *Cache) validResponse(e *Entry) error {
+	head := strings.HasPrefix(e.Key, http.MethodHead+" ")
+	switch {
+	case e.StatusCode < 200 || e.StatusCode > 999:
+		return fmt.Errorf("%w: status %d", errCorruptEntry, e.StatusCode)
+	case e.Header == nil:
+		return fmt.Errorf("%w: no header", errCorruptEntry)
+	case !validStoredHeader(e.Header) || !validStoredHeader(e.VaryHeader):
+		return fmt.Errorf("%w: a field name or value that cannot be sent", errCorruptEntry)
+	case int64(len(e.Body)) > c.maxBodySize:
+		return fmt.Errorf("%w: a body of %d bytes, more than the cache stores", errCorruptEntry, len(e.Body))
+	case head && len(e.Body) > 0:
+		return fmt.Errorf("%w: a HEAD response with a body", errCorruptEntry)
+	case varyNeverMatches(e.Header):
+		return fmt.Errorf("%w: a Vary no request matches", errCorruptEntry)
+	}
+	if e.Proto != "" {
+		if _, _, ok := http.ParseHTTPVersion(e.Proto); !ok {
+			return fmt.Errorf("%w: protocol %q", errCorruptEntry, e.Proto)
+		}
+	}
+	if length, ok := e.Header["Content-Length"]; ok && !head {
+		if len(length) != 1 || length[0] != strconv.Itoa(len(e.Body)) {
+			return fmt.Errorf("%w: Content-Length %q for a body of %d bytes", errCorruptEntry, length, len(e.Body))
+		}
+	}
+	return nil
+}
+
+// validStoredHeader reports a header whose names are canonical tokens and
+// whose values can be sent: the Cache looks fields up by canonical name, so
+// a stored "cache-control" would hide its directives.
+func validStoredHeader(h http.Header) bool {
+	for name := range h {
+		if !validToken(name) || !canonicalName(name) {
+			return false
+		}
+	}
+	return validHeader(h)
+}
+
+// entryMeta is what the Cache derives from a stored response once, at store
+// time, so that a hit re-parses nothing.
+type entryMeta struct {
+	// shared records the mode of the cache that derived it.
+	shared bool
+	cc     cacheControl
+	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
+	lifetime time.Duration
+	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
+	// of the response when it was received.
+	initialAge time.Duration
+	// responseTime is response_time (RFC 9111 Section 4.2.3).
+	responseTime time.Time
+	// varyNames lists the canonical request header names the response varies
+	// on (RFC 9111 Section 4.1).
+	varyNames []string
+	// varyOK is false when the response's Vary can never be matched: a
+	// decoded entry that should not have been stored.
+	varyOK bool
+	// hitHeader is the header a hit clones: the stored header without Age
+	// (recomputed per hit), the cache's own marker fields, and the fields a
+	// qualified no-cache forbids sending without revalidation.
+	hitHeader http.Header
+	// hitHeaderValues counts the values in hitHeader, for a one-allocation clone.
+	hitHeaderValues int
+	// status is the status text served on a hit, e.g. "200 OK".
+	status     string
+	protoMajor int
+	protoMinor int
+}
+
+// deriveMeta computes the entryMeta of e as a cache in the given mode, obeying
+// the given targeted fields, sees it.
+func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
+	m := &entryMeta{
+		shared:       shared,
+		cc:           responseDirectives(e.Header, targets),
+		responseTime: e.ResponseTime,
+		status:       strings.TrimSpace(strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)),
+		protoMajor:   1,
+		protoMinor:   1,
+	}
+	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok {
+		m.protoMajor, m.protoMinor = major, minor
+	}
+	m.varyNames, m.varyOK = varyNames(e.Header)
+	dateValue := dateValue(e.Header, e.ResponseTime)
+	m.lifetime, _ = freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
+	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
+
+	m.hitHeader = make(http.Header, len(e.Header))
+	for name, values := range e.Header {
+		if name == "Age" || name == "X-From-Cache" || isHopByHop(name) {
+			continue
+		}
+		if _, withheld := slices.BinarySearch(m.cc.noCacheFields, name); withheld {
+			continue
+		}
+		m.hitHeader[name] = values
+		m.hitHeaderValues += len(values)
+	}
+	return m
+}
+
+// metaOf returns what the Cache derives from e: computed when e was stored,
+// or now for an entry a backend decoded.
+func (c *Cache) metaOf(e *Entry) *entryMeta {
+	if m := e.meta; m != nil && m.shared == c.shared {
+		return m
+	}
+	return deriveMeta(e, c.shared, c.targets)
+}

@@ -1,0 +1,170 @@
+package acache
+
+// This file holds every response the cache builds itself: a hit from a
+// stored entry, a 304 for the caller's validators, and the 504 of RFC 9111;
+// range.go adds 206 and 416. All go through newResponse.
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// storedResponse builds the response to req from the stored response
+// d.entry: a new *http.Response with its own header and body reader over the
+// stored bytes, an Age field computed now (RFC 9111 Section 5.1) and the
+// cache's markers, member being its Cache-Status member. It answers the
+// caller's own validators with 304 (RFC 9111 Section 4.3.2) and a Range with
+// 206 or 416 (RFC 9110 Section 14). validated reports that the origin has just
+// confirmed the entry, so the fields a qualified no-cache withholds are sent.
+func storedResponse(c *Cache, req *http.Request, d *decision, member string, validated bool) *http.Response {
+	e, m := d.entry, d.meta
+	header, spare := cloneHeader(m.hitHeader, m.hitHeaderValues, 3)
+	spare[0] = strconv.FormatInt(int64(d.age/time.Second), 10)
+	header["Age"] = spare[0:1:1]
+	if c.xFromCache {
+		spare[1] = "1"
+		header["X-From-Cache"] = spare[1:2:2]
+	}
+	if upstream := header["Cache-Status"]; len(upstream) > 0 {
+		addCacheStatus(header, member) // after the caches upstream
+	} else {
+		spare[2] = member
+		header["Cache-Status"] = spare[2:3:3]
+	}
+	if validated {
+		for _, name := range m.cc.noCacheFields {
+			if values, ok := e.Header[name]; ok {
+				header[name] = slices.Clone(values) // the caller may write to it
+			}
+		}
+	}
+
+	var resp *http.Response
+	switch {
+	case d.fields.conditionals && notModified(d.req.Method, d.req.Header, e.Header, d.now):
+		resp = notModifiedResponse(req, header)
+	case d.rangeHint.outcome == rangeSingle || d.rangeHint.outcome == rangeUnsatisfiable:
+		resp = rangeResponse(req, header, e.Body, d.rangeHint.r, d.rangeHint.outcome)
+	default:
+		resp = newResponse(req, e.StatusCode, m.status, header, http.NoBody, int64(len(e.Body)))
+		if req.Method == http.MethodHead {
+			resp.ContentLength = headContentLength(e)
+		} else if len(e.Body) > 0 {
+			body := &storedBody{}
+			body.Reset(e.Body)
+			resp.Body = body
+		}
+	}
+	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, m.protoMajor, m.protoMinor
+	return resp
+}
+
+// servedSafely is storedResponse for a hit, or nil if building the response
+// from the stored entry panicked: the request then goes to the origin.
+func (c *Cache) servedSafely(req *http.Request, d *decision, member string) (resp *http.Response) {
+	failed := false
+	defer func() {
+		if failed {
+			resp = nil
+		}
+	}()
+	defer c.recovered("serve", &failed)
+	return storedResponse(c, req, d, member, false)
+}
+
+// headContentLength is the ContentLength of a HEAD response served from e:
+// the length of a stored GET body, or the Content-Length a stored HEAD
+// response announced, or -1 when neither is known.
+func headContentLength(e *Entry) int64 {
+	if len(e.Body) > 0 {
+		return int64(len(e.Body))
+	}
+	if n, err := strconv.ParseInt(e.Header.Get("Content-Length"), 10, 64); err == nil && n >= 0 {
+		return n
+	}
+	if strings.HasPrefix(e.Key, http.MethodHead+" ") {
+		return -1
+	}
+	return 0
+}
+
+// notModifiedResponse answers a request whose validators match the stored
+// response: 304 with the fields [RFC 9110 Section 15.4.5] asks for, and the
+// cache's own.
+//
+// [RFC 9110 Section 15.4.5]: https://www.rfc-editor.org/rfc/rfc9110#section-15.4.5
+func notModifiedResponse(req *http.Request, stored http.Header) *http.Response {
+	header := make(http.Header, 10)
+	for _, name := range []string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Vary",
+		"Age", "X-From-Cache", "Cache-Status"} {
+		if values, ok := stored[name]; ok {
+			header[name] = values
+		}
+	}
+	return newResponse(req, http.StatusNotModified, "304 Not Modified", header, http.NoBody, 0)
+}
+
+// storedBody reads a stored body; the bytes are shared by every hit and
+// never written.
+type storedBody struct{ bytes.Reader }
+
+func (*storedBody) Close() error { return nil }
+
+// cloneHeader copies h, which holds values values in all, with room in the map
+// for extra more fields, and returns the copy with extra spare value slots.
+// The copy's values and the spare slots share one array; each field's slice
+// is capped so that appending to one never writes over another.
+func cloneHeader(h http.Header, values, extra int) (clone http.Header, spare []string) {
+	clone = make(http.Header, len(h)+extra)
+	all := make([]string, values+extra)
+	for name, vv := range h {
+		n := copy(all, vv)
+		clone[name] = all[:n:n]
+		all = all[n:]
+	}
+	return clone, all
+}
+
+// addCacheStatus appends the cache's member to the Cache-Status field, after
+// those of the caches before it (RFC 9211 Section 2).
+func addCacheStatus(h http.Header, member string) {
+	h["Cache-Status"] = append(h["Cache-Status"], member)
+}
+
+// gatewayTimeout is the cache's own error response, per RFC 9111: to an
+// only-if-cached request it cannot satisfy (Section 5.2.1.7), and when it
+// cannot reach the origin to revalidate a response that must be revalidated
+// (Section 5.2.2.2). detail says which.
+func gatewayTimeout(c *Cache, req *http.Request, detail string) *http.Response {
+	header := http.Header{"Content-Length": {"0"}}
+	addCacheStatus(header, CacheStatus{Cache: c.name, Fwd: FwdMiss, Detail: detail}.String())
+	return newResponse(req, http.StatusGatewayTimeout, "504 Gateway Timeout", header, http.NoBody, 0)
+}
+
+// newResponse is the one constructor of the responses the cache makes
+// itself, from a stored entry or for an error of its own: an HTTP/1.1
+// response to req (the caller may set another protocol) with the status line
+// of [RFC 9110 Section 15], status if given, else made from code.
+//
+// [RFC 9110 Section 15]: https://www.rfc-editor.org/rfc/rfc9110#section-15
+func newResponse(req *http.Request, code int, status string, header http.Header, body io.ReadCloser, length int64) *http.Response {
+	if status == "" {
+		status = strconv.Itoa(code) + " " + http.StatusText(code)
+	}
+	return &http.Response{
+		Status:        status,
+		StatusCode:    code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Body:          body,
+		ContentLength: length,
+		Request:       req,
+	}
+}

@@ -1,0 +1,55 @@
+package acache
+
+// This file holds what a Cache counts and reports: Stats, and the
+// reporting of failures it recovered from.
+
+import "fmt"
+
+// Stats counts what a Cache has done since it was created.
+type Stats struct {
+	// Hits counts requests served from the cache without the origin.
+	Hits int64
+	// Misses counts requests forwarded to the origin.
+	Misses int64
+	// Stores counts responses stored.
+	Stores int64
+	// Evictions counts entries removed to stay within the limits.
+	Evictions int64
+	// Errors counts failures the Cache recovered from: backend errors,
+	// corrupt entries and panics. Each one became a miss or a skipped store.
+	Errors int64
+	// Bytes is the size of the entries this Cache stored and has not removed.
+	Bytes int64
+	// InFlightBytes is what the copies of response bodies being read hold,
+	// to be stored at their end. Together they stay within the byte limit.
+	InFlightBytes int64
+}
+
+// Stats returns the Cache's counters.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:      c.hits.Load(),
+		Misses:    c.misses.Load(),
+		Stores:    c.stores.Load(),
+		Evictions: c.evictions.Load(),
+		Errors:    c.errors.Load(),
+		Bytes:     c.usage.stored(),
+
+		InFlightBytes: c.inFlight.Load(),
+	}
+}
+
+// report counts a failure the Cache recovered from and logs it.
+func (c *Cache) report(op, key string, err error) {
+	c.errors.Add(1)
+	c.logger.Warn("acache: cache failure, using the origin", "op", op, "key", key, "err", err)
+}
+
+// recovered turns a panic in cache code into a reported failure. Use it as
+// `defer c.recovered("op", &ok)`.
+func (c *Cache) recovered(op string, failed *bool) {
+	if r := recover(); r != nil {
+		c.report(op, "", fmt.Errorf("panic: %v", r))
+		*failed = true
+	}
+}

@@ -1,0 +1,138 @@
+package acache
+
+// This file holds the body tee: the origin's body streams to the caller
+// while a copy, bounded and reserved against the cache's limits, is stored
+// at a clean end (RFC 9111 Section 3.3: only complete responses).
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+)
+
+// storeWhenComplete stores e with resp's body once the caller has read the
+// body to its end intact. A response without a body is stored at once.
+func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entry) {
+	ctx := req.Context()
+	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
+		c.store(ctx, e.Key, e)
+		return
+	}
+	resp.Body = &teeBody{
+		body:     resp.Body,
+		cache:    c,
+		expected: resp.ContentLength,
+		complete: func(body []byte) {
+			e.Body = body
+			c.store(ctx, e.Key, e)
+		},
+	}
+}
+
+// teeBody streams a response body to the caller while keeping a copy, and
+// hands the copy to complete when the body reached EOF intact: without a read
+// error, within the cache's body size limit, with the length the origin
+// announced, and before the caller closed it. Otherwise the copy is dropped.
+//
+// The copy grows with the bytes that arrive, never ahead of them, and every
+// byte of its capacity is reserved against the cache's byte limit, which all
+// bodies in flight share: when the reservation fails, the copy is dropped and
+// the body streams on uncached.
+type teeBody struct {
+	body     io.ReadCloser
+	cache    *Cache
+	expected int64 // Content-Length, or -1
+	complete func(body []byte)
+
+	// mu guards the fields below: Close may be called while a Read is
+	// blocked in another goroutine.
+	mu       sync.Mutex
+	buf      []byte
+	reserved int64 // bytes of the cache's in-flight budget that buf holds
+	dropped  bool  // over the limit, failed, closed early or already stored
+}
+
+func (b *teeBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if body, reserved := b.keep(p[:n], err); body != nil {
+		// The store counts the body against the same limit: release the
+		// reservation first, so that it is never counted twice.
+		b.cache.inFlight.Add(-reserved)
+		b.complete(body) // outside mu: a Close need not wait for the store
+	}
+	return n, err
+}
+
+// keep adds p, just read with err, to the copy, and returns the complete
+// body once the copy holds all of it, with the in-flight bytes it reserved,
+// for the caller to release.
+func (b *teeBody) keep(p []byte, err error) (complete []byte, reserved int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped {
+		return nil, 0
+	}
+	if !b.grow(len(p)) {
+		b.drop()
+		return nil, 0
+	}
+	b.buf = append(b.buf, p...)
+	switch {
+	case err == io.EOF:
+		body := b.buf
+		if b.expected >= 0 && int64(len(body)) != b.expected {
+			b.drop()
+			return nil, 0
+		}
+		if cap(body)-len(body) > len(body)/8 {
+			body = slices.Clone(body) // do not store the slack of the last growth
+		}
+		reserved = b.reserved
+		b.dropped, b.buf, b.reserved = true, nil, 0
+		return body, reserved
+	case err != nil:
+		b.drop()
+	}
+	return nil, 0
+}
+
+// grow makes room in the copy for n more bytes, reserving what it adds; it
+// reports false when the body passes the size limit or the announced length,
+// or the budget of bodies in flight is spent. b.mu is held.
+func (b *teeBody) grow(n int) bool {
+	need := int64(len(b.buf) + n)
+	if need <= int64(cap(b.buf)) {
+		return true
+	}
+	limit := b.cache.maxBodySize
+	if b.expected >= 0 {
+		limit = min(limit, b.expected)
+	}
+	if need > limit {
+		return false
+	}
+	newCap := min(max(need, 2*int64(cap(b.buf)), 512), limit)
+	if !b.cache.reserveInFlight(newCap - int64(cap(b.buf))) {
+		return false
+	}
+	b.reserved += newCap - int64(cap(b.buf))
+	grown := make([]byte, len(b.buf), newCap)
+	copy(grown, b.buf)
+	b.buf = grown
+	return true
+}
+
+func (b *teeBody) Close() error {
+	b.mu.Lock()
+	b.drop()
+	b.mu.Unlock()
+	return b.body.Close()
+}
+
+// drop releases the copy and its reservation; nothing is stored after it.
+// b.mu is held.
+func (b *teeBody) drop() {
+	b.cache.inFlight.Add(-b.reserved)
+	b.dropped, b.buf, b.reserved = true, nil, 0
+}
