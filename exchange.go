@@ -15,12 +15,13 @@ type decision struct {
 	// req is the request as the cache reads it: the caller's request, or a
 	// shallow copy of it whose header has canonical field names when the
 	// caller's has others. It is never sent or returned.
-	req    *http.Request
-	key    string
+	req *http.Request
+	key string
+	verdict
+	// bypass reports a request the cache neither serves from nor stores
+	// into: it goes to the origin as if there were no cache.
+	bypass bool
 	reqCC  cacheControl
-	bypass bool   // neither serve from nor store into the cache
-	fwd    string // why the request goes forward, for Cache-Status
-	detail string
 
 	// entry and meta are the stored response selected for the request, if
 	// any; entryKey is the key it is stored under (for a HEAD request, the
@@ -31,11 +32,9 @@ type decision struct {
 	age      time.Duration
 	ttl      time.Duration // freshness left: lifetime - age
 
-	fields    requestFields
-	now       time.Time   // when the request was decided on
-	hit       bool        // entry answers the request as it is
-	validate  bool        // entry may answer once the origin confirms it
-	rangeHint rangeResult // for a hit on a Range request
+	fields requestFields
+	now    time.Time   // when the request was decided on
+	ranges rangeResult // what a Range request gets from entry
 }
 
 // rangeResult is what a Range request gets from a stored response.
@@ -44,72 +43,82 @@ type rangeResult struct {
 	r       byteRange
 }
 
-// decide looks req up and says whether a stored response can answer it. A
-// failure anywhere in the cache makes it a bypass: the request goes to the
-// origin as if there were no cache.
+// decide looks req up and says what to do with it: the request as the
+// cache reads it, the stored response found for it (find), and the verdict
+// of the RFC rules on the two (decideVerdict). A failure anywhere in the
+// cache makes it a bypass: the request goes to the origin as if there were
+// no cache.
 func (c *Cache) decide(req *http.Request) (d decision) {
 	failed := false
 	defer func(caller *http.Request) {
 		if failed {
-			d = decision{req: caller, bypass: true, fwd: FwdBypass, detail: "cache error"}
+			d = bypassing(caller, FwdBypass, "cache error")
 		}
 	}(req)
 	defer c.recovered("lookup", &failed)
 
 	req, d.fields = readableRequest(req)
-	d.req = req
-	if d.fields.invalid {
+	switch {
+	case d.fields.invalid:
 		// net/http refuses to send it; nothing stored may answer it.
-		d.bypass, d.fwd, d.detail = true, FwdBypass, "invalid request"
-		return d
-	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		d.bypass, d.fwd = true, FwdMethod
-		return d
-	}
-	if d.fields.preconditions {
+		return bypassing(req, FwdBypass, "invalid request")
+	case req.Method != http.MethodGet && req.Method != http.MethodHead:
+		return bypassing(req, FwdMethod, "")
+	case d.fields.preconditions:
 		// If-Match, If-Unmodified-Since and If-Range are for the origin to
 		// evaluate against the current representation.
-		d.bypass, d.fwd, d.detail = true, FwdBypass, "precondition"
-		return d
+		return bypassing(req, FwdBypass, "precondition")
+	}
+	d.req = req
+	if d.key = c.key(req); d.key == "" {
+		return bypassing(req, FwdBypass, "uncacheable URL")
 	}
 	if len(req.Header["Cache-Control"]) > 0 {
 		d.reqCC = parseRequestCacheControl(req.Header)
 	} else if pragmaNoCache(req.Header) {
 		d.reqCC.noCache = true // RFC 9111 Section 5.4
 	}
-	d.key = c.key(req)
-	if d.key == "" {
-		d.bypass, d.fwd, d.detail = true, FwdBypass, "uncacheable URL"
-		return d
+	d.now = c.now()
+	f := c.find(&d)
+	d.verdict = decideVerdict(f)
+	if d.action == serve {
+		c.touch(req.Context(), d.entryKey)
 	}
-	ctx := req.Context()
+	return d
+}
 
-	// A HEAD request can be answered from a stored GET response (RFC 9110
-	// Section 9.3.2), and otherwise from a stored HEAD response: the first
-	// that can be served, else the first found, for revalidation.
+// bypassing is the decision for a request the cache leaves to the origin.
+func bypassing(req *http.Request, fwd, detail string) decision {
+	return decision{req: req, bypass: true, verdict: verdict{action: forward, fwd: fwd, detail: detail}}
+}
+
+// find looks up the stored responses for d's request and records in d the
+// one selected for it, returning what the verdict needs to know. A HEAD
+// request can be answered from a stored GET response (RFC 9110 Section
+// 9.3.2), and otherwise from a stored HEAD response: the first that can be
+// served is taken, else the first found, for revalidation.
+func (c *Cache) find(d *decision) found {
+	req := d.req
+	f := found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared}
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, req.Header), d.key}
 	}
-	d.fwd = FwdURIMiss
-	d.now = c.now()
-	usable := false
 	for _, key := range keys {
 		if key == "" {
 			continue
 		}
-		e := c.lookup(ctx, key)
+		e := c.lookup(req.Context(), key)
 		if e == nil {
 			continue
 		}
 		v, m := c.selectVariant(e, req.Header)
 		if v == nil {
-			d.fwd = FwdVaryMiss
+			f.varyMiss = true
 			continue
 		}
 		age := currentAge(m, d.now)
-		usable = servable(m, d.reqCC, age, c.shared)
+		usable := servable(m, d.reqCC, age, c.shared)
 		if d.entry == nil || usable {
 			d.entry, d.meta, d.entryKey, d.age = v, m, key, age
 		}
@@ -118,30 +127,15 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		}
 	}
 	if d.entry == nil {
-		return d
+		return f
 	}
-	m := d.meta
-	d.ttl = m.lifetime - d.age
+	d.ttl = d.meta.lifetime - d.age
 	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
-		d.rangeHint.r, d.rangeHint.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
+		d.ranges.r, d.ranges.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
-	if !usable {
-		d.fwd = FwdRequest
-		if m.lifetime <= d.age || m.cc.noCache {
-			d.fwd = FwdStale
-		}
-		// The caller's own validators go to the origin as they are
-		// (RFC 9111 Section 4.3.2); otherwise the cache sends its own.
-		d.validate = hasValidator(d.entry.Header) && !d.fields.conditionals && resendable(req)
-		return d
-	}
-	if d.rangeHint.outcome == rangeForward {
-		d.fwd, d.detail = FwdRequest, "multiple ranges"
-		return d
-	}
-	c.touch(ctx, d.entryKey)
-	d.hit = true
-	return d
+	f.meta, f.age, f.ranges = d.meta, d.age, d.ranges.outcome
+	f.validator = hasValidator(d.entry.Header)
+	return f
 }
 
 // requestFields records which of the request header fields that change what
@@ -274,7 +268,7 @@ type admission struct {
 // admit applies the storage rules of RFC 9111 Section 3 to resp, the origin's
 // answer to req, and invalidates what an unsafe request changed
 // (Section 4.4). A failure in it only means nothing is stored.
-func (c *Cache) admit(d *decision, resp *http.Response, requestTime, responseTime time.Time) (a admission) {
+func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a admission) {
 	req := d.req
 	a.status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: d.detail}
 	failed := false
@@ -294,13 +288,13 @@ func (c *Cache) admit(d *decision, resp *http.Response, requestTime, responseTim
 	if resp.StatusCode == http.StatusNotModified && d.entry != nil {
 		// A 304 meant for the caller's own validators still tells us the
 		// stored response is current (RFC 9111 Section 4.3.4).
-		if matches304(resp.Header, d.entry.Header, responseTime) {
-			c.freshen(req, d, resp.Header, requestTime, responseTime)
+		if matches304(resp.Header, d.entry.Header, times.response) {
+			c.freshen(req, d, resp.Header, times)
 		}
 		return a
 	}
 	if req.Method == http.MethodHead && resp.StatusCode == http.StatusOK {
-		c.freshenFromHEAD(req, resp, requestTime, responseTime)
+		c.freshenFromHEAD(req, resp, times)
 	}
 	cc := c.responseCacheControl(resp.Header)
 	if ok, reason := storable(req, d.reqCC, resp, cc, c.shared); !ok {
@@ -328,13 +322,13 @@ func (c *Cache) admit(d *decision, resp *http.Response, requestTime, responseTim
 		StatusCode:   resp.StatusCode,
 		Proto:        resp.Proto,
 		Header:       storedHeader(resp.Header, cc, c.shared),
-		RequestTime:  requestTime,
-		ResponseTime: responseTime,
+		RequestTime:  times.request,
+		ResponseTime: times.response,
 	}
 	if e.Proto == "" {
 		e.Proto = "HTTP/1.1"
 	}
-	ensureDate(e.Header, responseTime)
+	ensureDate(e.Header, times.response)
 	m := c.metaOf(e)
 	e.VaryHeader = varyHeader(req.Header, m.varyNames)
 	if m.cc.private && !c.shared {
@@ -343,7 +337,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, requestTime, responseTim
 		// served only to requests with the same credentials.
 		e.Credentials = c.credentialsOf(req.Header)
 	}
-	ttl := m.lifetime - currentAge(m, responseTime)
+	ttl := m.lifetime - currentAge(m, times.response)
 	if ttl <= 0 && !hasValidator(e.Header) {
 		a.status.Detail = "stale on arrival"
 		return a
@@ -359,7 +353,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, requestTime, responseTim
 // conditional request and returns the decision that serves the freshened
 // entry, with its Cache-Status member. ok is false when the 304 does not
 // select the stored response (RFC 9111 Section 4.3.4) or freshening failed.
-func (c *Cache) revalidated(d *decision, resp304 http.Header, requestTime, responseTime time.Time) (fresh decision, member string, ok bool) {
+func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTimes) (fresh decision, member string, ok bool) {
 	failed := false
 	defer func() {
 		if failed {
@@ -370,14 +364,14 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, requestTime, respo
 	// A 304 with no validator of its own answers the validators the cache
 	// took from this very entry, so it selects it; one with validators must
 	// match it (RFC 9111 Section 4.3.4).
-	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, responseTime) {
+	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, times.response) {
 		return decision{}, "", false
 	}
-	e := c.freshen(d.req, d, resp304, requestTime, responseTime)
+	e := c.freshen(d.req, d, resp304, times)
 	fresh = *d
 	fresh.entry, fresh.meta = e, e.meta
-	fresh.now = responseTime
-	fresh.age = currentAge(e.meta, responseTime)
+	fresh.now = times.response
+	fresh.age = currentAge(e.meta, times.response)
 	fresh.ttl = e.meta.lifetime - fresh.age
 	member = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
 		Stored: true, TTL: fresh.ttl, Detail: d.detail}.String()
@@ -390,12 +384,12 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, requestTime, respo
 // returns the freshened entry.
 //
 // [RFC 9111 Section 4.3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
-func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, requestTime, responseTime time.Time) *Entry {
+func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, times exchangeTimes) *Entry {
 	fresh := *d.entry
-	fresh.Header = updatedHeader(d.entry.Header, update, responseTime)
+	fresh.Header = updatedHeader(d.entry.Header, update, times.response)
 	fresh.Variants = nil
 	fresh.meta = nil
-	fresh.RequestTime, fresh.ResponseTime = requestTime, responseTime
+	fresh.RequestTime, fresh.ResponseTime = times.request, times.response
 	fresh.meta = c.metaOf(&fresh)
 	if fresh.meta.cc.private && !c.shared && fresh.Credentials == "" {
 		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
@@ -412,7 +406,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, requ
 // that has them alone.
 //
 // [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
-func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, requestTime, responseTime time.Time) {
+func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times exchangeTimes) {
 	key := c.keyFor(http.MethodGet, req.URL, req.Host, req.Header)
 	e := c.lookup(req.Context(), key)
 	if e == nil {
@@ -426,8 +420,8 @@ func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, requestT
 	switch {
 	case length != "" && length != itoa(int64(len(v.Body))):
 		c.remove(req.Context(), key)
-	case matches304(resp.Header, v.Header, responseTime):
-		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, requestTime, responseTime)
+	case matches304(resp.Header, v.Header, times.response):
+		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, times)
 	case hasValidator(resp.Header):
 		c.remove(req.Context(), key)
 	}

@@ -437,3 +437,89 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+// action is what the cache does with a request.
+type action int
+
+const (
+	// forward sends the request to the origin: nothing stored answers it.
+	forward action = iota
+	// serve answers from the stored response, without the origin.
+	serve
+	// revalidate asks the origin, with a conditional request, whether the
+	// stored response is still current (RFC 9111 Section 4.3.1).
+	revalidate
+	// gatewayTimeout answers 504: the request allows only a stored response
+	// and none will do (RFC 9111 Section 5.2.1.7).
+	gatewayTimeout
+)
+
+// verdict is what the cache does with a request, and why: the Cache-Status
+// fwd parameter and detail of RFC 9211 when the request goes forward.
+type verdict struct {
+	action action
+	fwd    string
+	detail string
+}
+
+// found is what a lookup found for a request: the inputs of [decideVerdict].
+type found struct {
+	// meta describes the stored response selected for the request, or is
+	// nil when there is none; varyMiss reports that responses are stored for
+	// the URI but none for the request's Vary selection.
+	meta     *entryMeta
+	varyMiss bool
+	age      time.Duration // the selected response's current age
+	// validator reports that the stored response can be revalidated.
+	validator bool
+
+	reqCC cacheControl
+	// conditionals reports the caller's own If-None-Match or
+	// If-Modified-Since, which go to the origin as they are (Section 4.3.2);
+	// resendable that the request can be sent twice.
+	conditionals, resendable bool
+	// ranges is what the request's Range makes of the stored response.
+	ranges rangeOutcome
+	shared bool
+}
+
+// decideVerdict decides what the cache does with a request from what it
+// found, per [RFC 9111 Section 4]: serve a stored response that is servable
+// (Section 4.2, and the request's directives, Section 5.2.1); revalidate one
+// that is not, when it has a validator and the request has none of its own
+// (Section 4.3.1); otherwise forward. A request with only-if-cached that
+// cannot be served gets 504 instead (Section 5.2.1.7). Each rule is a row of
+// its table test: stale responses and per-request modes are rows here.
+//
+// [RFC 9111 Section 4]: https://www.rfc-editor.org/rfc/rfc9111#section-4
+func decideVerdict(f found) verdict {
+	v := decideForward(f)
+	if v.action != serve && f.reqCC.onlyIfCached {
+		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
+	}
+	return v
+}
+
+// decideForward is decideVerdict without only-if-cached.
+func decideForward(f found) verdict {
+	switch {
+	case f.meta == nil && f.varyMiss:
+		return verdict{action: forward, fwd: FwdVaryMiss}
+	case f.meta == nil:
+		return verdict{action: forward, fwd: FwdURIMiss}
+	}
+	if servable(f.meta, f.reqCC, f.age, f.shared) {
+		if f.ranges == rangeForward {
+			return verdict{action: forward, fwd: FwdRequest, detail: "multiple ranges"}
+		}
+		return verdict{action: serve}
+	}
+	fwd := FwdRequest // the request's directives ask for the origin
+	if f.meta.lifetime <= f.age || f.meta.cc.noCache {
+		fwd = FwdStale
+	}
+	if f.validator && !f.conditionals && f.resendable {
+		return verdict{action: revalidate, fwd: fwd}
+	}
+	return verdict{action: forward, fwd: fwd}
+}

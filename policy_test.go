@@ -1278,3 +1278,60 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyVerdict is the table of what the cache does with a request, given
+// what it found: one row per rule of RFC 9111 Sections 4 and 5.2.1.
+func TestPolicyVerdict(t *testing.T) {
+	t.Parallel()
+	meta := func(cc string, lifetime time.Duration) *entryMeta {
+		return &entryMeta{cc: parseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: lifetime}
+	}
+	req := func(cc string) cacheControl { return parseRequestCacheControl(http.Header{"Cache-Control": {cc}}) }
+	fresh := meta("max-age=60", time.Minute)
+	rows := []struct {
+		name  string
+		found found
+		want  verdict
+	}{
+		{"4 nothing stored for the URI", found{resendable: true},
+			verdict{action: forward, fwd: FwdURIMiss}},
+		{"4.1 stored, for another variant", found{varyMiss: true, resendable: true},
+			verdict{action: forward, fwd: FwdVaryMiss}},
+		{"4.2 fresh is served", found{meta: fresh, age: 30 * time.Second, resendable: true},
+			verdict{action: serve}},
+		{"4.2 fresh, several ranges go to the origin", found{meta: fresh, ranges: rangeForward, resendable: true},
+			verdict{action: forward, fwd: FwdRequest, detail: "multiple ranges"}},
+		{"4.3.1 stale with a validator is revalidated", found{meta: fresh, age: 2 * time.Minute, validator: true, resendable: true},
+			verdict{action: revalidate, fwd: FwdStale}},
+		{"4.3.1 stale without a validator goes forward", found{meta: fresh, age: 2 * time.Minute, resendable: true},
+			verdict{action: forward, fwd: FwdStale}},
+		{"5.2.2.4 no-cache is revalidated even when fresh", found{meta: meta("no-cache, max-age=60", time.Minute), validator: true, resendable: true},
+			verdict{action: revalidate, fwd: FwdStale}},
+		{"5.2.1.4 a request's no-cache revalidates a fresh response", found{meta: fresh, reqCC: req("no-cache"), validator: true, resendable: true},
+			verdict{action: revalidate, fwd: FwdRequest}},
+		{"5.2.1.1 a request's max-age=0 revalidates", found{meta: fresh, age: time.Second, reqCC: req("max-age=0"), validator: true, resendable: true},
+			verdict{action: revalidate, fwd: FwdRequest}},
+		{"4.3.2 the caller's own validators go to the origin as they are", found{meta: fresh, age: 2 * time.Minute, validator: true, conditionals: true, resendable: true},
+			verdict{action: forward, fwd: FwdStale}},
+		{"4.3.4 a request that cannot be sent twice is not revalidated", found{meta: fresh, age: 2 * time.Minute, validator: true},
+			verdict{action: forward, fwd: FwdStale}},
+		{"4.2.4 max-stale serves a stale response", found{meta: fresh, age: 90 * time.Second, reqCC: req("max-stale=60"), resendable: true},
+			verdict{action: serve}},
+		{"5.2.2.2 must-revalidate overrides max-stale", found{meta: meta("max-age=60, must-revalidate", time.Minute), age: 90 * time.Second, reqCC: req("max-stale=60"), validator: true, resendable: true},
+			verdict{action: revalidate, fwd: FwdStale}},
+		{"5.2.1.7 only-if-cached is served when it can be", found{meta: fresh, reqCC: req("only-if-cached"), resendable: true},
+			verdict{action: serve}},
+		{"5.2.1.7 only-if-cached with a stale response is 504", found{meta: fresh, age: 2 * time.Minute, reqCC: req("only-if-cached"), validator: true, resendable: true},
+			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
+		{"5.2.1.7 only-if-cached with nothing stored is 504", found{reqCC: req("only-if-cached"), resendable: true},
+			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
+		{"5.2.2.10 s-maxage in a shared cache forbids serving stale", found{meta: meta("s-maxage=60", time.Minute), age: 90 * time.Second, reqCC: req("max-stale"), shared: true, resendable: true},
+			verdict{action: forward, fwd: FwdStale}},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, decideVerdict(tc.found))
+		})
+	}
+}

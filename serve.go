@@ -48,8 +48,8 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	switch {
 	case d.fields.conditionals && notModified(d.req.Method, d.req.Header, e.Header, d.now):
 		resp = notModifiedResponse(req, header)
-	case d.rangeHint.outcome == rangeSingle || d.rangeHint.outcome == rangeUnsatisfiable:
-		resp = rangeResponse(req, header, e.Body, d.rangeHint.r, d.rangeHint.outcome)
+	case d.ranges.outcome == rangeSingle || d.ranges.outcome == rangeUnsatisfiable:
+		resp = rangeResponse(req, header, e.Body, d.ranges.r, d.ranges.outcome)
 	default:
 		resp = newResponse(req, e.StatusCode, m.status, header, http.NoBody, int64(len(e.Body)))
 		if req.Method == http.MethodHead {
@@ -64,9 +64,10 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	return resp
 }
 
-// servedSafely is storedResponse for a hit, or nil if building the response
-// from the stored entry panicked: the request then goes to the origin.
-func (c *Cache) servedSafely(req *http.Request, d *decision, member string) (resp *http.Response) {
+// hit answers req from the stored response d selected, and counts the hit.
+// It returns nil if building the response failed (a panic, reported): the
+// request then goes to the origin.
+func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	failed := false
 	defer func() {
 		if failed {
@@ -74,7 +75,10 @@ func (c *Cache) servedSafely(req *http.Request, d *decision, member string) (res
 		}
 	}()
 	defer c.recovered("serve", &failed)
-	return storedResponse(c, req, d, member, false)
+	ttl := strconv.FormatInt(int64(d.ttl/time.Second), 10)
+	resp = storedResponse(c, req, d, c.hitPrefix+ttl, false)
+	c.hits.Add(1)
+	return resp
 }
 
 // headContentLength is the ContentLength of a HEAD response served from e:
@@ -136,11 +140,11 @@ func addCacheStatus(h http.Header, member string) {
 	h["Cache-Status"] = append(h["Cache-Status"], member)
 }
 
-// gatewayTimeout is the cache's own error response, per RFC 9111: to an
+// gatewayTimeoutResponse is the cache's own error response, per RFC 9111: to an
 // only-if-cached request it cannot satisfy (Section 5.2.1.7), and when it
 // cannot reach the origin to revalidate a response that must be revalidated
 // (Section 5.2.2.2). detail says which.
-func gatewayTimeout(c *Cache, req *http.Request, detail string) *http.Response {
+func gatewayTimeoutResponse(c *Cache, req *http.Request, detail string) *http.Response {
 	header := http.Header{"Content-Length": {"0"}}
 	addCacheStatus(header, CacheStatus{Cache: c.name, Fwd: FwdMiss, Detail: detail}.String())
 	return newResponse(req, http.StatusGatewayTimeout, "504 Gateway Timeout", header, http.NoBody, 0)

@@ -53,3 +53,6 @@ func (c *Cache) recovered(op string, failed *bool) {
 		*failed = true
 	}
 }
+
+// miss counts a request that went to the origin.
+func (c *Cache) miss() { c.misses.Add(1) }

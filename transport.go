@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -81,67 +80,92 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return nil, context.Cause(req.Context())
 	}
-	if d.hit {
-		ttl := strconv.FormatInt(int64(d.ttl/time.Second), 10)
-		if resp := c.servedSafely(req, &d, c.hitPrefix+ttl); resp != nil {
+	if d.action == serve {
+		if resp := c.hit(req, &d); resp != nil {
 			closeRequestBody(req)
-			c.hits.Add(1)
 			return resp, nil
 		}
-		d = decision{req: d.req, bypass: true, fwd: FwdBypass, detail: "cache error"}
+		d = bypassing(d.req, FwdBypass, "cache error")
 	}
-	c.misses.Add(1)
-	if d.reqCC.onlyIfCached {
+	c.miss()
+	if d.action == gatewayTimeout {
 		closeRequestBody(req)
-		return gatewayTimeout(c, req, "only-if-cached"), nil
+		return gatewayTimeoutResponse(c, req, d.detail), nil
 	}
-	out := req
-	if d.validate {
-		out = conditionalRequest(req, d.entry.Header)
-	}
-	requestTime := c.now()
-	resp, err := t.transport().RoundTrip(out)
+	resp, times, err := t.send(c, req, &d)
 	if err != nil {
-		if d.validate && d.meta.cc.mustRevalidate {
+		if d.action == revalidate && d.meta.cc.mustRevalidate {
 			// RFC 9111 Section 5.2.2.2: never the stale response; an error
 			// response instead.
-			return gatewayTimeout(c, req, "must-revalidate: "+err.Error()), nil
+			return gatewayTimeoutResponse(c, req, "must-revalidate: "+err.Error()), nil
 		}
 		return nil, err
 	}
-	responseTime := c.now()
+	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
+		if fresh, member, ok := c.revalidated(&d, resp.Header, times); ok {
+			discardBody(resp)
+			return storedResponse(c, req, &fresh, member, true), nil
+		}
+		if resp, times, err = t.resend(c, req, resp); err != nil {
+			return nil, err
+		}
+	}
+	a := c.admit(&d, resp, times)
+	addCacheStatus(resp.Header, a.status.String())
+	if a.entry != nil {
+		storeWhenComplete(c, req, resp, a.entry)
+	}
+	return resp, nil
+}
+
+// exchangeTimes are the request_time and response_time of one exchange with
+// the origin (RFC 9111 Section 4.2.3).
+type exchangeTimes struct {
+	request, response time.Time
+}
+
+// send sends req to the origin through the inner transport: as it is, or
+// for a revalidation a copy with the stored response's validators. The
+// response is the caller's to have, with a header and a body that are never
+// nil, and with the caller's request in resp.Request.
+func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Response, exchangeTimes, error) {
+	out := req
+	if d.action == revalidate {
+		out = conditionalRequest(req, d.entry.Header)
+	}
+	var times exchangeTimes
+	times.request = c.now()
+	resp, err := t.transport().RoundTrip(out)
+	if err != nil {
+		return nil, times, err
+	}
+	times.response = c.now()
 	if resp.Header == nil {
 		resp.Header = http.Header{}
 	}
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	if d.validate && resp.StatusCode == http.StatusNotModified {
-		if fresh, member, ok := c.revalidated(&d, resp.Header, requestTime, responseTime); ok {
-			discardBody(resp)
-			return storedResponse(c, req, &fresh, member, true), nil
-		}
-		// The 304 is not for the stored response (RFC 9111 Section 4.3.4):
-		// ask again, without validators.
-		discardBody(resp)
-		if out, err = resendRequest(req); err != nil {
-			return nil, err
-		}
-		requestTime = c.now()
-		if resp, err = t.transport().RoundTrip(out); err != nil {
-			return nil, err
-		}
-		responseTime = c.now()
-	}
-	a := c.admit(&d, resp, requestTime, responseTime)
-	addCacheStatus(resp.Header, a.status.String())
-	if a.entry != nil {
-		storeWhenComplete(c, req, resp, a.entry)
-	}
 	if resp.Request == out && out != req {
 		resp.Request = req // the caller's request, not the cache's clone
 	}
-	return resp, nil
+	return resp, times, nil
+}
+
+// resend asks the origin again, without validators, after a 304 that does
+// not select the stored response (RFC 9111 Section 4.3.4): that 304 is not
+// an answer for the caller.
+func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) (*http.Response, exchangeTimes, error) {
+	discardBody(resp304)
+	out, err := resendRequest(req)
+	if err != nil {
+		return nil, exchangeTimes{}, err
+	}
+	resp, times, err := t.send(c, out, &decision{verdict: verdict{action: forward}})
+	if err == nil && resp.Request == out {
+		resp.Request = req // the caller's request, not the copy with a new body
+	}
+	return resp, times, err
 }
 
 // conditionalRequest returns a copy of req that asks the origin whether the
