@@ -57,6 +57,10 @@ type Entry struct {
 	// varied on them, so that clients sharing a Transport do not get each
 	// other's private responses. It is empty for every other response.
 	Credentials string
+	// Uncompressed reports that the inner transport decompressed the body
+	// the origin sent, as [http.Response.Uncompressed] does; hits report it
+	// like the response that was stored.
+	Uncompressed bool
 
 	// meta caches what the Cache derives from the fields above. It is set
 	// before the entry is handed to a backend and never changed afterwards.

@@ -297,26 +297,51 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		c.freshenFromHEAD(req, resp, times)
 	}
 	cc := c.responseCacheControl(resp.Header)
-	if ok, reason := storable(req, d.reqCC, resp, cc, c.shared); !ok {
+	if reason := c.refusal(d, resp, cc); reason != "" {
 		a.status.Detail = reason
 		return a
 	}
-	if credentialsAddedBelow(req, resp.Request) && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set {
+	e := c.newEntry(d, resp, cc, times)
+	ttl := e.meta.lifetime - currentAge(e.meta, times.response)
+	switch {
+	case ttl <= 0 && !hasValidator(e.Header):
+		a.status.Detail = "stale on arrival"
+	case e.Size()+max(0, resp.ContentLength) > c.maxBytes:
+		a.status.Detail = "too large" // for the whole cache: never stored
+	default:
+		a.entry = e
+		a.status.Stored = true
+		a.status.TTL = ttl
+	}
+	return a
+}
+
+// refusal returns why resp, the origin's answer to d's request, is not
+// stored, or "" if it may be: the rules of RFC 9111 Section 3, and what the
+// cache cannot prove of the body.
+func (c *Cache) refusal(d *decision, resp *http.Response, cc cacheControl) string {
+	req := d.req
+	if ok, reason := storable(req, d.reqCC, resp, cc, c.shared); !ok {
+		return reason
+	}
+	switch {
+	case credentialsAddedBelow(req, resp.Request) && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set:
 		// The request the origin answered carried credentials the cache
 		// never saw (an auth transport inside the cache): the response may
 		// be that user's alone, and the key has no partition for it. Only
 		// what RFC 9111 Section 3.5 lets any cache reuse is stored.
-		a.status.Detail = "authorization added below the cache"
-		return a
-	}
-	switch {
+		return "authorization added below the cache"
 	case unframed(req, resp) && !c.storeUnframed:
-		a.status.Detail = "unframed body"
-		return a
+		return "unframed body"
 	case resp.ContentLength > c.maxBodySize:
-		a.status.Detail = "too large"
-		return a
+		return "too large"
 	}
+	return ""
+}
+
+// newEntry returns the entry that stores resp, without its body, with what
+// the Cache derives from it.
+func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, times exchangeTimes) *Entry {
 	e := &Entry{
 		Key:          d.key,
 		StatusCode:   resp.StatusCode,
@@ -324,29 +349,22 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		Header:       storedHeader(resp.Header, cc, c.shared),
 		RequestTime:  times.request,
 		ResponseTime: times.response,
+		Uncompressed: resp.Uncompressed,
 	}
 	if e.Proto == "" {
 		e.Proto = "HTTP/1.1"
 	}
 	ensureDate(e.Header, times.response)
 	m := c.metaOf(e)
-	e.VaryHeader = varyHeader(req.Header, m.varyNames)
+	e.VaryHeader = varyHeader(d.req.Header, m.varyNames)
 	if m.cc.private && !c.shared {
 		// RFC 9111 Section 5.2.2.7: intended for a single user. A private
 		// cache may store it, but several clients may share this one: it is
 		// served only to requests with the same credentials.
-		e.Credentials = c.credentialsOf(req.Header)
-	}
-	ttl := m.lifetime - currentAge(m, times.response)
-	if ttl <= 0 && !hasValidator(e.Header) {
-		a.status.Detail = "stale on arrival"
-		return a
+		e.Credentials = c.credentialsOf(d.req.Header)
 	}
 	e.meta = m
-	a.entry = e
-	a.status.Stored = true
-	a.status.TTL = ttl
-	return a
+	return e
 }
 
 // revalidated freshens d.entry with a 304 the origin sent to the cache's own

@@ -1,6 +1,7 @@
 package acache
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -568,4 +569,59 @@ func TestRFC9110_9_3_2_HEADFallsBackToAFreshHEADResponse(t *testing.T) {
 	resp, _ := fetch(t, tr, "HEAD", o.URL, nil)
 	assert.True(t, isHit(resp), "a fresh stored HEAD response answers although the stored GET is stale")
 	assert.EqualValues(t, 2, o.hits.Load())
+}
+
+func TestRFC9211_2_5_StoredOnlyWhenItCanBe(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "hello")
+	})
+	tr := newTestTransport(clock, WithMaxBytes(100))
+	resp, _ := fetch(t, tr, "GET", origin.URL, nil)
+	status, _ := CacheStatusOf(resp)
+	assert.False(t, status.Stored, "Cache-Status said stored for a response larger than the whole cache: %q", resp.Header.Get("Cache-Status"))
+	assert.Equal(t, "too large", status.Detail)
+	assert.Zero(t, tr.Cache.Stats().Stores)
+}
+
+func TestRFC9211_2_2_HitTTLAgreesWithAge(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "hello")
+	})
+	tr := newTestTransport(clock)
+	fetch(t, tr, "GET", origin.URL, nil)
+	clock.Advance(500 * time.Millisecond)
+	resp, _ := fetch(t, tr, "GET", origin.URL, nil)
+	status, _ := CacheStatusOf(resp)
+	require.True(t, status.Hit)
+	assert.Equal(t, "0", resp.Header.Get("Age"))
+	assert.Equal(t, 60*time.Second, status.TTL, "a response at Age: 0 with max-age=60 has 60 s left, not %v", status.TTL)
+}
+
+func TestTransportHitReportsUncompressedLikeTheStoredResponse(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		fmt.Fprint(zw, "hello")
+		zw.Close()
+	})
+	inner := &http.Transport{}
+	t.Cleanup(inner.CloseIdleConnections)
+	tr := newTestTransport(clock)
+	tr.Transport = inner
+	miss, body := fetch(t, tr, "GET", origin.URL, nil)
+	require.True(t, miss.Uncompressed, "net/http decompressed the body")
+	require.Equal(t, "hello", body)
+	hit, body := fetch(t, tr, "GET", origin.URL, nil)
+	require.True(t, isHit(hit))
+	assert.Equal(t, "hello", body)
+	assert.True(t, hit.Uncompressed, "a hit says the body was not decompressed, where the miss that stored it said it was")
 }

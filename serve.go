@@ -61,6 +61,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 		}
 	}
 	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, m.protoMajor, m.protoMinor
+	resp.Uncompressed = e.Uncompressed
 	return resp
 }
 
@@ -75,7 +76,9 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 		}
 	}()
 	defer c.recovered("serve", &failed)
-	ttl := strconv.FormatInt(int64(d.ttl/time.Second), 10)
+	// The ttl and the Age field come from the same whole seconds of age, so
+	// that the two agree (max-age=60 at Age: 0 is ttl=60).
+	ttl := strconv.FormatInt(int64(d.meta.lifetime/time.Second-d.age/time.Second), 10)
 	resp = storedResponse(c, req, d, c.hitPrefix+ttl, false)
 	c.hits.Add(1)
 	return resp

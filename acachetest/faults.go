@@ -277,6 +277,7 @@ func CloneEntry(e *acache.Entry) *acache.Entry {
 		RequestTime:  e.RequestTime,
 		ResponseTime: e.ResponseTime,
 		Credentials:  e.Credentials,
+		Uncompressed: e.Uncompressed,
 	}
 	if e.Variants != nil {
 		c.Variants = make([]*acache.Entry, len(e.Variants))
