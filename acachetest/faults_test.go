@@ -302,6 +302,7 @@ func TestCloneEntry(t *testing.T) {
 	e.ResponseTime = e.RequestTime.Add(time.Second)
 	e.Variants = []*acache.Entry{testEntry("a"), nil}
 	e.Credentials = "hash"
+	e.Uncompressed = true
 	want := acachetest.CloneEntry(e)
 	require.Equal(t, e, want, "the clone must equal the original")
 
