@@ -289,7 +289,7 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 		c.remove(ctx, key)
 		return nil
 	}
-	if e.meta == nil || e.meta.shared != c.shared {
+	if !c.derivedHere(e) {
 		// Not an entry this Cache stored in this process: a backend decoded
 		// it, or it was changed, or another Cache stored it. Trust nothing.
 		if err := c.validEntry(e); err != nil {

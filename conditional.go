@@ -287,15 +287,15 @@ func notModifiedSince(reqHeader, stored http.Header, now time.Time) bool {
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
 // [RFC 9110 Section 8.8.4]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.4
 // [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
-func validatorsFor(stored http.Header) http.Header {
+func validatorsFor(stored http.Header, now time.Time) http.Header {
 	v := make(http.Header, 2)
 	if s, _, ok := singleFieldValue(stored, "Etag"); ok {
 		if _, ok := parseETag(s); ok {
 			v["If-None-Match"] = []string{strings.Trim(s, " \t")}
 		}
 	}
-	// The current time only chooses the century of an RFC 850 two-digit year.
-	if t, _, ok := headerDate(stored, "Last-Modified", time.Now()); ok {
+	// now only chooses the century of an RFC 850 two-digit year.
+	if t, _, ok := headerDate(stored, "Last-Modified", now); ok {
 		s := strings.Trim(stored.Get("Last-Modified"), " \t")
 		if len(s) != imfFixdateLen || s[3] != ',' {
 			s = t.Format(http.TimeFormat)

@@ -348,7 +348,7 @@ func TestRFC9111_4_3_1_ConditionalValidatorsFor(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := validatorsFor(tc.stored)
+			got := validatorsFor(tc.stored, time.Now())
 			require.NotNil(t, got)
 			assert.Equal(t, tc.want, got)
 		})
@@ -529,7 +529,7 @@ func FuzzConditional(f *testing.F) {
 
 		// The validators the cache sends are valid, and a request carrying
 		// them is answered 304 from the response they came from.
-		v := validatorsFor(stored)
+		v := validatorsFor(stored, time.Now())
 		if s := v.Get("If-None-Match"); s != "" {
 			_, ok := parseETag(s)
 			require.True(t, ok, "If-None-Match %q", s)

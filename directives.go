@@ -1,6 +1,7 @@
 package acache
 
 import (
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,17 +14,31 @@ import (
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
 type deltaSeconds struct {
 	set bool // the directive appeared (with a valid value, or it is max-age/s-maxage)
-	// seconds is the value, clamped to 2147483647 (2^31-1): Section 1.2.2 lets
-	// a cache use "the greatest positive integer it can conveniently
-	// represent" instead of 2^31, and that is what cacheobject does. It is 0
-	// when the value of max-age or s-maxage was invalid.
+	// seconds is the value, at most maxDeltaSeconds. It is 0 when the value
+	// of max-age or s-maxage was invalid.
 	seconds int64
+}
+
+// maxDeltaSeconds is the value a cache takes for a delta-seconds too large to
+// represent, per [RFC 9111 Section 1.2.2]: 2^31. cacheobject clamps such
+// values to 2^31-1, which clampDelta lifts to this one constant.
+//
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+const maxDeltaSeconds = 1 << 31
+
+// clampDelta bounds a delta-seconds value to maxDeltaSeconds.
+func clampDelta(s int64) int64 {
+	if s >= math.MaxInt32 { // cacheobject's clamp, or a larger value
+		return maxDeltaSeconds
+	}
+	return s
 }
 
 // keepMin records s if d is unset or s is smaller: the most restrictive of
 // several max-age, s-maxage, max-stale, stale-while-revalidate or
 // stale-if-error directives wins.
 func (d *deltaSeconds) keepMin(s int64) {
+	s = clampDelta(s)
 	if !d.set || s < d.seconds {
 		d.set, d.seconds = true, s
 	}
@@ -32,6 +47,7 @@ func (d *deltaSeconds) keepMin(s int64) {
 // keepMax records s if d is unset or s is larger: the most restrictive of
 // several min-fresh directives wins.
 func (d *deltaSeconds) keepMax(s int64) {
+	s = clampDelta(s)
 	if !d.set || s > d.seconds {
 		d.set, d.seconds = true, s
 	}

@@ -95,14 +95,14 @@ var ccGroups = []struct {
 		{"max-age=99999999999999999999x", cacheControl{maxAge: ds(0)}},
 		{"max-age =60", cacheControl{maxAge: ds(0)}},
 	}},
-	{name: "1.2.2 huge max-age is clamped", rows: []ccRow{
-		{"max-age=2147483647", cacheControl{maxAge: ds(2147483647)}},
-		{"max-age=2147483648", cacheControl{maxAge: ds(2147483647)}},
-		{"max-age=4294967296", cacheControl{maxAge: ds(2147483647)}},
-		{"max-age=99999999999999999999", cacheControl{maxAge: ds(2147483647)}},
-		{`max-age="99999999999999999999"`, cacheControl{maxAge: ds(2147483647)}},
-		{"s-maxage=99999999999999999999", cacheControl{sMaxAge: ds(2147483647)}},
-		{"stale-if-error=99999999999999999999", cacheControl{staleIfError: ds(2147483647)}},
+	{name: "1.2.2 huge delta-seconds are taken as 2^31, the one clamp", rows: []ccRow{
+		{"max-age=2147483647", cacheControl{maxAge: ds(maxDeltaSeconds)}},
+		{"max-age=2147483648", cacheControl{maxAge: ds(maxDeltaSeconds)}},
+		{"max-age=4294967296", cacheControl{maxAge: ds(maxDeltaSeconds)}},
+		{"max-age=99999999999999999999", cacheControl{maxAge: ds(maxDeltaSeconds)}},
+		{`max-age="99999999999999999999"`, cacheControl{maxAge: ds(maxDeltaSeconds)}},
+		{"s-maxage=99999999999999999999", cacheControl{sMaxAge: ds(maxDeltaSeconds)}},
+		{"stale-if-error=99999999999999999999", cacheControl{staleIfError: ds(maxDeltaSeconds)}},
 	}},
 	{name: "5.2 duplicate max-age takes the most restrictive", rows: []ccRow{
 		{"max-age=60, max-age=10", cacheControl{maxAge: ds(10)}},

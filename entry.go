@@ -201,7 +201,9 @@ func validStoredHeader(h http.Header) bool {
 type entryMeta struct {
 	// shared records the mode of the cache that derived it.
 	shared bool
-	cc     cacheControl
+	// targets records the targeted fields it obeyed (RFC 9213).
+	targets []string
+	cc      cacheControl
 	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
 	lifetime time.Duration
 	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
@@ -232,6 +234,7 @@ type entryMeta struct {
 func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 	m := &entryMeta{
 		shared:       shared,
+		targets:      targets,
 		cc:           responseDirectives(e.Header, targets),
 		responseTime: e.ResponseTime,
 		status:       strings.TrimSpace(strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)),
@@ -260,11 +263,19 @@ func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 	return m
 }
 
+// derivedHere reports whether e carries what a Cache configured like c
+// derived from it (the same mode and targeted fields): an entry this Cache,
+// or one like it, stored in this process.
+func (c *Cache) derivedHere(e *Entry) bool {
+	m := e.meta
+	return m != nil && m.shared == c.shared && slices.Equal(m.targets, c.targets)
+}
+
 // metaOf returns what the Cache derives from e: computed when e was stored,
 // or now for an entry a backend decoded.
 func (c *Cache) metaOf(e *Entry) *entryMeta {
-	if m := e.meta; m != nil && m.shared == c.shared {
-		return m
+	if c.derivedHere(e) {
+		return e.meta
 	}
 	return deriveMeta(e, c.shared, c.targets)
 }

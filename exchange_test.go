@@ -625,3 +625,21 @@ func TestTransportHitReportsUncompressedLikeTheStoredResponse(t *testing.T) {
 	assert.Equal(t, "hello", body)
 	assert.True(t, hit.Uncompressed, "a hit says the body was not decompressed, where the miss that stored it said it was")
 }
+
+func TestRFC9213_AnEntryIsReadWithTheTargetedFieldsOfTheCacheReadingIt(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("My-Cache-Control", "max-age=0")
+		fmt.Fprint(w, "hello")
+	})
+	lru := NewLRU()
+	plain := NewTransport(NewCache(lru, WithClock(clock.Now)))
+	targeted := NewTransport(NewCache(lru, WithClock(clock.Now), WithTargetedField("My-Cache-Control")))
+	fetch(t, plain, "GET", origin.URL, nil)
+	resp, _ := fetch(t, plain, "GET", origin.URL, nil)
+	require.True(t, isHit(resp), "fresh for a cache that obeys Cache-Control")
+	resp, _ = fetch(t, targeted, "GET", origin.URL, nil)
+	assert.False(t, isHit(resp), "a cache that obeys My-Cache-Control: max-age=0 served the entry fresh, with another cache's reading of it")
+}

@@ -12,12 +12,6 @@ import (
 // This file holds the rules of RFC 9111 as pure functions: no I/O and no clock
 // reads. Times come in as arguments, so each rule is a table test.
 
-// maxDeltaSeconds is the largest delta-seconds value a cache needs to handle,
-// per [RFC 9111 Section 1.2.2]; larger values are clamped to it.
-//
-// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
-const maxDeltaSeconds = 1 << 31
-
 // maxHeuristicFreshness bounds the freshness lifetime a heuristic may assign.
 // RFC 7234 required a warning past 24 hours; we never go past it.
 const maxHeuristicFreshness = 24 * time.Hour

@@ -131,7 +131,7 @@ type exchangeTimes struct {
 func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Response, exchangeTimes, error) {
 	out := req
 	if d.action == revalidate {
-		out = conditionalRequest(req, d.entry.Header)
+		out = conditionalRequest(req, d.entry.Header, d.now)
 	}
 	var times exchangeTimes
 	times.request = c.now()
@@ -173,9 +173,9 @@ func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) 
 // [RFC 9111 Section 4.3.1]. req itself is not modified.
 //
 // [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
-func conditionalRequest(req *http.Request, stored http.Header) *http.Request {
+func conditionalRequest(req *http.Request, stored http.Header, now time.Time) *http.Request {
 	out := req.Clone(req.Context())
-	for name, values := range validatorsFor(stored) {
+	for name, values := range validatorsFor(stored, now) {
 		out.Header[name] = values
 	}
 	return out
