@@ -92,7 +92,9 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 	rand.Read(secret) // never fails, per its documentation
 	c.setPartitionSecret(secret)
 	for _, opt := range opts {
-		opt(c)
+		if opt.apply != nil {
+			opt.apply(c)
+		}
 	}
 	c.maxBodySize = min(c.maxBodySize, c.maxBytes)
 	if c.shared {

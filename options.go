@@ -6,38 +6,42 @@ import (
 	"time"
 )
 
-// Option configures a [Cache] created by [NewCache].
-type Option func(*Cache)
+// Option configures a [Cache] created by [NewCache]. Options are applied by
+// NewCache alone: a Cache in use cannot be reconfigured, so that no request
+// sees its limits or mode change under it. The zero Option does nothing.
+type Option struct {
+	apply func(*Cache)
+}
 
 // WithMaxEntries sets the most entries the Cache keeps; n <= 0 means
 // [DefaultMaxEntries].
 func WithMaxEntries(n int) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if n > 0 {
 			c.maxEntries = n
 		}
-	}
+	}}
 }
 
 // WithMaxBytes sets the most bytes (as counted by [Entry.Size]) the Cache
 // keeps; n <= 0 means [DefaultMaxBytes].
 func WithMaxBytes(n int64) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if n > 0 {
 			c.maxBytes = n
 		}
-	}
+	}}
 }
 
 // WithMaxBodySize sets the largest response body the Cache stores; larger
 // bodies stream through to the caller and are not stored. The Cache never
 // buffers more than n bytes of a body. n <= 0 means [DefaultMaxBodySize].
 func WithMaxBodySize(n int64) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if n > 0 {
 			c.maxBodySize = n
 		}
-	}
+	}}
 }
 
 // WithShared makes the Cache a shared cache as defined by
@@ -48,27 +52,27 @@ func WithMaxBodySize(n int64) Option {
 //
 // [RFC 9111 Section 1]: https://www.rfc-editor.org/rfc/rfc9111#section-1
 func WithShared() Option {
-	return func(c *Cache) { c.shared = true }
+	return Option{func(c *Cache) { c.shared = true }}
 }
 
 // WithClock sets the function the Cache reads the time from; nil means
 // [time.Now]. Tests use it to move time forward.
 func WithClock(now func() time.Time) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if now != nil {
 			c.now = now
 		}
-	}
+	}}
 }
 
 // WithLogger sets where the Cache reports failures it recovered from (backend
 // errors, corrupt entries, panics); nil discards them, the default.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if l != nil {
 			c.logger = l
 		}
-	}
+	}}
 }
 
 // WithName sets the cache name in the Cache-Status field of responses
@@ -76,18 +80,18 @@ func WithLogger(l *slog.Logger) Option {
 //
 // [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
 func WithName(name string) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if name != "" {
 			c.name = name
 		}
-	}
+	}}
 }
 
 // WithoutXFromCache stops the Cache from adding "X-From-Cache: 1" to the
 // responses it serves. The header is on by default for users of
 // gregjones/httpcache; the Cache-Status field is always added.
 func WithoutXFromCache() Option {
-	return func(c *Cache) { c.xFromCache = false }
+	return Option{func(c *Cache) { c.xFromCache = false }}
 }
 
 // WithUnframedBodies lets the Cache store HTTP/1 responses whose body has
@@ -95,7 +99,7 @@ func WithoutXFromCache() Option {
 // connection closes, so a truncated body looks complete; by default they are
 // not stored.
 func WithUnframedBodies() Option {
-	return func(c *Cache) { c.storeUnframed = true }
+	return Option{func(c *Cache) { c.storeUnframed = true }}
 }
 
 // WithPartitionSecret sets the key of the HMAC that turns a request's
@@ -104,11 +108,11 @@ func WithUnframedBodies() Option {
 // By default the secret is random per Cache; set it to share entries of
 // authenticated requests between processes through a persistent backend.
 func WithPartitionSecret(secret []byte) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if len(secret) > 0 {
 			c.setPartitionSecret(secret)
 		}
-	}
+	}}
 }
 
 // WithTargetedField makes the Cache obey the directives of the response
@@ -119,11 +123,11 @@ func WithPartitionSecret(secret []byte) Option {
 //
 // [RFC 9213]: https://www.rfc-editor.org/rfc/rfc9213
 func WithTargetedField(name string) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if name != "" {
 			c.targets = append(c.targets, http.CanonicalHeaderKey(name))
 		}
-	}
+	}}
 }
 
 // WithBackendTimeout sets how long the Cache waits for its backend: for a
@@ -135,9 +139,9 @@ func WithTargetedField(name string) Option {
 // d <= 0 means [DefaultBackendTimeout]. The in-memory [LRU] never blocks, so
 // it is called directly, without deadlines.
 func WithBackendTimeout(d time.Duration) Option {
-	return func(c *Cache) {
+	return Option{func(c *Cache) {
 		if d > 0 {
 			c.backendTimeout = d
 		}
-	}
+	}}
 }

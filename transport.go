@@ -20,12 +20,12 @@ type Transport struct {
 	// to. If nil, http.DefaultTransport is used.
 	Transport http.RoundTripper
 
-	// Cache holds the stored responses. If nil, the first request creates a
-	// Cache with NewCache(nil).
+	// Cache holds the stored responses. If nil, the first request sets it to
+	// NewCache(nil), which can then be read (for its Stats) once that
+	// request has returned.
 	Cache *Cache
 
-	defaultCacheOnce sync.Once
-	defaultCache     *Cache
+	cacheOnce sync.Once
 }
 
 // NewTransport returns a Transport around http.DefaultTransport that stores
@@ -52,11 +52,12 @@ func (t *Transport) CloseIdleConnections() {
 }
 
 func (t *Transport) cache() *Cache {
-	if t.Cache != nil {
-		return t.Cache
-	}
-	t.defaultCacheOnce.Do(func() { t.defaultCache = NewCache(nil) })
-	return t.defaultCache
+	t.cacheOnce.Do(func() {
+		if t.Cache == nil {
+			t.Cache = NewCache(nil)
+		}
+	})
+	return t.Cache
 }
 
 func (t *Transport) transport() http.RoundTripper {
