@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -591,5 +590,3 @@ func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) &&
 		normalizeHost(a.Scheme, a.Host) == normalizeHost(b.Scheme, b.Host)
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -166,24 +166,6 @@ func headerETag(h http.Header) (t entityTag, present, ok bool) {
 	return t, true, ok
 }
 
-// singleFieldValue returns the value of the singleton field name of h
-// ([RFC 9110 Section 5.5]). present reports whether the field has at least one
-// field line; ok is false if it has none or if its lines differ.
-//
-// [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
-func singleFieldValue(h http.Header, name string) (v string, present, ok bool) {
-	values := h.Values(name)
-	if len(values) == 0 {
-		return "", false, false
-	}
-	for _, other := range values[1:] {
-		if other != values[0] {
-			return "", true, false
-		}
-	}
-	return values[0], true, true
-}
-
 // notModified reports whether a cache holding a stored response with header
 // stored may answer a request with method and header reqHeader with 304 (Not
 // Modified), evaluating the request's conditionals against the stored response

@@ -437,16 +437,3 @@ func unquote(v string) string {
 	}
 	return v
 }
-
-// isDigits reports whether s is 1*DIGIT, the delta-seconds syntax of
-// [RFC 9111 Section 1.2.2].
-//
-// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}

@@ -3,6 +3,7 @@ package acache
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -250,7 +251,7 @@ func resendable(req *http.Request) bool {
 func pragmaNoCache(h http.Header) bool {
 	for _, line := range h["Pragma"] {
 		for member := range strings.SplitSeq(line, ",") {
-			if strings.EqualFold(strings.TrimSpace(member), "no-cache") {
+			if strings.EqualFold(trimOWS(member), "no-cache") {
 				return true
 			}
 		}
@@ -436,7 +437,7 @@ func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times ex
 	}
 	length := resp.Header.Get("Content-Length")
 	switch {
-	case length != "" && length != itoa(int64(len(v.Body))):
+	case length != "" && length != strconv.Itoa(len(v.Body)):
 		c.remove(req.Context(), key)
 	case matches304(resp.Header, v.Header, times.response):
 		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, times)

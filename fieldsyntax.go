@@ -2,6 +2,7 @@ package acache
 
 import (
 	"maps"
+	"math"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -113,4 +114,65 @@ func fieldValuesFold(h http.Header, name string) []string {
 		}
 	}
 	return values
+}
+
+// singleFieldValue returns the value of the singleton field name of h
+// ([RFC 9110 Section 5.5]). present reports whether the field has at least one
+// field line; ok is false if it has none or if its lines differ.
+//
+// [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
+func singleFieldValue(h http.Header, name string) (v string, present, ok bool) {
+	values := h.Values(name)
+	if len(values) == 0 {
+		return "", false, false
+	}
+	for _, other := range values[1:] {
+		if other != values[0] {
+			return "", true, false
+		}
+	}
+	return values[0], true, true
+}
+
+// trimOWS removes the optional whitespace (SP and HTAB) around a field value
+// or list member, [RFC 9110 Section 5.6.3]: no more, unlike
+// strings.TrimSpace.
+//
+// [RFC 9110 Section 5.6.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.3
+func trimOWS(s string) string {
+	return strings.Trim(s, " \t")
+}
+
+// isDigits reports whether s is 1*DIGIT: one or more ASCII digits, without a
+// sign, the syntax of delta-seconds ([RFC 9111 Section 1.2.2]), of range
+// positions ([RFC 9110 Section 14.1.2]) and of the numbers in an HTTP-date.
+//
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+// [RFC 9110 Section 14.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseDigits returns the value of s, which satisfies isDigits, saturated
+// at math.MaxInt64 instead of overflowing: a recipient of a numeral too
+// large to represent treats it as very large ([RFC 9110 Section 14.1.2],
+// [RFC 9111 Section 1.2.2]).
+//
+// [RFC 9110 Section 14.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
+// [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
+func parseDigits(s string) int64 {
+	var n int64
+	for i := 0; i < len(s); i++ {
+		d := int64(s[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return math.MaxInt64
+		}
+		n = n*10 + d
+	}
+	return n
 }

@@ -79,9 +79,9 @@ func parseIMFFixdate(s string) (time.Time, bool) {
 		s[16] != ' ' || s[25:] != " GMT" {
 		return time.Time{}, false
 	}
-	day, ok1 := parseDigits(s[5:7])
+	day, ok1 := dateDigits(s[5:7])
 	month, ok2 := parseMonth(s[8:11])
-	year, ok3 := parseDigits(s[12:16])
+	year, ok3 := dateDigits(s[12:16])
 	if !ok1 || !ok2 || !ok3 {
 		return time.Time{}, false
 	}
@@ -106,9 +106,9 @@ func parseASCTime(s string) (time.Time, bool) {
 	if dayField[0] == ' ' {
 		dayField = dayField[1:]
 	}
-	day, ok1 := parseDigits(dayField)
+	day, ok1 := dateDigits(dayField)
 	month, ok2 := parseMonth(s[4:7])
-	year, ok3 := parseDigits(s[20:24])
+	year, ok3 := dateDigits(s[20:24])
 	if !ok1 || !ok2 || !ok3 {
 		return time.Time{}, false
 	}
@@ -135,9 +135,9 @@ func parseRFC850Date(s string, now time.Time) (time.Time, bool) {
 		r[11] != ' ' || r[20:] != " GMT" {
 		return time.Time{}, false
 	}
-	day, ok1 := parseDigits(r[2:4])
+	day, ok1 := dateDigits(r[2:4])
 	month, ok2 := parseMonth(r[5:8])
-	yy, ok3 := parseDigits(r[9:11])
+	yy, ok3 := dateDigits(r[9:11])
 	if !ok1 || !ok2 || !ok3 {
 		return time.Time{}, false
 	}
@@ -168,9 +168,9 @@ func makeHTTPDate(year int, month time.Month, day int, clock string) (time.Time,
 	if len(clock) != len("08:49:37") || clock[2] != ':' || clock[5] != ':' {
 		return time.Time{}, false
 	}
-	hour, ok1 := parseDigits(clock[0:2])
-	minute, ok2 := parseDigits(clock[3:5])
-	second, ok3 := parseDigits(clock[6:8])
+	hour, ok1 := dateDigits(clock[0:2])
+	minute, ok2 := dateDigits(clock[3:5])
+	second, ok3 := dateDigits(clock[6:8])
 	if !ok1 || !ok2 || !ok3 || hour > 23 || minute > 59 || second > 60 {
 		return time.Time{}, false
 	}
@@ -183,21 +183,13 @@ func makeHTTPDate(year int, month time.Month, day int, clock string) (time.Time,
 	return time.Date(year, month, day, hour, minute, second, 0, time.UTC), true
 }
 
-// parseDigits returns the value of s, which must be one or more ASCII digits
-// (the callers pass at most four).
-func parseDigits(s string) (int, bool) {
-	if s == "" {
+// dateDigits returns the value of s, which must be 1*DIGIT (the callers
+// pass at most four).
+func dateDigits(s string) (int, bool) {
+	if !isDigits(s) {
 		return 0, false
 	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+	return int(parseDigits(s)), true
 }
 
 // parseMonth returns the month named exactly s ("Jan" to "Dec").
@@ -258,15 +250,10 @@ func daysIn(month time.Month, year int) int {
 // [RFC 9111]: https://www.rfc-editor.org/rfc/rfc9111
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
 func headerDate(h http.Header, name string, now time.Time) (t time.Time, present, ok bool) {
-	values := h.Values(name)
-	if len(values) == 0 {
-		return time.Time{}, false, false
+	v, present, ok := singleFieldValue(h, name)
+	if !ok {
+		return time.Time{}, present, false
 	}
-	for _, v := range values[1:] {
-		if v != values[0] {
-			return time.Time{}, true, false
-		}
-	}
-	t, ok = parseHTTPDateAt(values[0], now)
+	t, ok = parseHTTPDateAt(v, now)
 	return t, true, ok
 }

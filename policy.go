@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -116,20 +115,14 @@ func ageValue(h http.Header) int64 {
 		return 0
 	}
 	first, _, _ := strings.Cut(values[0], ",")
-	first = textproto.TrimString(first)
+	first = trimOWS(first)
 	if first == "" {
 		return 0
 	}
-	for i := 0; i < len(first); i++ {
-		if first[i] < '0' || first[i] > '9' {
-			return 0
-		}
+	if !isDigits(first) {
+		return 0
 	}
-	n, err := strconv.ParseInt(first, 10, 64)
-	if err != nil || n > maxDeltaSeconds { // only a range error is left
-		return maxDeltaSeconds
-	}
-	return n
+	return min(parseDigits(first), maxDeltaSeconds)
 }
 
 // correctedInitialAge returns the age of a response at the moment it was
@@ -271,7 +264,7 @@ const maxVaryNames = 64
 func varyNames(h http.Header) (names []string, ok bool) {
 	for _, line := range h["Vary"] {
 		for member := range strings.SplitSeq(line, ",") {
-			member = textproto.TrimString(member)
+			member = trimOWS(member)
 			switch {
 			case member == "":
 				continue
@@ -342,7 +335,7 @@ func normalizedList(values []string) string {
 			if b.Len() > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(textproto.TrimString(member))
+			b.WriteString(trimOWS(member))
 		}
 	}
 	return b.String()
@@ -373,7 +366,7 @@ func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 	}
 	for _, line := range h["Connection"] {
 		for name := range strings.SplitSeq(line, ",") {
-			if name = textproto.TrimString(name); name != "" {
+			if name = trimOWS(name); name != "" {
 				delete(out, textproto.CanonicalMIMEHeaderKey(name))
 			}
 		}

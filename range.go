@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -141,7 +140,7 @@ func parseRange(values []string, size int64) (byteRange, rangeOutcome) {
 		satisfiable int
 	)
 	for elem := range strings.SplitSeq(set, ",") {
-		elem = rangeTrimOWS(elem)
+		elem = trimOWS(elem)
 		if elem == "" {
 			continue
 		}
@@ -187,10 +186,10 @@ func parseRangeSpec(elem string, size int64) (r byteRange, satisfiable, valid bo
 	}
 	if firstStr == "" {
 		// suffix-range = "-" suffix-length
-		if !rangeIsDigits(lastStr) {
+		if !isDigits(lastStr) {
 			return byteRange{}, false, false
 		}
-		n := rangeParseNumeral(lastStr)
+		n := parseDigits(lastStr)
 		switch {
 		case n == 0:
 			return byteRange{}, false, true
@@ -203,21 +202,21 @@ func parseRangeSpec(elem string, size int64) (r byteRange, satisfiable, valid bo
 		}
 	}
 	// int-range = first-pos "-" [ last-pos ]
-	if !rangeIsDigits(firstStr) {
+	if !isDigits(firstStr) {
 		return byteRange{}, false, false
 	}
 	if lastStr != "" {
-		if !rangeIsDigits(lastStr) || rangeCompareNumerals(firstStr, lastStr) > 0 {
+		if !isDigits(lastStr) || rangeCompareNumerals(firstStr, lastStr) > 0 {
 			return byteRange{}, false, false
 		}
 	}
-	first := rangeParseNumeral(firstStr)
+	first := parseDigits(firstStr)
 	if first >= size {
 		return byteRange{}, false, true
 	}
 	last := size - 1
 	if lastStr != "" {
-		last = min(last, rangeParseNumeral(lastStr))
+		last = min(last, parseDigits(lastStr))
 	}
 	return byteRange{first, last}, true, true
 }
@@ -229,11 +228,11 @@ func parseRangeSpec(elem string, size int64) (r byteRange, satisfiable, valid bo
 // [RFC 9110 Section 5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
 func rangeJoinLines(values []string) string {
 	if len(values) == 1 {
-		return rangeTrimOWS(values[0])
+		return trimOWS(values[0])
 	}
 	var b strings.Builder
 	for _, v := range values {
-		v = rangeTrimOWS(v)
+		v = trimOWS(v)
 		if v == "" {
 			continue
 		}
@@ -243,48 +242,6 @@ func rangeJoinLines(values []string) string {
 		b.WriteString(v)
 	}
 	return b.String()
-}
-
-// rangeTrimOWS removes leading and trailing OWS (SP and HTAB,
-// [RFC 9110 Section 5.6.3]).
-//
-// [RFC 9110 Section 5.6.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.3
-func rangeTrimOWS(s string) string {
-	return strings.Trim(s, " \t")
-}
-
-// rangeIsDigits reports whether s is 1*DIGIT: one or more ASCII digits, no
-// sign ([RFC 9110 Section 14.1.2]).
-//
-// [RFC 9110 Section 14.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
-func rangeIsDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// rangeParseNumeral returns the value of the 1*DIGIT numeral s, saturated at
-// math.MaxInt64 rather than overflowing, as [RFC 9110 Section 14.1.2] asks
-// recipients to do something sensible with large numerals. s must satisfy
-// rangeIsDigits.
-//
-// [RFC 9110 Section 14.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
-func rangeParseNumeral(s string) int64 {
-	var n int64
-	for i := 0; i < len(s); i++ {
-		d := int64(s[i] - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return math.MaxInt64
-		}
-		n = n*10 + d
-	}
-	return n
 }
 
 // rangeCompareNumerals compares the values of the 1*DIGIT numerals a and b

@@ -45,8 +45,9 @@ func (c *Cache) report(op, key string, err error) {
 	c.logger.Warn("acache: cache failure, using the origin", "op", op, "key", key, "err", err)
 }
 
-// recovered turns a panic in cache code into a reported failure. Use it as
-// `defer c.recovered("op", &ok)`.
+// recovered turns a panic in cache code into a reported failure of op and
+// sets *failed, so that the caller can fall back to the origin. Defer it:
+// `defer c.recovered("store", &failed)`.
 func (c *Cache) recovered(op string, failed *bool) {
 	if r := recover(); r != nil {
 		c.report(op, "", fmt.Errorf("panic: %v", r))
