@@ -299,6 +299,9 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 			return nil
 		}
 	}
+	if e.StatusCode == 0 {
+		return nil // an index of partitions, no response of its own
+	}
 	return e
 }
 
@@ -351,6 +354,15 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 // never holds more than its limits, even for a moment; when it cannot evict,
 // it does not store.
 func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
+	if uri, partitioned := splitPartition(key); partitioned {
+		// Stores of every partition of a URI take the URI's lock first,
+		// then their own: the index at the URI lists each of them.
+		unlockURI := c.keys.lock(uri)
+		defer unlockURI()
+		if !c.listPartition(ctx, uri, key) {
+			return
+		}
+	}
 	unlock := c.keys.lock(key)
 	defer unlock()
 	old, ok := c.pop(ctx, key)
@@ -358,14 +370,22 @@ func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
 		return
 	}
 	if old != nil {
+		e.Partitions = old.Partitions // the index belongs to the key
 		e.Variants = c.keptVariants(e, old)
 		if e.Size() > c.maxBytes {
 			e.Variants = nil
 		}
 	}
+	if !c.put(ctx, key, e) {
+		c.dropPartitions(ctx, e.Partitions) // unlisted, they could not be invalidated
+	}
+}
+
+// put makes room for e and sets it under key, reporting whether it did.
+func (c *Cache) put(ctx context.Context, key string, e *Entry) bool {
 	size := e.Size()
-	if !c.makeRoom(ctx, size) {
-		return
+	if size > c.maxBytes || !c.makeRoom(ctx, size) {
+		return false
 	}
 	callCtx, cancel := c.callContext(ctx)
 	err := c.backend.Set(callCtx, key, e)
@@ -373,9 +393,70 @@ func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
 	c.usage.settle(size, err == nil)
 	if err != nil {
 		c.report("set", key, err)
-		return
+		return false
 	}
 	c.stores.Add(1)
+	return true
+}
+
+// maxPartitions bounds how many partitions (users) one URI keeps responses
+// for; past it, the least recently listed one is removed.
+const maxPartitions = 256
+
+// listPartition records key, the key of a response stored under a partition
+// of the URI key uri, in the index at uri ([Entry.Partitions]), so that an
+// invalidation of the URI reaches it (RFC 9111 Section 4.4). The index is the
+// entry stored for the URI itself, or a stub holding only the index. The
+// caller holds uri's lock. It reports false, storing nothing, when the
+// backend failed; what the index listed is then removed with it.
+func (c *Cache) listPartition(ctx context.Context, uri, key string) bool {
+	callCtx, cancel := c.callContext(ctx)
+	index, err := c.backend.Get(callCtx, uri)
+	cancel()
+	if err != nil {
+		c.report("get", uri, err)
+		return false
+	}
+	if index != nil && slices.Contains(index.Partitions, key) {
+		return true
+	}
+	old, ok := c.pop(ctx, uri)
+	if !ok {
+		return false
+	}
+	next := &Entry{Key: uri} // a stub: no response of its own
+	if old != nil {
+		copied := *old
+		next = &copied
+	}
+	next.Partitions = append(slices.Clip(next.Partitions), key)
+	if over := len(next.Partitions) - maxPartitions; over > 0 {
+		c.dropPartitions(ctx, next.Partitions[:over])
+		next.Partitions = next.Partitions[over:]
+	}
+	if !c.put(ctx, uri, next) {
+		c.dropPartitions(ctx, next.Partitions)
+		return false
+	}
+	return true
+}
+
+// dropPartitions removes the responses stored under the partition keys
+// keys. The caller holds the lock of their URI, which every store of a
+// partition takes first.
+func (c *Cache) dropPartitions(ctx context.Context, keys []string) {
+	for _, key := range keys {
+		c.pop(ctx, key)
+	}
+}
+
+// splitPartition returns the URI key of a partition key, and whether key has
+// a partition at all.
+func splitPartition(key string) (uri string, partitioned bool) {
+	if i := strings.Index(key, partitionTag); i >= 0 {
+		return key[:i], true
+	}
+	return key, false
 }
 
 // maxVariants bounds how many responses with different Vary selections the
@@ -402,9 +483,9 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 		vNames := c.metaOf(v).varyNames
 		otherUser := v.Credentials != "" && e.Credentials != "" && v.Credentials != e.Credentials
 		if slices.Equal(vNames, names) && (otherUser || !varyMatches(names, v.VaryHeader, e.VaryHeader)) {
-			if len(v.Variants) > 0 {
-				flat := *v
-				flat.Variants = nil
+			if len(v.Variants) > 0 || len(v.Partitions) > 0 {
+				flat := *v // a variant has neither variants nor an index
+				flat.Variants, flat.Partitions = nil, nil
 				v = &flat
 			}
 			kept = append(kept, v)
@@ -443,6 +524,10 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 		}
 		c.usage.removed(old.Size())
 		c.evictions.Add(1)
+		// Evicting a URI's index evicts the responses it lists, which an
+		// invalidation could no longer reach. (A store of one of them that
+		// is under way at this moment may still land unlisted.)
+		c.dropPartitions(ctx, old.Partitions)
 	}
 }
 
@@ -519,8 +604,9 @@ func (c *Cache) reserveInFlight(n int64) bool {
 	}
 }
 
-// remove deletes the entry stored under key, if any, waiting for the backend
-// as store does.
+// remove deletes the entry stored under key, if any, and the responses its
+// index lists (for a URI key, those of every partition), waiting for the
+// backend as store does.
 func (c *Cache) remove(ctx context.Context, key string) {
 	var failed bool
 	defer c.recovered("remove", &failed)
@@ -530,7 +616,9 @@ func (c *Cache) remove(ctx context.Context, key string) {
 	removeNow := func(ctx context.Context) {
 		unlock := c.keys.lock(key)
 		defer unlock()
-		c.pop(ctx, key)
+		if old, _ := c.pop(ctx, key); old != nil {
+			c.dropPartitions(ctx, old.Partitions)
+		}
 	}
 	if c.direct {
 		removeNow(ctx)
@@ -581,7 +669,7 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 			host = "" // u.Host, already checked to be the same origin
 		}
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
-			c.remove(ctx, c.keyFor(method, u, host, req.Header))
+			c.remove(ctx, c.keyFor(method, u, host, nil))
 		}
 	}
 }

@@ -57,6 +57,15 @@ type Entry struct {
 	// varied on them, so that clients sharing a Transport do not get each
 	// other's private responses. It is empty for every other response.
 	Credentials string
+	// Partitions lists, in the entry stored under a URI's key (method, URL
+	// and Host, without a partition), the keys of the responses stored for
+	// the same URI under a partition: for requests with other credentials
+	// (RFC 9111 Section 2 lets a cache add them to the key). It makes every
+	// response stored for a URI reachable from the URI alone, which
+	// invalidation needs (RFC 9111 Section 4.4), with the Backend's methods.
+	// An entry whose StatusCode is 0 is only this index, with no response of
+	// its own, and is never served.
+	Partitions []string
 	// Uncompressed reports that the inner transport decompressed the body
 	// the origin sent, as [http.Response.Uncompressed] does; hits report it
 	// like the response that was stored.
@@ -72,7 +81,7 @@ type Entry struct {
 // stored under another key is skipped; it is never a response for this key.
 func (e *Entry) responses() iter.Seq[*Entry] {
 	return func(yield func(*Entry) bool) {
-		if !yield(e) {
+		if e.StatusCode != 0 && !yield(e) { // 0: an index, not a response
 			return
 		}
 		for _, v := range e.Variants {
@@ -101,6 +110,9 @@ func (e *Entry) Size() int64 {
 func (e *Entry) ownSize() int64 {
 	const overhead = 256 // the Entry, its slices and maps, in round figures
 	n := int64(overhead + len(e.Key) + len(e.Proto) + len(e.Body) + len(e.Credentials))
+	for _, key := range e.Partitions {
+		n += int64(len(key)) + 16
+	}
 	return n + headerSize(e.Header) + headerSize(e.VaryHeader)
 }
 
@@ -129,6 +141,20 @@ var errCorruptEntry = errors.New("acache: corrupt entry")
 // sizes against the limits, and the shape of the variants (one level deep,
 // at most maxVariants, all under the same key).
 func (c *Cache) validEntry(e *Entry) error {
+	if len(e.Partitions) > maxPartitions {
+		return fmt.Errorf("%w: %d partitions", errCorruptEntry, len(e.Partitions))
+	}
+	for _, key := range e.Partitions {
+		if uri, ok := splitPartition(key); !ok || uri != e.Key {
+			return fmt.Errorf("%w: a partition %q of another URI", errCorruptEntry, key)
+		}
+	}
+	if e.StatusCode == 0 { // an index of partitions only
+		if len(e.Partitions) == 0 || len(e.Header) > 0 || len(e.Body) > 0 || len(e.Variants) > 0 {
+			return fmt.Errorf("%w: an index with a response in it, or without partitions", errCorruptEntry)
+		}
+		return nil
+	}
 	if len(e.Variants) >= maxVariants {
 		return fmt.Errorf("%w: %d variants", errCorruptEntry, len(e.Variants))
 	}
@@ -140,6 +166,8 @@ func (c *Cache) validEntry(e *Entry) error {
 			return fmt.Errorf("%w: a variant with variants", errCorruptEntry)
 		case v.Key != e.Key:
 			return fmt.Errorf("%w: a variant stored under %q", errCorruptEntry, v.Key)
+		case len(v.Partitions) > 0:
+			return fmt.Errorf("%w: a variant with partitions", errCorruptEntry)
 		}
 		if err := c.validResponse(v); err != nil {
 			return err

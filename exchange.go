@@ -84,6 +84,11 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	d.verdict = decideVerdict(f)
 	if d.action == serve {
 		c.touch(req.Context(), d.entryKey)
+		if uri, partitioned := splitPartition(d.entryKey); partitioned {
+			// The URI's index must outlive the responses it lists, which
+			// eviction would otherwise take with it.
+			c.touch(req.Context(), uri)
+		}
 	}
 	return d
 }

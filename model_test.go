@@ -77,6 +77,12 @@ type modelOrigin struct {
 	// contact is when the origin last sent or confirmed (304) each body: a
 	// stored copy of it is at least now - contact old.
 	contact map[string]time.Time
+	// step is the step under way; contactStep the step at which each body
+	// was last sent or confirmed, postStep the last step at which a POST
+	// to each path succeeded, invalidating it for every user (RFC 9111
+	// Section 4.4).
+	step                  int
+	contactStep, postStep map[string]int
 }
 
 func (o *modelOrigin) Now() time.Time {
@@ -128,6 +134,13 @@ func (o *modelOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
 	body := fingerprint(p, req, version)
 	o.mu.Lock()
 	o.contact[body] = now
+	if req.Method == http.MethodPost {
+		if p.status < 400 {
+			o.postStep[p.path] = o.step
+		}
+	} else {
+		o.contactStep[body] = o.step
+	}
 	o.mu.Unlock()
 	if slices.Contains(wireValues(req.Header, "If-None-Match"), etag) && req.Method != http.MethodPost {
 		resp.StatusCode = http.StatusNotModified
@@ -175,7 +188,8 @@ const (
 // and returns how many responses came from the cache.
 func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 	origin := &modelOrigin{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
-		version: map[string]int{}, contact: map[string]time.Time{}}
+		version: map[string]int{}, contact: map[string]time.Time{},
+		contactStep: map[string]int{}, postStep: map[string]int{}}
 	lru := acache.NewLRU()
 	faulty := acachetest.NewFaultyBackend(lru)
 	defer faulty.Release()
@@ -236,6 +250,9 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 			req.Header[spell("Cache-Control")] = []string{directive}
 		}
 
+		origin.mu.Lock()
+		origin.step = step
+		origin.mu.Unlock()
 		resp, err := tr.RoundTrip(req)
 		faulty.ClearAll()
 		if err != nil {
@@ -271,6 +288,9 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 			}
 		} else {
 			checkModelBody(t, what, p, req, string(body), origin)
+			if status.Hit {
+				checkModelNotInvalidated(t, what, p, string(body), origin)
+			}
 		}
 		checkModelBounds(t, fmt.Sprintf("step %d", step), cache, lru)
 	}
@@ -322,6 +342,18 @@ func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, re
 	fresh := ageD < allowed || (ageD == allowed && (directive == "max-age=0" || directive == "max-stale=30" || directive == "min-fresh=10"))
 	if !fresh {
 		t.Fatalf("%s: served at age %v past what it may be (%v)", what, ageD, allowed)
+	}
+}
+
+// checkModelNotInvalidated fails the test if a hit served a body the origin
+// last sent before a POST to its path succeeded: that POST invalidated every
+// stored response for the URI, whoever's (RFC 9111 Section 4.4).
+func checkModelNotInvalidated(t *testing.T, what string, p modelPath, body string, origin *modelOrigin) {
+	t.Helper()
+	origin.mu.Lock()
+	defer origin.mu.Unlock()
+	if posted, ok := origin.postStep[p.path]; ok && origin.contactStep[body] <= posted {
+		t.Fatalf("%s: a response stored before the POST at step %d that invalidated it", what, posted)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -278,6 +279,7 @@ func CloneEntry(e *acache.Entry) *acache.Entry {
 		ResponseTime: e.ResponseTime,
 		Credentials:  e.Credentials,
 		Uncompressed: e.Uncompressed,
+		Partitions:   slices.Clone(e.Partitions),
 	}
 	if e.Variants != nil {
 		c.Variants = make([]*acache.Entry, len(e.Variants))
