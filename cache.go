@@ -99,7 +99,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 	if c.shared {
 		c.targets = append(c.targets, "Cdn-Cache-Control")
 	}
-	c.hitPrefix = c.name + "; hit; ttl="
+	c.hitPrefix = cacheIdentifier(c.name) + "; hit; ttl="
 	return c
 }
 

@@ -19,7 +19,6 @@ const (
 	FwdMiss     = "miss"      // the cache did not find a usable response
 	FwdRequest  = "request"   // the request's directives asked for the origin
 	FwdStale    = "stale"     // the stored response was stale
-	FwdPartial  = "partial"   // only part of the response was stored
 )
 
 // CacheStatus is one cache's report of how it handled a request: a member of
@@ -28,7 +27,8 @@ const (
 //
 // [RFC 9211]: https://www.rfc-editor.org/rfc/rfc9211
 type CacheStatus struct {
-	// Cache is the name of the cache that wrote the member.
+	// Cache is the name of the cache that wrote the member. Any string will
+	// do; String quotes one that is not a token.
 	Cache string
 	// Hit reports that the response came from the cache without contacting
 	// the origin.
@@ -50,19 +50,33 @@ type CacheStatus struct {
 	Detail string
 }
 
-// String returns the member in the syntax of RFC 9211, e.g.
+// String returns the member in the syntax of [RFC 9211 Section 2], a member
+// of a List of Structured Fields ([RFC 8941 Section 3.1]), e.g.
 // `acache; hit; ttl=30` or `acache; fwd=uri-miss; fwd-status=200; stored; ttl=60`.
+//
+// The cache identifier is written as an sf-token when Cache is one
+// ([RFC 8941 Section 3.3.4]), else as an sf-string; Fwd likewise, and Detail
+// always as an sf-string ([RFC 8941 Section 3.3.3]). An sf-string holds only
+// printable ASCII (0x20 to 0x7E) with `"` and `\` escaped by a backslash:
+// every other byte (control characters, the bytes of non-ASCII text) is
+// written as its percent-encoding, %XX, so that `héllo<TAB>x` becomes
+// "h%C3%A9llo%09x". [CacheStatusOf] does not decode it back.
+//
+// [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
+// [RFC 8941 Section 3.1]: https://www.rfc-editor.org/rfc/rfc8941#section-3.1
+// [RFC 8941 Section 3.3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.3
+// [RFC 8941 Section 3.3.4]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.4
 func (s CacheStatus) String() string {
 	var b strings.Builder
-	b.WriteString(s.Cache)
+	b.WriteString(cacheIdentifier(s.Cache))
 	if s.Hit {
 		b.WriteString("; hit")
 	}
 	if s.Fwd != "" {
 		b.WriteString("; fwd=")
-		b.WriteString(s.Fwd)
+		writeTokenOrString(&b, s.Fwd)
 	}
-	if s.FwdStatus != 0 {
+	if s.FwdStatus != 0 && -maxSFInteger <= s.FwdStatus && s.FwdStatus <= maxSFInteger {
 		b.WriteString("; fwd-status=")
 		b.WriteString(strconv.Itoa(s.FwdStatus))
 	}
@@ -75,9 +89,82 @@ func (s CacheStatus) String() string {
 	}
 	if s.Detail != "" {
 		b.WriteString("; detail=")
-		b.WriteString(strconv.Quote(s.Detail))
+		writeSFString(&b, s.Detail)
 	}
 	return b.String()
+}
+
+// maxSFInteger is the largest magnitude of an sf-integer, which has at most
+// 15 digits ([RFC 8941 Section 3.3.1]).
+//
+// [RFC 8941 Section 3.3.1]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.1
+const maxSFInteger = 999_999_999_999_999
+
+// cacheIdentifier returns name as the identifier that starts a Cache-Status
+// member ([RFC 9211 Section 2]): an sf-token when it is one, else an
+// sf-string, as [CacheStatus.String] writes it.
+//
+// [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
+func cacheIdentifier(name string) string {
+	if sfToken(name) {
+		return name
+	}
+	var b strings.Builder
+	writeSFString(&b, name)
+	return b.String()
+}
+
+// writeTokenOrString writes v as an sf-token when it is one, else as an
+// sf-string.
+func writeTokenOrString(b *strings.Builder, v string) {
+	if sfToken(v) {
+		b.WriteString(v)
+		return
+	}
+	writeSFString(b, v)
+}
+
+// sfToken reports whether v is an sf-token ([RFC 8941 Section 3.3.4]): an
+// ALPHA or "*", then tchar, ":" or "/".
+//
+// [RFC 8941 Section 3.3.4]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.4
+func sfToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	if c := v[0]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '*') {
+		return false
+	}
+	for i := 1; i < len(v); i++ {
+		if c := v[i]; !tokenChars[c] && c != ':' && c != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// writeSFString writes v as an sf-string ([RFC 8941 Section 3.3.3]): in
+// double quotes, `"` and `\` escaped with a backslash, and every byte that
+// is not printable ASCII replaced by its percent-encoding, %XX.
+//
+// [RFC 8941 Section 3.3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.3
+func writeSFString(b *strings.Builder, v string) {
+	const hex = "0123456789ABCDEF"
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c > 0x7e:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
 }
 
 // CacheStatusOf returns the last member of resp's Cache-Status field, the one
@@ -124,12 +211,13 @@ func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 		case "fwd":
 			s.Fwd = value
 		case "fwd-status":
-			s.FwdStatus, _ = strconv.Atoi(value)
+			if n, ok := sfInteger(value); ok {
+				s.FwdStatus = int(n)
+			}
 		case "stored":
 			s.Stored = !hasValue || value == "?1"
 		case "ttl":
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err == nil {
+			if n, ok := sfInteger(value); ok {
 				s.TTL = time.Duration(min(max(n, -maxDeltaSeconds), maxDeltaSeconds)) * time.Second
 			}
 		case "detail":
@@ -139,17 +227,75 @@ func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 	return s, true
 }
 
-// structuredItem returns a bare item: a token or integer as it is, a string
-// without its quotes and escapes. ok is false for a malformed string.
+// structuredItem returns a bare item ([RFC 8941 Section 3.3]): a token,
+// integer, decimal, byte sequence or boolean as it is, an sf-string without
+// its quotes and escapes ([RFC 8941 Section 4.2.5]). ok is false for
+// anything else, such as an sf-string with a byte that is not printable
+// ASCII, an escape other than \" and \\, or no closing quote.
+//
+// [RFC 8941 Section 3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3
+// [RFC 8941 Section 4.2.5]: https://www.rfc-editor.org/rfc/rfc8941#section-4.2.5
 func structuredItem(v string) (string, bool) {
 	if !strings.HasPrefix(v, `"`) {
-		return v, !strings.ContainsAny(v, "\" \t")
+		return v, bareItem(v)
 	}
-	unquoted, err := strconv.Unquote(v)
-	if err != nil {
-		return "", false
+	var b strings.Builder
+	for i := 1; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\':
+			if i++; i == len(v) || v[i] != '"' && v[i] != '\\' {
+				return "", false
+			}
+			b.WriteByte(v[i])
+		case c == '"':
+			return b.String(), i == len(v)-1
+		case c < 0x20 || c > 0x7e:
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return unquoted, true
+	return "", false // no closing quote
+}
+
+// bareItem reports whether v is a bare item other than an sf-string: an
+// sf-token, an sf-integer, an sf-decimal, an sf-binary (byte sequence) or an
+// sf-boolean ([RFC 8941 Section 3.3]).
+//
+// [RFC 8941 Section 3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3
+func bareItem(v string) bool {
+	if _, ok := sfInteger(v); ok || sfToken(v) || v == "?0" || v == "?1" {
+		return true
+	}
+	if whole, frac, ok := strings.Cut(v, "."); ok { // sf-decimal
+		_, wholeOK := sfInteger(whole)
+		_, fracOK := sfInteger(frac)
+		return wholeOK && len(strings.TrimPrefix(whole, "-")) <= 12 &&
+			fracOK && frac[0] != '-' && len(frac) <= 3
+	}
+	if len(v) >= 2 && v[0] == ':' && v[len(v)-1] == ':' { // sf-binary
+		for i := 1; i < len(v)-1; i++ {
+			c := v[i]
+			alnum := '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+			if !alnum && c != '+' && c != '/' && c != '=' {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// sfInteger parses an sf-integer ([RFC 8941 Section 3.3.1]): an optional
+// minus and 1 to 15 digits.
+//
+// [RFC 8941 Section 3.3.1]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.1
+func sfInteger(v string) (int64, bool) {
+	if digits := strings.TrimPrefix(v, "-"); len(digits) > 15 || !isDigits(digits) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
 }
 
 // splitOutsideQuotes splits s at each sep that is not inside a quoted string.
