@@ -1,107 +1,23 @@
 package acache
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// t0 is when every test clock starts.
-var t0 = newTestClock().Now()
-
-// at formats t0+d as an HTTP-date.
-func at(d time.Duration) string { return t0.Add(d).Format(http.TimeFormat) }
-
-// probe is one request of an RFC case, sent after the clock moved by after.
-type probe struct {
-	after  time.Duration
-	method string      // GET if empty
-	header http.Header // request header fields
-	hit    bool        // want the response served from the cache
-	status int         // want this status, if not 0
-	noSend bool        // the origin is not contacted although it is not a hit
-	check  func(t *testing.T, resp *http.Response)
-}
-
-// rfcCase is one rule of RFC 9111: what the origin answers, and what a series
-// of requests should see.
-type rfcCase struct {
-	name   string
-	shared bool
-	status int         // the origin's status, 200 if 0
-	header http.Header // the origin's header fields; Date defaults to the clock
-	probes []probe
-}
-
-func hdr(kv ...string) http.Header {
-	h := http.Header{}
-	for i := 0; i < len(kv); i += 2 {
-		h.Add(kv[i], kv[i+1])
-	}
-	return h
-}
-
-func runRFCCases(t *testing.T, cases []rfcCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			clock := newTestClock()
-			o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
-				for name, values := range tc.header {
-					w.Header()[name] = values
-				}
-				if v, ok := tc.header["Date"]; ok && v[0] == "" {
-					w.Header()["Date"] = nil // net/http sends no Date, rather than its own
-				}
-				w.WriteHeader(cmp(tc.status, http.StatusOK))
-				if r.Method != http.MethodHead {
-					fmt.Fprint(w, "body")
-				}
-			})
-			opts := []Option{WithClock(clock.Now)}
-			if tc.shared {
-				opts = append(opts, WithShared())
-			}
-			tr := NewTransport(NewCache(nil, opts...))
-			wantOrigin := 0
-			for i, p := range tc.probes {
-				clock.Advance(p.after)
-				resp, _ := fetch(t, tr, cmp(p.method, "GET"), o.URL+"/resource", p.header)
-				cs, _ := CacheStatusOf(resp)
-				assert.Equal(t, p.hit, cs.Hit, "request %d (after %v): hit; Cache-Status %q", i, p.after, resp.Header["Cache-Status"])
-				if p.status != 0 {
-					assert.Equal(t, p.status, resp.StatusCode, "request %d: status", i)
-				}
-				if p.check != nil {
-					p.check(t, resp)
-				}
-				if !p.hit && !p.noSend {
-					wantOrigin++
-				}
-			}
-			assert.EqualValues(t, wantOrigin, o.hits.Load(), "requests that reached the origin")
-		})
-	}
-}
-
-func cmp[T comparable](v, fallback T) T {
-	var zero T
-	if v == zero {
-		return fallback
-	}
-	return v
-}
 
 func wantAge(age string) func(*testing.T, *http.Response) {
 	return func(t *testing.T, resp *http.Response) {
@@ -318,6 +234,38 @@ func TestRFC9111_4_4_Invalidation(t *testing.T) {
 	assert.False(t, hit("/a"), "4.4 an unknown method invalidates too")
 }
 
+// rawOrigin serves one canned HTTP/1.1 response per connection, for header
+// fields net/http's server would rewrite.
+func rawOrigin(t *testing.T, response string) (url string, hits *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	hits = &atomic.Int64{}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					if _, err := http.ReadRequest(r); err != nil {
+						return
+					}
+					hits.Add(1)
+					if _, err := io.WriteString(conn, response); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/", hits
+}
+
 func TestRFC9111_3_1_HopByHopFieldsAreNotStored(t *testing.T) {
 	t.Parallel()
 	url, hits := rawOrigin(t, "HTTP/1.1 200 OK\r\n"+
@@ -455,107 +403,198 @@ func FuzzCacheKey(f *testing.F) {
 	})
 }
 
-// FuzzRequestFieldNames checks the request header scan against net/textproto:
-// a name is canonical exactly when CanonicalMIMEHeaderKey leaves it alone,
-// and the canonical view of a header keeps every value.
-func FuzzRequestFieldNames(f *testing.F) {
-	f.Add("authorization", "Bearer a", "Authorization", "Bearer b")
-	f.Add("X-FOO", "1", "x-foo", "2")
-	f.Add("Bad Name", "v", "Cookie", "a\r\nb")
-	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string) {
-		for _, name := range []string{n1, n2} {
-			if validToken(name) && canonicalName(name) != (textproto.CanonicalMIMEHeaderKey(name) == name) {
-				t.Fatalf("canonicalName(%q) = %v; textproto canonicalises it to %q", name, canonicalName(name), textproto.CanonicalMIMEHeaderKey(name))
-			}
-		}
-		h := http.Header{n1: {v1}}
-		h[n2] = append(h[n2], v2)
-		f := scanRequestFields(h)
-		if !validToken(n1) || !validToken(n2) || !validFieldValue(v1) || !validFieldValue(v2) {
-			if !f.invalid {
-				t.Fatalf("%v is not a header net/http sends, yet it passed", h)
-			}
-			return
-		}
-		view := canonicalHeader(h)
-		total := 0
-		for name, values := range view {
-			if !canonicalName(name) {
-				t.Fatalf("canonicalHeader(%v) kept the name %q", h, name)
-			}
-			total += len(values)
-		}
-		if total != 2 {
-			t.Fatalf("canonicalHeader(%v) = %v: values lost or added", h, view)
-		}
-	})
-}
-
-func TestCacheStatusOf(t *testing.T) {
+func TestTransportBoundedLRU(t *testing.T) {
 	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprint(w, strings.Repeat("b", 1000))
+	})
+	const n = 8
 	for _, tc := range []struct {
-		name  string
-		lines []string
-		want  CacheStatus
-		ok    bool
+		name string
+		opts []Option
 	}{
-		{"hit", []string{"acache; hit; ttl=30"}, CacheStatus{Cache: "acache", Hit: true, TTL: 30 * time.Second}, true},
-		{"last member wins", []string{"cdn; fwd=uri-miss", "acache; fwd=stale; fwd-status=200; stored; ttl=-5"},
-			CacheStatus{Cache: "acache", Fwd: "stale", FwdStatus: 200, Stored: true, TTL: -5 * time.Second}, true},
-		{"list in one line", []string{`"edge one"; hit, acache; fwd=uri-miss; detail="no-store"`},
-			CacheStatus{Cache: "acache", Fwd: "uri-miss", Detail: "no-store"}, true},
-		{"quoted comma", []string{`acache; fwd=bypass; detail="a, b"`}, CacheStatus{Cache: "acache", Fwd: "bypass", Detail: "a, b"}, true},
-		{"empty", nil, CacheStatus{}, false},
-		{"broken string", []string{`acache; detail="open`}, CacheStatus{}, false},
+		{"entries", []Option{WithMaxEntries(n)}},
+		{"bytes", []Option{WithMaxBytes(n * 1600)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := parseCacheStatus(tc.lines)
-			assert.Equal(t, tc.ok, ok)
-			assert.Equal(t, tc.want, got)
-			if ok {
-				again, _ := parseCacheStatus([]string{got.String()})
-				assert.Equal(t, got, again, "String round-trips")
+			backend := NewLRU()
+			c := NewCache(backend, append(tc.opts, WithClock(clock.Now))...)
+			tr := NewTransport(c)
+			for i := range 10 * n {
+				fetch(t, tr, "GET", fmt.Sprintf("%s/%d", o.URL, i), nil)
 			}
+			count, _ := backend.Len(context.Background())
+			assert.LessOrEqual(t, count, n)
+			assert.Positive(t, count)
+			assert.LessOrEqual(t, c.Stats().Bytes, c.maxBytes)
+			var sum int64
+			for key, e := range lruEntries(backend) {
+				sum += e.Size()
+				_ = key
+			}
+			assert.Equal(t, sum, c.Stats().Bytes, "the byte count matches what is stored")
+			resp, _ := fetch(t, tr, "GET", fmt.Sprintf("%s/%d", o.URL, 10*n-1), nil)
+			assert.True(t, isHit(resp), "the most recently stored entry survives")
+			resp, _ = fetch(t, tr, "GET", o.URL+"/0", nil)
+			assert.False(t, isHit(resp), "the oldest entry was evicted")
 		})
 	}
 }
 
-func FuzzParseCacheStatus(f *testing.F) {
-	for _, seed := range []string{"acache; hit; ttl=30", `cdn; fwd=uri-miss, acache; detail="x"`, `"a\"b"; stored`, ";;,", `acache; ttl=99999999999999999999`} {
-		f.Add(seed)
+// lruEntries drains a copy of what an LRU holds, oldest first.
+func lruEntries(l *LRU) map[string]*Entry {
+	out := map[string]*Entry{}
+	ctx := context.Background()
+	var keys []string
+	var entries []*Entry
+	for {
+		k, e, _ := l.PopOldest(ctx)
+		if e == nil {
+			break
+		}
+		keys = append(keys, k)
+		entries = append(entries, e)
+		out[k] = e
 	}
-	f.Fuzz(func(t *testing.T, line string) {
-		s, ok := parseCacheStatus([]string{line})
-		if !ok {
-			return
-		}
-		if s.Cache == "" {
-			t.Fatalf("parseCacheStatus(%q) accepted an empty cache name", line)
-		}
-		if s.TTL > maxDeltaSeconds*time.Second || s.TTL < -maxDeltaSeconds*time.Second {
-			t.Fatalf("parseCacheStatus(%q).TTL = %v; out of range", line, s.TTL)
-		}
-	})
+	for i, k := range keys {
+		l.Set(ctx, k, entries[i])
+	}
+	return out
 }
 
-func TestCacheStatsAndLogger(t *testing.T) {
+// panickingSetBackend is an LRU whose Set panics.
+type panickingSetBackend struct{ *LRU }
+
+func (panickingSetBackend) Set(context.Context, string, *Entry) error { panic("disk on fire") }
+
+func TestTransportPanicWhileStoringDoesNotReachTheCaller(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, strings.Repeat("z", 100))
+		if r.Method == "GET" {
+			fmt.Fprint(w, "intact")
+		}
 	})
-	c := NewCache(nil, WithClock(clock.Now))
+	c := NewCache(panickingSetBackend{NewLRU()}, WithClock(clock.Now))
 	tr := NewTransport(c)
-	for range 3 {
-		fetch(t, tr, "GET", o.URL, nil)
+	for _, method := range []string{"GET", "HEAD"} {
+		resp, body := fetch(t, tr, method, o.URL, nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		if method == "GET" {
+			assert.Equal(t, "intact", body, "the caller reads the whole body although storing it panicked")
+		}
 	}
-	s := c.Stats()
-	assert.EqualValues(t, 2, s.Hits)
-	assert.EqualValues(t, 1, s.Misses)
-	assert.EqualValues(t, 1, s.Stores)
-	assert.Zero(t, s.Errors)
-	n, _ := c.backend.Len(context.Background())
-	assert.Equal(t, 1, n)
-	assert.Greater(t, s.Bytes, int64(100))
+	assert.EqualValues(t, 2, c.Stats().Errors)
+}
+
+func TestTransportHitsKeepEntriesFromEviction(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, r.URL.Path)
+	})
+	tr := newTestTransport(clock, WithMaxEntries(3))
+	for _, path := range []string{"/a", "/b", "/c", "/a", "/d"} {
+		fetch(t, tr, "GET", o.URL+path, nil)
+	}
+	resp, _ := fetch(t, tr, "GET", o.URL+"/a", nil)
+	assert.True(t, isHit(resp), "/a was used after /b, so /b is evicted first")
+	resp, _ = fetch(t, tr, "GET", o.URL+"/b", nil)
+	assert.False(t, isHit(resp), "the least recently used entry is the one evicted")
+}
+
+// orphanPartitions returns the partition keys stored in lru that the index
+// at their URI does not list: responses an invalidation could not reach.
+func orphanPartitions(t *testing.T, lru *LRU) []string {
+	t.Helper()
+	lru.mu.Lock()
+	defer lru.mu.Unlock()
+	var orphans []string
+	for key := range lru.items {
+		uri, partitioned := splitPartition(key)
+		if !partitioned {
+			continue
+		}
+		index, ok := lru.items[uri]
+		if !ok || !slices.Contains(index.entry.Partitions, key) {
+			orphans = append(orphans, key)
+		}
+	}
+	return orphans
+}
+
+func TestRFC9111_4_4_InvalidationReachesEveryUser(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "%s for %q", r.Method, r.Header.Get("Authorization"))
+	})
+	lru := NewLRU()
+	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
+	users := []http.Header{nil, {"Authorization": {"Bearer alice"}}, {"Authorization": {"Bearer bob"}}}
+	for _, h := range users {
+		fetch(t, tr, "GET", origin.URL+"/r", h)
+		resp, _ := fetch(t, tr, "GET", origin.URL+"/r", h)
+		require.True(t, isHit(resp), "stored for %v", h)
+	}
+	assert.Empty(t, orphanPartitions(t, lru))
+
+	resp, _ := fetch(t, tr, "POST", origin.URL+"/r", http.Header{"Authorization": {"Bearer carol"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, h := range users {
+		resp, _ := fetch(t, tr, "GET", origin.URL+"/r", h)
+		assert.False(t, isHit(resp), "after carol's POST, %v still got the stored response (RFC 9111 Section 4.4 invalidates the target URI)", h)
+	}
+	n, _ := lru.Len(t.Context())
+	assert.Equal(t, 3, n, "the three responses stored again, the URI's own listing the two users'")
+}
+
+func TestCacheEvictingAURIIndexEvictsThePartitionsItLists(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprint(w, "body")
+	})
+	lru := NewLRU()
+	tr := NewTransport(NewCache(lru, WithClock(clock.Now), WithMaxEntries(3)))
+	alice := http.Header{"Authorization": {"Bearer alice"}}
+	fetch(t, tr, "GET", origin.URL+"/a", alice) // the index of /a, then alice's response
+	fetch(t, tr, "GET", origin.URL+"/b", nil)
+	fetch(t, tr, "GET", origin.URL+"/c", nil) // evicts the oldest: the index of /a
+	assert.Empty(t, orphanPartitions(t, lru), "alice's response outlived the index that lets an invalidation reach it")
+	n, _ := lru.Len(t.Context())
+	assert.LessOrEqual(t, n, 3)
+
+	// Hits keep a URI's index as recent as the responses it lists.
+	fetch(t, tr, "GET", origin.URL+"/a", alice)
+	for range 3 {
+		fetch(t, tr, "GET", origin.URL+"/a", alice)
+		clock.Advance(time.Second)
+	}
+	assert.Empty(t, orphanPartitions(t, lru))
+}
+
+func TestCachePartitionsPerURIAreBounded(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprint(w, "body")
+	})
+	lru := NewLRU()
+	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
+	for i := range maxPartitions + 5 {
+		fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {fmt.Sprint("Bearer user-", i)}})
+	}
+	n, _ := lru.Len(t.Context())
+	assert.Equal(t, maxPartitions+1, n, "the index and the %d most recent users' responses", maxPartitions)
+	assert.Empty(t, orphanPartitions(t, lru))
+	resp, _ := fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {"Bearer user-0"}})
+	assert.False(t, isHit(resp), "the first user's response was dropped to keep the index bounded")
 }

@@ -208,21 +208,6 @@ func readableRequest(req *http.Request) (*http.Request, requestFields) {
 	return &view, scanRequestFields(view.Header)
 }
 
-// canonicalName reports whether name, a token, is in the form
-// [textproto.CanonicalMIMEHeaderKey] gives it: upper case at the start and
-// after each hyphen, lower case elsewhere.
-func canonicalName(name string) bool {
-	upper := true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return false
-		}
-		upper = c == '-'
-	}
-	return true
-}
-
 // selectVariant returns the stored response among e and its variants that
 // the request header h selects (RFC 9111 Section 4.1), most recent first, with
 // its meta; or nil.

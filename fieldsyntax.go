@@ -77,8 +77,8 @@ func validHeader(h http.Header) bool {
 
 // validHost reports a Host value net/http would send as it is: the bytes of
 // a uri-host and port ([RFC 9110 Section 7.2]), with the brackets of an IPv6
-// literal. net/http cuts a Host at a space or "/" rather than refuse it, so
-// the cache refuses such hosts itself.
+// literal. net/http rewrites a Host it finds invalid rather than refuse it
+// (it sends another, or none), so the cache refuses such hosts itself.
 //
 // [RFC 9110 Section 7.2]: https://www.rfc-editor.org/rfc/rfc9110#section-7.2
 func validHost(host string) bool {
@@ -175,4 +175,19 @@ func parseDigits(s string) int64 {
 		n = n*10 + d
 	}
 	return n
+}
+
+// canonicalName reports whether name, a token, is in the form
+// [textproto.CanonicalMIMEHeaderKey] gives it: upper case at the start and
+// after each hyphen, lower case elsewhere.
+func canonicalName(name string) bool {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }

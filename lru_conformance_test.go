@@ -8,9 +8,9 @@ import (
 )
 
 func TestLRUConformance(t *testing.T) {
-	acachetest.TestBackend(t, func() acache.Backend { return acache.NewLRU() })
+	acachetest.TestBackend(t, func(*testing.T) acache.Backend { return acache.NewLRU() })
 }
 
 func TestZeroLRUConformance(t *testing.T) {
-	acachetest.TestBackend(t, func() acache.Backend { return new(acache.LRU) })
+	acachetest.TestBackend(t, func(*testing.T) acache.Backend { return new(acache.LRU) })
 }

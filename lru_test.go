@@ -4,10 +4,15 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// The behaviour every Backend shares (recency order, replacing, popping) is
+// checked by the conformance suite in lru_conformance_test.go, on a new and
+// on a zero LRU; this file checks what is particular to the LRU.
 
 // drain pops every entry of l, oldest first, and returns their keys. It checks
 // that each popped entry is the one stored under its key.
@@ -38,83 +43,9 @@ func set(t *testing.T, l *LRU, keys ...string) []*Entry {
 	return entries
 }
 
-func TestLRUSetOrder(t *testing.T) {
-	l := NewLRU()
-	set(t, l, "a", "b", "c")
-	assert.Equal(t, []string{"a", "b", "c"}, drain(t, l))
-}
-
-func TestLRUSetReplacesAndMovesToEnd(t *testing.T) {
-	ctx := t.Context()
-	l := NewLRU()
-	old := set(t, l, "a", "b", "c")
-	repl := &Entry{Key: "a", StatusCode: 404}
-	require.NoError(t, l.Set(ctx, "a", repl))
-
-	n, err := l.Len(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, 3, n)
-	got, err := l.Get(ctx, "a")
-	require.NoError(t, err)
-	assert.Same(t, repl, got)
-	assert.NotSame(t, old[0], got)
-	assert.Equal(t, []string{"b", "c", "a"}, drain(t, l))
-}
-
-func TestLRUMoveToEnd(t *testing.T) {
-	ctx := t.Context()
-	l := NewLRU()
-	set(t, l, "a", "b", "c", "d")
-	require.NoError(t, l.MoveToEnd(ctx, "b"))
-	require.NoError(t, l.MoveToEnd(ctx, "a"))
-	require.NoError(t, l.MoveToEnd(ctx, "a")) // already the newest
-	require.NoError(t, l.MoveToEnd(ctx, "x")) // absent: no-op
-	assert.Equal(t, []string{"c", "d", "b", "a"}, drain(t, l))
-}
-
-func TestLRUGetAndContainsKeepRecency(t *testing.T) {
-	ctx := t.Context()
-	l := NewLRU()
-	set(t, l, "a", "b")
-	_, err := l.Get(ctx, "a")
-	require.NoError(t, err)
-	_, err = l.Contains(ctx, "a")
-	require.NoError(t, err)
-	assert.Equal(t, []string{"a", "b"}, drain(t, l))
-}
-
-func TestLRUPopOldestOrder(t *testing.T) {
-	ctx := t.Context()
-	l := NewLRU()
-	entries := set(t, l, "a", "b", "c")
-	for i, want := range []string{"a", "b", "c"} {
-		key, e, err := l.PopOldest(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, want, key)
-		assert.Same(t, entries[i], e)
-	}
-	key, e, err := l.PopOldest(ctx)
-	require.NoError(t, err)
-	assert.Empty(t, key)
-	assert.Nil(t, e)
-}
-
-func TestLRUPop(t *testing.T) {
-	ctx := t.Context()
-	l := NewLRU()
-	entries := set(t, l, "a", "b", "c")
-	e, err := l.Pop(ctx, "b")
-	require.NoError(t, err)
-	assert.Same(t, entries[1], e)
-	e, err = l.Pop(ctx, "b")
-	require.NoError(t, err)
-	assert.Nil(t, e)
-	ok, err := l.Contains(ctx, "b")
-	require.NoError(t, err)
-	assert.False(t, ok)
-	assert.Equal(t, []string{"a", "c"}, drain(t, l))
-}
-
+// TestLRUStoresPointer checks what the LRU promises beyond the Backend
+// contract: it stores the *Entry it is given, not a copy, and hands that same
+// pointer back from Get, Pop and PopOldest, also after a replacement.
 func TestLRUStoresPointer(t *testing.T) {
 	ctx := t.Context()
 	l := NewLRU()
@@ -123,6 +54,23 @@ func TestLRUStoresPointer(t *testing.T) {
 	got, err := l.Get(ctx, "a")
 	require.NoError(t, err)
 	assert.Same(t, e, got)
+
+	entries := set(t, l, "b", "c", "d")
+	repl := &Entry{Key: "a", StatusCode: 404}
+	require.NoError(t, l.Set(ctx, "a", repl))
+	got, err = l.Get(ctx, "a")
+	require.NoError(t, err)
+	assert.Same(t, repl, got, "Get after Set replaced the entry")
+	assert.NotSame(t, e, got, "Get after Set replaced the entry")
+
+	got, err = l.Pop(ctx, "c")
+	require.NoError(t, err)
+	assert.Same(t, entries[1], got, "Pop")
+	for _, want := range []*Entry{entries[0], entries[2], repl} {
+		key, got, err := l.PopOldest(ctx)
+		require.NoError(t, err)
+		assert.Same(t, want, got, "PopOldest returned key %q", key)
+	}
 }
 
 func TestLRUZeroValue(t *testing.T) {
@@ -153,14 +101,42 @@ func TestLRUZeroValue(t *testing.T) {
 	assert.Equal(t, []string{"b", "a"}, drain(t, &l))
 }
 
+// TestLRUIgnoresContext checks what the LRU's documentation promises: it
+// ignores the context, so a context that is done skips no store, no eviction
+// and no lookup, and no method returns an error for it.
 func TestLRUIgnoresContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
+	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
-	l := NewLRU()
-	require.NoError(t, l.Set(ctx, "a", &Entry{Key: "a"}))
-	e, err := l.Get(ctx, "a")
-	require.NoError(t, err)
-	assert.NotNil(t, e)
+	expired, cancelExpired := context.WithDeadline(t.Context(), time.Unix(0, 0))
+	defer cancelExpired()
+	for name, ctx := range map[string]context.Context{"cancelled": cancelled, "past its deadline": expired} {
+		t.Run(name, func(t *testing.T) {
+			l := NewLRU()
+			a, b := &Entry{Key: "a"}, &Entry{Key: "b"}
+			require.NoError(t, l.Set(ctx, "a", a), "Set")
+			require.NoError(t, l.Set(ctx, "b", b), "Set")
+			n, err := l.Len(ctx)
+			require.NoError(t, err, "Len")
+			assert.Equal(t, 2, n, "Set under a context that is done must still store")
+			ok, err := l.Contains(ctx, "a")
+			require.NoError(t, err, "Contains")
+			assert.True(t, ok, "Contains")
+			got, err := l.Get(ctx, "a")
+			require.NoError(t, err, "Get")
+			assert.Same(t, a, got, "Get under a context that is done must still find the entry")
+			require.NoError(t, l.MoveToEnd(ctx, "a"), "MoveToEnd")
+			key, got, err := l.PopOldest(ctx)
+			require.NoError(t, err, "PopOldest")
+			assert.Equal(t, "b", key, "MoveToEnd under a context that is done must still make the entry the newest")
+			assert.Same(t, b, got, "PopOldest")
+			got, err = l.Pop(ctx, "a")
+			require.NoError(t, err, "Pop")
+			assert.Same(t, a, got, "Pop under a context that is done must still remove the entry")
+			n, err = l.Len(ctx)
+			require.NoError(t, err, "Len")
+			assert.Zero(t, n, "Len after popping both entries")
+		})
+	}
 }
 
 func TestLRUAllocs(t *testing.T) {

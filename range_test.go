@@ -371,14 +371,6 @@ func TestRangeResponse(t *testing.T) {
 	})
 }
 
-func TestRangeOutcomeString(t *testing.T) {
-	assert.Equal(t, "rangeIgnore", rangeIgnore.String())
-	assert.Equal(t, "rangeSingle", rangeSingle.String())
-	assert.Equal(t, "rangeForward", rangeForward.String())
-	assert.Equal(t, "rangeUnsatisfiable", rangeUnsatisfiable.String())
-	assert.Equal(t, "rangeOutcome(7)", rangeOutcome(7).String())
-}
-
 // FuzzParseRange checks parseRange's invariants. A "\n" in the input
 // separates Range field lines; size is the fuzzed representation length, and
 // the sizes 0, 1000 and 2000 are checked against each other.

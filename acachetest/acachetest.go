@@ -3,11 +3,17 @@
 // [testing/fstest.TestFS].
 //
 // A backend's own tests call [TestBackend] with a function that returns a new,
-// empty backend:
+// empty backend for the subtest it is given, and releases it when that
+// subtest ends:
 //
 //	func TestMyBackend(t *testing.T) {
-//		acachetest.TestBackend(t, func() acache.Backend {
-//			return mybackend.New(t.TempDir())
+//		acachetest.TestBackend(t, func(t *testing.T) acache.Backend {
+//			b, err := mybackend.Open(t.TempDir())
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { b.Close() })
+//			return b
 //		})
 //	}
 //
@@ -33,9 +39,12 @@ import (
 )
 
 // TestBackend runs a conformance suite on the backends newBackend returns. Each
-// check is a subtest of t that runs on a fresh backend from newBackend, which
-// must return an empty backend every time it is called; the suite fails a
-// subtest whose backend is not empty when it starts.
+// check is a subtest of t that runs on a fresh backend from newBackend, called
+// with that subtest's own *testing.T: newBackend may fail it, and register
+// with its Cleanup what releases the backend (close a file, drop a database),
+// which then runs when that check ends. newBackend must return an empty
+// backend every time it is called; the suite fails a subtest whose backend is
+// not empty when it starts.
 //
 // The suite checks that:
 //   - a miss is not an error: Get and Pop return (nil, nil) for a key that is
@@ -62,7 +71,7 @@ import (
 // suite only stores canonical names.
 //
 // Every method must return a nil error throughout the suite.
-func TestBackend(t *testing.T, newBackend func() acache.Backend) {
+func TestBackend(t *testing.T, newBackend func(t *testing.T) acache.Backend) {
 	t.Helper()
 	for _, tc := range []struct {
 		name string
@@ -88,7 +97,7 @@ func TestBackend(t *testing.T, newBackend func() acache.Backend) {
 		{"Concurrent", testConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tt := &tester{t: t, ctx: t.Context(), b: newBackend()}
+			tt := &tester{t: t, ctx: t.Context(), b: newBackend(t)}
 			tt.assertEmpty()
 			tc.f(t, tt)
 		})

@@ -18,8 +18,10 @@ import (
 var errBoom = errors.New("boom")
 
 func TestFaultyBackendConformance(t *testing.T) {
-	acachetest.TestBackend(t, func() acache.Backend {
-		return acachetest.NewFaultyBackend(acache.NewLRU())
+	acachetest.TestBackend(t, func(t *testing.T) acache.Backend {
+		f := acachetest.NewFaultyBackend(acache.NewLRU())
+		t.Cleanup(f.Release)
+		return f
 	})
 }
 
@@ -303,6 +305,7 @@ func TestCloneEntry(t *testing.T) {
 	e.Variants = []*acache.Entry{testEntry("a"), nil}
 	e.Credentials = "hash"
 	e.Uncompressed = true
+	e.Partitions = []string{"a\x00auth=0123"}
 	want := acachetest.CloneEntry(e)
 	require.Equal(t, e, want, "the clone must equal the original")
 

@@ -14,5 +14,5 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestSliceBackend(t *testing.T) {
-	acachetest.TestBackend(t, func() acache.Backend { return new(SliceBackend) })
+	acachetest.TestBackend(t, func(*testing.T) acache.Backend { return new(SliceBackend) })
 }
