@@ -499,3 +499,16 @@ func BenchmarkBareMap1KiB(b *testing.B) {
 	}
 	benchRoundTrips(b, rt, req)
 }
+
+func TestTransportZeroValueExposesTheCacheItUses(t *testing.T) {
+	t.Parallel()
+	origin := newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "hello")
+	})
+	tr := &Transport{}
+	fetch(t, tr, "GET", origin.URL, nil)
+	fetch(t, tr, "GET", origin.URL, nil)
+	require.NotNil(t, tr.Cache, "the Cache a zero Transport made for itself cannot be seen")
+	assert.Equal(t, int64(1), tr.Cache.Stats().Hits, "its Stats are those of the cache in use")
+}
