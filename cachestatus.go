@@ -298,20 +298,3 @@ func sfInteger(v string) (int64, bool) {
 	return n, err == nil
 }
 
-// splitOutsideQuotes splits s at each sep that is not inside a quoted string.
-func splitOutsideQuotes(s string, sep byte) []string {
-	var parts []string
-	start, quoted := 0, false
-	for i := 0; i < len(s); i++ {
-		switch {
-		case quoted && s[i] == '\\':
-			i++ // skip the escaped byte
-		case s[i] == '"':
-			quoted = !quoted
-		case !quoted && s[i] == sep:
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, s[start:])
-}

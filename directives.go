@@ -344,7 +344,7 @@ func nextDirective(s string, i int) (d directive, next int) {
 		i++
 		v := i
 		if i < len(s) && s[i] == '"' {
-			i = quotedEnd(s, i)
+			i = quotedStringEnd(s, i)
 			if i < 0 {
 				d.ok, i = false, len(s)
 			}
@@ -357,7 +357,7 @@ func nextDirective(s string, i int) (d directive, next int) {
 	d.elem = s[start:i]
 	if i < len(s) && !isSeparator(s[i]) {
 		d.ok = false
-		i = skipElement(s, i)
+		i = memberEnd(s, i, ',')
 	}
 	return d, i
 }
@@ -383,38 +383,6 @@ func skipToken(s string, i int) int {
 			continue
 		}
 		break
-	}
-	return i
-}
-
-// quotedEnd returns the index just after the quoted-string that starts at
-// s[i], or -1 if it is not terminated. A backslash escapes the next byte
-// (quoted-pair, [RFC 9110 Section 5.6.4]).
-//
-// [RFC 9110 Section 5.6.4]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4
-func quotedEnd(s string, i int) int {
-	for i++; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// skipElement returns the index of the next comma at or after i in s that is
-// not inside a quoted string, or len(s) if there is none.
-func skipElement(s string, i int) int {
-	for i < len(s) && s[i] != ',' {
-		if s[i] != '"' {
-			i++
-			continue
-		}
-		if i = quotedEnd(s, i); i < 0 {
-			return len(s)
-		}
 	}
 	return i
 }

@@ -191,3 +191,52 @@ func canonicalName(name string) bool {
 	}
 	return true
 }
+
+// quotedStringEnd returns the index just after the quoted-string that starts at
+// s[i], or -1 if it is not terminated. A backslash escapes the next byte
+// (quoted-pair, [RFC 9110 Section 5.6.4]).
+//
+// [RFC 9110 Section 5.6.4]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4
+func quotedStringEnd(s string, i int) int {
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// memberEnd returns the index of the first sep at or after i in s that is
+// not inside a quoted string, or len(s): the end of a list member
+// ([RFC 9110 Section 5.6.1]) or parameter. A quoted string that is not
+// terminated runs to the end of s.
+//
+// [RFC 9110 Section 5.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.1
+func memberEnd(s string, i int, sep byte) int {
+	for i < len(s) && s[i] != sep {
+		if s[i] != '"' {
+			i++
+			continue
+		}
+		if i = quotedStringEnd(s, i); i < 0 {
+			return len(s)
+		}
+	}
+	return i
+}
+
+// splitOutsideQuotes splits s at each sep that is not inside a quoted string.
+func splitOutsideQuotes(s string, sep byte) []string {
+	var parts []string
+	for start := 0; ; {
+		end := memberEnd(s, start, sep)
+		parts = append(parts, s[start:end])
+		if end == len(s) {
+			return parts
+		}
+		start = end + 1
+	}
+}
