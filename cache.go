@@ -64,7 +64,7 @@ type Cache struct {
 	usage    usage
 	inFlight atomic.Int64
 
-	hits, misses, stores, evictions, errors atomic.Int64
+	hits, misses, stores, evictions, errors, refusals atomic.Int64
 }
 
 // NewCache returns a Cache over backend, configured by opts. A nil backend

@@ -297,4 +297,3 @@ func sfInteger(v string) (int64, bool) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	return n, err == nil
 }
-

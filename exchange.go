@@ -290,6 +290,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	cc := c.responseCacheControl(resp.Header)
 	if reason := c.refusal(d, resp, cc); reason != "" {
 		a.status.Detail = reason
+		c.notStored(d.key, reason)
 		return a
 	}
 	e := c.newEntry(d, resp, cc, times)
@@ -303,6 +304,9 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		a.entry = e
 		a.status.Stored = true
 		a.status.TTL = ttl
+	}
+	if !a.status.Stored {
+		c.notStored(d.key, a.status.Detail)
 	}
 	return a
 }

@@ -584,6 +584,7 @@ func TestRFC9211_2_5_StoredOnlyWhenItCanBe(t *testing.T) {
 	assert.False(t, status.Stored, "Cache-Status said stored for a response larger than the whole cache: %q", resp.Header.Get("Cache-Status"))
 	assert.Equal(t, "too large", status.Detail)
 	assert.Zero(t, tr.Cache.Stats().Stores)
+	assert.Equal(t, int64(1), tr.Cache.Stats().Refusals, "the refusal is counted")
 }
 
 func TestRFC9211_2_2_HitTTLAgreesWithAge(t *testing.T) {

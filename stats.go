@@ -15,6 +15,11 @@ type Stats struct {
 	Stores int64
 	// Evictions counts entries removed to stay within the limits.
 	Evictions int64
+	// Refusals counts responses the Cache did not store, for a reason of
+	// the RFC (no-store, a status not cacheable, ...) or of its own (too
+	// large, a body it cannot prove complete): the Cache-Status detail of
+	// each says which.
+	Refusals int64
 	// Errors counts failures the Cache recovered from: backend errors,
 	// corrupt entries and panics. Each one became a miss or a skipped store.
 	Errors int64
@@ -33,6 +38,7 @@ func (c *Cache) Stats() Stats {
 		Stores:    c.stores.Load(),
 		Evictions: c.evictions.Load(),
 		Errors:    c.errors.Load(),
+		Refusals:  c.refusals.Load(),
 		Bytes:     c.usage.stored(),
 
 		InFlightBytes: c.inFlight.Load(),
@@ -57,3 +63,10 @@ func (c *Cache) recovered(op string, failed *bool) {
 
 // miss counts a request that went to the origin.
 func (c *Cache) miss() { c.misses.Add(1) }
+
+// notStored counts and logs, at Debug, a response the Cache did not store,
+// and why.
+func (c *Cache) notStored(key, reason string) {
+	c.refusals.Add(1)
+	c.logger.Debug("acache: response not stored", "key", key, "reason", reason)
+}
