@@ -249,6 +249,9 @@ type entryMeta struct {
 	// (recomputed per hit), the cache's own marker fields, and the fields a
 	// qualified no-cache forbids sending without revalidation.
 	hitHeader http.Header
+	// validator reports an ETag or Last-Modified: the response can be
+	// revalidated (RFC 9111 Section 4.3.1).
+	validator bool
 	// hitHeaderValues counts the values in hitHeader, for a one-allocation clone.
 	hitHeaderValues int
 	// status is the status text served on a hit, e.g. "200 OK".
@@ -265,7 +268,7 @@ func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 		targets:      targets,
 		cc:           responseDirectives(e.Header, targets),
 		responseTime: e.ResponseTime,
-		status:       strings.TrimSpace(strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)),
+		status:       statusLine(e.StatusCode),
 		protoMajor:   1,
 		protoMinor:   1,
 	}
@@ -273,6 +276,7 @@ func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 		m.protoMajor, m.protoMinor = major, minor
 	}
 	m.varyNames, m.varyOK = varyNames(e.Header)
+	m.validator = hasValidator(e.Header)
 	dateValue := dateValue(e.Header, e.ResponseTime)
 	m.lifetime, _ = freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
 	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)

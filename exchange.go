@@ -80,10 +80,14 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		d.reqCC.noCache = true // RFC 9111 Section 5.4
 	}
 	d.now = c.now()
-	f := c.find(&d)
-	d.verdict = decideVerdict(f)
+	var f found
+	c.find(&d, &f)
+	d.verdict = decideVerdict(&f)
 	if d.action == serve {
 		c.touch(req.Context(), d.entryKey)
+		if len(req.Header["Authorization"]) == 0 {
+			return d // no partition in the key
+		}
 		if uri, partitioned := splitPartition(d.entryKey); partitioned {
 			// The URI's index must outlive the responses it lists, which
 			// eviction would otherwise take with it.
@@ -99,13 +103,13 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 }
 
 // find looks up the stored responses for d's request and records in d the
-// one selected for it, returning what the verdict needs to know. A HEAD
+// one selected for it, and in f what the verdict needs to know. A HEAD
 // request can be answered from a stored GET response (RFC 9110 Section
 // 9.3.2), and otherwise from a stored HEAD response: the first that can be
 // served is taken, else the first found, for revalidation.
-func (c *Cache) find(d *decision) found {
+func (c *Cache) find(d *decision, f *found) {
 	req := d.req
-	f := found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared}
+	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared}
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, req.Header), d.key}
@@ -133,15 +137,13 @@ func (c *Cache) find(d *decision) found {
 		}
 	}
 	if d.entry == nil {
-		return f
+		return
 	}
 	d.ttl = d.meta.lifetime - d.age
 	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
 		d.ranges.r, d.ranges.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
 	f.meta, f.age, f.ranges = d.meta, d.age, d.ranges.outcome
-	f.validator = hasValidator(d.entry.Header)
-	return f
 }
 
 // requestFields records which of the request header fields that change what

@@ -457,8 +457,6 @@ type found struct {
 	meta     *entryMeta
 	varyMiss bool
 	age      time.Duration // the selected response's current age
-	// validator reports that the stored response can be revalidated.
-	validator bool
 
 	reqCC cacheControl
 	// conditionals reports the caller's own If-None-Match or
@@ -479,7 +477,7 @@ type found struct {
 // its table test: stale responses and per-request modes are rows here.
 //
 // [RFC 9111 Section 4]: https://www.rfc-editor.org/rfc/rfc9111#section-4
-func decideVerdict(f found) verdict {
+func decideVerdict(f *found) verdict {
 	v := decideForward(f)
 	if v.action != serve && f.reqCC.onlyIfCached {
 		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
@@ -488,7 +486,7 @@ func decideVerdict(f found) verdict {
 }
 
 // decideForward is decideVerdict without only-if-cached.
-func decideForward(f found) verdict {
+func decideForward(f *found) verdict {
 	switch {
 	case f.meta == nil && f.varyMiss:
 		return verdict{action: forward, fwd: FwdVaryMiss}
@@ -505,7 +503,7 @@ func decideForward(f found) verdict {
 	if f.meta.lifetime <= f.age || f.meta.cc.noCache {
 		fwd = FwdStale
 	}
-	if f.validator && !f.conditionals && f.resendable {
+	if f.meta.validator && !f.conditionals && f.resendable {
 		return verdict{action: revalidate, fwd: fwd}
 	}
 	return verdict{action: forward, fwd: fwd}

@@ -1287,6 +1287,11 @@ func TestPolicyVerdict(t *testing.T) {
 		return &entryMeta{cc: parseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: lifetime}
 	}
 	req := func(cc string) cacheControl { return parseRequestCacheControl(http.Header{"Cache-Control": {cc}}) }
+	withValidator := func(m *entryMeta) *entryMeta {
+		v := *m
+		v.validator = true
+		return &v
+	}
 	fresh := meta("max-age=60", time.Minute)
 	rows := []struct {
 		name  string
@@ -1301,27 +1306,27 @@ func TestPolicyVerdict(t *testing.T) {
 			verdict{action: serve}},
 		{"4.2 fresh, several ranges go to the origin", found{meta: fresh, ranges: rangeForward, resendable: true},
 			verdict{action: forward, fwd: FwdRequest, detail: "multiple ranges"}},
-		{"4.3.1 stale with a validator is revalidated", found{meta: fresh, age: 2 * time.Minute, validator: true, resendable: true},
+		{"4.3.1 stale with a validator is revalidated", found{meta: withValidator(fresh), age: 2 * time.Minute, resendable: true},
 			verdict{action: revalidate, fwd: FwdStale}},
 		{"4.3.1 stale without a validator goes forward", found{meta: fresh, age: 2 * time.Minute, resendable: true},
 			verdict{action: forward, fwd: FwdStale}},
-		{"5.2.2.4 no-cache is revalidated even when fresh", found{meta: meta("no-cache, max-age=60", time.Minute), validator: true, resendable: true},
+		{"5.2.2.4 no-cache is revalidated even when fresh", found{meta: withValidator(meta("no-cache, max-age=60", time.Minute)), resendable: true},
 			verdict{action: revalidate, fwd: FwdStale}},
-		{"5.2.1.4 a request's no-cache revalidates a fresh response", found{meta: fresh, reqCC: req("no-cache"), validator: true, resendable: true},
+		{"5.2.1.4 a request's no-cache revalidates a fresh response", found{meta: withValidator(fresh), reqCC: req("no-cache"), resendable: true},
 			verdict{action: revalidate, fwd: FwdRequest}},
-		{"5.2.1.1 a request's max-age=0 revalidates", found{meta: fresh, age: time.Second, reqCC: req("max-age=0"), validator: true, resendable: true},
+		{"5.2.1.1 a request's max-age=0 revalidates", found{meta: withValidator(fresh), age: time.Second, reqCC: req("max-age=0"), resendable: true},
 			verdict{action: revalidate, fwd: FwdRequest}},
-		{"4.3.2 the caller's own validators go to the origin as they are", found{meta: fresh, age: 2 * time.Minute, validator: true, conditionals: true, resendable: true},
+		{"4.3.2 the caller's own validators go to the origin as they are", found{meta: withValidator(fresh), age: 2 * time.Minute, conditionals: true, resendable: true},
 			verdict{action: forward, fwd: FwdStale}},
-		{"4.3.4 a request that cannot be sent twice is not revalidated", found{meta: fresh, age: 2 * time.Minute, validator: true},
+		{"4.3.4 a request that cannot be sent twice is not revalidated", found{meta: withValidator(fresh), age: 2 * time.Minute},
 			verdict{action: forward, fwd: FwdStale}},
 		{"4.2.4 max-stale serves a stale response", found{meta: fresh, age: 90 * time.Second, reqCC: req("max-stale=60"), resendable: true},
 			verdict{action: serve}},
-		{"5.2.2.2 must-revalidate overrides max-stale", found{meta: meta("max-age=60, must-revalidate", time.Minute), age: 90 * time.Second, reqCC: req("max-stale=60"), validator: true, resendable: true},
+		{"5.2.2.2 must-revalidate overrides max-stale", found{meta: withValidator(meta("max-age=60, must-revalidate", time.Minute)), age: 90 * time.Second, reqCC: req("max-stale=60"), resendable: true},
 			verdict{action: revalidate, fwd: FwdStale}},
 		{"5.2.1.7 only-if-cached is served when it can be", found{meta: fresh, reqCC: req("only-if-cached"), resendable: true},
 			verdict{action: serve}},
-		{"5.2.1.7 only-if-cached with a stale response is 504", found{meta: fresh, age: 2 * time.Minute, reqCC: req("only-if-cached"), validator: true, resendable: true},
+		{"5.2.1.7 only-if-cached with a stale response is 504", found{meta: withValidator(fresh), age: 2 * time.Minute, reqCC: req("only-if-cached"), resendable: true},
 			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
 		{"5.2.1.7 only-if-cached with nothing stored is 504", found{reqCC: req("only-if-cached"), resendable: true},
 			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
@@ -1331,7 +1336,7 @@ func TestPolicyVerdict(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, decideVerdict(tc.found))
+			assert.Equal(t, tc.want, decideVerdict(&tc.found))
 		})
 	}
 }

@@ -304,7 +304,7 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r byteRan
 		header.Del("Content-Length")
 		header.Set("Content-Length", strconv.FormatInt(n, 10))
 		header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", r.first, r.last, size))
-		return newResponse(req, http.StatusPartialContent, "", header, io.NopCloser(bytes.NewReader(part)), n)
+		return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header, io.NopCloser(bytes.NewReader(part)), n)
 	case rangeUnsatisfiable:
 		// answered below
 	default:
@@ -313,5 +313,5 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r byteRan
 	header.Del("Content-Length")
 	header.Set("Content-Length", "0")
 	header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-	return newResponse(req, http.StatusRequestedRangeNotSatisfiable, "", header, http.NoBody, 0)
+	return newResponse(req, http.StatusRequestedRangeNotSatisfiable, statusLine(http.StatusRequestedRangeNotSatisfiable), header, http.NoBody, 0)
 }

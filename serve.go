@@ -155,14 +155,9 @@ func gatewayTimeoutResponse(c *Cache, req *http.Request, detail string) *http.Re
 
 // newResponse is the one constructor of the responses the cache makes
 // itself, from a stored entry or for an error of its own: an HTTP/1.1
-// response to req (the caller may set another protocol) with the status line
-// of [RFC 9110 Section 15], status if given, else made from code.
-//
-// [RFC 9110 Section 15]: https://www.rfc-editor.org/rfc/rfc9110#section-15
+// response to req (the caller may set another protocol) with the status
+// line status, as [statusLine] makes it.
 func newResponse(req *http.Request, code int, status string, header http.Header, body io.ReadCloser, length int64) *http.Response {
-	if status == "" {
-		status = strconv.Itoa(code) + " " + http.StatusText(code)
-	}
 	return &http.Response{
 		Status:        status,
 		StatusCode:    code,
@@ -174,4 +169,15 @@ func newResponse(req *http.Request, code int, status string, header http.Header,
 		ContentLength: length,
 		Request:       req,
 	}
+}
+
+// statusLine returns the status of a response with this code as
+// [http.Response.Status] holds it, e.g. "206 Partial Content"
+// ([RFC 9110 Section 15]). A code without a reason phrase keeps the space
+// before the empty phrase ("799 "), as RFC 9112 Section 4 writes it: without
+// it, Response.Write would send the code again as the phrase.
+//
+// [RFC 9110 Section 15]: https://www.rfc-editor.org/rfc/rfc9110#section-15
+func statusLine(code int) string {
+	return strconv.Itoa(code) + " " + http.StatusText(code)
 }

@@ -113,7 +113,7 @@ func TestRFC9110_15_NewResponse(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		code       int
-		status     string // given to newResponse
+		status     string // given to newResponse; "" for statusLine(code)
 		wantStatus string
 		body       string
 	}{
@@ -128,7 +128,11 @@ func TestRFC9110_15_NewResponse(t *testing.T) {
 		require.NoError(t, err)
 		header := http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"a", "b"}}
 		body := io.NopCloser(strings.NewReader(tc.body))
-		resp := newResponse(req, tc.code, tc.status, header, body, int64(len(tc.body)))
+		status := tc.status
+		if status == "" {
+			status = statusLine(tc.code)
+		}
+		resp := newResponse(req, tc.code, status, header, body, int64(len(tc.body)))
 
 		assert.Equal(t, tc.wantStatus, resp.Status, "Status of %d", tc.code)
 		assert.Equal(t, tc.code, resp.StatusCode, "StatusCode")

@@ -1,0 +1,48 @@
+//go:build !race
+
+// The race detector changes what allocates (sync.Pool drops its items at
+// random under it), so this test runs without -race: .ci/run runs it so.
+
+package acache
+
+import (
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestTransportHitAllocations holds a hit to the allocations any correct
+// cache makes (the response, its header, its body reader; the floor of
+// BenchmarkBareMap1KiB is 8): a hit that allocates more has started copying
+// or escaping something on the hot path.
+func TestTransportHitAllocations(t *testing.T) {
+	origin := newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("ETag", `"v1"`)
+		io.WriteString(w, body1KiB)
+	})
+	for _, auth := range []string{"", "Bearer some-token"} {
+		tr := NewTransport(nil)
+		req, _ := http.NewRequest("GET", origin.URL+"/bench?x=1", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		allocs := testing.AllocsPerRun(100, func() {
+			resp, _ := tr.RoundTrip(req)
+			resp.Body.Close()
+		})
+		want := 8.0
+		if auth != "" {
+			want = 9 // the partition's hash
+		}
+		assert.LessOrEqual(t, allocs, want, "a hit (Authorization %q) allocates %v times", auth, allocs)
+	}
+}
