@@ -425,9 +425,11 @@ func (c *Cache) listPartition(ctx context.Context, uri, key string) bool {
 		return false
 	}
 	next := &Entry{Key: uri} // a stub: no response of its own
-	if old != nil {
+	if old != nil && old.Key == uri {
 		copied := *old
 		next = &copied
+	} else if old != nil {
+		c.report("pop", uri, fmt.Errorf("%w: stored under %q", errCorruptEntry, old.Key))
 	}
 	next.Partitions = append(slices.Clip(next.Partitions), key)
 	if over := len(next.Partitions) - maxPartitions; over > 0 {
