@@ -63,6 +63,10 @@ type Cache struct {
 	// against the same byte limit.
 	usage    usage
 	inFlight atomic.Int64
+	// decoded remembers what was derived from entries a backend decoded;
+	// derivations counts the derivations it did not spare.
+	decoded     derivedMemo
+	derivations atomic.Int64
 
 	hits, misses, stores, evictions, errors, refusals atomic.Int64
 }

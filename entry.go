@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -304,10 +305,88 @@ func (c *Cache) derivedHere(e *Entry) bool {
 }
 
 // metaOf returns what the Cache derives from e: computed when e was stored,
-// or now for an entry a backend decoded.
+// or, for an entry a backend decoded, remembered from the first time the
+// same response came back (see derivedMemo).
 func (c *Cache) metaOf(e *Entry) *entryMeta {
 	if c.derivedHere(e) {
 		return e.meta
 	}
-	return deriveMeta(e, c.shared, c.targets)
+	if m := c.decoded.find(e); m != nil {
+		return m
+	}
+	c.derivations.Add(1)
+	m := deriveMeta(e, c.shared, c.targets)
+	c.decoded.remember(e, m)
+	return m
+}
+
+// maxDerivedMemo bounds the responses a derivedMemo remembers.
+const maxDerivedMemo = 4096
+
+// derivedMemo remembers what a Cache derived from the responses a backend
+// decoded. Such a backend returns a new Entry on every Get, so without it a
+// hit would parse the stored header again each time. A response is found by
+// its key and response time, and must then equal, field by field, the one
+// the meta was derived from: nothing derived from one response is used for
+// another. It holds no body, and at most maxDerivedMemo responses. The zero
+// value is ready to use.
+type derivedMemo struct {
+	// mu guards items.
+	mu    sync.Mutex
+	items map[derivedKey]derivedItem
+}
+
+type derivedKey struct {
+	key          string
+	responseTime int64 // Unix nanoseconds
+}
+
+type derivedItem struct {
+	from *Entry // the fields deriveMeta reads, and no body
+	meta *entryMeta
+}
+
+// find returns the meta derived from a response equal to e, or nil.
+func (d *derivedMemo) find(e *Entry) *entryMeta {
+	d.mu.Lock()
+	item, ok := d.items[derivedKey{e.Key, e.ResponseTime.UnixNano()}]
+	d.mu.Unlock()
+	if !ok || !sameDerivation(item.from, e) {
+		return nil
+	}
+	return item.meta
+}
+
+// remember records m, derived from e.
+func (d *derivedMemo) remember(e *Entry, m *entryMeta) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.items == nil {
+		d.items = make(map[derivedKey]derivedItem)
+	}
+	if len(d.items) >= maxDerivedMemo {
+		for k := range d.items { // forget one, whichever the map yields
+			delete(d.items, k)
+			break
+		}
+	}
+	from := &Entry{Key: e.Key, StatusCode: e.StatusCode, Proto: e.Proto, Header: e.Header,
+		RequestTime: e.RequestTime, ResponseTime: e.ResponseTime}
+	d.items[derivedKey{e.Key, e.ResponseTime.UnixNano()}] = derivedItem{from: from, meta: m}
+}
+
+// sameDerivation reports whether deriveMeta gives a and b the same meta: they
+// agree on every field it reads.
+func sameDerivation(a, b *Entry) bool {
+	if a.StatusCode != b.StatusCode || a.Proto != b.Proto ||
+		!a.RequestTime.Equal(b.RequestTime) || !a.ResponseTime.Equal(b.ResponseTime) ||
+		len(a.Header) != len(b.Header) {
+		return false
+	}
+	for name, av := range a.Header {
+		if bv, ok := b.Header[name]; !ok || !slices.Equal(av, bv) {
+			return false
+		}
+	}
+	return true
 }

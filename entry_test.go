@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // corruptingBackend wraps a backend and returns every entry under a wrong key.
@@ -120,4 +122,72 @@ func TestRFC9111_4_1_EntryResponses(t *testing.T) {
 		break
 	}
 	assert.Equal(t, []*Entry{e}, first, "the iteration stops when asked")
+}
+
+// decodingBackend returns, like a backend that decodes what it stores, a new
+// Entry on every Get, without what the Cache derived from it.
+type decodingBackend struct{ *LRU }
+
+func (d decodingBackend) Get(ctx context.Context, key string) (*Entry, error) {
+	e, err := d.LRU.Get(ctx, key)
+	if e == nil || err != nil {
+		return e, err
+	}
+	decode := func(e *Entry) *Entry {
+		return &Entry{Key: e.Key, StatusCode: e.StatusCode, Proto: e.Proto, Header: e.Header.Clone(),
+			Body: slices.Clone(e.Body), VaryHeader: e.VaryHeader.Clone(), RequestTime: e.RequestTime,
+			ResponseTime: e.ResponseTime, Credentials: e.Credentials, Uncompressed: e.Uncompressed,
+			Partitions: slices.Clone(e.Partitions)}
+	}
+	out := decode(e)
+	for _, v := range e.Variants {
+		out.Variants = append(out.Variants, decode(v))
+	}
+	return out, nil
+}
+
+func TestEntryDecodedEntriesAreDerivedOnce(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Vary", "Accept-Language")
+		fmt.Fprint(w, "hello "+r.Header.Get("Accept-Language"))
+	})
+	cache := NewCache(decodingBackend{NewLRU()}, WithClock(clock.Now))
+	tr := NewTransport(cache)
+	for _, lang := range []string{"en", "fr"} {
+		fetch(t, tr, "GET", origin.URL, hdr("Accept-Language", lang))
+	}
+	before := cache.derivations.Load()
+	for range 10 {
+		for _, lang := range []string{"en", "fr"} {
+			resp, body := fetch(t, tr, "GET", origin.URL, hdr("Accept-Language", lang))
+			require.True(t, isHit(resp))
+			require.Equal(t, "hello "+lang, body, "a variant served with what was derived from another")
+		}
+		clock.Advance(time.Second)
+	}
+	assert.LessOrEqual(t, cache.derivations.Load()-before, int64(2),
+		"20 hits on two decoded variants parsed their headers %d times", cache.derivations.Load()-before)
+}
+
+func TestEntryDerivedMemoTellsResponsesApart(t *testing.T) {
+	t.Parallel()
+	var memo derivedMemo
+	a := &Entry{Key: "k", StatusCode: 200, Header: http.Header{"Cache-Control": {"max-age=60"}}, ResponseTime: t0}
+	m := deriveMeta(a, false, nil)
+	memo.remember(a, m)
+	same := *a
+	same.Header = a.Header.Clone()
+	assert.Same(t, m, memo.find(&same), "an equal response decoded again")
+	for name, other := range map[string]*Entry{
+		"another header value": {Key: "k", StatusCode: 200, Header: http.Header{"Cache-Control": {"no-store"}}, ResponseTime: t0},
+		"another field":        {Key: "k", StatusCode: 200, Header: http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"*"}}, ResponseTime: t0},
+		"another status":       {Key: "k", StatusCode: 404, Header: a.Header, ResponseTime: t0},
+		"another request time": {Key: "k", StatusCode: 200, Header: a.Header, ResponseTime: t0, RequestTime: t0.Add(-time.Hour)},
+		"another key":          {Key: "j", StatusCode: 200, Header: a.Header, ResponseTime: t0},
+	} {
+		assert.Nil(t, memo.find(other), "%s: the meta of another response", name)
+	}
 }
