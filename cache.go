@@ -44,6 +44,7 @@ type Cache struct {
 	name          string
 	xFromCache    bool
 	storeUnframed bool
+	serveStale    bool      // serve stale while the origin fails (RFC 9111 Section 4.2.4)
 	hmacPool      sync.Pool // of *partitionHasher keyed with the partition secret
 	hitPrefix     string    // name + "; hit; ttl="
 	targets       []string  // targeted Cache-Control fields, by precedence (RFC 9213)

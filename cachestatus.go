@@ -83,7 +83,7 @@ func (s CacheStatus) String() string {
 	if s.Stored {
 		b.WriteString("; stored")
 	}
-	if s.Hit || s.Stored {
+	if s.Hit || s.Stored || s.TTL != 0 { // a stale response served: negative
 		b.WriteString("; ttl=")
 		b.WriteString(strconv.FormatInt(int64(s.TTL/time.Second), 10))
 	}

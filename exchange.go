@@ -454,6 +454,38 @@ func credentialsAddedBelow(req, sent *http.Request) bool {
 	return !slices.Equal(have, got)
 }
 
+// staleOnError returns the stale stored response d found, to serve in place
+// of an origin that failed (resp, err), when RFC 5861's stale-if-error or
+// the option to serve stale while disconnected allows it; else nil. The
+// origin's response, if any, is then discarded.
+func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response, err error) (stale *http.Response) {
+	if d.entry == nil || d.bypass || d.fwd != FwdStale || !originFailed(resp, err) {
+		return nil
+	}
+	failed := false
+	defer func() {
+		if failed {
+			stale = nil
+		}
+	}()
+	defer c.recovered("serve", &failed)
+	now := c.now()
+	age := currentAge(d.meta, now)
+	if !staleOnErrorAllowed(d.meta, d.reqCC, age, c.shared, c.serveStale) {
+		return nil
+	}
+	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: d.meta.lifetime - age, Detail: "stale-if-error"}
+	if err == nil {
+		status.FwdStatus = resp.StatusCode
+		discardBody(resp)
+	} else {
+		status.Detail = "stale-if-error: " + err.Error()
+	}
+	served := *d
+	served.now, served.age = now, age
+	return storedResponse(c, req, &served, status.String(), false)
+}
+
 // safeMethod reports the methods RFC 9110 Section 9.2.1 defines as safe.
 func safeMethod(method string) bool {
 	switch method {

@@ -644,3 +644,95 @@ func TestRFC9213_AnEntryIsReadWithTheTargetedFieldsOfTheCacheReadingIt(t *testin
 	resp, _ = fetch(t, targeted, "GET", origin.URL, nil)
 	assert.False(t, isHit(resp), "a cache that obeys My-Cache-Control: max-age=0 served the entry fresh, with another cache's reading of it")
 }
+
+// TestRFC5861_4_StaleIfError serves a stale stored response in place of an
+// origin that fails, within the stale-if-error window.
+func TestRFC5861_4_StaleIfError(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		cc        string // of the stored response
+		reqCC     string
+		after     time.Duration
+		failure   int // the origin's status; 0: unreachable
+		option    bool
+		wantStale bool
+	}{
+		{name: "503 inside the window", cc: "max-age=60, stale-if-error=120", after: 90 * time.Second, failure: 503, wantStale: true},
+		{name: "500 inside the window", cc: "max-age=60, stale-if-error=120", after: 90 * time.Second, failure: 500, wantStale: true},
+		{name: "502 inside the window", cc: "max-age=60, stale-if-error=120", after: 90 * time.Second, failure: 502, wantStale: true},
+		{name: "504 inside the window", cc: "max-age=60, stale-if-error=120", after: 90 * time.Second, failure: 504, wantStale: true},
+		{name: "unreachable inside the window", cc: "max-age=60, stale-if-error=120", after: 90 * time.Second, wantStale: true},
+		{name: "501 is not an error it hides", cc: "max-age=60, stale-if-error=120", after: 90 * time.Second, failure: 501},
+		{name: "past the window", cc: "max-age=60, stale-if-error=120", after: 200 * time.Second, failure: 503},
+		{name: "the request's window", cc: "max-age=60", reqCC: "stale-if-error=60", after: 90 * time.Second, failure: 503, wantStale: true},
+		{name: "must-revalidate forbids it", cc: "max-age=60, must-revalidate, stale-if-error=120", after: 90 * time.Second, failure: 503},
+		{name: "no-cache forbids it", cc: "no-cache, stale-if-error=120", after: 90 * time.Second, failure: 503},
+		{name: "a request max-stale the staleness exceeds forbids it", cc: "max-age=60, stale-if-error=120", reqCC: "max-stale=10", after: 90 * time.Second, failure: 503},
+		{name: "a request no-cache asks for the origin's answer", cc: "max-age=60, stale-if-error=120", reqCC: "no-cache", after: 90 * time.Second, failure: 503},
+		{name: "RFC 9111 4.2.4 WithStaleOnError: however stale", cc: "max-age=60", after: 48 * time.Hour, failure: 503, option: true, wantStale: true},
+		{name: "RFC 9111 4.2.4 without the option the error goes through", cc: "max-age=60", after: 48 * time.Hour, failure: 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			var failing atomic.Bool
+			origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				if failing.Load() {
+					w.WriteHeader(tc.failure)
+					fmt.Fprint(w, "origin error")
+					return
+				}
+				w.Header().Set("Cache-Control", tc.cc)
+				w.Header().Set("ETag", `"v1"`)
+				fmt.Fprint(w, "stored body")
+			})
+			opts := []Option{}
+			if tc.option {
+				opts = append(opts, WithStaleOnError())
+			}
+			tr := newTestTransport(clock, opts...)
+			inner := &http.Transport{}
+			t.Cleanup(inner.CloseIdleConnections)
+			tr.Transport = inner
+			fetch(t, tr, "GET", origin.URL, nil)
+			clock.Advance(tc.after)
+			failing.Store(true)
+			if tc.failure == 0 {
+				tr.Transport = roundTripperFunc(func(*http.Request) (*http.Response, error) {
+					return nil, errors.New("connection refused")
+				})
+			}
+			req, err := http.NewRequest("GET", origin.URL, nil)
+			require.NoError(t, err)
+			if tc.reqCC != "" {
+				req.Header.Set("Cache-Control", tc.reqCC)
+			}
+			resp, err := tr.RoundTrip(req)
+			if !tc.wantStale {
+				if err == nil {
+					assert.NotEqual(t, "stored body", readBody(t, resp), "a stale response was served where the origin's answer had to be")
+				}
+				return
+			}
+			require.NoError(t, err, "the stale response, not the origin's failure")
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "stored body", readBody(t, resp))
+			status, ok := CacheStatusOf(resp)
+			require.True(t, ok)
+			assert.False(t, status.Hit, "the request went forward")
+			assert.Equal(t, FwdStale, status.Fwd)
+			assert.Equal(t, tc.failure, status.FwdStatus)
+			assert.Contains(t, status.Detail, "stale-if-error")
+			assert.Negative(t, status.TTL, "the ttl shows the staleness (RFC 9211 Section 2.4)")
+		})
+	}
+}
+
+func readBody(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	return string(body)
+}

@@ -145,3 +145,16 @@ func WithBackendTimeout(d time.Duration) Option {
 		}
 	}}
 }
+
+// WithStaleOnError makes the Cache serve a stored response, however stale,
+// when the origin cannot be reached or answers 500, 502, 503 or 504, as
+// [RFC 9111 Section 4.2.4] allows a cache disconnected from the origin to.
+// It never does past must-revalidate or no-cache, nor in a shared cache past
+// proxy-revalidate or s-maxage, nor past a request's max-stale. Without it,
+// only the stale-if-error directive of RFC 5861 does this, within its
+// window; by default the caller gets the origin's error.
+//
+// [RFC 9111 Section 4.2.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.4
+func WithStaleOnError() Option {
+	return Option{func(c *Cache) { c.serveStale = true }}
+}

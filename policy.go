@@ -508,3 +508,49 @@ func decideForward(f *found) verdict {
 	}
 	return verdict{action: forward, fwd: fwd}
 }
+
+// staleOnErrorAllowed reports whether a stale stored response may be served
+// instead of an origin that failed (a 500, 502, 503 or 504, or no answer):
+// within the stale-if-error window of the response or of the request
+// ([RFC 5861 Section 4]), or however stale when the cache serves stale
+// responses while disconnected (anyStale, RFC 9111 Section 4.2.4). Never past
+// must-revalidate or no-cache, nor in a shared cache past proxy-revalidate
+// (Sections 5.2.2.2, 5.2.2.4 and 5.2.2.8); nor, for anyStale, past s-maxage in
+// a shared cache (Section 5.2.2.10); nor against the request's no-cache, or
+// its max-age or max-stale that the response's age passes (Section 5.2.1):
+// Section 4.2.4 forbids stale responses that a directive prohibits.
+//
+// [RFC 5861 Section 4]: https://www.rfc-editor.org/rfc/rfc5861#section-4
+func staleOnErrorAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, shared, anyStale bool) bool {
+	if m.cc.mustRevalidate || m.cc.noCache || (shared && m.cc.proxyRevalidate) || reqCC.noCache {
+		return false
+	}
+	staleness := max(0, age-m.lifetime)
+	if reqCC.maxStale.set && staleness > seconds(reqCC.maxStale.seconds) ||
+		reqCC.maxAge.set && age > seconds(reqCC.maxAge.seconds) {
+		return false
+	}
+	switch {
+	case m.cc.staleIfError.set && staleness <= seconds(m.cc.staleIfError.seconds):
+		return true
+	case reqCC.staleIfError.set && staleness <= seconds(reqCC.staleIfError.seconds):
+		return true
+	}
+	return anyStale && !(shared && m.cc.sMaxAge.set)
+}
+
+// originFailed reports an origin answer that stale-if-error may hide
+// ([RFC 5861 Section 4]): no answer, or 500, 502, 503 or 504.
+//
+// [RFC 5861 Section 4]: https://www.rfc-editor.org/rfc/rfc5861#section-4
+func originFailed(resp *http.Response, err error) bool {
+	if err != nil {
+		return true
+	}
+	switch resp.StatusCode {
+	case http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}

@@ -1340,3 +1340,44 @@ func TestPolicyVerdict(t *testing.T) {
 		})
 	}
 }
+
+func TestPolicyStaleOnErrorAllowed(t *testing.T) {
+	t.Parallel()
+	meta := func(cc string) *entryMeta {
+		return &entryMeta{cc: parseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
+	}
+	req := func(cc string) cacheControl { return parseRequestCacheControl(http.Header{"Cache-Control": {cc}}) }
+	rows := []struct {
+		name     string
+		meta     *entryMeta
+		reqCC    cacheControl
+		age      time.Duration
+		shared   bool
+		anyStale bool
+		want     bool
+	}{
+		{"RFC5861/4 inside the response's window", meta("max-age=60, stale-if-error=120"), req(""), 3 * time.Minute, false, false, true},
+		{"RFC5861/4 at the end of the window", meta("max-age=60, stale-if-error=120"), req(""), 3*time.Minute + 0, false, false, true},
+		{"RFC5861/4 past the window", meta("max-age=60, stale-if-error=120"), req(""), 3*time.Minute + time.Second, false, false, false},
+		{"RFC5861/4 no directive", meta("max-age=60"), req(""), 2 * time.Minute, false, false, false},
+		{"RFC5861/4 the request's window", meta("max-age=60"), req("stale-if-error=90"), 2 * time.Minute, false, false, true},
+		{"RFC5861/4 past the request's window", meta("max-age=60"), req("stale-if-error=30"), 2 * time.Minute, false, false, false},
+		{"5.2.2.2 must-revalidate forbids it", meta("max-age=60, must-revalidate, stale-if-error=120"), req(""), 2 * time.Minute, false, false, false},
+		{"5.2.2.4 no-cache forbids it", meta("no-cache, stale-if-error=120"), req(""), 2 * time.Minute, false, false, false},
+		{"5.2.2.8 proxy-revalidate forbids it in a shared cache", meta("max-age=60, proxy-revalidate, stale-if-error=120"), req(""), 2 * time.Minute, true, false, false},
+		{"5.2.2.8 proxy-revalidate does not in a private one", meta("max-age=60, proxy-revalidate, stale-if-error=120"), req(""), 2 * time.Minute, false, false, true},
+		{"5.2.1.2 a request max-stale the staleness exceeds forbids it", meta("max-age=60, stale-if-error=120"), req("max-stale=30"), 2 * time.Minute, false, false, false},
+		{"5.2.1.2 a request max-stale within the staleness allows it", meta("max-age=60, stale-if-error=120"), req("max-stale=90"), 2 * time.Minute, false, false, true},
+		{"5.2.1.4 a request no-cache forbids it", meta("max-age=60, stale-if-error=120"), req("no-cache"), 2 * time.Minute, false, false, false},
+		{"5.2.1.1 a request max-age the age passes forbids it", meta("max-age=60, stale-if-error=120"), req("max-age=0"), 2 * time.Minute, false, false, false},
+		{"4.2.4 disconnected: however stale", meta("max-age=60"), req(""), 48 * time.Hour, false, true, true},
+		{"4.2.4 disconnected: not past must-revalidate", meta("max-age=60, must-revalidate"), req(""), 2 * time.Minute, false, true, false},
+		{"4.2.4 disconnected: not past s-maxage in a shared cache", meta("s-maxage=60"), req(""), 2 * time.Minute, true, true, false},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, staleOnErrorAllowed(tc.meta, tc.reqCC, tc.age, tc.shared, tc.anyStale))
+		})
+	}
+}

@@ -94,6 +94,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return gatewayTimeoutResponse(c, req, d.detail), nil
 	}
 	resp, times, err := t.send(c, req, &d)
+	if stale := c.staleOnError(req, &d, resp, err); stale != nil {
+		return stale, nil
+	}
 	if err != nil {
 		if d.action == revalidate && d.meta.cc.mustRevalidate {
 			// RFC 9111 Section 5.2.2.2: never the stale response; an error
