@@ -44,10 +44,11 @@ type Cache struct {
 	name          string
 	xFromCache    bool
 	storeUnframed bool
-	serveStale    bool      // serve stale while the origin fails (RFC 9111 Section 4.2.4)
-	hmacPool      sync.Pool // of *partitionHasher keyed with the partition secret
-	hitPrefix     string    // name + "; hit; ttl="
-	targets       []string  // targeted Cache-Control fields, by precedence (RFC 9213)
+	serveStale    bool          // serve stale while the origin fails (RFC 9111 Section 4.2.4)
+	collapseWait  time.Duration // how long a request waits for a twin in flight
+	hmacPool      sync.Pool     // of *partitionHasher keyed with the partition secret
+	hitPrefix     string        // name + "; hit; ttl="
+	targets       []string      // targeted Cache-Control fields, by precedence (RFC 9213)
 
 	backendTimeout time.Duration
 	// direct reports the in-memory LRU, which never blocks: it is called in
@@ -64,12 +65,15 @@ type Cache struct {
 	// against the same byte limit.
 	usage    usage
 	inFlight atomic.Int64
+	// inFlight registers the requests in flight to the origin, which
+	// requests for the same key wait for (collapse.go).
+	flights flights
 	// decoded remembers what was derived from entries a backend decoded;
 	// derivations counts the derivations it did not spare.
 	decoded     derivedMemo
 	derivations atomic.Int64
 
-	hits, misses, stores, evictions, errors, refusals atomic.Int64
+	hits, misses, stores, evictions, errors, refusals, collapsed atomic.Int64
 }
 
 // NewCache returns a Cache over backend, configured by opts. A nil backend
@@ -89,6 +93,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		xFromCache:  true,
 
 		backendTimeout: DefaultBackendTimeout,
+		collapseWait:   DefaultCollapseWait,
 		jobs:           make(chan struct{}, maxBackendJobs),
 	}
 	_, c.direct = backend.(*LRU)

@@ -39,6 +39,12 @@ type CacheStatus struct {
 	// FwdStatus is the status code the origin answered a forwarded request
 	// with, or 0.
 	FwdStatus int
+	// Collapsed reports that the request was collapsed with another one in
+	// flight to the origin for the same response ([RFC 9211 Section 2.6]),
+	// and answered from what that one stored.
+	//
+	// [RFC 9211 Section 2.6]: https://www.rfc-editor.org/rfc/rfc9211#section-2.6
+	Collapsed bool
 	// Stored reports that the cache stored the forwarded response. acache
 	// decides it when the headers arrive and stores the response when its
 	// body has been read to the end intact; a body that fails is not stored.
@@ -80,10 +86,13 @@ func (s CacheStatus) String() string {
 		b.WriteString("; fwd-status=")
 		b.WriteString(strconv.Itoa(s.FwdStatus))
 	}
+	if s.Collapsed {
+		b.WriteString("; collapsed")
+	}
 	if s.Stored {
 		b.WriteString("; stored")
 	}
-	if s.Hit || s.Stored || s.TTL != 0 { // a stale response served: negative
+	if s.Hit || s.Stored || s.Collapsed || s.TTL != 0 { // a stale response served: negative
 		b.WriteString("; ttl=")
 		b.WriteString(strconv.FormatInt(int64(s.TTL/time.Second), 10))
 	}
@@ -216,6 +225,8 @@ func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 			}
 		case "stored":
 			s.Stored = !hasValue || value == "?1"
+		case "collapsed":
+			s.Collapsed = !hasValue || value == "?1"
 		case "ttl":
 			if n, ok := sfInteger(value); ok {
 				s.TTL = time.Duration(min(max(n, -maxDeltaSeconds), maxDeltaSeconds)) * time.Second

@@ -158,3 +158,18 @@ func WithBackendTimeout(d time.Duration) Option {
 func WithStaleOnError() Option {
 	return Option{func(c *Cache) { c.serveStale = true }}
 }
+
+// WithCollapseWait sets how long a request waits for a request for the same
+// response already in flight to the origin, before it goes there itself:
+// concurrent requests for one URL are collapsed into one origin request, and
+// answered from what it stores ([RFC 9211 Section 2.6]). A request's own
+// context still ends its wait at once. d <= 0 means [DefaultCollapseWait].
+//
+// [RFC 9211 Section 2.6]: https://www.rfc-editor.org/rfc/rfc9211#section-2.6
+func WithCollapseWait(d time.Duration) Option {
+	return Option{func(c *Cache) {
+		if d > 0 {
+			c.collapseWait = d
+		}
+	}}
+}

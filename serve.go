@@ -84,6 +84,25 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	return resp
 }
 
+// collapsedHit answers req, which waited for a twin in flight to the origin
+// (fwd says why it would have gone there), from the response the twin
+// stored, and counts it. It returns nil if building the response failed.
+func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *http.Response) {
+	failed := false
+	defer func() {
+		if failed {
+			resp = nil
+		}
+	}()
+	defer c.recovered("serve", &failed)
+	ttl := (d.meta.lifetime/time.Second - d.age/time.Second) * time.Second
+	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true, TTL: ttl}
+	resp = storedResponse(c, req, d, member.String(), false)
+	c.hits.Add(1)
+	c.collapsed.Add(1)
+	return resp
+}
+
 // headContentLength is the ContentLength of a HEAD response served from e:
 // the length of a stored GET body, or the Content-Length a stored HEAD
 // response announced, or -1 when neither is known.

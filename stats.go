@@ -9,6 +9,9 @@ import "fmt"
 type Stats struct {
 	// Hits counts requests served from the cache without the origin.
 	Hits int64
+	// Collapsed counts the hits that waited for a request in flight to the
+	// origin for the same response instead of going there too.
+	Collapsed int64
 	// Misses counts requests forwarded to the origin.
 	Misses int64
 	// Stores counts responses stored.
@@ -34,6 +37,7 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	return Stats{
 		Hits:      c.hits.Load(),
+		Collapsed: c.collapsed.Load(),
 		Misses:    c.misses.Load(),
 		Stores:    c.stores.Load(),
 		Evictions: c.evictions.Load(),

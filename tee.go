@@ -13,11 +13,16 @@ import (
 
 // storeWhenComplete stores e with resp's body once the caller has read the
 // body to its end intact. A response without a body is stored at once.
-func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entry) {
+//
+// done is called once the body is stored or will not be: it releases the
+// requests waiting for this one (collapse.go). storeWhenComplete reports
+// whether the body will call it; when it does not, the response was stored
+// before it returned, and the caller calls done.
+func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entry, done func()) (bodyCallsDone bool) {
 	ctx := req.Context()
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		c.store(ctx, e.Key, e)
-		return
+		return false
 	}
 	resp.Body = &teeBody{
 		body:     resp.Body,
@@ -27,7 +32,9 @@ func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entr
 			e.Body = body
 			c.store(ctx, e.Key, e)
 		},
+		done: done,
 	}
+	return true
 }
 
 // teeBody streams a response body to the caller while keeping a copy, and
@@ -44,6 +51,7 @@ type teeBody struct {
 	cache    *Cache
 	expected int64 // Content-Length, or -1
 	complete func(body []byte)
+	done     func() // called once, when the copy is stored or dropped
 
 	// mu guards the fields below: Close may be called while a Read is
 	// blocked in another goroutine.
@@ -60,6 +68,9 @@ func (b *teeBody) Read(p []byte) (int, error) {
 		// reservation first, so that it is never counted twice.
 		b.cache.inFlight.Add(-reserved)
 		b.complete(body) // outside mu: a Close need not wait for the store
+		if b.done != nil {
+			b.done()
+		}
 	}
 	return n, err
 }
@@ -134,5 +145,8 @@ func (b *teeBody) Close() error {
 // b.mu is held.
 func (b *teeBody) drop() {
 	b.cache.inFlight.Add(-b.reserved)
+	if !b.dropped && b.done != nil {
+		b.done() // nothing will be stored: the waiters go to the origin
+	}
 	b.dropped, b.buf, b.reserved = true, nil, 0
 }

@@ -88,12 +88,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		d = bypassing(d.req, FwdBypass, "cache error")
 	}
+	resp, land, err := t.collapse(c, req, &d)
+	if resp != nil || err != nil {
+		closeRequestBody(req)
+		return resp, err
+	}
+	bodyLands := false // the body lands the flight once its store is done
+	defer func() {
+		if !bodyLands {
+			land()
+		}
+	}()
 	c.miss()
 	if d.action == gatewayTimeout {
 		closeRequestBody(req)
 		return gatewayTimeoutResponse(c, req, d.detail), nil
 	}
-	resp, times, err := t.send(c, req, &d)
+	var times exchangeTimes
+	resp, times, err = t.send(c, req, &d)
 	if stale := c.staleOnError(req, &d, resp, err); stale != nil {
 		return stale, nil
 	}
@@ -117,9 +129,29 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := c.admit(&d, resp, times)
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
-		storeWhenComplete(c, req, resp, a.entry)
+		bodyLands = storeWhenComplete(c, req, resp, a.entry, land)
 	}
 	return resp, nil
+}
+
+// collapse lets a request that goes to the origin wait for a twin already
+// in flight there (collapse.go). It returns the response from the cache once
+// the twin's is stored, or the caller's context error; otherwise the request
+// goes to the origin with *d decided again, and land is what its own
+// exchange calls when it is done, to release the requests that wait for it
+// (a no-op when none may).
+func (t *Transport) collapse(c *Cache, req *http.Request, d *decision) (resp *http.Response, land func(), err error) {
+	land = func() {}
+	if !collapsible(d) {
+		return nil, land, nil
+	}
+	f, leader := c.flights.join(d.key, c.collapseWait)
+	if leader {
+		key := d.key
+		return nil, func() { c.flights.land(key, f) }, nil
+	}
+	resp, *d, err = t.awaitTwin(c, req, f, *d)
+	return resp, land, err
 }
 
 // exchangeTimes are the request_time and response_time of one exchange with

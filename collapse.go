@@ -1,0 +1,108 @@
+package acache
+
+// This file holds collapsed forwarding: while a request for a key is in
+// flight to the origin, further requests for the same key wait for it to be
+// stored, and are then answered from the cache, instead of all going to the
+// origin (the idea acachecontrol was written for; RFC 9211 Section 2.6 names
+// it "collapsed").
+
+import (
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DefaultCollapseWait is how long, by default, a request waits for a twin
+// already in flight to the origin before it goes there itself; see
+// [WithCollapseWait].
+const DefaultCollapseWait = 5 * time.Second
+
+// flights registers the requests in flight to the origin, by cache key. The
+// zero value is ready to use.
+type flights struct {
+	// mu guards byKey.
+	mu    sync.Mutex
+	byKey map[string]*flight
+}
+
+// flight is one request in flight, which the requests for the same key wait
+// for. It lands once: when the response is stored, when it turns out not to
+// be (not storable, failed, cut short, closed early), or when the wait bound
+// passes, whichever comes first. Nothing stays registered after it lands.
+type flight struct {
+	done  chan struct{} // closed when it lands
+	once  sync.Once
+	timer *time.Timer // set under flights.mu
+}
+
+// join returns the flight for key, and whether the caller leads it: the
+// first caller starts a flight that lands by itself after bound at the
+// latest; later callers wait on it.
+func (fs *flights) join(key string, bound time.Duration) (f *flight, leader bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f := fs.byKey[key]; f != nil {
+		return f, false
+	}
+	if fs.byKey == nil {
+		fs.byKey = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{})}
+	fs.byKey[key] = f
+	f.timer = time.AfterFunc(bound, func() { fs.land(key, f) })
+	return f, true
+}
+
+// land ends f, the flight for key: it wakes the waiters and unregisters it.
+// It may be called any number of times, from any goroutine.
+func (fs *flights) land(key string, f *flight) {
+	f.once.Do(func() {
+		fs.mu.Lock() // join sets f.timer under it
+		f.timer.Stop()
+		if fs.byKey[key] == f {
+			delete(fs.byKey, key)
+		}
+		fs.mu.Unlock()
+		close(f.done)
+	})
+}
+
+// inFlight returns the number of flights registered.
+func (fs *flights) inFlight() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.byKey)
+}
+
+// collapsible reports whether a request the cache sends to the origin may
+// wait for a twin in flight, and be answered from what it stores: a GET whose
+// verdict is to forward or revalidate, that asks nothing a stored response
+// cannot give (no-store, no-cache, a Range) and carries no validators of its
+// own.
+func collapsible(d *decision) bool {
+	return (d.action == forward || d.action == revalidate) && !d.bypass &&
+		d.req.Method == http.MethodGet && !d.reqCC.noStore && !d.reqCC.noCache &&
+		!d.fields.rangeRequest && !d.fields.conditionals
+}
+
+// awaitTwin waits for the flight f that another request for the same key
+// leads, then looks req up again. It returns the response to serve from the
+// cache, or nil when the caller must go to the origin itself (the twin's
+// response was not stored, does not fit this request, or did not land in
+// time), with the fresh decision for that. err is the caller's context
+// error if it ended first.
+func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision) (*http.Response, decision, error) {
+	select {
+	case <-f.done:
+	case <-req.Context().Done():
+		return nil, d, req.Context().Err()
+	}
+	again := c.decide(req)
+	if again.action != serve {
+		return nil, again, nil
+	}
+	if resp := c.collapsedHit(req, &again, d.fwd); resp != nil {
+		return resp, again, nil
+	}
+	return nil, bypassing(again.req, FwdBypass, "cache error"), nil
+}

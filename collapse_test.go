@@ -1,0 +1,314 @@
+package acache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const herd = 64
+
+// slowOrigin answers after release is closed (or at once if it is nil),
+// counting requests, with the given Cache-Control and an ETag; it answers a
+// matching If-None-Match with 304.
+func slowOrigin(t *testing.T, cacheControl string, delay time.Duration) *testOrigin {
+	return newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		w.Header().Set("Cache-Control", cacheControl)
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprint(w, "body of "+r.URL.Path)
+	})
+}
+
+// stampede sends n concurrent GETs for url through rt, released together,
+// and returns what each got: its body and Cache-Status, or its error.
+func stampede(t *testing.T, rt http.RoundTripper, n int, url string, ctx func(i int) context.Context) (bodies []string, statuses []CacheStatus, errs []error) {
+	t.Helper()
+	bodies, statuses, errs = make([]string, n), make([]CacheStatus, n), make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c := context.Background()
+			if ctx != nil {
+				c = ctx(i)
+			}
+			req, _ := http.NewRequestWithContext(c, http.MethodGet, url, nil)
+			<-start
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			bodies[i], errs[i] = string(body), err
+			statuses[i], _ = CacheStatusOf(resp)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return bodies, statuses, errs
+}
+
+// within fails the test unless f returns within d: a liveness bound, far
+// above what the work takes, that a request waiting for a body that is not
+// coming would pass.
+func within(t *testing.T, d time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s: still waiting after %v", what, d)
+		<-done
+	}
+}
+
+func TestCollapseConcurrentMissesReachTheOriginOnce(t *testing.T) {
+	t.Parallel()
+	origin := slowOrigin(t, "max-age=60", 50*time.Millisecond)
+	tr := NewTransport(NewCache(nil))
+	bodies, statuses, errs := stampede(t, tr, herd, origin.URL+"/herd", nil)
+	collapsed := 0
+	for i := range herd {
+		require.NoError(t, errs[i])
+		assert.Equal(t, "body of /herd", bodies[i])
+		if statuses[i].Collapsed {
+			collapsed++
+		}
+	}
+	assert.EqualValues(t, 1, origin.hits.Load(), "%d concurrent requests for one URL reached the origin %d times", herd, origin.hits.Load())
+	assert.Equal(t, herd-1, collapsed, "every request but the one that went to the origin says collapsed (RFC 9211 Section 2.6)")
+	assert.Zero(t, tr.Cache.flights.inFlight(), "a flight stayed registered")
+}
+
+func TestCollapseRevalidationsToo(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	var conditional atomic.Int64
+	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			conditional.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprint(w, "hello")
+	})
+	tr := newTestTransport(clock)
+	fetch(t, tr, "GET", origin.URL, nil)
+	clock.Advance(2 * time.Minute)
+	bodies, _, errs := stampede(t, tr, herd, origin.URL, nil)
+	for i := range herd {
+		require.NoError(t, errs[i])
+		assert.Equal(t, "hello", bodies[i])
+	}
+	assert.EqualValues(t, 1, conditional.Load(), "one conditional request for %d requests of one stale entry", herd)
+	assert.EqualValues(t, 2, origin.hits.Load())
+}
+
+func TestCollapseNotStorableSendsTheWaitersAtOnce(t *testing.T) {
+	t.Parallel()
+	origin := slowOrigin(t, "no-store", 50*time.Millisecond)
+	tr := NewTransport(NewCache(nil, WithCollapseWait(time.Hour)))
+	within(t, 10*time.Second, "waiters of a response that is not stored", func() {
+		bodies, _, errs := stampede(t, tr, herd, origin.URL+"/private", nil)
+		for i := range herd {
+			require.NoError(t, errs[i])
+			assert.Equal(t, "body of /private", bodies[i])
+		}
+	})
+	assert.EqualValues(t, herd, origin.hits.Load(), "each request gets its own no-store response")
+	assert.Zero(t, tr.Cache.flights.inFlight())
+}
+
+func TestCollapseFailingOriginReleasesTheWaiters(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		return nil, errors.New("connection refused")
+	})
+	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
+	within(t, 10*time.Second, "waiters of a failed request", func() {
+		_, _, errs := stampede(t, tr, herd, "http://origin.test/down", nil)
+		for i := range herd {
+			assert.Error(t, errs[i], "every caller gets the origin's error")
+		}
+	})
+	assert.EqualValues(t, herd, calls.Load(), "after the leader failed, each waiter asked the origin itself")
+	assert.Zero(t, tr.Cache.flights.inFlight())
+}
+
+func TestCollapseALeaderThatNeverReadsHoldsNobodyPastTheBound(t *testing.T) {
+	t.Parallel()
+	origin := slowOrigin(t, "max-age=60", 0)
+	tr := NewTransport(NewCache(nil, WithCollapseWait(200*time.Millisecond)))
+	leader, err := tr.RoundTrip(mustGet(t, origin.URL+"/slow-reader"))
+	require.NoError(t, err) // its body is not read until the end
+	within(t, 10*time.Second, "waiters of a leader that does not read", func() {
+		bodies, _, errs := stampede(t, tr, 8, origin.URL+"/slow-reader", nil)
+		for i := range 8 {
+			require.NoError(t, errs[i])
+			assert.Equal(t, "body of /slow-reader", bodies[i])
+		}
+	})
+	body, _ := io.ReadAll(leader.Body)
+	leader.Body.Close()
+	assert.Equal(t, "body of /slow-reader", string(body))
+	assert.Zero(t, tr.Cache.flights.inFlight(), "the flight of an unread body stayed registered")
+}
+
+func TestCollapseLeaderCancelledMidFlight(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var calls atomic.Int64
+	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 { // the leader: stuck until its context ends
+			<-req.Context().Done()
+			return nil, req.Context().Err()
+		}
+		<-release
+		return &http.Response{StatusCode: 200, Header: http.Header{"Cache-Control": {"no-store"}},
+			Body: io.NopCloser(http.NoBody), Request: req}, nil
+	})
+	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
+	ctx, cancel := context.WithCancel(context.Background())
+	leaderDone := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://origin.test/x", nil)
+		_, err := tr.RoundTrip(req)
+		leaderDone <- err
+	}()
+	require.Eventually(t, func() bool { return calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	waiterDone := make(chan error, 1)
+	go func() {
+		_, err := tr.RoundTrip(mustGet(t, "http://origin.test/x"))
+		waiterDone <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let it join the flight
+	cancel()
+	assert.ErrorIs(t, <-leaderDone, context.Canceled)
+	close(release)
+	within(t, 10*time.Second, "a waiter whose leader was cancelled", func() {
+		assert.NoError(t, <-waiterDone, "the waiter asked the origin itself")
+	})
+	assert.Zero(t, tr.Cache.flights.inFlight())
+}
+
+func TestCollapseWaiterCancelledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		<-release
+		return &http.Response{StatusCode: 200, Header: http.Header{"Cache-Control": {"max-age=60"}},
+			Body: io.NopCloser(http.NoBody), Request: req}, nil
+	})
+	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
+	go tr.RoundTrip(mustGet(t, "http://origin.test/x")) // the leader, stuck at the origin
+	require.Eventually(t, func() bool { return tr.Cache.flights.inFlight() == 1 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://origin.test/x", nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := tr.RoundTrip(req)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	within(t, 5*time.Second, "a cancelled waiter", func() {
+		assert.ErrorIs(t, <-done, context.Canceled, "the waiter's cancellation ends its wait at once")
+	})
+	close(release)
+	require.Eventually(t, func() bool { return tr.Cache.flights.inFlight() == 0 }, 5*time.Second, time.Millisecond)
+}
+
+func TestCollapseNeverForRequestsThatMustGoThemselves(t *testing.T) {
+	t.Parallel()
+	for name, header := range map[string]http.Header{
+		"no-cache":           {"Cache-Control": {"no-cache"}},
+		"no-store":           {"Cache-Control": {"no-store"}},
+		"Range":              {"Range": {"bytes=0-3"}},
+		"its own validators": {"If-None-Match": {`"v0"`}},
+	} {
+		d := decision{req: &http.Request{Method: http.MethodGet, Header: header}, verdict: verdict{action: forward}}
+		d.fields = scanRequestFields(header)
+		if cc := header["Cache-Control"]; len(cc) > 0 {
+			d.reqCC = parseRequestCacheControl(header)
+		}
+		assert.False(t, collapsible(&d), "%s: a request that must reach the origin would wait for another", name)
+	}
+	post := decision{req: &http.Request{Method: http.MethodPost, Header: http.Header{}}, verdict: verdict{action: forward}}
+	assert.False(t, collapsible(&post), "an unsafe method")
+}
+
+func mustGet(t *testing.T, url string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	return req
+}
+
+// BenchmarkHerd64 sends herds of 64 concurrent requests for one new URL to
+// an origin that takes 20 ms, and reports how many reached it per herd.
+func BenchmarkHerd64(b *testing.B) {
+	var hits atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, body1KiB)
+	}))
+	b.Cleanup(origin.Close)
+	inner := &http.Transport{MaxIdleConnsPerHost: herd}
+	b.Cleanup(inner.CloseIdleConnections)
+	tr := &Transport{Transport: inner, Cache: NewCache(nil)}
+	n := 0
+	for b.Loop() {
+		n++
+		url := fmt.Sprintf("%s/herd/%d", origin.URL, n)
+		var wg sync.WaitGroup
+		for range herd {
+			wg.Go(func() {
+				resp, err := tr.RoundTrip(mustGetB(b, url))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(hits.Load())/float64(n), "origin-calls/herd")
+}
+
+func mustGetB(b *testing.B, url string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return req
+}
