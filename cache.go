@@ -68,6 +68,8 @@ type Cache struct {
 	// inFlight registers the requests in flight to the origin, which
 	// requests for the same key wait for (collapse.go).
 	flights flights
+	// background runs the refreshes of stale-while-revalidate.
+	background backgroundWork
 	// decoded remembers what was derived from entries a backend decoded;
 	// derivations counts the derivations it did not spare.
 	decoded     derivedMemo
@@ -97,6 +99,8 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		jobs:           make(chan struct{}, maxBackendJobs),
 	}
 	_, c.direct = backend.(*LRU)
+	c.background.slots = make(chan struct{}, maxBackgroundRefreshes)
+	c.background.closing, c.background.stop = context.WithCancel(context.Background())
 	secret := make([]byte, 32)
 	rand.Read(secret) // never fails, per its documentation
 	c.setPartitionSecret(secret)

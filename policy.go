@@ -436,6 +436,10 @@ const (
 	// revalidate asks the origin, with a conditional request, whether the
 	// stored response is still current (RFC 9111 Section 4.3.1).
 	revalidate
+	// serveStale answers from the stale stored response at once and
+	// refreshes it in the background (stale-while-revalidate, RFC 5861
+	// Section 3).
+	serveStale
 	// gatewayTimeout answers 504: the request allows only a stored response
 	// and none will do (RFC 9111 Section 5.2.1.7).
 	gatewayTimeout
@@ -479,7 +483,7 @@ type found struct {
 // [RFC 9111 Section 4]: https://www.rfc-editor.org/rfc/rfc9111#section-4
 func decideVerdict(f *found) verdict {
 	v := decideForward(f)
-	if v.action != serve && f.reqCC.onlyIfCached {
+	if v.action != serve && v.action != serveStale && f.reqCC.onlyIfCached {
 		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
 	}
 	return v
@@ -499,6 +503,9 @@ func decideForward(f *found) verdict {
 		}
 		return verdict{action: serve}
 	}
+	if f.ranges != rangeForward && staleWhileRevalidateAllowed(f.meta, f.reqCC, f.age, f.shared) {
+		return verdict{action: serveStale, detail: "stale-while-revalidate"}
+	}
 	fwd := FwdRequest // the request's directives ask for the origin
 	if f.meta.lifetime <= f.age || f.meta.cc.noCache {
 		fwd = FwdStale
@@ -507,6 +514,25 @@ func decideForward(f *found) verdict {
 		return verdict{action: revalidate, fwd: fwd}
 	}
 	return verdict{action: forward, fwd: fwd}
+}
+
+// staleWhileRevalidateAllowed reports whether a stale stored response may be
+// served at once while it is revalidated in the background: within its
+// stale-while-revalidate window ([RFC 5861 Section 3]), and not where a
+// directive forbids stale responses (RFC 9111 Section 4.2.4): must-revalidate
+// or no-cache, in a shared cache proxy-revalidate or s-maxage, or a request
+// that asks for a fresh response (no-cache, max-age, min-fresh).
+//
+// [RFC 5861 Section 3]: https://www.rfc-editor.org/rfc/rfc5861#section-3
+func staleWhileRevalidateAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) bool {
+	switch {
+	case !m.cc.staleWhileRevalidate.set, m.cc.mustRevalidate, m.cc.noCache,
+		shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set),
+		reqCC.noCache, reqCC.maxAge.set, reqCC.minFresh.set:
+		return false
+	}
+	staleness := age - m.lifetime
+	return staleness >= 0 && staleness <= seconds(m.cc.staleWhileRevalidate.seconds)
 }
 
 // staleOnErrorAllowed reports whether a stale stored response may be served

@@ -1330,6 +1330,12 @@ func TestPolicyVerdict(t *testing.T) {
 			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
 		{"5.2.1.7 only-if-cached with nothing stored is 504", found{reqCC: req("only-if-cached"), resendable: true},
 			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
+		{"RFC5861/3 stale inside stale-while-revalidate is served, and refreshed", found{meta: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), age: 70 * time.Second, resendable: true},
+			verdict{action: serveStale, detail: "stale-while-revalidate"}},
+		{"RFC5861/3 only-if-cached takes a stale-while-revalidate response", found{meta: meta("max-age=60, stale-while-revalidate=30", time.Minute), age: 70 * time.Second, reqCC: req("only-if-cached"), resendable: true},
+			verdict{action: serveStale, detail: "stale-while-revalidate"}},
+		{"RFC5861/3 past the window it is revalidated", found{meta: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), age: 100 * time.Second, resendable: true},
+			verdict{action: revalidate, fwd: FwdStale}},
 		{"5.2.2.10 s-maxage in a shared cache forbids serving stale", found{meta: meta("s-maxage=60", time.Minute), age: 90 * time.Second, reqCC: req("max-stale"), shared: true, resendable: true},
 			verdict{action: forward, fwd: FwdStale}},
 	}

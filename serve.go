@@ -78,8 +78,12 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	defer c.recovered("serve", &failed)
 	// The ttl and the Age field come from the same whole seconds of age, so
 	// that the two agree (max-age=60 at Age: 0 is ttl=60).
-	ttl := strconv.FormatInt(int64(d.meta.lifetime/time.Second-d.age/time.Second), 10)
-	resp = storedResponse(c, req, d, c.hitPrefix+ttl, false)
+	ttl := d.meta.lifetime/time.Second - d.age/time.Second
+	member := c.hitPrefix + strconv.FormatInt(int64(ttl), 10)
+	if d.detail != "" { // stale-while-revalidate: the ttl is negative
+		member = CacheStatus{Cache: c.name, Hit: true, TTL: ttl * time.Second, Detail: d.detail}.String()
+	}
+	resp = storedResponse(c, req, d, member, false)
 	c.hits.Add(1)
 	return resp
 }

@@ -43,6 +43,16 @@ func (t *Transport) Client() *http.Client {
 	return &http.Client{Transport: t}
 }
 
+// Close stops the background work of the Transport's Cache (the refreshes
+// of stale-while-revalidate) and waits for it, then closes the idle
+// connections of the inner transport. The Cache is closed for every
+// Transport that shares it. Close always returns nil.
+func (t *Transport) Close() error {
+	t.cache().Close()
+	t.CloseIdleConnections()
+	return nil
+}
+
 // CloseIdleConnections closes the idle connections of the inner transport, if
 // it has such a method, so that [http.Client.CloseIdleConnections] reaches it.
 func (t *Transport) CloseIdleConnections() {
@@ -81,8 +91,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return nil, context.Cause(req.Context())
 	}
-	if d.action == serve {
+	if d.action == serve || d.action == serveStale {
 		if resp := c.hit(req, &d); resp != nil {
+			if d.action == serveStale {
+				t.refreshInBackground(c, req, &d)
+			}
 			closeRequestBody(req)
 			return resp, nil
 		}

@@ -1,0 +1,135 @@
+package acache
+
+// This file holds the background refresh of stale-while-revalidate
+// (RFC 5861 Section 3): a stale response is served at once, and one request
+// per key refreshes it behind the caller's back, bounded in number and
+// stopped by Close.
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// maxBackgroundRefreshes bounds the refreshes running at once; past it, a
+// stale response is still served, and refreshed by a later request.
+const maxBackgroundRefreshes = 64
+
+// backgroundRefreshTimeout bounds one background refresh.
+const backgroundRefreshTimeout = 30 * time.Second
+
+// backgroundWork is what a Cache runs behind its callers' backs.
+type backgroundWork struct {
+	// mu guards closed, and orders starting a job before Close waits.
+	mu      sync.Mutex
+	closed  bool
+	slots   chan struct{} // a token per job running
+	running sync.WaitGroup
+	closing context.Context // done at Close
+	stop    context.CancelFunc
+}
+
+// Close stops the Cache's background work, the refreshes of stale
+// responses, and waits for it to end. The Cache still answers requests
+// afterwards, without refreshing in the background. Close always returns
+// nil.
+func (c *Cache) Close() error {
+	c.background.mu.Lock()
+	c.background.closed = true
+	c.background.mu.Unlock()
+	c.background.stop()
+	c.background.running.Wait()
+	return nil
+}
+
+// inBackground runs job in a goroutine of its own, with a context that
+// carries the values of from (the caller's request context: an auth
+// transport may need them) but not its cancellation, and ends at Close or
+// after backgroundRefreshTimeout. It reports false, running nothing, after
+// Close or when maxBackgroundRefreshes jobs are running.
+func (c *Cache) inBackground(from context.Context, job func(ctx context.Context)) bool {
+	b := &c.background
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	select {
+	case b.slots <- struct{}{}:
+	default:
+		return false
+	}
+	b.running.Add(1)
+	go func() {
+		defer b.running.Done()
+		defer func() { <-b.slots }()
+		var failed bool
+		defer c.recovered("refresh", &failed)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(from), backgroundRefreshTimeout)
+		defer cancel()
+		defer context.AfterFunc(b.closing, cancel)()
+		job(ctx)
+	}()
+	return true
+}
+
+// refreshInBackground refreshes the stale response d served to req, unless a
+// request for the same key is in flight already: it leads that key's flight
+// (collapse.go), so that requests arriving meanwhile wait for it, or are
+// served stale, instead of all refreshing.
+func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision) {
+	f, leader := c.flights.join(d.key, c.collapseWait)
+	if !leader {
+		return
+	}
+	key, refresh := d.key, *d
+	refresh.verdict = verdict{action: forward, fwd: FwdStale}
+	if d.meta.validator {
+		refresh.action = revalidate
+	}
+	started := c.inBackground(req.Context(), func(ctx context.Context) {
+		defer c.flights.land(key, f)
+		refresh.req = refresh.req.WithContext(ctx)
+		t.refresh(c, req.Clone(ctx), &refresh)
+	})
+	if !started {
+		c.flights.land(key, f)
+	}
+}
+
+// refresh sends the request of a background refresh and stores what comes
+// back, as RoundTrip would for a caller that reads the whole body. A refresh
+// that fails leaves the stale response stored: it is reported, not retried.
+func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
+	resp, times, err := t.send(c, req, d)
+	if err != nil {
+		c.report("refresh", d.key, err)
+		return
+	}
+	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
+		if _, _, ok := c.revalidated(d, resp.Header, times); ok {
+			discardBody(resp)
+			return
+		}
+		if resp, times, err = t.resend(c, req, resp); err != nil {
+			c.report("refresh", d.key, err)
+			return
+		}
+	}
+	if originFailed(resp, nil) {
+		discardBody(resp) // the stale response stays, for stale-if-error too
+		return
+	}
+	if a := c.admit(d, resp, times); a.entry != nil {
+		storeWhenComplete(c, req, resp, a.entry, nil)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, c.maxBodySize+1)) // to its end: stored
+	resp.Body.Close()
+}
+
+// waitBackground waits for the background work running now; for tests.
+func (c *Cache) waitBackground() {
+	c.background.running.Wait()
+}
