@@ -106,6 +106,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return resp, err
 	}
+	return t.exchange(c, req, &d, land)
+}
+
+// exchange sends req to the origin, or answers it with the cache's own 504,
+// and makes what comes back the caller's response: a stale one where
+// stale-if-error allows it, the stored one freshened by a 304, or the
+// origin's, stored once its body has been read. land releases the requests
+// waiting for this one, once its response is stored or will not be.
+func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func()) (*http.Response, error) {
 	bodyLands := false // the body lands the flight once its store is done
 	defer func() {
 		if !bodyLands {
@@ -117,9 +126,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return gatewayTimeoutResponse(c, req, d.detail), nil
 	}
-	var times exchangeTimes
-	resp, times, err = t.send(c, req, &d)
-	if stale := c.staleOnError(req, &d, resp, err); stale != nil {
+	resp, times, err := t.send(c, req, d)
+	if stale := c.staleOnError(req, d, resp, err); stale != nil {
 		return stale, nil
 	}
 	if err != nil {
@@ -131,7 +139,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
-		if fresh, member, ok := c.revalidated(&d, resp.Header, times); ok {
+		if fresh, member, ok := c.revalidated(d, resp.Header, times); ok {
 			discardBody(resp)
 			return storedResponse(c, req, &fresh, member, true), nil
 		}
@@ -139,7 +147,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	a := c.admit(&d, resp, times)
+	a := c.admit(d, resp, times)
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
 		bodyLands = storeWhenComplete(c, req, resp, a.entry, land)
