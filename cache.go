@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"log/slog"
@@ -294,13 +295,16 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 	}
 	if err != nil {
 		c.report("get", key, err)
+		if errors.Is(err, ErrCorruptEntry) { // bytes that do not decode: drop them
+			c.remove(ctx, key)
+		}
 		return nil
 	}
 	if e == nil {
 		return nil
 	}
 	if e.Key != key {
-		c.report("get", key, fmt.Errorf("%w: stored under %q", errCorruptEntry, e.Key))
+		c.report("get", key, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, e.Key))
 		c.remove(ctx, key)
 		return nil
 	}
@@ -443,7 +447,7 @@ func (c *Cache) listPartition(ctx context.Context, uri, key string) bool {
 		copied := *old
 		next = &copied
 	} else if old != nil {
-		c.report("pop", uri, fmt.Errorf("%w: stored under %q", errCorruptEntry, old.Key))
+		c.report("pop", uri, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, old.Key))
 	}
 	next.Partitions = append(slices.Clip(next.Partitions), key)
 	if over := len(next.Partitions) - maxPartitions; over > 0 {

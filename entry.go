@@ -128,10 +128,12 @@ func headerSize(h http.Header) int64 {
 	return n
 }
 
-// errCorruptEntry reports an entry that cannot be served: a wrong key, a missing
-// header, an impossible status, invalid fields, a body that its
-// Content-Length contradicts. The Cache drops such entries.
-var errCorruptEntry = errors.New("acache: corrupt entry")
+// ErrCorruptEntry reports an entry that cannot be served: a wrong key, a
+// missing header, an impossible status, invalid fields, a body that its
+// Content-Length contradicts, or bytes that do not decode ([Entry.UnmarshalBinary]).
+// A Backend whose Get returns an error wrapping it tells the Cache that what
+// it holds under the key is bad: the Cache counts a miss and removes it.
+var ErrCorruptEntry = errors.New("acache: corrupt entry")
 
 // validEntry checks an entry that this Cache did not store in this process
 // (a backend decoded it, changed it, or another Cache stored it) before
@@ -143,32 +145,32 @@ var errCorruptEntry = errors.New("acache: corrupt entry")
 // at most maxVariants, all under the same key).
 func (c *Cache) validEntry(e *Entry) error {
 	if len(e.Partitions) > maxPartitions {
-		return fmt.Errorf("%w: %d partitions", errCorruptEntry, len(e.Partitions))
+		return fmt.Errorf("%w: %d partitions", ErrCorruptEntry, len(e.Partitions))
 	}
 	for _, key := range e.Partitions {
 		if uri, ok := splitPartition(key); !ok || uri != e.Key {
-			return fmt.Errorf("%w: a partition %q of another URI", errCorruptEntry, key)
+			return fmt.Errorf("%w: a partition %q of another URI", ErrCorruptEntry, key)
 		}
 	}
 	if e.StatusCode == 0 { // an index of partitions only
 		if len(e.Partitions) == 0 || len(e.Header) > 0 || len(e.Body) > 0 || len(e.Variants) > 0 {
-			return fmt.Errorf("%w: an index with a response in it, or without partitions", errCorruptEntry)
+			return fmt.Errorf("%w: an index with a response in it, or without partitions", ErrCorruptEntry)
 		}
 		return nil
 	}
 	if len(e.Variants) >= maxVariants {
-		return fmt.Errorf("%w: %d variants", errCorruptEntry, len(e.Variants))
+		return fmt.Errorf("%w: %d variants", ErrCorruptEntry, len(e.Variants))
 	}
 	for _, v := range e.Variants {
 		switch {
 		case v == nil:
-			return fmt.Errorf("%w: a nil variant", errCorruptEntry)
+			return fmt.Errorf("%w: a nil variant", ErrCorruptEntry)
 		case len(v.Variants) > 0:
-			return fmt.Errorf("%w: a variant with variants", errCorruptEntry)
+			return fmt.Errorf("%w: a variant with variants", ErrCorruptEntry)
 		case v.Key != e.Key:
-			return fmt.Errorf("%w: a variant stored under %q", errCorruptEntry, v.Key)
+			return fmt.Errorf("%w: a variant stored under %q", ErrCorruptEntry, v.Key)
 		case len(v.Partitions) > 0:
-			return fmt.Errorf("%w: a variant with partitions", errCorruptEntry)
+			return fmt.Errorf("%w: a variant with partitions", ErrCorruptEntry)
 		}
 		if err := c.validResponse(v); err != nil {
 			return err
@@ -178,7 +180,7 @@ func (c *Cache) validEntry(e *Entry) error {
 		return err
 	}
 	if size := e.Size(); size > c.maxBytes {
-		return fmt.Errorf("%w: %d bytes, more than the cache holds", errCorruptEntry, size)
+		return fmt.Errorf("%w: %d bytes, more than the cache holds", ErrCorruptEntry, size)
 	}
 	return nil
 }
@@ -188,26 +190,26 @@ func (c *Cache) validResponse(e *Entry) error {
 	head := strings.HasPrefix(e.Key, http.MethodHead+" ")
 	switch {
 	case e.StatusCode < 200 || e.StatusCode > 999:
-		return fmt.Errorf("%w: status %d", errCorruptEntry, e.StatusCode)
+		return fmt.Errorf("%w: status %d", ErrCorruptEntry, e.StatusCode)
 	case e.Header == nil:
-		return fmt.Errorf("%w: no header", errCorruptEntry)
+		return fmt.Errorf("%w: no header", ErrCorruptEntry)
 	case !validStoredHeader(e.Header) || !validStoredHeader(e.VaryHeader):
-		return fmt.Errorf("%w: a field name or value that cannot be sent", errCorruptEntry)
+		return fmt.Errorf("%w: a field name or value that cannot be sent", ErrCorruptEntry)
 	case int64(len(e.Body)) > c.maxBodySize:
-		return fmt.Errorf("%w: a body of %d bytes, more than the cache stores", errCorruptEntry, len(e.Body))
+		return fmt.Errorf("%w: a body of %d bytes, more than the cache stores", ErrCorruptEntry, len(e.Body))
 	case head && len(e.Body) > 0:
-		return fmt.Errorf("%w: a HEAD response with a body", errCorruptEntry)
+		return fmt.Errorf("%w: a HEAD response with a body", ErrCorruptEntry)
 	case varyNeverMatches(e.Header):
-		return fmt.Errorf("%w: a Vary no request matches", errCorruptEntry)
+		return fmt.Errorf("%w: a Vary no request matches", ErrCorruptEntry)
 	}
 	if e.Proto != "" {
 		if _, _, ok := http.ParseHTTPVersion(e.Proto); !ok {
-			return fmt.Errorf("%w: protocol %q", errCorruptEntry, e.Proto)
+			return fmt.Errorf("%w: protocol %q", ErrCorruptEntry, e.Proto)
 		}
 	}
 	if length, ok := e.Header["Content-Length"]; ok && !head {
 		if len(length) != 1 || length[0] != strconv.Itoa(len(e.Body)) {
-			return fmt.Errorf("%w: Content-Length %q for a body of %d bytes", errCorruptEntry, length, len(e.Body))
+			return fmt.Errorf("%w: Content-Length %q for a body of %d bytes", ErrCorruptEntry, length, len(e.Body))
 		}
 	}
 	return nil
