@@ -80,35 +80,22 @@ func (c *Cache) detached(ctx context.Context, op string, job func()) bool {
 	}
 }
 
-// getDetached is Backend.Get run by detached; ok is false when it did not
-// answer in time. (A function of its own, so that the variables the
-// goroutine writes do not move to the heap on the LRU's path.)
-func (c *Cache) getDetached(ctx context.Context, key string) (e *Entry, err error, ok bool) {
-	var got *Entry
+// detachedCall runs call, one backend call, through detached under its own
+// deadline; ok is false when it did not answer in time. (A function of its
+// own, so that the variables the goroutine writes do not move to the heap on
+// the LRU's path, which calls the backend directly.)
+func detachedCall[T any](c *Cache, ctx context.Context, op string, call func(context.Context) (T, error)) (v T, err error, ok bool) {
+	var got T
 	var gotErr error
-	ok = c.detached(ctx, "get", func() {
+	ok = c.detached(ctx, op, func() {
 		callCtx, cancel := c.callContext(ctx)
 		defer cancel()
-		got, gotErr = c.backend.Get(callCtx, key)
+		got, gotErr = call(callCtx)
 	})
 	if !ok {
-		return nil, nil, false
+		return v, nil, false
 	}
 	return got, gotErr, true
-}
-
-// moveDetached is Backend.MoveToEnd run by detached, like getDetached.
-func (c *Cache) moveDetached(ctx context.Context, key string) (err error, ok bool) {
-	var gotErr error
-	ok = c.detached(ctx, "move", func() {
-		callCtx, cancel := c.callContext(ctx)
-		defer cancel()
-		gotErr = c.backend.MoveToEnd(callCtx, key)
-	})
-	if !ok {
-		return nil, false
-	}
-	return gotErr, true
 }
 
 // keyLocks serialises the stores and removals of one key, so that the bytes

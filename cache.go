@@ -289,7 +289,9 @@ func (c *Cache) lookup(ctx context.Context, key string) *Entry {
 		e, err = c.backend.Get(ctx, key)
 	} else {
 		var ok bool
-		if e, err, ok = c.getDetached(ctx, key); !ok {
+		if e, err, ok = detachedCall(c, ctx, "get", func(ctx context.Context) (*Entry, error) {
+			return c.backend.Get(ctx, key)
+		}); !ok {
 			return nil
 		}
 	}
@@ -337,7 +339,9 @@ func (c *Cache) touch(ctx context.Context, key string) {
 		err = c.backend.MoveToEnd(ctx, key)
 	} else {
 		var ok bool
-		if err, ok = c.moveDetached(ctx, key); !ok {
+		if _, err, ok = detachedCall(c, ctx, "move", func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, c.backend.MoveToEnd(ctx, key)
+		}); !ok {
 			return
 		}
 	}
