@@ -47,3 +47,18 @@ type Backend interface {
 	// MoveToEnd marks the entry stored under key as the most recently used.
 	MoveToEnd(ctx context.Context, key string) error
 }
+
+// Sizer is implemented by a [Backend] that knows the size of everything it
+// stores, whoever stored it: entries kept from an earlier run of the process,
+// or stored by other processes sharing the backend. A Cache over a Sizer
+// bounds that size by its byte limit ([WithMaxBytes]); over a Backend without
+// it, the Cache can bound only the bytes it stored itself.
+//
+// Size returns the sum of [Entry.Size] over the stored entries (the Cache's
+// own measure, so that both count alike). It must count an entry as soon as
+// Set returns and stop counting it as soon as Pop or PopOldest returns it. A
+// backend usually keeps the sum beside the entries, updated in the same
+// transaction as each Set and Pop, rather than computing it on each call.
+type Sizer interface {
+	Size(ctx context.Context) (int64, error)
+}

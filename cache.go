@@ -36,6 +36,7 @@ const (
 // [NewCache] (a Transport whose Cache field is nil makes its own).
 type Cache struct {
 	backend       Backend
+	sizer         Sizer // the backend, if it counts its own bytes
 	maxEntries    int
 	maxBytes      int64
 	maxBodySize   int64
@@ -100,6 +101,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		jobs:           make(chan struct{}, maxBackendJobs),
 	}
 	_, c.direct = backend.(*LRU)
+	c.sizer, _ = backend.(Sizer)
 	c.background.slots = make(chan struct{}, maxBackgroundRefreshes)
 	c.background.closing, c.background.stop = context.WithCancel(context.Background())
 	secret := make([]byte, 32)
@@ -532,6 +534,18 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 			c.report("len", "", err)
 			return false
 		}
+		if c.sizer != nil {
+			// The backend's own count covers what other processes and
+			// earlier runs stored, which this Cache never counted.
+			callCtx, cancel = c.callContext(ctx)
+			stored, err := c.sizer.Size(callCtx)
+			cancel()
+			if err != nil {
+				c.report("size", "", err)
+				return false
+			}
+			c.usage.observed(stored)
+		}
 		if c.usage.reserve(n, size, c.maxEntries, c.maxBytes) {
 			return true
 		}
@@ -597,6 +611,13 @@ func (u *usage) removed(size int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.bytes = max(0, u.bytes-size)
+}
+
+// observed sets the bytes stored to what the backend reported ([Sizer]).
+func (u *usage) observed(stored int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = max(0, stored)
 }
 
 // emptied records that the backend holds no entry.

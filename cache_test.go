@@ -598,3 +598,48 @@ func TestCachePartitionsPerURIAreBounded(t *testing.T) {
 	resp, _ := fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {"Bearer user-0"}})
 	assert.False(t, isHit(resp), "the first user's response was dropped to keep the index bounded")
 }
+
+// TestByteLimitHoldsForTheWholeStore: a Cache over a backend that counts its
+// own bytes (Sizer) bounds what others stored there too: another Cache on
+// the same backend, as processes sharing a disk or Redis store do, and
+// entries an earlier run left behind.
+func TestByteLimitHoldsForTheWholeStore(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprint(w, strings.Repeat("b", 1000))
+	})
+	const limit = 8 * 1600
+	t.Run("two Caches share one backend", func(t *testing.T) {
+		backend := NewLRU()
+		a := NewTransport(NewCache(backend, WithMaxBytes(limit), WithClock(clock.Now)))
+		b := NewTransport(NewCache(backend, WithMaxBytes(limit), WithClock(clock.Now)))
+		for i := range 40 {
+			tr := a
+			if i%2 == 1 {
+				tr = b
+			}
+			fetch(t, tr, "GET", fmt.Sprintf("%s/%d", o.URL, i), nil)
+			stored, _ := backend.Size(context.Background())
+			require.LessOrEqual(t, stored, int64(limit), "after request %d", i)
+		}
+		resp, _ := fetch(t, a, "GET", o.URL+"/39", nil)
+		assert.True(t, isHit(resp), "a serves what b stored")
+		resp, _ = fetch(t, b, "GET", o.URL+"/0", nil)
+		assert.False(t, isHit(resp), "the oldest entry, stored by a, was evicted for b's")
+	})
+	t.Run("entries left by an earlier run", func(t *testing.T) {
+		backend := NewLRU()
+		earlier := NewTransport(NewCache(backend, WithMaxBytes(100*limit), WithClock(clock.Now)))
+		for i := range 40 {
+			fetch(t, earlier, "GET", fmt.Sprintf("%s/old/%d", o.URL, i), nil)
+		}
+		c := NewCache(backend, WithMaxBytes(limit), WithClock(clock.Now))
+		fetch(t, NewTransport(c), "GET", o.URL+"/new", nil)
+		stored, _ := backend.Size(context.Background())
+		assert.LessOrEqual(t, stored, int64(limit))
+		assert.Equal(t, stored, c.Stats().Bytes, "Stats reports the whole store")
+		assert.GreaterOrEqual(t, c.Stats().Evictions, int64(32), "the old entries were evicted to fit")
+	})
+}

@@ -5,15 +5,18 @@ import (
 	"sync"
 )
 
-var _ Backend = (*LRU)(nil)
+var (
+	_ Backend = (*LRU)(nil)
+	_ Sizer   = (*LRU)(nil)
+)
 
 // LRU is the default Backend: an in-memory store of entries in recency order.
 // Every method runs in constant time and is safe for concurrent use.
 //
 // An LRU stores the *Entry it is given, not a copy, and returns that same
 // pointer from Get, Pop and PopOldest. It has no limits of its own: the [Cache]
-// owns eviction and calls PopOldest while Len, or the size of the entries, is
-// over its limits.
+// owns eviction and calls PopOldest while Len, or Size, is over its limits.
+// Several Caches may share one LRU; its Size bounds them together.
 //
 // The methods accept a context only to satisfy Backend; an in-memory store
 // never blocks, so the context is ignored and the error is always nil.
@@ -21,9 +24,11 @@ var _ Backend = (*LRU)(nil)
 // The zero value is an empty LRU ready to use. An LRU must not be copied after
 // first use.
 type LRU struct {
-	// mu guards items and root.
+	// mu guards items, root and bytes.
 	mu    sync.Mutex
 	items map[string]*lruNode
+	// bytes is the sum of the sizes of the entries in items.
+	bytes int64
 	// root is the sentinel of a circular doubly-linked list of the nodes in
 	// items: root.next is the oldest node and root.prev the newest. Both are
 	// &root when the list is empty, and nil before the first use of a zero LRU.
@@ -35,6 +40,7 @@ type lruNode struct {
 	prev, next *lruNode
 	key        string
 	entry      *Entry
+	size       int64 // entry.Size() when it was set
 }
 
 // NewLRU returns an empty LRU.
@@ -98,19 +104,30 @@ func (l *LRU) Get(_ context.Context, key string) (*Entry, error) {
 // Set stores e under key as the most recently used entry, replacing any entry
 // stored under key before. It never returns an error.
 func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
+	size := e.Size()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
 	if n, ok := l.items[key]; ok {
-		n.entry = e
+		l.bytes += size - n.size
+		n.entry, n.size = e, size
 		l.unlink(n)
 		l.pushBack(n)
 		return nil
 	}
-	n := &lruNode{key: key, entry: e}
+	n := &lruNode{key: key, entry: e, size: size}
 	l.items[key] = n
+	l.bytes += size
 	l.pushBack(n)
 	return nil
+}
+
+// Size returns the sum of [Entry.Size] over the stored entries ([Sizer]). It
+// never returns an error.
+func (l *LRU) Size(_ context.Context) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bytes, nil
 }
 
 // Pop removes the entry stored under key and returns it, or returns (nil, nil)
@@ -123,6 +140,7 @@ func (l *LRU) Pop(_ context.Context, key string) (*Entry, error) {
 		return nil, nil
 	}
 	delete(l.items, key)
+	l.bytes -= n.size
 	l.unlink(n)
 	return n.entry, nil
 }
@@ -137,6 +155,7 @@ func (l *LRU) PopOldest(_ context.Context) (string, *Entry, error) {
 	}
 	n := l.root.next
 	delete(l.items, n.key)
+	l.bytes -= n.size
 	l.unlink(n)
 	return n.key, n.entry, nil
 }

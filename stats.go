@@ -26,7 +26,10 @@ type Stats struct {
 	// Errors counts failures the Cache recovered from: backend errors,
 	// corrupt entries and panics. Each one became a miss or a skipped store.
 	Errors int64
-	// Bytes is the size of the entries this Cache stored and has not removed.
+	// Bytes is the size of the entries this Cache stored and has not
+	// removed. Over a backend that counts its own bytes ([Sizer]), it is
+	// the backend's count when the Cache last stored: it then includes
+	// what other processes and earlier runs stored.
 	Bytes int64
 	// InFlightBytes is what the copies of response bodies being read hold,
 	// to be stored at their end. Together they stay within the byte limit.

@@ -59,7 +59,10 @@ import (
 //     values), so a backend that stores them as text must escape them;
 //   - a backend does not modify an entry it was given;
 //   - concurrent calls on overlapping keys leave the backend consistent (run
-//     the suite with -race to detect data races too).
+//     the suite with -race to detect data races too);
+//   - a backend that implements [acache.Sizer] reports the sum of
+//     [acache.Entry.Size] over its entries after every Set, replacement, Pop
+//     and PopOldest, and after concurrent calls.
 //
 // Entries come back from a persistent backend decoded, so the suite compares
 // them field by field rather than by pointer, and leniently where an encoding
@@ -95,6 +98,8 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T) acache.Backend) {
 		{"UnusualKeys", testUnusualKeys},
 		{"LargeBody", testLargeBody},
 		{"Concurrent", testConcurrent},
+		{"SizeCountsEntries", testSize},
+		{"SizeAfterConcurrentCalls", testSizeConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tt := &tester{t: t, ctx: t.Context(), b: newBackend(t)}
@@ -734,4 +739,95 @@ func quoteBody(b []byte) string {
 		return fmt.Sprintf("%q... (%d bytes)", b[:maxLen], len(b))
 	}
 	return fmt.Sprintf("%q", b)
+}
+
+// size returns the backend's Size, failing the test on an error.
+func (tt *tester) size(s acache.Sizer) int64 {
+	tt.t.Helper()
+	n, err := s.Size(tt.ctx)
+	if err != nil {
+		tt.t.Fatalf("Size() returned an error: %v", err)
+	}
+	return n
+}
+
+// assertSize fails the test now if the backend's Size is not want.
+func (tt *tester) assertSize(s acache.Sizer, after string, want int64) {
+	tt.t.Helper()
+	if got := tt.size(s); got != want {
+		tt.t.Fatalf("Size() = %d after %s; want %d, the sum of the stored entries' Size", got, after, want)
+	}
+}
+
+func testSize(t *testing.T, tt *tester) {
+	s, ok := tt.b.(acache.Sizer)
+	if !ok {
+		return // the check is for backends that count their bytes
+	}
+	tt.assertSize(s, "nothing was stored", 0)
+	a, b := newEntry("a", 1), newEntry("b", 2)
+	tt.set("a", a)
+	tt.assertSize(s, "Set(a)", a.Size())
+	tt.set("b", b)
+	tt.assertSize(s, "Set(a), Set(b)", a.Size()+b.Size())
+
+	bigger := newEntry("a", 3)
+	bigger.Body = binaryBytes(10_000, 3)
+	tt.set("a", bigger)
+	tt.assertSize(s, "replacing a with a larger entry", bigger.Size()+b.Size())
+	tt.get("a")
+	tt.moveToEnd("b")
+	tt.contains("a")
+	tt.assertSize(s, "Get, Contains and MoveToEnd", bigger.Size()+b.Size())
+
+	tt.set("a", a)
+	tt.assertSize(s, "replacing a with a smaller entry", a.Size()+b.Size())
+	tt.pop("b")
+	tt.assertSize(s, "Pop(b)", a.Size())
+	tt.pop("absent")
+	tt.assertSize(s, "Pop of an absent key", a.Size())
+	tt.popOldest()
+	tt.assertSize(s, "PopOldest emptied the backend", 0)
+}
+
+func testSizeConcurrent(t *testing.T, tt *tester) {
+	s, ok := tt.b.(acache.Sizer)
+	if !ok {
+		return // the check is for backends that count their bytes
+	}
+	const workers, iterations, nkeys = 8, 100, 8
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range iterations {
+				key := fmt.Sprintf("key-%d", (w*5+i*3)%nkeys)
+				var err error
+				switch i % 4 {
+				case 0, 1:
+					e := newEntry(key, w*iterations+i)
+					e.Body = binaryBytes((w*iterations+i)%5000, i)
+					err = tt.b.Set(tt.ctx, key, e)
+				case 2:
+					_, err = tt.b.Pop(tt.ctx, key)
+				case 3:
+					_, _, err = tt.b.PopOldest(tt.ctx)
+				}
+				if err != nil {
+					t.Errorf("worker %d, iteration %d on key %q: %v", w, i, key, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	var want int64
+	for i := range nkeys {
+		if e := tt.get(fmt.Sprintf("key-%d", i)); e != nil {
+			want += e.Size()
+		}
+	}
+	tt.assertSize(s, "concurrent Set, Pop and PopOldest", want)
 }
