@@ -334,22 +334,25 @@ func (c *Cache) responseCacheControl(h http.Header) cacheControl {
 	return responseDirectives(h, c.targets)
 }
 
-// touch marks key as recently used; a failure only costs recency.
+// touch marks key as recently used; a failure only costs recency. A hit
+// does not wait for it on a backend other than the LRU: the update goes on in
+// the background, under the backend timeout, so that a hit on a networked or
+// disk backend costs one call (Get), not two.
 func (c *Cache) touch(ctx context.Context, key string) {
-	var err error
 	if c.direct {
-		err = c.backend.MoveToEnd(ctx, key)
-	} else {
-		var ok bool
-		if _, err, ok = detachedCall(c, ctx, "move", func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, c.backend.MoveToEnd(ctx, key)
-		}); !ok {
-			return
+		if err := c.backend.MoveToEnd(ctx, key); err != nil {
+			c.report("move", key, err)
 		}
+		return
 	}
-	if err != nil {
-		c.report("move", key, err)
-	}
+	job := context.WithoutCancel(ctx)
+	c.launch("move", func() {
+		callCtx, cancel := c.callContext(job)
+		defer cancel()
+		if err := c.backend.MoveToEnd(callCtx, key); err != nil {
+			c.report("move", key, err)
+		}
+	})
 }
 
 // store stores e under key, replacing what was there, then evicts the least

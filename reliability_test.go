@@ -735,3 +735,29 @@ func TestReliabilityStoresNeverPassTheByteLimitEvenForAMoment(t *testing.T) {
 	resp, _ := fetchVia(t, tr, origin.URL+"/b", nil)
 	assert.True(t, hit(resp))
 }
+
+func TestReliabilityHitDoesNotWaitForItsRecencyUpdate(t *testing.T) {
+	t.Parallel()
+	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "fresh")
+	})
+	faulty := acachetest.NewFaultyBackend(acache.NewLRU())
+	t.Cleanup(faulty.Release)
+	cache := acache.NewCache(faulty, acache.WithBackendTimeout(time.Hour))
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, origin.URL+"/", nil)
+
+	// A backend's recency update (a write to disk, a round trip to Redis)
+	// that hangs: the hits are served all the same, each at once.
+	faulty.Inject(acachetest.OpMoveToEnd, acachetest.Fault{Hang: true, IgnoreContext: true})
+	within(t, "hits while every MoveToEnd hangs", func() {
+		for range 3 {
+			resp, body := fetchVia(t, tr, origin.URL+"/", nil)
+			assert.True(t, hit(resp))
+			assert.Equal(t, "fresh", body)
+		}
+	})
+	assert.Equal(t, int64(1), origin.hits.Load(), "every later request was a hit")
+	faulty.Release()
+}
