@@ -80,25 +80,6 @@ func (c *Cache) detached(ctx context.Context, op string, job func()) bool {
 	}
 }
 
-// launch runs job, which calls the backend, in a goroutine of its own and
-// returns at once. It shares detached's limit on the jobs running: with
-// maxBackendJobs of them it runs nothing and reports a failure of op. A
-// panic in job is recovered and reported.
-func (c *Cache) launch(op string, job func()) {
-	select {
-	case c.jobs <- struct{}{}:
-	default:
-		c.report(op, "", errBackendBusy)
-		return
-	}
-	go func() {
-		defer func() { <-c.jobs }()
-		var failed bool
-		defer c.recovered(op, &failed)
-		job()
-	}()
-}
-
 // detachedCall runs call, one backend call, through detached under its own
 // deadline; ok is false when it did not answer in time. (A function of its
 // own, so that the variables the goroutine writes do not move to the heap on

@@ -70,6 +70,8 @@ type Cache struct {
 	// inFlight registers the requests in flight to the origin, which
 	// requests for the same key wait for (collapse.go).
 	flights flights
+	// touches queues the recency updates of hits, sent in the background.
+	touches touchQueue
 	// background runs the refreshes of stale-while-revalidate.
 	background backgroundWork
 	// decoded remembers what was derived from entries a backend decoded;
@@ -335,9 +337,9 @@ func (c *Cache) responseCacheControl(h http.Header) cacheControl {
 }
 
 // touch marks key as recently used; a failure only costs recency. A hit
-// does not wait for it on a backend other than the LRU: the update goes on in
-// the background, under the backend timeout, so that a hit on a networked or
-// disk backend costs one call (Get), not two.
+// does not wait for it on a backend other than the LRU: the key joins a
+// queue that one goroutine sends to the backend (touch.go), so that a hit
+// on a networked or disk backend costs one call (Get), not two.
 func (c *Cache) touch(ctx context.Context, key string) {
 	if c.direct {
 		if err := c.backend.MoveToEnd(ctx, key); err != nil {
@@ -345,14 +347,7 @@ func (c *Cache) touch(ctx context.Context, key string) {
 		}
 		return
 	}
-	job := context.WithoutCancel(ctx)
-	c.launch("move", func() {
-		callCtx, cancel := c.callContext(job)
-		defer cancel()
-		if err := c.backend.MoveToEnd(callCtx, key); err != nil {
-			c.report("move", key, err)
-		}
-	})
+	c.touches.add(c, key)
 }
 
 // store stores e under key, replacing what was there, then evicts the least

@@ -1,0 +1,66 @@
+package acache
+
+import (
+	"context"
+	"sync"
+)
+
+// maxQueuedTouches bounds the recency updates waiting to be sent; past it,
+// a hit's update is dropped (the entry only ages a little early).
+const maxQueuedTouches = 4096
+
+// touchQueue holds the keys of hits whose recency update (MoveToEnd) the
+// backend has not received yet. One goroutine at a time sends them, one by
+// one under the backend timeout, and ends when the queue is empty: a hit
+// never starts a goroutine of its own that could pile up behind a slow
+// backend, and a backend that hangs holds one goroutine and a bounded queue.
+type touchQueue struct {
+	mu      sync.Mutex
+	keys    []string
+	sending bool // a goroutine is sending the queue
+}
+
+// add queues key and starts the sending goroutine if none runs.
+func (q *touchQueue) add(c *Cache, key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.keys) >= maxQueuedTouches {
+		return
+	}
+	q.keys = append(q.keys, key)
+	if !q.sending {
+		q.sending = true
+		go q.send(c)
+	}
+}
+
+// send sends the queued touches until the queue is empty.
+func (q *touchQueue) send(c *Cache) {
+	var batch []string
+	for {
+		q.mu.Lock()
+		if len(q.keys) == 0 {
+			q.sending = false
+			q.mu.Unlock()
+			return
+		}
+		batch, q.keys = q.keys, batch[:0]
+		q.mu.Unlock()
+		for _, key := range batch {
+			c.sendTouch(key)
+		}
+		clear(batch)
+	}
+}
+
+// sendTouch sends one recency update under the backend timeout, reporting
+// a failure or a panic.
+func (c *Cache) sendTouch(key string) {
+	var failed bool
+	defer c.recovered("move", &failed)
+	ctx, cancel := context.WithTimeout(context.Background(), c.backendTimeout)
+	defer cancel()
+	if err := c.backend.MoveToEnd(ctx, key); err != nil {
+		c.report("move", key, err)
+	}
+}

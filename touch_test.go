@@ -1,0 +1,66 @@
+package acache_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/acachetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A hit's recency update reaches a backend that is not the LRU after the hit
+// returns, and the least recently used entry is then the one evicted.
+func TestTouchRecencyReachesTheBackend(t *testing.T) {
+	t.Parallel()
+	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "body of "+r.URL.Path)
+	})
+	lru := acache.NewLRU()
+	faulty := acachetest.NewFaultyBackend(lru) // not the LRU itself: touches are queued
+	tr := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(faulty, acache.WithMaxEntries(2))}
+	fetchVia(t, tr, origin.URL+"/a", nil)
+	fetchVia(t, tr, origin.URL+"/b", nil)
+	resp, _ := fetchVia(t, tr, origin.URL+"/a", nil)
+	require.True(t, hit(resp))
+	require.Eventually(t, func() bool { return faulty.Calls(acachetest.OpMoveToEnd) == 1 },
+		5*time.Second, time.Millisecond, "the hit's MoveToEnd reached the backend")
+
+	fetchVia(t, tr, origin.URL+"/c", nil) // evicts the least recently used: /b
+	resp, _ = fetchVia(t, tr, origin.URL+"/a", nil)
+	assert.True(t, hit(resp), "/a, used after /b, was kept")
+	n, err := lru.Len(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	resp, _ = fetchVia(t, tr, origin.URL+"/b", nil)
+	assert.False(t, hit(resp), "/b was evicted")
+}
+
+// A backend whose MoveToEnd hangs holds one goroutine of the Cache, not one
+// per hit, and never stops the hits: the lookups keep their own budget.
+func TestTouchHungBackendHoldsOneGoroutine(t *testing.T) {
+	t.Parallel()
+	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "fresh")
+	})
+	faulty := acachetest.NewFaultyBackend(acache.NewLRU())
+	t.Cleanup(faulty.Release)
+	cache := acache.NewCache(faulty, acache.WithBackendTimeout(time.Hour))
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, origin.URL+"/", nil)
+	faulty.Inject(acachetest.OpMoveToEnd, acachetest.Fault{Hang: true, IgnoreContext: true})
+
+	for i := range 2000 { // more hits than the backend calls a Cache runs at once
+		resp, _ := fetchVia(t, tr, origin.URL+"/", nil)
+		require.True(t, hit(resp), "request %d", i)
+	}
+	assert.Equal(t, int64(1), origin.hits.Load(), "no lookup failed for want of room")
+	assert.Equal(t, int64(1), faulty.Calls(acachetest.OpMoveToEnd), "one touch is under way; the rest wait in the queue")
+	assert.Zero(t, cache.Stats().Errors)
+}
