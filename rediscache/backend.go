@@ -1,0 +1,251 @@
+package rediscache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/acachecontrol/acache"
+	"github.com/redis/go-redis/v9"
+)
+
+// This file holds the methods of acache.Backend and acache.Sizer but
+// MoveToEnd (touches.go). Reads are single commands (Get, a hit, is one
+// round trip); every change goes through a script of scripts.go.
+
+// Contains reports whether an entry is stored under key, without changing
+// its recency.
+func (s *Store) Contains(ctx context.Context, key string) (bool, error) {
+	if s.client == nil {
+		return false, errNoClient
+	}
+	sh, member := s.locate(key)
+	n, err := s.client.Exists(ctx, sh.entryPrefix+member).Result()
+	if err != nil {
+		return false, fmt.Errorf("rediscache: contains: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Len returns the number of entries in the LRU order: the sum over the
+// shards, in one pipeline. It counts an entry whose value Redis has expired
+// until PopOldest, Pop, Set or MoveToEnd comes across it.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	if s.client == nil {
+		return 0, errNoClient
+	}
+	if len(s.shards) == 1 {
+		n, err := s.client.ZCard(ctx, s.shards[0].keys[0]).Result()
+		if err != nil {
+			return 0, fmt.Errorf("rediscache: len: %w", err)
+		}
+		return int(n), nil
+	}
+	cmds := make([]*redis.IntCmd, len(s.shards))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range s.shards {
+			cmds[i] = p.ZCard(ctx, s.shards[i].keys[0])
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rediscache: len: %w", err)
+	}
+	var n int64
+	for _, cmd := range cmds {
+		n += cmd.Val()
+	}
+	return int(n), nil
+}
+
+// Size returns the sum of [acache.Entry.Size] over the stored entries, which
+// the scripts keep beside the LRU order. Like Len, it counts an entry whose
+// value expired until it is come across.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	if s.client == nil {
+		return 0, errNoClient
+	}
+	cmds := make([]*redis.StringCmd, len(s.shards))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range s.shards {
+			cmds[i] = p.HGet(ctx, s.shards[i].keys[2], "bytes")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("rediscache: size: %w", err)
+	}
+	var n int64
+	for _, cmd := range cmds {
+		v, err := cmd.Int64()
+		switch {
+		case errors.Is(err, redis.Nil): // a shard never written, or expired
+		case err != nil:
+			return 0, fmt.Errorf("rediscache: size: %w", err)
+		default:
+			n += v
+		}
+	}
+	return max(n, 0), nil
+}
+
+// Get returns the entry stored under key, or (nil, nil): one GET. A value
+// that does not decode is an error wrapping [acache.ErrCorruptEntry], after
+// which the Cache pops it; a value that holds another key's entry is a miss.
+func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
+	if s.client == nil {
+		return nil, errNoClient
+	}
+	sh, member := s.locate(key)
+	data, err := s.client.Get(ctx, sh.entryPrefix+member).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rediscache: get: %w", err)
+	}
+	e, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if e.Key != key {
+		return nil, nil
+	}
+	return e, nil
+}
+
+// Set stores e under key as the newest entry, replacing any other, with the
+// idle TTL.
+func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
+	if s.client == nil {
+		return errNoClient
+	}
+	data, err := e.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("rediscache: set: %w", err)
+	}
+	s.flushBefore(ctx)
+	keys, member := s.entryKeys(key)
+	err = setScript.Run(ctx, s.client, keys, member, data, e.Size(), s.idleMillis, s.metaMillis).Err()
+	if err != nil {
+		return fmt.Errorf("rediscache: set: %w", err)
+	}
+	return nil
+}
+
+// Pop removes the entry stored under key and returns it, or returns
+// (nil, nil) if there is none. A value that does not decode is removed all
+// the same, and reported with an error wrapping [acache.ErrCorruptEntry].
+func (s *Store) Pop(ctx context.Context, key string) (*acache.Entry, error) {
+	if s.client == nil {
+		return nil, errNoClient
+	}
+	s.flushBefore(ctx)
+	keys, member := s.entryKeys(key)
+	data, err := popScript.Run(ctx, s.client, keys, member).Text()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rediscache: pop: %w", err)
+	}
+	e, err := decode([]byte(data))
+	if err != nil {
+		return nil, fmt.Errorf("rediscache: pop: %w", err)
+	}
+	if e.Key != key {
+		return nil, nil // another key's entry, gone with the value it overwrote
+	}
+	return e, nil
+}
+
+// maxPopRounds bounds the scripts one PopOldest runs: each pops an entry,
+// forgets up to 100 expired members, or finds that another process emptied
+// the shard it chose.
+const maxPopRounds = 1000
+
+// PopOldest removes the least recently used entry and returns it with its
+// key, or returns ("", nil, nil) when the Store is empty. With several
+// shards it pops the oldest entry of the shard whose oldest entry was the
+// oldest a moment before. A value that does not decode is removed, and
+// reported with an error wrapping [acache.ErrCorruptEntry].
+func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
+	if s.client == nil {
+		return "", nil, errNoClient
+	}
+	s.flushBefore(ctx)
+	for range maxPopRounds {
+		sh, err := s.oldestShard(ctx)
+		if err != nil {
+			return "", nil, fmt.Errorf("rediscache: pop oldest: %w", err)
+		}
+		if sh == nil {
+			return "", nil, nil
+		}
+		res, err := popOldestScript.Run(ctx, s.client, sh.keys, sh.entryPrefix).Result()
+		if errors.Is(err, redis.Nil) {
+			if len(s.shards) == 1 {
+				return "", nil, nil
+			}
+			continue // another process emptied it: look again
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("rediscache: pop oldest: %w", err)
+		}
+		data, ok := res.(string)
+		if !ok {
+			continue // only expired members were forgotten
+		}
+		e, err := decode([]byte(data))
+		if err != nil {
+			return "", nil, fmt.Errorf("rediscache: pop oldest: %w", err)
+		}
+		return e.Key, e, nil
+	}
+	return "", nil, errors.New("rediscache: pop oldest: the Store keeps changing under it")
+}
+
+// oldestShard returns the shard whose oldest entry is the oldest of all, or
+// nil when every shard is empty. With one shard, it is that shard: the
+// script finds out whether it is empty.
+func (s *Store) oldestShard(ctx context.Context) (*shard, error) {
+	if len(s.shards) == 1 {
+		return &s.shards[0], nil
+	}
+	cmds := make([]*redis.ZSliceCmd, len(s.shards))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range s.shards {
+			cmds[i] = p.ZRangeWithScores(ctx, s.shards[i].keys[0], 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var oldest *shard
+	var score float64
+	for i, cmd := range cmds {
+		if z := cmd.Val(); len(z) > 0 && (oldest == nil || z[0].Score < score) {
+			oldest, score = &s.shards[i], z[0].Score
+		}
+	}
+	return oldest, nil
+}
+
+// flushBefore sends the touches queued before a change, so that the change
+// follows them in the order, as it followed them in calls. A failure is
+// kept for MoveToEnd to report: it costs recency only.
+func (s *Store) flushBefore(ctx context.Context) {
+	if err := s.flush(ctx); err != nil {
+		s.touches.failed.Store(&err)
+	}
+}
+
+// decode decodes a stored value; its errors wrap [acache.ErrCorruptEntry].
+func decode(data []byte) (*acache.Entry, error) {
+	e := new(acache.Entry)
+	if err := e.UnmarshalBinary(data); err != nil {
+		return nil, err
+	}
+	return e, nil
+}

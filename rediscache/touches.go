@@ -1,0 +1,211 @@
+package rediscache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// This file holds how MoveToEnd reaches Redis: in batches. The Cache calls
+// MoveToEnd after every hit; run one by one, the touches would double the
+// commands a hit costs Redis. Instead MoveToEnd queues the key and returns,
+// and a goroutine of the Store sends what has queued, a moment later, in one
+// script per shard, a key touched many times in between once. The Store's own
+// Set, Pop and PopOldest send the queue first, so that in one Store the
+// order is exactly the order of the calls; other processes see a touch
+// up to flushDelay late.
+
+const (
+	// flushDelay is how long a touch waits for others to join its batch.
+	flushDelay = time.Millisecond
+	// flushTimeout bounds the sending of one batch by the Store's goroutine.
+	flushTimeout = time.Second
+	// maxPending bounds the touches queued; past it MoveToEnd refuses more.
+	maxPending = 8192
+	// maxBatch bounds the members of one script, so that none blocks Redis
+	// for long.
+	maxBatch = 512
+)
+
+var errTooManyTouches = errors.New("rediscache: move to end: too many touches queued")
+
+// touches is the queue of MoveToEnd calls not yet sent. The zero value is
+// ready to use.
+type touches struct {
+	// mu guards the fields below it.
+	mu      sync.Mutex
+	pending []string // keys, in the order of the calls
+	started bool     // the goroutine runs, or ran
+	closed  bool
+	wake    chan struct{} // a token when pending was empty
+	stop    chan struct{} // closed by Close
+	done    chan struct{} // closed when the goroutine has ended
+
+	// sending is held while a batch is sent, so that batches reach Redis
+	// in order and the Store's writes wait for the one under way.
+	sending sync.Mutex
+	// failed holds the error of the last batch the goroutine failed to
+	// send, for the next MoveToEnd to report.
+	failed atomic.Pointer[error]
+}
+
+// MoveToEnd marks the entry stored under key as the most recently used and
+// starts its idle TTL again; it does nothing for a key that is not stored.
+// It queues the key and returns: the touch reaches Redis within about a
+// millisecond, with others (see the package documentation). It returns the
+// error of an earlier batch that could not be sent, if any, so that the
+// Cache counts it. After Close it sends the touch itself.
+func (s *Store) MoveToEnd(ctx context.Context, key string) error {
+	if s.client == nil {
+		return errNoClient
+	}
+	t := &s.touches
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return s.sendTouches(ctx, []string{key})
+	}
+	if len(t.pending) >= maxPending {
+		t.mu.Unlock()
+		return errTooManyTouches
+	}
+	if !t.started {
+		t.started = true
+		t.wake = make(chan struct{}, 1)
+		t.stop = make(chan struct{})
+		t.done = make(chan struct{})
+		go s.sendInBackground()
+	}
+	t.pending = append(t.pending, key)
+	if len(t.pending) == 1 {
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
+	}
+	t.mu.Unlock()
+	if err := t.failed.Swap(nil); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// sendInBackground is the Store's goroutine: it sends the queued touches
+// flushDelay after the first, until Close, then sends what is left.
+func (s *Store) sendInBackground() {
+	t := &s.touches
+	defer close(t.done)
+	for {
+		select {
+		case <-t.wake:
+		case <-t.stop:
+			s.flushInBackground()
+			return
+		}
+		timer := time.NewTimer(flushDelay)
+		select {
+		case <-timer.C:
+		case <-t.stop:
+			timer.Stop()
+		}
+		s.flushInBackground()
+	}
+}
+
+// flushInBackground sends the queued touches under flushTimeout, keeping
+// the error for the next MoveToEnd.
+func (s *Store) flushInBackground() {
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	if err := s.flush(ctx); err != nil {
+		s.touches.failed.Store(&err)
+	}
+}
+
+// flush sends the queued touches, waiting for a batch under way first.
+func (s *Store) flush(ctx context.Context) error {
+	t := &s.touches
+	t.sending.Lock()
+	defer t.sending.Unlock()
+	t.mu.Lock()
+	batch := t.pending
+	t.pending = nil
+	t.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	return s.sendTouches(ctx, batch)
+}
+
+// sendTouches runs touchScript on keys: for each shard, its keys in the order
+// given, each once, at its last place.
+func (s *Store) sendTouches(ctx context.Context, keys []string) error {
+	type batch struct {
+		keys []string // the scripts' KEYS: bookkeeping, then entries
+		args []any    // the TTLs, then the members
+	}
+	batches := make(map[*shard]*batch)
+	var order []*shard
+	seen := make(map[string]bool, len(keys))
+	for _, key := range slices.Backward(keys) { // the last touch of a key counts
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		sh, member := s.locate(key)
+		b := batches[sh]
+		if b == nil {
+			b = &batch{keys: sh.keys[:3:3], args: []any{s.idleMillis, s.metaMillis}}
+			batches[sh] = b
+			order = append(order, sh)
+		}
+		b.keys = append(b.keys, sh.entryPrefix+member)
+		b.args = append(b.args, member)
+	}
+	var errs []error
+	for _, sh := range order {
+		b := batches[sh]
+		entries, members := b.keys[3:], b.args[2:]
+		slices.Reverse(entries) // collected last first
+		slices.Reverse(members)
+		for len(members) > 0 {
+			n := min(len(members), maxBatch)
+			keys := append(sh.keys[:3:3], entries[:n]...)
+			args := append([]any{s.idleMillis, s.metaMillis}, members[:n]...)
+			if err := touchScript.Run(ctx, s.client, keys, args...).Err(); err != nil {
+				errs = append(errs, err)
+				break
+			}
+			entries, members = entries[n:], members[n:]
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("rediscache: move to end: %w", err)
+	}
+	return nil
+}
+
+// Close sends the touches still queued and stops the Store's goroutine,
+// waiting for it. It does not close the client, which the caller owns and
+// closes after Close. It always returns nil; after it, MoveToEnd sends each
+// touch itself and the Store goes on working.
+func (s *Store) Close() error {
+	t := &s.touches
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	started := t.started
+	t.mu.Unlock()
+	if started {
+		close(t.stop)
+		<-t.done
+	}
+	return nil
+}
