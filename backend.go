@@ -54,11 +54,14 @@ type Backend interface {
 // bounds that size by its byte limit ([WithMaxBytes]); over a Backend without
 // it, the Cache can bound only the bytes it stored itself.
 //
-// Size returns the sum of [Entry.Size] over the stored entries (the Cache's
-// own measure, so that both count alike). It must count an entry as soon as
-// Set returns and stop counting it as soon as Pop or PopOldest returns it. A
-// backend usually keeps the sum beside the entries, updated in the same
-// transaction as each Set and Pop, rather than computing it on each call.
+// Size returns the number of stored entries, as Len does, and the sum of
+// [Entry.Size] over them (the Cache's own measure, so that both count
+// alike), read together: a Cache that makes room calls Size instead of Len,
+// one call (one round trip to a networked store) instead of two. It must
+// count an entry as soon as Set returns and stop counting it as soon as Pop
+// or PopOldest returns it. A backend usually keeps both beside the entries,
+// updated in the same transaction as each Set and Pop, rather than computing
+// them on each call.
 type Sizer interface {
-	Size(ctx context.Context) (int64, error)
+	Size(ctx context.Context) (entries int, bytes int64, err error)
 }

@@ -525,29 +525,14 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 // backend beside the stores under way.
 func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 	for {
-		callCtx, cancel := c.callContext(ctx)
-		n, err := c.backend.Len(callCtx)
-		cancel()
-		if err != nil {
-			c.report("len", "", err)
+		n, ok := c.storedEntries(ctx)
+		if !ok {
 			return false
-		}
-		if c.sizer != nil {
-			// The backend's own count covers what other processes and
-			// earlier runs stored, which this Cache never counted.
-			callCtx, cancel = c.callContext(ctx)
-			stored, err := c.sizer.Size(callCtx)
-			cancel()
-			if err != nil {
-				c.report("size", "", err)
-				return false
-			}
-			c.usage.observed(stored)
 		}
 		if c.usage.reserve(n, size, c.maxEntries, c.maxBytes) {
 			return true
 		}
-		callCtx, cancel = c.callContext(ctx)
+		callCtx, cancel := c.callContext(ctx)
 		key, old, err := c.backend.PopOldest(callCtx)
 		cancel()
 		if err != nil {
@@ -565,6 +550,30 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 		// is under way at this moment may still land unlisted.)
 		c.dropPartitions(ctx, old.Partitions)
 	}
+}
+
+// storedEntries returns the number of entries the backend holds. From a
+// backend that counts its bytes ([Sizer]), it also takes their size, which
+// covers what other Caches, processes and earlier runs stored. ok is false
+// when the backend failed.
+func (c *Cache) storedEntries(ctx context.Context) (n int, ok bool) {
+	callCtx, cancel := c.callContext(ctx)
+	defer cancel()
+	if c.sizer == nil {
+		n, err := c.backend.Len(callCtx)
+		if err != nil {
+			c.report("len", "", err)
+			return 0, false
+		}
+		return n, true
+	}
+	n, stored, err := c.sizer.Size(callCtx)
+	if err != nil {
+		c.report("size", "", err)
+		return 0, false
+	}
+	c.usage.observed(stored)
+	return n, true
 }
 
 // usage is what a Cache counts against its limits: the bytes of the entries

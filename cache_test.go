@@ -621,7 +621,7 @@ func TestByteLimitHoldsForTheWholeStore(t *testing.T) {
 				tr = b
 			}
 			fetch(t, tr, "GET", fmt.Sprintf("%s/%d", o.URL, i), nil)
-			stored, _ := backend.Size(context.Background())
+			_, stored, _ := backend.Size(context.Background())
 			require.LessOrEqual(t, stored, int64(limit), "after request %d", i)
 		}
 		resp, _ := fetch(t, a, "GET", o.URL+"/39", nil)
@@ -637,7 +637,7 @@ func TestByteLimitHoldsForTheWholeStore(t *testing.T) {
 		}
 		c := NewCache(backend, WithMaxBytes(limit), WithClock(clock.Now))
 		fetch(t, NewTransport(c), "GET", o.URL+"/new", nil)
-		stored, _ := backend.Size(context.Background())
+		_, stored, _ := backend.Size(context.Background())
 		assert.LessOrEqual(t, stored, int64(limit))
 		assert.Equal(t, stored, c.Stats().Bytes, "Stats reports the whole store")
 		assert.GreaterOrEqual(t, c.Stats().Evictions, int64(32), "the old entries were evicted to fit")

@@ -122,12 +122,12 @@ func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
 	return nil
 }
 
-// Size returns the sum of [Entry.Size] over the stored entries ([Sizer]). It
-// never returns an error.
-func (l *LRU) Size(_ context.Context) (int64, error) {
+// Size returns the number of stored entries and the sum of their
+// [Entry.Size] ([Sizer]). It never returns an error.
+func (l *LRU) Size(_ context.Context) (entries int, bytes int64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.bytes, nil
+	return len(l.items), l.bytes, nil
 }
 
 // Pop removes the entry stored under key and returns it, or returns (nil, nil)

@@ -60,9 +60,9 @@ import (
 //   - a backend does not modify an entry it was given;
 //   - concurrent calls on overlapping keys leave the backend consistent (run
 //     the suite with -race to detect data races too);
-//   - a backend that implements [acache.Sizer] reports the sum of
-//     [acache.Entry.Size] over its entries after every Set, replacement, Pop
-//     and PopOldest, and after concurrent calls.
+//   - a backend that implements [acache.Sizer] reports the number of its
+//     entries and the sum of their [acache.Entry.Size] after every Set,
+//     replacement, Pop and PopOldest, and after concurrent calls.
 //
 // Entries come back from a persistent backend decoded, so the suite compares
 // them field by field rather than by pointer, and leniently where an encoding
@@ -741,21 +741,19 @@ func quoteBody(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-// size returns the backend's Size, failing the test on an error.
-func (tt *tester) size(s acache.Sizer) int64 {
-	tt.t.Helper()
-	n, err := s.Size(tt.ctx)
-	if err != nil {
-		tt.t.Fatalf("Size() returned an error: %v", err)
-	}
-	return n
-}
-
-// assertSize fails the test now if the backend's Size is not want.
+// assertSize fails the test now if the backend's Size is not the number of
+// entries Len reports and want bytes.
 func (tt *tester) assertSize(s acache.Sizer, after string, want int64) {
 	tt.t.Helper()
-	if got := tt.size(s); got != want {
-		tt.t.Fatalf("Size() = %d after %s; want %d, the sum of the stored entries' Size", got, after, want)
+	entries, bytes, err := s.Size(tt.ctx)
+	if err != nil {
+		tt.t.Fatalf("Size() returned an error after %s: %v", after, err)
+	}
+	if bytes != want {
+		tt.t.Fatalf("Size() = %d bytes after %s; want %d, the sum of the stored entries' Size", bytes, after, want)
+	}
+	if n := tt.len(); entries != n {
+		tt.t.Fatalf("Size() = %d entries after %s; Len() = %d", entries, after, n)
 	}
 }
 

@@ -37,11 +37,12 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
-// Size returns the sum of [acache.Entry.Size] over the stored entries,
-// computed when each was stored. It implements [acache.Sizer].
-func (s *Store) Size(ctx context.Context) (int64, error) {
-	_, size, err := s.counters(ctx)
-	return int64(size), err
+// Size returns the number of stored entries and the sum of their
+// [acache.Entry.Size], computed when each was stored, read in one
+// transaction. It implements [acache.Sizer].
+func (s *Store) Size(ctx context.Context) (entries int, bytes int64, err error) {
+	n, size, err := s.counters(ctx)
+	return int(n), int64(size), err
 }
 
 // counters returns the counters of the meta bucket.

@@ -154,7 +154,7 @@ func checkConsistent(t *testing.T, dir string) {
 	defer s.Close()
 	n, err := s.Len(ctx)
 	require.NoError(t, err)
-	size, err := s.Size(ctx)
+	_, size, err := s.Size(ctx)
 	require.NoError(t, err)
 	require.Positive(t, n, "nothing survived the crash")
 

@@ -55,7 +55,7 @@ func TestRestartKeepsOrderAndCounters(t *testing.T) {
 	require.NoError(t, s.MoveToEnd(ctx, "absent"))
 	n, err := s.Len(ctx)
 	require.NoError(t, err)
-	size, err := s.Size(ctx)
+	_, size, err := s.Size(ctx)
 	require.NoError(t, err)
 	require.NoError(t, s.Close(), "Close, which writes the moves")
 	require.NoError(t, s.Close(), "a second Close")
@@ -64,7 +64,7 @@ func TestRestartKeepsOrderAndCounters(t *testing.T) {
 	s2 := openDir(t, dir)
 	n2, err := s2.Len(ctx)
 	require.NoError(t, err)
-	size2, err := s2.Size(ctx)
+	_, size2, err := s2.Size(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, n, n2, "Len after a restart")
 	assert.Equal(t, size, size2, "Size after a restart")
@@ -129,7 +129,7 @@ func TestCorruptEntryIsAnErrorAndRemoved(t *testing.T) {
 			}
 			n, err := s.Len(ctx)
 			require.NoError(t, err)
-			size, err := s.Size(ctx)
+			_, size, err := s.Size(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, 1, n, "Len after PopOldest removed a corrupt entry")
 			assert.Equal(t, testEntry("b", 20).Size(), size, "Size after PopOldest removed a corrupt entry")
@@ -257,7 +257,7 @@ func TestWholeStoreLimits(t *testing.T) {
 			tr = tb
 		}
 		fetch(t, tr, fmt.Sprintf("%s/%d", o.URL, i))
-		size, err := a.Size(t.Context())
+		_, size, err := a.Size(t.Context())
 		require.NoError(t, err)
 		require.LessOrEqual(t, size, int64(maxBytes), "after %d stores", i+1)
 	}

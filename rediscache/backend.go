@@ -58,35 +58,43 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// Size returns the sum of [acache.Entry.Size] over the stored entries, which
-// the scripts keep beside the LRU order. Like Len, it counts an entry whose
-// value expired until it is come across.
-func (s *Store) Size(ctx context.Context) (int64, error) {
+// Size returns the number of entries in the LRU order and the sum of their
+// [acache.Entry.Size], which the scripts keep beside the order: one pipeline
+// (one round trip) over the shards. Like Len, it counts an entry whose value
+// expired until it is come across.
+func (s *Store) Size(ctx context.Context) (entries int, bytes int64, err error) {
 	if s.client == nil {
-		return 0, errNoClient
+		return 0, 0, errNoClient
 	}
-	cmds := make([]*redis.StringCmd, len(s.shards))
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	counts := make([]*redis.IntCmd, len(s.shards))
+	sums := make([]*redis.StringCmd, len(s.shards))
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range s.shards {
-			cmds[i] = p.HGet(ctx, s.shards[i].keys[2], "bytes")
+			counts[i] = p.ZCard(ctx, s.shards[i].keys[0])
+			sums[i] = p.HGet(ctx, s.shards[i].keys[2], "bytes")
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("rediscache: size: %w", err)
+		return 0, 0, fmt.Errorf("rediscache: size: %w", err)
 	}
-	var n int64
-	for _, cmd := range cmds {
-		v, err := cmd.Int64()
+	var n, sum int64
+	for i := range s.shards {
+		count, err := counts[i].Result()
+		if err != nil {
+			return 0, 0, fmt.Errorf("rediscache: size: %w", err)
+		}
+		n += count
+		v, err := sums[i].Int64()
 		switch {
 		case errors.Is(err, redis.Nil): // a shard never written, or expired
 		case err != nil:
-			return 0, fmt.Errorf("rediscache: size: %w", err)
+			return 0, 0, fmt.Errorf("rediscache: size: %w", err)
 		default:
-			n += v
+			sum += v
 		}
 	}
-	return max(n, 0), nil
+	return int(n), max(sum, 0), nil
 }
 
 // Get returns the entry stored under key, or (nil, nil): one GET. A value

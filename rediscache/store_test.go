@@ -67,7 +67,7 @@ func bookkeeping(t *testing.T, s *Store, keys []string) {
 	n, err := s.Len(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, live, n, "Len differs from the number of entries stored")
-	got, err := s.Size(ctx)
+	_, got, err := s.Size(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, size, got, "Size differs from the sum of the stored entries' Size")
 	var members, sized int64
@@ -248,7 +248,7 @@ func TestNoClient(t *testing.T) {
 	assert.Error(t, s.Set(ctx, "a", testEntry("a", 1)))
 	_, _, err = s.PopOldest(ctx)
 	assert.Error(t, err)
-	_, err = s.Size(ctx)
+	_, _, err = s.Size(ctx)
 	assert.Error(t, err)
 	assert.NoError(t, s.Close())
 }

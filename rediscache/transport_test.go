@@ -152,14 +152,14 @@ func TestWholeStoreLimits(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	size, err := store.Size(t.Context())
+	_, size, err := store.Size(t.Context())
 	require.NoError(t, err)
 	// At most every worker's store was in flight at once.
 	entry := testEntry("GET "+o.URL+"/0/0/0", body+40).Size() + 200
 	assert.LessOrEqual(t, size, int64(maxBytes+4*workers*int(entry)), "Size after concurrent stores")
 
 	fetch(t, second, o.URL+"/last")
-	size, err = store.Size(t.Context())
+	_, size, err = store.Size(t.Context())
 	require.NoError(t, err)
 	assert.LessOrEqual(t, size, int64(maxBytes), "Size once the stores are done")
 	assert.Positive(t, size, "nothing is stored")
