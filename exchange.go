@@ -36,6 +36,9 @@ type decision struct {
 	fields requestFields
 	now    time.Time   // when the request was decided on
 	ranges rangeResult // what a Range request gets from entry
+	// mode and freshFor are what the request's Control asks (control.go).
+	mode     Mode
+	freshFor time.Duration
 }
 
 // rangeResult is what a Range request gets from a stored response.
@@ -50,6 +53,8 @@ type rangeResult struct {
 // cache makes it a bypass: the request goes to the origin as if there were
 // no cache.
 func (c *Cache) decide(req *http.Request) (d decision) {
+	ctl, _ := ControlOf(req.Context())
+	defer func() { d.mode = ctl.Mode }() // whatever the decision
 	failed := false
 	defer func(caller *http.Request) {
 		if failed {
@@ -79,6 +84,13 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	} else if pragmaNoCache(req.Header) {
 		d.reqCC.noCache = true // RFC 9111 Section 5.4
 	}
+	switch ctl.Mode {
+	case ModeNoStore:
+		return bypassing(req, FwdBypass, "no-store mode")
+	case ModeNoCache:
+		d.reqCC.noCache = true // validation required, as for the directive
+	}
+	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
 	d.now = c.now()
 	var f found
 	c.find(&d, &f)
@@ -109,7 +121,7 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 // served is taken, else the first found, for revalidation.
 func (c *Cache) find(d *decision, f *found) {
 	req := d.req
-	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared}
+	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, req.Header), d.key}
@@ -126,6 +138,11 @@ func (c *Cache) find(d *decision, f *found) {
 		if v == nil {
 			f.varyMiss = true
 			continue
+		}
+		if d.freshFor > 0 { // the request's own freshness (Control.FreshFor)
+			own := *m
+			own.lifetime = d.freshFor
+			m = &own
 		}
 		age := currentAge(m, d.now)
 		usable := servable(m, d.reqCC, age, c.shared)

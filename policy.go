@@ -470,6 +470,8 @@ type found struct {
 	// ranges is what the request's Range makes of the stored response.
 	ranges rangeOutcome
 	shared bool
+	// mode is the request's own cache mode (Control.Mode).
+	mode Mode
 }
 
 // decideVerdict decides what the cache does with a request from what it
@@ -496,6 +498,14 @@ func decideForward(f *found) verdict {
 		return verdict{action: forward, fwd: FwdVaryMiss}
 	case f.meta == nil:
 		return verdict{action: forward, fwd: FwdURIMiss}
+	}
+	switch f.mode {
+	case ModeReload:
+		return verdict{action: forward, fwd: FwdRequest, detail: "reload mode"}
+	case ModeForceCache, ModeOnlyIfCached:
+		if f.ranges != rangeForward { // however stale, without validation
+			return verdict{action: serve}
+		}
 	}
 	if servable(f.meta, f.reqCC, f.age, f.shared) {
 		if f.ranges == rangeForward {

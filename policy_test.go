@@ -1338,6 +1338,20 @@ func TestPolicyVerdict(t *testing.T) {
 			verdict{action: revalidate, fwd: FwdStale}},
 		{"5.2.2.10 s-maxage in a shared cache forbids serving stale", found{meta: meta("s-maxage=60", time.Minute), age: 90 * time.Second, reqCC: req("max-stale"), shared: true, resendable: true},
 			verdict{action: forward, fwd: FwdStale}},
+		{"Fetch reload mode goes to the origin over a fresh response", found{meta: withValidator(fresh), mode: ModeReload, resendable: true},
+			verdict{action: forward, fwd: FwdRequest, detail: "reload mode"}},
+		{"Fetch reload mode with nothing stored is a miss", found{mode: ModeReload, resendable: true},
+			verdict{action: forward, fwd: FwdURIMiss}},
+		{"Fetch force-cache mode serves a stale response", found{meta: withValidator(fresh), age: time.Hour, mode: ModeForceCache, resendable: true},
+			verdict{action: serve}},
+		{"Fetch force-cache mode serves a no-cache response without validation", found{meta: withValidator(meta("no-cache", 0)), mode: ModeForceCache, resendable: true},
+			verdict{action: serve}},
+		{"Fetch force-cache mode with several ranges goes to the origin", found{meta: fresh, age: time.Hour, ranges: rangeForward, mode: ModeForceCache, resendable: true},
+			verdict{action: forward, fwd: FwdStale}},
+		{"Fetch force-cache mode for another variant goes to the origin", found{varyMiss: true, mode: ModeForceCache, resendable: true},
+			verdict{action: forward, fwd: FwdVaryMiss}},
+		{"Fetch only-if-cached mode serves a stale response", found{meta: fresh, age: time.Hour, mode: ModeOnlyIfCached, resendable: true},
+			verdict{action: serve}},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {

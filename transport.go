@@ -91,6 +91,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return nil, context.Cause(req.Context())
 	}
+	if d.mode == ModeOnlyIfCached && d.action != serve && d.action != serveStale {
+		closeRequestBody(req)
+		return nil, ErrNotCached
+	}
 	if d.action == serve || d.action == serveStale {
 		if resp := c.hit(req, &d); resp != nil {
 			if d.action == serveStale {
@@ -190,6 +194,7 @@ func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Respon
 	if d.action == revalidate {
 		out = conditionalRequest(req, d.entry.Header, d.now)
 	}
+	out = modeFields(out, req, d.mode)
 	var times exchangeTimes
 	times.request = c.now()
 	resp, err := t.transport().RoundTrip(out)

@@ -1,0 +1,53 @@
+package acache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/acachecontrol/acache"
+)
+
+// A request's Control sets its cache mode, as fetch() does in a browser:
+// here one request reloads from the origin, and one accepts only what is
+// stored.
+func ExampleWithControl() {
+	var hits atomic.Int64
+	server := origin("max-age=60", &hits)
+	defer server.Close()
+	client := &http.Client{Transport: acache.NewTransport(nil)}
+
+	do := func(ctl acache.Control, url string) {
+		ctx := acache.WithControl(context.Background(), ctl)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if errors.Is(err, acache.ErrNotCached) {
+			fmt.Printf("%-14s %s: not cached\n", ctl.Mode, req.URL.Path)
+			return
+		}
+		if err != nil {
+			panic(err)
+		}
+		io.Copy(io.Discard, resp.Body) // stored once read to the end
+		resp.Body.Close()
+		status, _ := acache.CacheStatusOf(resp)
+		fmt.Printf("%-14s %s: hit=%v, origin requests so far: %d\n", ctl.Mode, req.URL.Path, status.Hit, hits.Load())
+	}
+	do(acache.Control{}, server.URL+"/a")
+	do(acache.Control{}, server.URL+"/a")
+	do(acache.Control{Mode: acache.ModeReload}, server.URL+"/a")
+	do(acache.Control{Mode: acache.ModeOnlyIfCached}, server.URL+"/a")
+	do(acache.Control{Mode: acache.ModeOnlyIfCached}, server.URL+"/b")
+	do(acache.Control{FreshFor: time.Nanosecond}, server.URL+"/a")
+	// Output:
+	// default        /a: hit=false, origin requests so far: 1
+	// default        /a: hit=true, origin requests so far: 1
+	// reload         /a: hit=false, origin requests so far: 2
+	// only-if-cached /a: hit=true, origin requests so far: 2
+	// only-if-cached /b: not cached
+	// default        /a: hit=false, origin requests so far: 3
+}
