@@ -36,6 +36,7 @@ const (
 // [NewCache] (a Transport whose Cache field is nil makes its own).
 type Cache struct {
 	backend       Backend
+	partitionBy   func(*http.Request) string // WithPartitionBy
 	sizer         Sizer // the backend, if it counts its own bytes
 	maxEntries    int
 	maxBytes      int64
@@ -130,11 +131,26 @@ func (c *Cache) setPartitionSecret(secret []byte) {
 // key returns the cache key of req, or "" if req must not be served from or
 // stored in the cache. See [Cache.keyFor].
 func (c *Cache) key(req *http.Request) string {
-	return c.keyFor(req.Method, req.URL, req.Host, req.Header)
+	return c.keyFor(req.Method, req.URL, req.Host, c.partition(req))
+}
+
+// partition returns the partition part of req's key: a keyed hash of its
+// Authorization field and of what the Cache's partition function
+// ([WithPartitionBy]) returns for it, or "" when both are empty.
+func (c *Cache) partition(req *http.Request) string {
+	var value string
+	if c.partitionBy != nil {
+		value = c.partitionBy(req)
+	}
+	auth := req.Header["Authorization"]
+	if len(auth) == 0 && value == "" {
+		return ""
+	}
+	return c.partitionOf(auth, value)
 }
 
 // keyFor returns the cache key of a request with this method, URL, Host field
-// and header (its names canonical), per [RFC 9111 Section 2]:
+// and partition (see [Cache.partition]), per [RFC 9111 Section 2]:
 //
 //	METHOD SP scheme "://" host path ["?" query] [NUL "host=" vhost] [NUL "auth=" hmac]
 //
@@ -142,8 +158,8 @@ func (c *Cache) key(req *http.Request) string {
 // without the scheme's default port. When the Host field names another host
 // (a virtual host on an address, or an attempt to poison another site's
 // entries), it is added as vhost, so a response is only ever found again
-// under both. The partition is a keyed hash of the Authorization field that
-// keeps users apart.
+// under both. The partition is a keyed hash of the Authorization field, and
+// of the Cache's own partition value, that keeps users apart.
 //
 // No part can spell another: the method is a token, the scheme a scheme, the
 // hosts hold only the bytes of a host (no "/"), the path and query no byte
@@ -151,7 +167,7 @@ func (c *Cache) key(req *http.Request) string {
 // URL breaks these rules, or has no host, gets "": it is not cached.
 //
 // [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
-func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) string {
+func (c *Cache) keyFor(method string, u *url.URL, host, partition string) string {
 	scheme := u.Scheme
 	switch scheme {
 	case "http", "https": // the common case, with nothing to check
@@ -183,10 +199,6 @@ func (c *Cache) keyFor(method string, u *url.URL, host string, h http.Header) st
 			}
 			vhost = "\x00host=" + named
 		}
-	}
-	partition := ""
-	if auth := h["Authorization"]; len(auth) > 0 {
-		partition = c.partitionOf(auth)
 	}
 	return method + " " + scheme + "://" + contacted + path + mark + u.RawQuery + vhost + partition
 }
@@ -245,14 +257,20 @@ type partitionHasher struct {
 const partitionTag = "\x00auth="
 
 // partitionOf returns the partition part of a key for the Authorization field
-// values auth: partitionTag and a keyed hash of them, stable for one user,
-// unguessable without the secret, and no credential in clear.
-func (c *Cache) partitionOf(auth []string) string {
+// values auth and the partition value of [WithPartitionBy]: partitionTag and
+// a keyed hash of them, stable for one user, unguessable without the secret,
+// and no credential in clear. Each field value ends with a NUL, and the
+// partition value, when there is one, follows a 0x02 byte, which no valid
+// field value holds: no two inputs hash the same bytes.
+func (c *Cache) partitionOf(auth []string, value string) string {
 	p := c.hmacPool.Get().(*partitionHasher)
 	defer c.hmacPool.Put(p)
 	p.in = p.in[:0]
 	for _, v := range auth {
 		p.in = append(append(p.in, v...), 0)
+	}
+	if value != "" {
+		p.in = append(append(p.in, 2), value...)
 	}
 	p.mac.Reset()
 	p.mac.Write(p.in)
@@ -721,7 +739,7 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 			host = "" // u.Host, already checked to be the same origin
 		}
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
-			c.remove(ctx, c.keyFor(method, u, host, nil))
+			c.remove(ctx, c.keyFor(method, u, host, ""))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"time"
 
@@ -50,4 +51,35 @@ func ExampleWithControl() {
 	// only-if-cached /a: hit=true, origin requests so far: 2
 	// only-if-cached /b: not cached
 	// default        /a: hit=false, origin requests so far: 3
+}
+
+// A Cache partitioned by tenant: the same URL, stored once per tenant, each
+// tenant served only its own response.
+func ExampleWithPartitionBy() {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "report for %s", r.Header.Get("X-Tenant"))
+	}))
+	defer server.Close()
+	cache := acache.NewCache(nil, acache.WithPartitionBy(func(req *http.Request) string {
+		return req.Header.Get("X-Tenant")
+	}))
+	client := acache.NewTransport(cache).Client()
+
+	for _, tenant := range []string{"acme", "globex", "acme"} {
+		req, _ := http.NewRequest(http.MethodGet, server.URL+"/report", nil)
+		req.Header.Set("X-Tenant", tenant)
+		resp, err := client.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, _ := acache.CacheStatusOf(resp)
+		fmt.Printf("%s: %q, hit=%v\n", tenant, body, status.Hit)
+	}
+	// Output:
+	// acme: "report for acme", hit=false
+	// globex: "report for globex", hit=false
+	// acme: "report for acme", hit=true
 }

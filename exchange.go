@@ -97,7 +97,7 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	d.verdict = decideVerdict(&f)
 	if d.action == serve {
 		c.touch(req.Context(), d.entryKey)
-		if len(req.Header["Authorization"]) == 0 {
+		if len(req.Header["Authorization"]) == 0 && c.partitionBy == nil {
 			return d // no partition in the key
 		}
 		if uri, partitioned := splitPartition(d.entryKey); partitioned {
@@ -124,7 +124,7 @@ func (c *Cache) find(d *decision, f *found) {
 	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
-		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, req.Header), d.key}
+		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req)), d.key}
 	}
 	for _, key := range keys {
 		if key == "" {
@@ -439,7 +439,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 //
 // [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
 func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times exchangeTimes) {
-	key := c.keyFor(http.MethodGet, req.URL, req.Host, req.Header)
+	key := c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req))
 	e := c.lookup(req.Context(), key)
 	if e == nil {
 		return

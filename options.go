@@ -173,3 +173,22 @@ func WithCollapseWait(d time.Duration) Option {
 		}
 	}}
 }
+
+// WithPartitionBy keeps apart, in addition to users with different
+// Authorization fields, the requests for which partition returns different
+// values: a tenant header, a cookie, a value in the request's context. A
+// response stored for a request is then served only to requests with the
+// same value (and the same Authorization), as if they were different users
+// (RFC 9111 Section 3.5 lets a cache be this strict). An empty value adds no
+// partition. The value is hashed with the partition secret
+// ([WithPartitionSecret]) into the key; it is never stored in clear.
+//
+// partition gets the request as the cache reads it, and must not modify it.
+// A partition that panics makes the request go to the origin as if there
+// were no cache; the panic is reported.
+//
+// Invalidation and [Cache.Purge] still reach the responses of every
+// partition: an unsafe request to a URL removes every tenant's copy.
+func WithPartitionBy(partition func(req *http.Request) string) Option {
+	return Option{func(c *Cache) { c.partitionBy = partition }}
+}

@@ -2,11 +2,15 @@ package acache
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // cacheSettings are the settings of a Cache that options set.
@@ -101,12 +105,108 @@ func TestOptionsPartitionSecret(t *testing.T) {
 	auth := []string{"Bearer alice"}
 	secret := []byte("shared secret")
 	a, b := NewCache(nil, WithPartitionSecret(secret)), NewCache(nil, WithPartitionSecret(secret))
-	assert.Equal(t, a.partitionOf(auth), b.partitionOf(auth), "two Caches with one secret partition alike")
-	before := a.partitionOf(auth)
+	assert.Equal(t, a.partitionOf(auth, ""), b.partitionOf(auth, ""), "two Caches with one secret partition alike")
+	before := a.partitionOf(auth, "")
 	secret[0] = 'X' // a Cache keeps its own copy
-	assert.Equal(t, before, a.partitionOf(auth), "changing the secret after NewCache changed the Cache's partitions")
-	assert.NotEqual(t, a.partitionOf(auth), NewCache(nil, WithPartitionSecret([]byte("another"))).partitionOf(auth),
+	assert.Equal(t, before, a.partitionOf(auth, ""), "changing the secret after NewCache changed the Cache's partitions")
+	assert.NotEqual(t, a.partitionOf(auth, ""), NewCache(nil, WithPartitionSecret([]byte("another"))).partitionOf(auth, ""),
 		"two secrets partition alike")
-	assert.NotEqual(t, NewCache(nil, WithPartitionSecret(nil)).partitionOf(auth), NewCache(nil, WithPartitionSecret([]byte{})).partitionOf(auth),
+	assert.NotEqual(t, NewCache(nil, WithPartitionSecret(nil)).partitionOf(auth, ""), NewCache(nil, WithPartitionSecret([]byte{})).partitionOf(auth, ""),
 		"an empty secret must leave the random default, which differs per Cache")
+}
+
+func TestOptionsPartitionBy(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "tenant=%q auth=%q", r.Header.Get("X-Tenant"), r.Header.Get("Authorization"))
+	})
+	byTenant := func(req *http.Request) string { return req.Header.Get("X-Tenant") }
+	tr := newTestTransport(clock, WithPartitionBy(byTenant))
+	get := func(tenant, auth string) (bool, string) {
+		t.Helper()
+		h := http.Header{}
+		if tenant != "" {
+			h.Set("X-Tenant", tenant)
+		}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		resp, body := fetch(t, tr, "GET", o.URL+"/report", h)
+		return isHit(resp), body
+	}
+
+	_, body := get("a", "")
+	assert.Equal(t, `tenant="a" auth=""`, body)
+	hit, body := get("b", "")
+	assert.False(t, hit, "tenant b was served tenant a's response")
+	assert.Equal(t, `tenant="b" auth=""`, body)
+	hit, body = get("a", "")
+	assert.True(t, hit)
+	assert.Equal(t, `tenant="a" auth=""`, body)
+	hit, _ = get("", "")
+	assert.False(t, hit, "a request without a tenant shares no tenant's partition")
+	hit, _ = get("", "")
+	assert.True(t, hit, "an empty value is no partition: such requests share one")
+
+	hit, body = get("a", "Bearer x")
+	assert.False(t, hit, "the partition adds to Authorization, it does not replace it")
+	assert.Equal(t, `tenant="a" auth="Bearer x"`, body)
+
+	// An unsafe request by one tenant removes every tenant's copy (RFC 9111
+	// Section 4.4).
+	req, err := http.NewRequest(http.MethodPost, o.URL+"/report", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Tenant", "a")
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	hit, _ = get("b", "")
+	assert.False(t, hit, "tenant b's copy outlived tenant a's POST")
+
+	// The value is hashed into the key, never kept in clear.
+	c := tr.Cache
+	keyReq, _ := http.NewRequest(http.MethodGet, o.URL+"/report", nil)
+	keyReq.Header.Set("X-Tenant", "tenant-secret-name")
+	assert.NotContains(t, c.key(keyReq), "tenant-secret-name")
+	assert.Equal(t, c.key(keyReq), c.key(keyReq.Clone(keyReq.Context())))
+}
+
+func TestOptionsPartitionByFromContextAndPanics(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "ok")
+	})
+	type tenantKey struct{}
+	tr := newTestTransport(clock, WithPartitionBy(func(req *http.Request) string {
+		v, _ := req.Context().Value(tenantKey{}).(string)
+		if v == "panic" {
+			panic("partition function failed")
+		}
+		return v
+	}))
+	get := func(tenant string) (*http.Response, error) {
+		ctx := context.WithValue(context.Background(), tenantKey{}, tenant)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL+"/", nil)
+		require.NoError(t, err)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	get("a")
+	resp, _ := get("a")
+	assert.True(t, isHit(resp))
+	resp, _ = get("b")
+	assert.False(t, isHit(resp), "a context value partitions")
+
+	resp, err := get("panic")
+	require.NoError(t, err, "a partition function that panics costs the cache, not the request")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Positive(t, tr.Cache.Stats().Errors)
 }
