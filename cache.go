@@ -37,7 +37,8 @@ const (
 type Cache struct {
 	backend       Backend
 	partitionBy   func(*http.Request) string // WithPartitionBy
-	sizer         Sizer // the backend, if it counts its own bytes
+	freshness     *freshnessPolicy           // rules.go; nil: RFC 9111 alone
+	sizer         Sizer                      // the backend, if it counts its own bytes
 	maxEntries    int
 	maxBytes      int64
 	maxBodySize   int64

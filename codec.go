@@ -14,12 +14,13 @@ import (
 	"time"
 )
 
-// The encoding of an Entry, version 1:
+// The encoding of an Entry, version 2:
 //
 //	"acache" version(1 byte) record crc32c(4 bytes, big-endian, of all before)
 //	record   = string(Key) uvarint(StatusCode) string(Proto) header(Header)
 //	           bytes(Body) optional-header(VaryHeader) time(RequestTime)
 //	           time(ResponseTime) string(Credentials) bool(Uncompressed)
+//	           uvarint(FreshFor, nanoseconds)
 //	           uvarint(n) n*string(Partitions) uvarint(n) n*record(Variants)
 //	string   = uvarint(len) bytes
 //	header   = uvarint(fields) fields*(string(name) uvarint(n) n*string(value)),
@@ -28,10 +29,12 @@ import (
 //	time     = bool(zero) [varint(Unix seconds) uvarint(nanoseconds)]
 //
 // Variants are records with no variants of their own. The encoding of an
-// entry is canonical: one entry, one encoding.
+// entry is canonical: one entry, one encoding. Version 1, written before
+// Entry had FreshFor, is version 2 without it; it is still read, as entries
+// with a FreshFor of zero.
 const (
 	codecMagic   = "acache"
-	codecVersion = 1
+	codecVersion = 2
 )
 
 // MaxEncodedEntry bounds the encoding of one entry that
@@ -75,14 +78,14 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: %d bytes, more than MaxEncodedEntry", ErrCorruptEntry, len(data))
 	case len(data) < len(codecMagic)+1+4 || string(data[:len(codecMagic)]) != codecMagic:
 		return fmt.Errorf("%w: not an encoded entry", ErrCorruptEntry)
-	case data[len(codecMagic)] != codecVersion:
-		return fmt.Errorf("%w: encoding version %d, want %d", ErrCorruptEntry, data[len(codecMagic)], codecVersion)
+	case data[len(codecMagic)] != codecVersion && data[len(codecMagic)] != 1:
+		return fmt.Errorf("%w: encoding version %d, want 1 or %d", ErrCorruptEntry, data[len(codecMagic)], codecVersion)
 	}
 	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, crc32c) != sum {
 		return fmt.Errorf("%w: checksum mismatch", ErrCorruptEntry)
 	}
-	r := &decoder{buf: body[len(codecMagic)+1:]}
+	r := &decoder{buf: body[len(codecMagic)+1:], version: body[len(codecMagic)]}
 	decoded := r.record(true)
 	if r.err == nil && len(r.buf) > 0 {
 		r.fail("%d bytes after the entry", len(r.buf))
@@ -147,6 +150,7 @@ func (w *encoder) record(e *Entry, withVariants bool) {
 	w.time(e.ResponseTime)
 	w.string(e.Credentials)
 	w.bool(e.Uncompressed)
+	w.uvarint(uint64(max(e.FreshFor, 0)))
 	w.uvarint(uint64(len(e.Partitions)))
 	for _, key := range e.Partitions {
 		w.string(key)
@@ -164,8 +168,9 @@ func (w *encoder) record(e *Entry, withVariants bool) {
 // decoder reads the parts of the encoding from buf; after the first error,
 // every read returns a zero value and err keeps that error.
 type decoder struct {
-	buf []byte
-	err error
+	buf     []byte
+	err     error
+	version byte
 }
 
 func (r *decoder) fail(format string, args ...any) {
@@ -277,6 +282,13 @@ func (r *decoder) record(withVariants bool) *Entry {
 	e.ResponseTime = r.time()
 	e.Credentials = r.string()
 	e.Uncompressed = r.bool()
+	if r.version >= 2 {
+		freshFor := r.uvarint()
+		if freshFor > uint64(maxAge) {
+			r.fail("a rule's freshness of %d ns", freshFor)
+		}
+		e.FreshFor = time.Duration(freshFor)
+	}
 	if n := r.count(1); n > 0 {
 		e.Partitions = make([]string, n)
 		for i := range e.Partitions {

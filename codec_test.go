@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/entry-v1/*.bin from the entries of TestEntryEncodingGolden")
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/entry-v2/*.bin from the entries of TestEntryEncodingGolden")
 
 // codecEntries are entries that exercise every part of the encoding.
 func codecEntries() map[string]*Entry {
@@ -33,8 +33,10 @@ func codecEntries() map[string]*Entry {
 			ResponseTime: at.Add(1500 * time.Millisecond),
 			Credentials:  "00112233445566778899aabbccddeeff",
 			Uncompressed: true,
+			FreshFor:     90 * time.Second,
 			Variants: []*Entry{{
 				Key: key, StatusCode: 200, Proto: "HTTP/1.1",
+				FreshFor:     time.Nanosecond,
 				Header:       http.Header{"Vary": {"Accept-Language"}},
 				Body:         []byte("variant"),
 				VaryHeader:   http.Header{},
@@ -98,7 +100,7 @@ func TestEntryEncodingRoundTrips(t *testing.T) {
 // -update-golden).
 func TestEntryEncodingGolden(t *testing.T) {
 	for name, e := range codecEntries() {
-		path := filepath.Join("testdata", "entry-v1", name+".bin")
+		path := filepath.Join("testdata", "entry-v2", name+".bin")
 		data, err := e.MarshalBinary()
 		require.NoError(t, err)
 		if *updateGolden {
@@ -107,10 +109,31 @@ func TestEntryEncodingGolden(t *testing.T) {
 		}
 		golden, err := os.ReadFile(path)
 		require.NoError(t, err, "the golden file of %s", name)
-		assert.Equal(t, golden, data, "%s: the encoding changed; bump codecVersion and keep reading version 1", name)
+		assert.Equal(t, golden, data, "%s: the encoding changed; bump codecVersion and keep reading versions 1 and 2", name)
 		var got Entry
 		require.NoError(t, got.UnmarshalBinary(golden))
 		sameEntry(t, e, &got, name)
+	}
+}
+
+// TestEntryDecodingVersion1 reads what version 1 wrote, before Entry had
+// FreshFor: a backend keeps its entries across the change.
+func TestEntryDecodingVersion1(t *testing.T) {
+	t.Parallel()
+	for name, e := range codecEntries() {
+		golden, err := os.ReadFile(filepath.Join("testdata", "entry-v1", name+".bin"))
+		require.NoError(t, err, "the version 1 golden file of %s", name)
+		want := *e
+		want.FreshFor = 0
+		want.Variants = nil
+		for _, v := range e.Variants {
+			unruled := *v
+			unruled.FreshFor = 0
+			want.Variants = append(want.Variants, &unruled)
+		}
+		var got Entry
+		require.NoError(t, got.UnmarshalBinary(golden), name)
+		sameEntry(t, &want, &got, name+" (version 1)")
 	}
 }
 
@@ -141,8 +164,16 @@ func TestEntryDecodingRejectsBadInput(t *testing.T) {
 		reject("a corrupted byte", flipped)
 	}
 	wrongVersion := append([]byte(nil), good...)
-	wrongVersion[len(codecMagic)] = 2
+	wrongVersion[len(codecMagic)] = 3
 	reject("another version", resum(wrongVersion))
+	noVersion := append([]byte(nil), good...)
+	noVersion[len(codecMagic)] = 0
+	reject("version 0", resum(noVersion))
+	ruled := codecEntries()["full"]
+	ruled.FreshFor = maxAge + 1
+	tooFresh, err := ruled.MarshalBinary()
+	require.NoError(t, err)
+	reject("a rule's freshness past 2^31 seconds", tooFresh)
 	reject("trailing bytes", resum(append(append([]byte(nil), good[:len(good)-4]...), 0, 0, 0, 0, 0)))
 	reject("input past MaxEncodedEntry", make([]byte, MaxEncodedEntry+1))
 

@@ -71,6 +71,11 @@ type Entry struct {
 	// the origin sent, as [http.Response.Uncompressed] does; hits report it
 	// like the response that was stored.
 	Uncompressed bool
+	// FreshFor, when positive, is the freshness lifetime a rule of the Cache
+	// gave the response when it was stored ([WithRule]), replacing the one
+	// its header fields give (RFC 9111 Section 4.2.1) and its no-cache
+	// directive (Section 5.2.2.4). Zero: the header fields decide.
+	FreshFor time.Duration
 
 	// meta caches what the Cache derives from the fields above. It is set
 	// before the entry is handed to a backend and never changed afterwards.
@@ -179,6 +184,11 @@ func (c *Cache) validEntry(e *Entry) error {
 	if err := c.validResponse(e); err != nil {
 		return err
 	}
+	for v := range e.responses() {
+		if v.FreshFor < 0 || v.FreshFor > maxAge {
+			return fmt.Errorf("%w: a rule's freshness of %v", ErrCorruptEntry, v.FreshFor)
+		}
+	}
 	if size := e.Size(); size > c.maxBytes {
 		return fmt.Errorf("%w: %d bytes, more than the cache holds", ErrCorruptEntry, size)
 	}
@@ -234,7 +244,9 @@ type entryMeta struct {
 	shared bool
 	// targets records the targeted fields it obeyed (RFC 9213).
 	targets []string
-	cc      cacheControl
+	// policy records the freshness policy it applied (rules.go).
+	policy *freshnessPolicy
+	cc     cacheControl
 	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
 	lifetime time.Duration
 	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
@@ -264,11 +276,12 @@ type entryMeta struct {
 }
 
 // deriveMeta computes the entryMeta of e as a cache in the given mode, obeying
-// the given targeted fields, sees it.
-func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
+// the given targeted fields and freshness policy (nil for none), sees it.
+func deriveMeta(e *Entry, shared bool, targets []string, policy *freshnessPolicy) *entryMeta {
 	m := &entryMeta{
 		shared:       shared,
 		targets:      targets,
+		policy:       policy,
 		cc:           responseDirectives(e.Header, targets),
 		responseTime: e.ResponseTime,
 		status:       statusLine(e.StatusCode),
@@ -281,7 +294,11 @@ func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 	m.varyNames, m.varyOK = varyNames(e.Header)
 	m.validator = hasValidator(e.Header)
 	dateValue := dateValue(e.Header, e.ResponseTime)
-	m.lifetime, _ = freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
+	lifetime, explicit := freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
+	m.lifetime = policy.lifetime(lifetime, explicit, e.FreshFor)
+	if e.FreshFor > 0 {
+		m.cc.noCache = false // a rule's freshness replaces the origin's no-cache
+	}
 	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 
 	m.hitHeader = make(http.Header, len(e.Header))
@@ -303,7 +320,7 @@ func deriveMeta(e *Entry, shared bool, targets []string) *entryMeta {
 // or one like it, stored in this process.
 func (c *Cache) derivedHere(e *Entry) bool {
 	m := e.meta
-	return m != nil && m.shared == c.shared && slices.Equal(m.targets, c.targets)
+	return m != nil && m.shared == c.shared && m.policy == c.freshness && slices.Equal(m.targets, c.targets)
 }
 
 // metaOf returns what the Cache derives from e: computed when e was stored,
@@ -317,7 +334,7 @@ func (c *Cache) metaOf(e *Entry) *entryMeta {
 		return m
 	}
 	c.derivations.Add(1)
-	m := deriveMeta(e, c.shared, c.targets)
+	m := deriveMeta(e, c.shared, c.targets, c.freshness)
 	c.decoded.remember(e, m)
 	return m
 }

@@ -307,12 +307,23 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		c.freshenFromHEAD(req, resp, times)
 	}
 	cc := c.responseCacheControl(resp.Header)
-	if reason := c.refusal(d, resp, cc); reason != "" {
+	var rule Rule
+	if c.freshness != nil && c.freshness.rule != nil {
+		rule = c.freshness.rule(req, resp)
+	}
+	reason := c.refusal(d, resp, cc)
+	switch {
+	case rule.Store == StoreNever:
+		reason = "rule"
+	case rule.Store == StoreAlways && overridable(reason):
+		reason = ""
+	}
+	if reason != "" {
 		a.status.Detail = reason
 		c.notStored(d.key, reason)
 		return a
 	}
-	e := c.newEntry(d, resp, cc, times)
+	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
 	ttl := e.meta.lifetime - currentAge(e.meta, times.response)
 	switch {
 	case ttl <= 0 && !hasValidator(e.Header):
@@ -354,9 +365,11 @@ func (c *Cache) refusal(d *decision, resp *http.Response, cc cacheControl) strin
 }
 
 // newEntry returns the entry that stores resp, without its body, with what
-// the Cache derives from it.
-func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, times exchangeTimes) *Entry {
+// the Cache derives from it, and the freshness lifetime a rule gave it (zero
+// for none).
+func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, times exchangeTimes, freshFor time.Duration) *Entry {
 	e := &Entry{
+		FreshFor:     freshFor,
 		Key:          d.key,
 		StatusCode:   resp.StatusCode,
 		Proto:        resp.Proto,

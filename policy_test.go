@@ -581,7 +581,7 @@ func TestPolicyCurrentAge(t *testing.T) {
 			RequestTime:  policyT0.Add(-2 * time.Second),
 			ResponseTime: policyT0,
 		}
-		m := deriveMeta(e, false, nil)
+		m := deriveMeta(e, false, nil, nil)
 		// max(apparent 10s, Age 5s + delay 2s) + resident 100s.
 		assert.Equal(t, 110*time.Second, currentAge(m, policyT0.Add(100*time.Second)),
 			"a stored response would be served with the wrong Age and for the wrong time")
@@ -1195,7 +1195,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 			"X-Multi":       {"1", "2", "3"},
 			"Vary":          {"accept-encoding, Accept"},
 		}
-		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil)
+		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil, nil)
 		want := http.Header{
 			"Cache-Control": {`max-age=60, no-cache="Set-Cookie, X-Token"`},
 			"Date":          {policyAt(-10 * time.Second)},
@@ -1225,17 +1225,17 @@ func TestPolicyDeriveMeta(t *testing.T) {
 	t.Run("4.2.1 a shared cache derives the s-maxage lifetime", func(t *testing.T) {
 		t.Parallel()
 		h := http.Header{"Cache-Control": {"max-age=60, s-maxage=600"}, "Date": {policyAt(0)}}
-		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), true, nil).lifetime,
+		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), true, nil, nil).lifetime,
 			"a shared cache would ignore s-maxage")
-		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil).lifetime,
+		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil, nil).lifetime,
 			"a private cache would apply s-maxage")
-		assert.True(t, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), true, nil).shared, "the metadata would claim the wrong cache mode")
+		assert.True(t, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), true, nil, nil).shared, "the metadata would claim the wrong cache mode")
 	})
 
 	t.Run("4.2.3 a missing Date counts from the time of receipt", func(t *testing.T) {
 		t.Parallel()
 		h := http.Header{"Expires": {policyAt(time.Hour)}}
-		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil)
+		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil, nil)
 		assert.Equal(t, time.Hour, m.lifetime, "a response without Date would get the wrong lifetime from Expires")
 		assert.Equal(t, time.Second, m.initialAge, "a response without Date would get the wrong initial age")
 	})
@@ -1253,7 +1253,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 	for _, s := range statuses {
 		t.Run("RFC 9110 15 status line "+s.want, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, s.want, deriveMeta(entry(s.code, "HTTP/1.1", http.Header{}), false, nil).status,
+			assert.Equal(t, s.want, deriveMeta(entry(s.code, "HTTP/1.1", http.Header{}), false, nil, nil).status,
 				"a hit would carry the wrong status line")
 		})
 	}
@@ -1272,7 +1272,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 	for _, p := range protos {
 		t.Run(fmt.Sprintf("RFC 9110 2.5 protocol version %q", p.proto), func(t *testing.T) {
 			t.Parallel()
-			m := deriveMeta(entry(http.StatusOK, p.proto, http.Header{}), false, nil)
+			m := deriveMeta(entry(http.StatusOK, p.proto, http.Header{}), false, nil, nil)
 			assert.Equal(t, [2]int{p.major, p.minor}, [2]int{m.protoMajor, m.protoMinor},
 				"a hit would report the wrong protocol version")
 		})

@@ -629,7 +629,19 @@ func newEntry(key string, n int) *acache.Entry {
 		ResponseTime: req.Add(1500*time.Millisecond + time.Duration(n)),
 		Variants:     variantsOf(key, n),
 		Credentials:  fmt.Sprintf("%032x", n*7919),
+		Uncompressed: n%3 == 0,
+		FreshFor:     time.Duration(n)*time.Second + 7,
+		Partitions:   partitionsOf(key, n),
 	}
+}
+
+// partitionsOf returns, for n a multiple of 4, the index of two partitions
+// of key (see [acache.Entry.Partitions]), which a backend must keep.
+func partitionsOf(key string, n int) []string {
+	if n%4 != 0 {
+		return nil
+	}
+	return []string{key + "\x00auth=" + fmt.Sprint(n), key + "\x00auth=other"}
 }
 
 // variantsOf returns, for odd n, two other variants of the response stored
@@ -698,6 +710,15 @@ func diffEntry(got, want *acache.Entry) string {
 	}
 	if got.Credentials != want.Credentials {
 		d = append(d, fmt.Sprintf("Credentials = %q; want %q", got.Credentials, want.Credentials))
+	}
+	if got.Uncompressed != want.Uncompressed {
+		d = append(d, fmt.Sprintf("Uncompressed = %v; want %v", got.Uncompressed, want.Uncompressed))
+	}
+	if got.FreshFor != want.FreshFor {
+		d = append(d, fmt.Sprintf("FreshFor = %v; want %v", got.FreshFor, want.FreshFor))
+	}
+	if !slices.Equal(got.Partitions, want.Partitions) {
+		d = append(d, fmt.Sprintf("Partitions = %q; want %q", got.Partitions, want.Partitions))
 	}
 	if len(got.Variants) != len(want.Variants) {
 		d = append(d, fmt.Sprintf("len(Variants) = %d; want %d", len(got.Variants), len(want.Variants)))

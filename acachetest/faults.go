@@ -280,6 +280,7 @@ func CloneEntry(e *acache.Entry) *acache.Entry {
 		Credentials:  e.Credentials,
 		Uncompressed: e.Uncompressed,
 		Partitions:   slices.Clone(e.Partitions),
+		FreshFor:     e.FreshFor,
 	}
 	if e.Variants != nil {
 		c.Variants = make([]*acache.Entry, len(e.Variants))

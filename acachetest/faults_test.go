@@ -306,6 +306,7 @@ func TestCloneEntry(t *testing.T) {
 	e.Credentials = "hash"
 	e.Uncompressed = true
 	e.Partitions = []string{"a\x00auth=0123"}
+	e.FreshFor = time.Minute
 	want := acachetest.CloneEntry(e)
 	require.Equal(t, e, want, "the clone must equal the original")
 
