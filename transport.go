@@ -25,6 +25,13 @@ type Transport struct {
 	// request has returned.
 	Cache *Cache
 
+	// MarkCachedResponses is kept so that code written against
+	// gregjones/httpcache, which sets it, compiles unchanged; it has no
+	// effect. acache marks every hit with "X-From-Cache: 1" ([XFromCache])
+	// whether or not it is set, unless the Cache was made with
+	// [WithoutXFromCache].
+	MarkCachedResponses bool
+
 	cacheOnce sync.Once
 }
 
