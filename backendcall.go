@@ -31,14 +31,22 @@ var (
 	errBackendBusy    = errors.New("acache: too many backend operations in flight")
 )
 
-// callContext returns the context for one backend call: ctx with the backend
-// timeout. The in-memory LRU never blocks and ignores contexts, so it gets
-// ctx as it is, at no cost.
-func (c *Cache) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// callContext returns the context for one call to the backend operation op
+// (one of backendOps: "get", "set", ...): ctx with the backend timeout, and
+// the function to call once the backend returned, which ends the context and
+// records how long the call took (Stats.Backend). The in-memory LRU never
+// blocks and ignores contexts, so it gets ctx as it is, untimed, at no cost.
+// A failed call is counted by report, under the same op.
+func (c *Cache) callContext(ctx context.Context, op string) (context.Context, context.CancelFunc) {
 	if c.direct {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, c.backendTimeout)
+	callCtx, cancel := context.WithTimeout(ctx, c.backendTimeout)
+	start := time.Now()
+	return callCtx, func() {
+		cancel()
+		c.observed.called(op, time.Since(start))
+	}
 }
 
 // detached runs job, which calls the backend, in a goroutine of its own and
@@ -88,7 +96,7 @@ func detachedCall[T any](c *Cache, ctx context.Context, op string, call func(con
 	var got T
 	var gotErr error
 	ok = c.detached(ctx, op, func() {
-		callCtx, cancel := c.callContext(ctx)
+		callCtx, cancel := c.callContext(ctx, op)
 		defer cancel()
 		got, gotErr = call(callCtx)
 	})

@@ -82,6 +82,8 @@ type Cache struct {
 	derivations atomic.Int64
 
 	hits, misses, stores, evictions, errors, refusals, collapsed atomic.Int64
+	// observed holds the counters of Stats beyond these (stats.go).
+	observed observations
 }
 
 // NewCache returns a Cache over backend, configured by opts. A nil backend
@@ -428,7 +430,7 @@ func (c *Cache) put(ctx context.Context, key string, e *Entry) bool {
 	if size > c.maxBytes || !c.makeRoom(ctx, size) {
 		return false
 	}
-	callCtx, cancel := c.callContext(ctx)
+	callCtx, cancel := c.callContext(ctx, "set")
 	err := c.backend.Set(callCtx, key, e)
 	cancel()
 	c.usage.settle(size, err == nil)
@@ -451,7 +453,7 @@ const maxPartitions = 256
 // caller holds uri's lock. It reports false, storing nothing, when the
 // backend failed; what the index listed is then removed with it.
 func (c *Cache) listPartition(ctx context.Context, uri, key string) bool {
-	callCtx, cancel := c.callContext(ctx)
+	callCtx, cancel := c.callContext(ctx, "get")
 	index, err := c.backend.Get(callCtx, uri)
 	cancel()
 	if err != nil {
@@ -551,7 +553,7 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 		if c.usage.reserve(n, size, c.maxEntries, c.maxBytes) {
 			return true
 		}
-		callCtx, cancel := c.callContext(ctx)
+		callCtx, cancel := c.callContext(ctx, "pop oldest")
 		key, old, err := c.backend.PopOldest(callCtx)
 		cancel()
 		if err != nil {
@@ -576,7 +578,11 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 // covers what other Caches, processes and earlier runs stored. ok is false
 // when the backend failed.
 func (c *Cache) storedEntries(ctx context.Context) (n int, ok bool) {
-	callCtx, cancel := c.callContext(ctx)
+	op := "len"
+	if c.sizer != nil {
+		op = "size"
+	}
+	callCtx, cancel := c.callContext(ctx, op)
 	defer cancel()
 	if c.sizer == nil {
 		n, err := c.backend.Len(callCtx)
@@ -702,7 +708,7 @@ func (c *Cache) remove(ctx context.Context, key string) {
 // pop removes the entry stored under key and its bytes from the count. ok
 // is false if the backend failed. The caller holds the key's lock.
 func (c *Cache) pop(ctx context.Context, key string) (old *Entry, ok bool) {
-	callCtx, cancel := c.callContext(ctx)
+	callCtx, cancel := c.callContext(ctx, "pop")
 	defer cancel()
 	old, err := c.backend.Pop(callCtx, key)
 	if err != nil {

@@ -307,10 +307,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		c.freshenFromHEAD(req, resp, times)
 	}
 	cc := c.responseCacheControl(resp.Header)
-	var rule Rule
-	if c.freshness != nil && c.freshness.rule != nil {
-		rule = c.freshness.rule(req, resp)
-	}
+	rule := c.ruleFor(req, resp)
 	reason := c.refusal(d, resp, cc)
 	switch {
 	case rule.Store == StoreNever:

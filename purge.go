@@ -92,7 +92,7 @@ func (c *Cache) removeWaiting(ctx context.Context, key string) error {
 
 // popWaiting is [Cache.pop], returning the backend's error.
 func (c *Cache) popWaiting(ctx context.Context, key string) (*Entry, error) {
-	callCtx, cancel := c.callContext(ctx)
+	callCtx, cancel := c.callContext(ctx, "pop")
 	defer cancel()
 	old, err := c.backend.Pop(callCtx, key)
 	if err != nil {
@@ -118,7 +118,7 @@ func (c *Cache) popWaiting(ctx context.Context, key string) (*Entry, error) {
 // removed stays removed.
 func (c *Cache) Clear(ctx context.Context) error {
 	return c.await(ctx, "clear", func() error {
-		callCtx, cancel := c.callContext(ctx)
+		callCtx, cancel := c.callContext(ctx, "len")
 		n, err := c.backend.Len(callCtx)
 		cancel()
 		if err != nil {
@@ -129,7 +129,7 @@ func (c *Cache) Clear(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return context.Cause(ctx)
 			}
-			callCtx, cancel := c.callContext(ctx)
+			callCtx, cancel := c.callContext(ctx, "pop oldest")
 			key, old, err := c.backend.PopOldest(callCtx)
 			cancel()
 			if err != nil {
@@ -267,7 +267,7 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 // validates it (a bad entry is reported, removed and read as nothing), with
 // the backend's error returned rather than read as a miss.
 func (c *Cache) storedEntry(ctx context.Context, key string) (*Entry, error) {
-	callCtx, cancel := c.callContext(ctx)
+	callCtx, cancel := c.callContext(ctx, "get")
 	e, err := c.backend.Get(callCtx, key)
 	cancel()
 	switch {

@@ -109,8 +109,10 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 		return
 	}
 	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
-		if _, _, ok := c.revalidated(d, resp.Header, times); ok {
+		if fresh, _, ok := c.revalidated(d, resp.Header, times); ok {
 			discardBody(resp)
+			c.observed.notModified.Add(1)
+			c.refreshed(d, CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified, Stored: true, TTL: fresh.ttl})
 			return
 		}
 		if resp, times, err = t.resend(c, req, resp); err != nil {
@@ -122,7 +124,9 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 		discardBody(resp) // the stale response stays, for stale-if-error too
 		return
 	}
-	if a := c.admit(d, resp, times); a.entry != nil {
+	a := c.admit(d, resp, times)
+	c.refreshed(d, a.status)
+	if a.entry != nil {
 		storeWhenComplete(c, req, resp, a.entry, nil)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, c.maxBodySize+1)) // to its end: stored

@@ -134,6 +134,15 @@ func WithRule(rule func(req *http.Request, resp *http.Response) Rule) Option {
 	}}
 }
 
+// ruleFor returns what the Cache's rule ([WithRule]) decides for resp, the
+// origin's answer to req, or the zero Rule when it has none.
+func (c *Cache) ruleFor(req *http.Request, resp *http.Response) Rule {
+	if c.freshness == nil || c.freshness.rule == nil {
+		return Rule{}
+	}
+	return c.freshness.rule(req, resp)
+}
+
 // overridable reports the refusals of RFC 9111 Section 3 that a rule with
 // StoreAlways overrides.
 func overridable(reason string) bool {

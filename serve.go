@@ -28,7 +28,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	header["Age"] = spare[0:1:1]
 	if c.xFromCache {
 		spare[1] = "1"
-		header["X-From-Cache"] = spare[1:2:2]
+		header[XFromCache] = spare[1:2:2]
 	}
 	if upstream := header["Cache-Status"]; len(upstream) > 0 {
 		addCacheStatus(header, member) // after the caches upstream
@@ -85,7 +85,7 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	}
 	resp = storedResponse(c, req, d, member, false)
 	c.hits.Add(1)
-	return resp
+	return c.decided(eventHit, d, resp)
 }
 
 // collapsedHit answers req, which waited for a twin in flight to the origin
@@ -104,7 +104,7 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	resp = storedResponse(c, req, d, member.String(), false)
 	c.hits.Add(1)
 	c.collapsed.Add(1)
-	return resp
+	return c.decided(eventHit, d, resp)
 }
 
 // headContentLength is the ContentLength of a HEAD response served from e:

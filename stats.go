@@ -1,19 +1,44 @@
 package acache
 
-// This file holds what a Cache counts and reports: Stats, and the
-// reporting of failures it recovered from.
+// This file holds what a Cache counts and reports: Stats and its expvar
+// export, the timing of backend calls, and the reporting of failures it
+// recovered from.
 
-import "fmt"
+import (
+	"expvar"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
-// Stats counts what a Cache has done since it was created.
+// Stats counts what a Cache has done since it was created. [Cache.Stats]
+// returns a copy; its maps belong to the caller.
 type Stats struct {
-	// Hits counts requests served from the cache without the origin.
+	// Hits counts requests served from the cache without the origin,
+	// stale responses served under stale-while-revalidate included.
 	Hits int64
 	// Collapsed counts the hits that waited for a request in flight to the
 	// origin for the same response instead of going there too.
 	Collapsed int64
-	// Misses counts requests forwarded to the origin.
+	// Misses counts requests forwarded to the origin, or answered with the
+	// cache's own 504 (only-if-cached): every request that is not a hit.
 	Misses int64
+	// Revalidations counts the conditional requests the Cache sent to the
+	// origin to revalidate a stale stored response (RFC 9111 Section
+	// 4.3.1), in the background for stale-while-revalidate included. Each
+	// is also a miss, unless it ran in the background.
+	Revalidations int64
+	// NotModified counts the revalidations the origin answered with a 304
+	// that freshened the stored response; the others got a full response
+	// (or an error).
+	NotModified int64
+	// StaleServed counts stale responses served: under
+	// stale-while-revalidate (also counted as hits) and in place of an
+	// origin that failed, under stale-if-error or [WithStaleOnError] (also
+	// counted as misses).
+	StaleServed int64
 	// Stores counts responses stored.
 	Stores int64
 	// Evictions counts entries removed to stay within the limits.
@@ -23,9 +48,19 @@ type Stats struct {
 	// large, a body it cannot prove complete): the Cache-Status detail of
 	// each says which.
 	Refusals int64
+	// RefusalsByReason splits Refusals by reason, keyed by the detail the
+	// Cache-Status field gives ("no-store", "private", "too large", ...;
+	// [Cache.Explain] says what each means). It is nil when there was none.
+	RefusalsByReason map[string]int64
 	// Errors counts failures the Cache recovered from: backend errors,
 	// corrupt entries and panics. Each one became a miss or a skipped store.
 	Errors int64
+	// Backend describes the calls the Cache made to its backend, by
+	// operation: "get", "set", "pop", "pop oldest", "len", "size" and
+	// "move", the names the Cache's log records give them. It is nil over
+	// the in-memory [LRU], which is called directly, cannot fail and is not
+	// timed, so that a hit costs nothing more.
+	Backend map[string]BackendStats
 	// Bytes is the size of the entries this Cache stored and has not
 	// removed. Over a backend that counts its own bytes ([Sizer]), it is
 	// the backend's count when the Cache last stored: it then includes
@@ -36,25 +71,157 @@ type Stats struct {
 	InFlightBytes int64
 }
 
-// Stats returns the Cache's counters.
+// BackendStats describes the calls a Cache made to one operation of its
+// backend.
+type BackendStats struct {
+	// Calls counts the calls that returned, in time or not.
+	Calls int64
+	// Errors counts the calls that failed: an error, no answer within the
+	// backend timeout ([WithBackendTimeout]), or an entry that failed
+	// validation.
+	Errors int64
+	// Total is the time the calls took, together; Total/Calls is their
+	// mean latency.
+	Total time.Duration
+	// Max is the time the slowest call took.
+	Max time.Duration
+}
+
+// Stats returns a snapshot of the Cache's counters. Each counter is read
+// atomically, not all of them at one instant: while requests are served, a
+// snapshot may count a request in one counter and not yet in another.
 func (c *Cache) Stats() Stats {
 	return Stats{
-		Hits:      c.hits.Load(),
-		Collapsed: c.collapsed.Load(),
-		Misses:    c.misses.Load(),
-		Stores:    c.stores.Load(),
-		Evictions: c.evictions.Load(),
-		Errors:    c.errors.Load(),
-		Refusals:  c.refusals.Load(),
-		Bytes:     c.usage.stored(),
+		Hits:          c.hits.Load(),
+		Collapsed:     c.collapsed.Load(),
+		Misses:        c.misses.Load(),
+		Revalidations: c.observed.revalidations.Load(),
+		NotModified:   c.observed.notModified.Load(),
+		StaleServed:   c.observed.staleServed.Load(),
+		Stores:        c.stores.Load(),
+		Evictions:     c.evictions.Load(),
+		Errors:        c.errors.Load(),
+		Refusals:      c.refusals.Load(),
+		Bytes:         c.usage.stored(),
 
-		InFlightBytes: c.inFlight.Load(),
+		RefusalsByReason: c.observed.refusalsByReason(),
+		Backend:          c.observed.backendStats(),
+		InFlightBytes:    c.inFlight.Load(),
 	}
 }
 
-// report counts a failure the Cache recovered from and logs it.
+// Expvar returns the Cache's Stats as an [expvar.Var], whose value is the
+// JSON of a fresh snapshot each time it is read (durations in
+// nanoseconds). Publish it once, by a name of your choosing, and it is
+// served at /debug/vars with the rest:
+//
+//	expvar.Publish("acache", cache.Expvar())
+func (c *Cache) Expvar() expvar.Var {
+	return expvar.Func(func() any { return c.Stats() })
+}
+
+// observations are the counters of a Cache beyond the hot ones it keeps
+// beside its other fields: those of revalidation and stale responses, of
+// refusals by reason, and of the backend's calls. None is written on the
+// path of a fresh hit. The zero value is ready to use.
+type observations struct {
+	revalidations, notModified, staleServed atomic.Int64
+
+	// refusalsMu guards refusals. Refusals are not on the path of a hit,
+	// and their reasons are a fixed set of strings of the Cache's own.
+	refusalsMu sync.Mutex
+	refusals   map[string]int64
+
+	backend [len(backendOps)]backendCounters
+}
+
+// backendOps are the backend operations whose calls a Cache times and
+// counts, by the names its log records and reports give them.
+var backendOps = [...]string{"get", "set", "pop", "pop oldest", "len", "size", "move"}
+
+// backendCounters count the calls to one backend operation; times are in
+// nanoseconds.
+type backendCounters struct {
+	calls, errors, total, max atomic.Int64
+}
+
+// backendOp returns the index of op in backendOps, or -1.
+func backendOp(op string) int {
+	for i, name := range backendOps {
+		if name == op {
+			return i
+		}
+	}
+	return -1
+}
+
+// refused counts a refusal for reason.
+func (o *observations) refused(reason string) {
+	o.refusalsMu.Lock()
+	defer o.refusalsMu.Unlock()
+	if o.refusals == nil {
+		o.refusals = make(map[string]int64)
+	}
+	o.refusals[reason]++
+}
+
+// refusalsByReason returns a copy of the refusals by reason, or nil.
+func (o *observations) refusalsByReason() map[string]int64 {
+	o.refusalsMu.Lock()
+	defer o.refusalsMu.Unlock()
+	if len(o.refusals) == 0 {
+		return nil
+	}
+	return maps.Clone(o.refusals)
+}
+
+// called records one call to the backend operation op that took d.
+func (o *observations) called(op string, d time.Duration) {
+	i := backendOp(op)
+	if i < 0 {
+		return
+	}
+	b := &o.backend[i]
+	b.calls.Add(1)
+	b.total.Add(int64(d))
+	for {
+		longest := b.max.Load()
+		if int64(d) <= longest || b.max.CompareAndSwap(longest, int64(d)) {
+			return
+		}
+	}
+}
+
+// backendStats returns the backend counters by operation, leaving out the
+// operations never called nor failed, or nil when there are none.
+func (o *observations) backendStats() map[string]BackendStats {
+	var out map[string]BackendStats
+	for i, op := range backendOps {
+		b := &o.backend[i]
+		s := BackendStats{
+			Calls:  b.calls.Load(),
+			Errors: b.errors.Load(),
+			Total:  time.Duration(b.total.Load()),
+			Max:    time.Duration(b.max.Load()),
+		}
+		if s.Calls == 0 && s.Errors == 0 {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]BackendStats)
+		}
+		out[op] = s
+	}
+	return out
+}
+
+// report counts a failure the Cache recovered from and logs it. A failure
+// of a backend operation (op one of backendOps) is also counted against it.
 func (c *Cache) report(op, key string, err error) {
 	c.errors.Add(1)
+	if i := backendOp(op); i >= 0 {
+		c.observed.backend[i].errors.Add(1)
+	}
 	c.logger.Warn("acache: cache failure, using the origin", "op", op, "key", key, "err", err)
 }
 
@@ -71,9 +238,9 @@ func (c *Cache) recovered(op string, failed *bool) {
 // miss counts a request that went to the origin.
 func (c *Cache) miss() { c.misses.Add(1) }
 
-// notStored counts and logs, at Debug, a response the Cache did not store,
-// and why.
+// notStored counts a response the Cache did not store, and why. The
+// decision's Debug record (events.go) carries the reason as its detail.
 func (c *Cache) notStored(key, reason string) {
 	c.refusals.Add(1)
-	c.logger.Debug("acache: response not stored", "key", key, "reason", reason)
+	c.observed.refused(reason)
 }

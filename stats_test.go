@@ -2,12 +2,15 @@ package acache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,4 +72,144 @@ func TestCacheStatsAndLogger(t *testing.T) {
 	assert.Equal(t, "get", r["op"], "the log record must say which backend operation failed")
 	assert.Equal(t, c.key(req), r["key"], "the log record must say which key")
 	assert.Equal(t, errGetFailed.Error(), r["err"], "the log record must carry the backend's error")
+}
+
+// TestStatsCountWhatTheOriginSaw runs a script of requests through a
+// Cache, each outcome once or twice (miss, hit, revalidation answered 304
+// and 200, stale-while-revalidate, refusals of two reasons), and checks
+// every counter against what the origin counted and what was asked.
+func TestStatsCountWhatTheOriginSaw(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	var conditionals, notModified atomic.Int64
+	var version atomic.Int64 // of /changes, which changes on every request
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") != "" {
+			conditionals.Add(1)
+		}
+		switch r.URL.Path {
+		case "/fresh":
+			w.Header().Set("Cache-Control", "max-age=60")
+		case "/same":
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"same"`)
+		case "/changes":
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, version.Add(1)))
+		case "/swr":
+			w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=60")
+			w.Header().Set("ETag", `"swr"`)
+		case "/no-store":
+			w.Header().Set("Cache-Control", "no-store")
+		case "/accepted":
+			w.WriteHeader(http.StatusAccepted) // not cacheable by default
+			return
+		}
+		if inm := r.Header.Get("If-None-Match"); inm != "" && inm == w.Header().Get("ETag") {
+			notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "body of "+r.URL.Path)
+	})
+	c := NewCache(nil, WithClock(clock.Now))
+	tr := NewTransport(c)
+	t.Cleanup(func() { tr.Close() })
+
+	script := []struct {
+		after time.Duration
+		path  string
+		hit   bool
+	}{
+		{0, "/fresh", false},
+		{0, "/fresh", true},
+		{0, "/same", false},
+		{0, "/changes", false},
+		{0, "/swr", false},
+		{0, "/no-store", false},
+		{0, "/no-store", false},
+		{0, "/accepted", false},
+		{20 * time.Second, "/same", false}, // stale: revalidated, 304
+		{0, "/changes", false},             // stale: revalidated, 200
+		{0, "/swr", true},                  // stale, served; revalidated in the background, 304
+		{0, "/swr", true},                  // fresh again
+	}
+	requests, hits := 0, 0
+	for i, step := range script {
+		clock.Advance(step.after)
+		resp, _ := fetch(t, tr, "GET", o.URL+step.path, nil)
+		require.Equal(t, step.hit, isHit(resp), "step %d (%s): hit; Cache-Status %q", i, step.path, resp.Header["Cache-Status"])
+		c.waitBackground()
+		requests++
+		if step.hit {
+			hits++
+		}
+	}
+
+	s := c.Stats()
+	const background = 1 // the refresh of /swr
+	assert.EqualValues(t, hits, s.Hits, "Hits: the requests the origin did not see")
+	assert.EqualValues(t, requests-hits, s.Misses, "Misses: the requests the origin saw for a caller")
+	assert.EqualValues(t, o.hits.Load(), s.Misses+background, "the origin saw every miss and the background refresh")
+	assert.EqualValues(t, conditionals.Load(), s.Revalidations, "Revalidations: the conditional requests the origin got")
+	assert.EqualValues(t, 3, s.Revalidations)
+	assert.EqualValues(t, notModified.Load(), s.NotModified, "NotModified: the 304s the origin sent")
+	assert.EqualValues(t, 2, s.NotModified)
+	assert.EqualValues(t, 1, s.StaleServed, "StaleServed: /swr once")
+	// Four first stores, a store for each 304 that freshened (/same, /swr),
+	// and the new /changes.
+	assert.EqualValues(t, 7, s.Stores, "Stores")
+	assert.EqualValues(t, 3, s.Refusals, "Refusals")
+	assert.Equal(t, map[string]int64{"no-store": 2, "status not cacheable by default": 1}, s.RefusalsByReason,
+		"RefusalsByReason: keyed by the Cache-Status detail")
+	assert.Zero(t, s.Errors, "Errors")
+	assert.Zero(t, s.Evictions, "Evictions")
+	assert.Nil(t, s.Backend, "the in-memory LRU is not timed")
+
+	// The snapshot is a copy: changing it changes nothing in the Cache.
+	s.RefusalsByReason["no-store"] = 100
+	assert.EqualValues(t, 2, c.Stats().RefusalsByReason["no-store"], "Stats must return a copy of its maps")
+}
+
+// TestStatsBackendCalls checks the timing and counting of the calls to a
+// backend other than the in-memory LRU: a lookup is a "get", counted once
+// whether it succeeds or fails.
+func TestStatsBackendCalls(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "body")
+	})
+	backend := &failingGets{LRU: NewLRU()}
+	c := NewCache(backend, WithClock(clock.Now))
+	tr := NewTransport(c)
+	for range 3 {
+		fetch(t, tr, "GET", o.URL, nil)
+	}
+	backend.fail.Store(true)
+	fetch(t, tr, "GET", o.URL, nil)
+
+	s := c.Stats()
+	get := s.Backend["get"]
+	assert.EqualValues(t, 4, get.Calls, "one get per request")
+	assert.EqualValues(t, 1, get.Errors, "the failed get")
+	assert.GreaterOrEqual(t, get.Total, get.Max, "the total time of the calls covers the longest")
+	assert.EqualValues(t, 1, s.Errors)
+	assert.EqualValues(t, 2, s.Hits)
+}
+
+// TestStatsExpvar checks that the expvar export is the JSON of a snapshot.
+func TestStatsExpvar(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+	})
+	c := NewCache(nil, WithClock(clock.Now))
+	v := c.Expvar()
+	fetch(t, NewTransport(c), "GET", o.URL, nil)
+	var got Stats
+	require.NoError(t, json.Unmarshal([]byte(v.String()), &got), "the expvar value must be JSON: %s", v.String())
+	assert.Equal(t, c.Stats(), got, "the expvar value must be the current Stats")
 }

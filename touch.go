@@ -58,7 +58,7 @@ func (q *touchQueue) send(c *Cache) {
 func (c *Cache) sendTouch(key string) {
 	var failed bool
 	defer c.recovered("move", &failed)
-	ctx, cancel := context.WithTimeout(context.Background(), c.backendTimeout)
+	ctx, cancel := c.callContext(context.Background(), "move")
 	defer cancel()
 	if err := c.backend.MoveToEnd(ctx, key); err != nil {
 		c.report("move", key, err)

@@ -105,6 +105,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if d.action == serve || d.action == serveStale {
 		if resp := c.hit(req, &d); resp != nil {
 			if d.action == serveStale {
+				c.observed.staleServed.Add(1)
 				t.refreshInBackground(c, req, &d)
 			}
 			closeRequestBody(req)
@@ -135,24 +136,26 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 	c.miss()
 	if d.action == gatewayTimeout {
 		closeRequestBody(req)
-		return gatewayTimeoutResponse(c, req, d.detail), nil
+		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, d.detail)), nil
 	}
 	resp, times, err := t.send(c, req, d)
 	if stale := c.staleOnError(req, d, resp, err); stale != nil {
-		return stale, nil
+		c.observed.staleServed.Add(1)
+		return c.decided(eventStale, d, stale), nil
 	}
 	if err != nil {
 		if d.action == revalidate && d.meta.cc.mustRevalidate {
 			// RFC 9111 Section 5.2.2.2: never the stale response; an error
 			// response instead.
-			return gatewayTimeoutResponse(c, req, "must-revalidate: "+err.Error()), nil
+			return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, "must-revalidate: "+err.Error())), nil
 		}
-		return nil, err
+		return nil, c.decidedError(d, err)
 	}
 	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
 		if fresh, member, ok := c.revalidated(d, resp.Header, times); ok {
 			discardBody(resp)
-			return storedResponse(c, req, &fresh, member, true), nil
+			c.observed.notModified.Add(1)
+			return c.decided(eventRevalidate, &fresh, storedResponse(c, req, &fresh, member, true)), nil
 		}
 		if resp, times, err = t.resend(c, req, resp); err != nil {
 			return nil, err
@@ -163,7 +166,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 	if a.entry != nil {
 		bodyLands = storeWhenComplete(c, req, resp, a.entry, land)
 	}
-	return resp, nil
+	return c.decided(sentAction(d), d, resp), nil
 }
 
 // collapse lets a request that goes to the origin wait for a twin already
@@ -200,6 +203,7 @@ func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Respon
 	out := req
 	if d.action == revalidate {
 		out = conditionalRequest(req, d.entry.Header, d.now)
+		c.observed.revalidations.Add(1)
 	}
 	out = modeFields(out, req, d.mode)
 	var times exchangeTimes
