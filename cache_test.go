@@ -643,3 +643,35 @@ func TestByteLimitHoldsForTheWholeStore(t *testing.T) {
 		assert.GreaterOrEqual(t, c.Stats().Evictions, int64(32), "the old entries were evicted to fit")
 	})
 }
+
+// Two users through one Transport, each identified by Authorization or by a
+// Cookie: neither ever gets the other's private response, and a POST by one
+// removes the other's copy too (RFC 9111 Sections 5.2.2.7 and 4.4).
+func TestPrivateResponsesStayWithTheirUserAndAPOSTRemovesEveryCopy(t *testing.T) {
+	t.Parallel()
+	for _, field := range []string{"Authorization", "Cookie"} {
+		t.Run(field, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "private, max-age=600")
+				fmt.Fprintf(w, "account of %q", r.Header.Get(field))
+			})
+			tr := newTestTransport(clock)
+			alice, bob := http.Header{field: {"alice"}}, http.Header{field: {"bob"}}
+			for range 2 {
+				for _, user := range []http.Header{alice, bob} {
+					_, body := fetch(t, tr, "GET", origin.URL+"/account", user)
+					assert.Equal(t, fmt.Sprintf("account of %q", user.Get(field)), body, "a user got another's private response")
+				}
+			}
+			assert.Equal(t, int64(2), origin.hits.Load(), "each user's response was stored and served back to that user")
+
+			resp, _ := fetch(t, tr, "POST", origin.URL+"/account", alice)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			resp, body := fetch(t, tr, "GET", origin.URL+"/account", bob)
+			assert.False(t, isHit(resp), "bob's copy outlived alice's POST")
+			assert.Equal(t, `account of "bob"`, body)
+		})
+	}
+}
