@@ -45,6 +45,7 @@ type Cache struct {
 	shared        bool
 	now           func() time.Time
 	logger        *slog.Logger
+	silent        bool // logger discards everything: no record is ever built
 	name          string
 	xFromCache    bool
 	storeUnframed bool
@@ -123,6 +124,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		c.targets = append(c.targets, "Cdn-Cache-Control")
 	}
 	c.hitPrefix = cacheIdentifier(c.name) + "; hit; ttl="
+	c.silent = c.logger.Handler() == slog.DiscardHandler
 	return c
 }
 
@@ -141,6 +143,14 @@ func (c *Cache) key(req *http.Request) string {
 // Authorization field and of what the Cache's partition function
 // ([WithPartitionBy]) returns for it, or "" when both are empty.
 func (c *Cache) partition(req *http.Request) string {
+	if c.partitionBy == nil && len(req.Header["Authorization"]) == 0 {
+		return "" // the common case, inlined
+	}
+	return c.partitionOfRequest(req)
+}
+
+// partitionOfRequest is partition when there may be one.
+func (c *Cache) partitionOfRequest(req *http.Request) string {
 	var value string
 	if c.partitionBy != nil {
 		value = c.partitionBy(req)

@@ -39,7 +39,7 @@ func sentAction(d *decision) string {
 // debugEnabled reports whether the Cache's logger records Debug for ctx:
 // with the default discard logger, a call and a false.
 func (c *Cache) debugEnabled(ctx context.Context) bool {
-	return c.logger.Enabled(ctx, slog.LevelDebug)
+	return !c.silent && c.logger.Enabled(ctx, slog.LevelDebug)
 }
 
 // decided logs, at Debug, what the Cache did with d's request, and returns

@@ -54,12 +54,12 @@ type rangeResult struct {
 // no cache.
 func (c *Cache) decide(req *http.Request) (d decision) {
 	ctl, _ := ControlOf(req.Context())
-	defer func() { d.mode = ctl.Mode }() // whatever the decision
 	failed := false
 	defer func(caller *http.Request) {
 		if failed {
 			d = bypassing(caller, FwdBypass, "cache error")
 		}
+		d.mode = ctl.Mode // whatever the decision, bypasses included
 	}(req)
 	defer c.recovered("lookup", &failed)
 
