@@ -52,6 +52,7 @@ func TestDecisionEvents(t *testing.T) {
 	var logs logBuffer
 	c := NewCache(nil, WithClock(clock.Now), WithLogger(debugLogger(&logs)))
 	tr := NewTransport(c)
+	tr.Transport = http.DefaultTransport.(*http.Transport).Clone() // Close closes it
 	t.Cleanup(func() { tr.Close() })
 
 	type want struct {

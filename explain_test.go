@@ -143,7 +143,7 @@ func TestExplainReasons(t *testing.T) {
 			})
 			opts := append([]Option{WithClock(clock.Now)}, r.opts...)
 			c := NewCache(nil, opts...)
-			var inner http.RoundTripper = http.DefaultTransport
+			var inner http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone() // Close closes it
 			if r.inner != nil {
 				inner = r.inner(inner)
 			}

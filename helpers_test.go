@@ -65,10 +65,15 @@ func newOrigin(t *testing.T, clock *testClock, handler http.HandlerFunc) *testOr
 	return o
 }
 
-// newTestTransport returns a Transport over a fresh Cache on the test clock.
+// newTestTransport returns a Transport over a fresh Cache on the test clock,
+// with an inner transport of its own: a test that closes it (Close closes
+// the inner transport's idle connections) must not break the connections of
+// tests running beside it, as closing http.DefaultTransport's would.
 func newTestTransport(clock *testClock, opts ...Option) *Transport {
 	opts = append([]Option{WithClock(clock.Now)}, opts...)
-	return NewTransport(NewCache(nil, opts...))
+	t := NewTransport(NewCache(nil, opts...))
+	t.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	return t
 }
 
 // fetch sends a request through t and returns the response with its body read.

@@ -114,6 +114,7 @@ func TestStatsCountWhatTheOriginSaw(t *testing.T) {
 	})
 	c := NewCache(nil, WithClock(clock.Now))
 	tr := NewTransport(c)
+	tr.Transport = http.DefaultTransport.(*http.Transport).Clone() // Close closes it
 	t.Cleanup(func() { tr.Close() })
 
 	script := []struct {
