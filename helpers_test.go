@@ -65,14 +65,21 @@ func newOrigin(t *testing.T, clock *testClock, handler http.HandlerFunc) *testOr
 	return o
 }
 
-// newTestTransport returns a Transport over a fresh Cache on the test clock,
-// with an inner transport of its own: a test that closes it (Close closes
-// the inner transport's idle connections) must not break the connections of
-// tests running beside it, as closing http.DefaultTransport's would.
+// testInner is the inner transport of the Transports newTestTransport
+// returns. They see it without its CloseIdleConnections, so that a test that
+// closes its Transport does not break the connections of the tests running
+// beside it, as closing http.DefaultTransport's idle connections did;
+// TestMain closes them once every test has run.
+var testInner = http.DefaultTransport.(*http.Transport).Clone()
+
+// unclosable hides the CloseIdleConnections of a RoundTripper.
+type unclosable struct{ http.RoundTripper }
+
+// newTestTransport returns a Transport over a fresh Cache on the test clock.
 func newTestTransport(clock *testClock, opts ...Option) *Transport {
 	opts = append([]Option{WithClock(clock.Now)}, opts...)
 	t := NewTransport(NewCache(nil, opts...))
-	t.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	t.Transport = unclosable{testInner}
 	return t
 }
 
