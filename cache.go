@@ -142,8 +142,14 @@ func (c *Cache) key(req *http.Request) string {
 // partition returns the partition part of req's key: a keyed hash of its
 // Authorization field and of what the Cache's partition function
 // ([WithPartitionBy]) returns for it, or "" when both are empty.
+//
+// A shared cache leaves Authorization out: it stores a response to a request
+// with Authorization only when the response says that any user may reuse it
+// (public, s-maxage or must-revalidate, RFC 9111 Section 3.5), and then
+// serves it to other users, as the origin allowed. A private cache keeps
+// each user's responses apart.
 func (c *Cache) partition(req *http.Request) string {
-	if c.partitionBy == nil && len(req.Header["Authorization"]) == 0 {
+	if c.partitionBy == nil && (c.shared || len(req.Header["Authorization"]) == 0) {
 		return "" // the common case, inlined
 	}
 	return c.partitionOfRequest(req)
@@ -156,6 +162,9 @@ func (c *Cache) partitionOfRequest(req *http.Request) string {
 		value = c.partitionBy(req)
 	}
 	auth := req.Header["Authorization"]
+	if c.shared {
+		auth = nil // Section 3.5: what a shared cache stores, any user may reuse
+	}
 	if len(auth) == 0 && value == "" {
 		return ""
 	}

@@ -675,3 +675,49 @@ func TestPrivateResponsesStayWithTheirUserAndAPOSTRemovesEveryCopy(t *testing.T)
 		})
 	}
 }
+
+// TestRFC9111_3_5_SharedReuseAcrossUsers: a shared cache serves a response to
+// a request with Authorization to other users when the response says any
+// cache may reuse it (public, s-maxage, must-revalidate); a private cache
+// keeps every user's apart.
+func TestRFC9111_3_5_SharedReuseAcrossUsers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		shared       bool
+		cacheControl string
+		reused       bool // Bob gets what was fetched for Alice
+	}{
+		{"3.5 shared: public is reused for another user", true, "public, max-age=60", true},
+		{"3.5 shared: s-maxage is reused for another user", true, "s-maxage=60", true},
+		{"3.5 shared: must-revalidate is reused for another user", true, "must-revalidate, max-age=60", true},
+		{"3.5 shared: max-age alone is not stored", true, "max-age=60", false},
+		{"3.5 private: public stays with its user", false, "public, max-age=60", false},
+		{"3.5 private: must-revalidate stays with its user", false, "must-revalidate, max-age=60", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", tc.cacheControl)
+				fmt.Fprintf(w, "for %s", r.Header.Get("Authorization"))
+			})
+			var opts []Option
+			if tc.shared {
+				opts = append(opts, WithShared())
+			}
+			tr := newTestTransport(clock, opts...)
+			fetch(t, tr, "GET", o.URL+"/doc", hdr("Authorization", "Bearer alice"))
+			resp, body := fetch(t, tr, "GET", o.URL+"/doc", hdr("Authorization", "Bearer bob"))
+			assert.Equal(t, tc.reused, isHit(resp), "hit for bob")
+			if tc.reused {
+				assert.Equal(t, "for Bearer alice", body, "the origin let any user reuse alice's response")
+				assert.Equal(t, int64(1), o.hits.Load())
+				resp, _ = fetch(t, tr, "GET", o.URL+"/doc", nil)
+				assert.True(t, isHit(resp), "and a request without Authorization too")
+			} else {
+				assert.Equal(t, "for Bearer bob", body)
+			}
+		})
+	}
+}

@@ -280,16 +280,16 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 		}
 		if status.Hit {
 			hits++
-			checkModelHit(t, what, p, req, resp, method, directive, origin)
+			checkModelHit(t, what, p, req, resp, string(body), method, directive, origin, shared)
 		}
 		if method == http.MethodHead || resp.StatusCode == http.StatusNotModified {
 			if len(body) != 0 {
 				t.Fatalf("%s: a body on a HEAD or 304 response", what)
 			}
 		} else {
-			checkModelBody(t, what, p, req, string(body), origin)
+			checkModelBody(t, what, p, req, string(body), origin, shared)
 			if status.Hit {
-				checkModelNotInvalidated(t, what, p, string(body), origin)
+				checkModelNotInvalidated(t, what, p, string(body), origin, shared)
 			}
 		}
 		checkModelBounds(t, fmt.Sprintf("step %d", step), cache, lru)
@@ -300,7 +300,7 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 // checkModelHit fails the test if a response served without the origin was
 // not allowed to be: stale without permission, never reusable, or carrying a
 // stored Set-Cookie.
-func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, resp *http.Response, method, directive string, origin *modelOrigin) {
+func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, resp *http.Response, body, method, directive string, origin *modelOrigin, shared bool) {
 	t.Helper()
 	if p.neverHit || method == http.MethodPost {
 		t.Fatalf("%s: served from the cache, which must never answer it alone", what)
@@ -313,11 +313,8 @@ func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, re
 	// confirmed what this request gets: the Age served must not be less.
 	origin.mu.Lock()
 	var since time.Duration
-	for v := origin.version[p.path]; v >= 0; v-- {
-		if at, ok := origin.contact[fingerprint(p, req, v)]; ok {
-			since = origin.now.Sub(at)
-			break
-		}
+	if at, _, ok := origin.lastContact(p, body, shared); ok {
+		since = origin.now.Sub(at)
 	}
 	origin.mu.Unlock()
 	if time.Duration(age)*time.Second < since {
@@ -348,28 +345,64 @@ func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, re
 // checkModelNotInvalidated fails the test if a hit served a body the origin
 // last sent before a POST to its path succeeded: that POST invalidated every
 // stored response for the URI, whoever's (RFC 9111 Section 4.4).
-func checkModelNotInvalidated(t *testing.T, what string, p modelPath, body string, origin *modelOrigin) {
+func checkModelNotInvalidated(t *testing.T, what string, p modelPath, body string, origin *modelOrigin, shared bool) {
 	t.Helper()
 	origin.mu.Lock()
 	defer origin.mu.Unlock()
-	if posted, ok := origin.postStep[p.path]; ok && origin.contactStep[body] <= posted {
+	_, step, _ := origin.lastContact(p, body, shared)
+	if posted, ok := origin.postStep[p.path]; ok && step <= posted {
 		t.Fatalf("%s: a response stored before the POST at step %d that invalidated it", what, posted)
 	}
 }
 
 // checkModelBody fails the test unless body is what the origin sent for
 // exactly this request, at a version it has served.
-func checkModelBody(t *testing.T, what string, p modelPath, req *http.Request, body string, origin *modelOrigin) {
+func checkModelBody(t *testing.T, what string, p modelPath, req *http.Request, body string, origin *modelOrigin, shared bool) {
 	t.Helper()
 	origin.mu.Lock()
 	current := origin.version[p.path]
 	origin.mu.Unlock()
+	// A shared cache serves to any user what it may store for any: a
+	// response to a request without Authorization, and one to a request
+	// with it that must-revalidate lets any cache reuse (RFC 9111 Section
+	// 3.5). Neither holds another user's private answer.
+	anyUser := shared && !p.private && (strings.Contains(body, "|auth=[]|") || p.mustRev)
 	for v := current; v >= 0; v-- {
-		if body == fingerprint(p, req, v) {
+		want := fingerprint(p, req, v)
+		if body == want || anyUser && withoutAuth(body) == withoutAuth(want) {
 			return
 		}
 	}
 	t.Fatalf("%s: not a body the origin sent for this request (want %q at some version ≤ %d)", what, fingerprint(p, req, current), current)
+}
+
+// lastContact returns when, and at which step, the origin last sent or
+// confirmed (304) body, a response it served. In a shared cache, which
+// reuses a response across users where RFC 9111 Section 3.5 allows it, a
+// confirmation sent for another user's request counts too. The caller holds
+// o.mu.
+func (o *modelOrigin) lastContact(p modelPath, body string, shared bool) (at time.Time, step int, ok bool) {
+	at, ok = o.contact[body]
+	step = o.contactStep[body]
+	if shared && !p.private {
+		key := withoutAuth(body)
+		for b, t := range o.contact {
+			if withoutAuth(b) == key && (!ok || t.After(at)) {
+				at, step, ok = t, o.contactStep[b], true
+			}
+		}
+	}
+	return at, step, ok
+}
+
+// withoutAuth returns a fingerprint without the Authorization it was sent for.
+func withoutAuth(fingerprint string) string {
+	start := strings.Index(fingerprint, "|auth=[")
+	end := strings.Index(fingerprint, "]|v")
+	if start < 0 || end < start {
+		return fingerprint
+	}
+	return fingerprint[:start] + fingerprint[end+1:]
 }
 
 func checkModelBounds(t *testing.T, when string, cache *acache.Cache, lru *acache.LRU) {
