@@ -308,18 +308,114 @@ func varyHeader(req http.Header, names []string) http.Header {
 // varyMatches reports whether a request selects the stored response, per
 // [RFC 9111 Section 4.1]: every header field the response varies on must be
 // absent from both requests or present in both with the same value once
-// field lines are combined and whitespace around list members is removed.
+// field lines are combined and whitespace around list members is removed,
+// and, for Accept-Language and Accept-Encoding, once written in one form
+// (see normalizedPreference), as Section 4.1 lets a cache do.
 //
 // [RFC 9111 Section 4.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.1
 func varyMatches(names []string, stored, req http.Header) bool {
 	for _, name := range names {
 		storedValues, storedOK := stored[name]
 		reqValues, reqOK := req[name]
-		if storedOK != reqOK || normalizedList(storedValues) != normalizedList(reqValues) {
+		if storedOK != reqOK || selectingValue(name, storedValues) != selectingValue(name, reqValues) {
 			return false
 		}
 	}
 	return true
+}
+
+// selectingValue returns the value of the request field name, with values,
+// in the form varyMatches compares.
+func selectingValue(name string, values []string) string {
+	switch name {
+	case "Accept-Language", "Accept-Encoding":
+		if v, ok := normalizedPreference(values); ok {
+			return v
+		}
+	}
+	return normalizedList(values)
+}
+
+// normalizedPreference returns a list of weighted preferences, such as
+// Accept-Language or Accept-Encoding (RFC 9110 Sections 12.4.2, 12.5.3,
+// 12.5.4), in one form for every way of writing the same preferences: names
+// lower-cased (both fields are case-insensitive), no whitespace, a weight of
+// 1 left out and others written without trailing zeros, and the members
+// ordered by weight, highest first. Members of equal weight keep their
+// order, which a server may use to break the tie: two requests that differ
+// in it select different variants. ok is false for a value that is not such
+// a list (another parameter, a malformed weight): it is then compared as
+// written.
+func normalizedPreference(values []string) (string, bool) {
+	type member struct {
+		name string
+		q    int // thousandths
+	}
+	var members []member
+	for _, line := range values {
+		for _, raw := range strings.Split(line, ",") {
+			raw = trimOWS(raw)
+			if raw == "" {
+				continue // empty list elements are allowed (RFC 9110 Section 5.6.1)
+			}
+			name, params, _ := strings.Cut(raw, ";")
+			name = strings.ToLower(trimOWS(name))
+			if !validToken(name) {
+				return "", false
+			}
+			q := 1000
+			if params != "" {
+				key, weight, found := strings.Cut(trimOWS(params), "=")
+				if !found || !strings.EqualFold(trimOWS(key), "q") {
+					return "", false
+				}
+				var ok bool
+				if q, ok = parseQValue(trimOWS(weight)); !ok {
+					return "", false
+				}
+			}
+			members = append(members, member{name, q})
+		}
+	}
+	slices.SortStableFunc(members, func(a, b member) int { return b.q - a.q })
+	var out strings.Builder
+	for i, m := range members {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.WriteString(m.name)
+		switch {
+		case m.q == 0:
+			out.WriteString(";q=0")
+		case m.q != 1000:
+			digits := []byte{byte('0' + m.q/100), byte('0' + m.q/10%10), byte('0' + m.q%10)}
+			out.WriteString(";q=0." + strings.TrimRight(string(digits), "0"))
+		}
+	}
+	return out.String(), true
+}
+
+// parseQValue parses a weight (RFC 9110 Section 12.4.2): "0" or "1", or
+// either with up to three decimals, at most 1. It returns thousandths.
+func parseQValue(s string) (int, bool) {
+	whole, frac, _ := strings.Cut(s, ".") // "1." is a qvalue too
+	if (whole != "0" && whole != "1") || len(frac) > 3 || (frac != "" && !isDigits(frac)) {
+		return 0, false
+	}
+	n := 0
+	for i := range 3 {
+		n *= 10
+		if i < len(frac) {
+			n += int(frac[i] - '0')
+		}
+	}
+	if whole == "1" {
+		if n != 0 {
+			return 0, false
+		}
+		return 1000, true
+	}
+	return n, true
 }
 
 // normalizedList combines field lines into one list value with the optional
