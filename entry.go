@@ -211,6 +211,9 @@ func (c *Cache) validResponse(e *Entry) error {
 		return fmt.Errorf("%w: a HEAD response with a body", ErrCorruptEntry)
 	case varyNeverMatches(e.Header):
 		return fmt.Errorf("%w: a Vary no request matches", ErrCorruptEntry)
+	case e.StatusCode == http.StatusPartialContent && !validIncomplete(e):
+		// An incomplete response (partial.go) must say which bytes it holds.
+		return fmt.Errorf("%w: a 206 that is not one range of a known length, with a strong validator", ErrCorruptEntry)
 	}
 	if e.Proto != "" {
 		if _, _, ok := http.ParseHTTPVersion(e.Proto); !ok {
@@ -301,16 +304,32 @@ func deriveMeta(e *Entry, shared bool, targets []string, policy *freshnessPolicy
 	}
 	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 
-	m.hitHeader = make(http.Header, len(e.Header))
-	for name, values := range e.Header {
+	// Most stored headers hold nothing a hit leaves out: the hit then
+	// clones the stored header itself, and no second map is kept per entry.
+	withheld := func(name string) bool {
 		if name == "Age" || name == "X-From-Cache" || isHopByHop(name) {
-			continue
+			return true
 		}
-		if _, withheld := slices.BinarySearch(m.cc.noCacheFields, name); withheld {
-			continue
+		_, found := slices.BinarySearch(m.cc.noCacheFields, name)
+		return found
+	}
+	m.hitHeader = e.Header
+	for name, values := range e.Header {
+		if withheld(name) {
+			m.hitHeader = nil
+			break
 		}
-		m.hitHeader[name] = values
 		m.hitHeaderValues += len(values)
+	}
+	if m.hitHeader == nil {
+		m.hitHeader = make(http.Header, len(e.Header))
+		m.hitHeaderValues = 0
+		for name, values := range e.Header {
+			if !withheld(name) {
+				m.hitHeader[name] = values
+				m.hitHeaderValues += len(values)
+			}
+		}
 	}
 	return m
 }

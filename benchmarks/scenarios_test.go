@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,16 +17,21 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// origin is a loopback server whose every response is 1 KiB, fresh for an
-// hour, with a validator; it counts the requests it answers, so that a
-// benchmark can prove its hits were hits.
+// origin is a loopback server whose responses are 1 KiB, fresh for an hour,
+// with a validator (under /big/, 256 KiB; under /stale/, already stale, so
+// that every request revalidates, and answered 304 when the validator
+// matches); it counts the requests it answers, so that a benchmark can prove
+// its hits were hits.
 type origin struct {
 	*httptest.Server
 	requests atomic.Int64
 	inner    *http.Transport
 }
 
-var body1KiB = strings.Repeat("x", 1024)
+var (
+	body1KiB   = strings.Repeat("x", 1024)
+	body256KiB = strings.Repeat("y", 256<<10)
+)
 
 func newOrigin(tb testing.TB) *origin {
 	o := &origin{}
@@ -34,7 +40,19 @@ func newOrigin(tb testing.TB) *origin {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		w.Header().Set("ETag", `"v1"`)
 		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, body1KiB)
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/big/"):
+			io.WriteString(w, body256KiB)
+		case strings.HasPrefix(r.URL.Path, "/stale/"):
+			w.Header().Set("Cache-Control", "max-age=0")
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			io.WriteString(w, body1KiB)
+		default:
+			io.WriteString(w, body1KiB)
+		}
 	}))
 	o.inner = &http.Transport{MaxIdleConnsPerHost: 64}
 	tb.Cleanup(func() {
@@ -47,6 +65,10 @@ func newOrigin(tb testing.TB) *origin {
 // get fetches url through rt and reads and closes the body, failing tb on
 // an error or a body that is not the origin's.
 func get(tb testing.TB, rt http.RoundTripper, url string) {
+	want := len(body1KiB)
+	if strings.Contains(url, "/big/") {
+		want = len(body256KiB)
+	}
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -57,18 +79,24 @@ func get(tb testing.TB, rt http.RoundTripper, url string) {
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if err != nil || n != int64(len(body1KiB)) {
-		tb.Fatalf("GET %s: read %d bytes, %v; want %d", url, n, err, len(body1KiB))
+	if err != nil || n != int64(want) {
+		tb.Fatalf("GET %s: read %d bytes, %v; want %d", url, n, err, want)
 	}
 }
 
 // BenchmarkHit1KiB: a fresh stored response, served again and again.
-func BenchmarkHit1KiB(b *testing.B) {
+func BenchmarkHit1KiB(b *testing.B) { benchHit(b, "/hit") }
+
+// BenchmarkHit256KiB: the same with a 256 KiB body, where a copy of the
+// body per hit would show.
+func BenchmarkHit256KiB(b *testing.B) { benchHit(b, "/big/hit") }
+
+func benchHit(b *testing.B, path string) {
 	for _, impl := range implementations(b) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			o := newOrigin(b)
 			rt := impl.new(b, o.inner)
-			url := o.URL + "/hit"
+			url := o.URL + path
 			get(b, rt, url)
 			get(b, rt, url) // the store of some caches lands by now
 			before := o.requests.Load()
@@ -118,6 +146,68 @@ func BenchmarkHit1KiBParallel(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRevalidate304: a stored response that is stale on every request,
+// revalidated each time with its ETag; the origin answers 304.
+func BenchmarkRevalidate304(b *testing.B) {
+	for _, impl := range implementations(b) {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			o := newOrigin(b)
+			rt := impl.new(b, o.inner)
+			url := o.URL + "/stale/r"
+			get(b, rt, url)
+			get(b, rt, url)
+			before := o.requests.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				get(b, rt, url)
+			}
+			b.StopTimer()
+			if n := o.requests.Load() - before; n != int64(b.N) {
+				b.Fatalf("the origin answered %d requests for %d revalidations", n, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkHeapPerEntry stores heapEntries responses of 1 KiB (limits raised
+// to hold them all) and reports the heap each one takes, for the
+// implementations that keep entries in memory. Run it with -benchtime=1x.
+func BenchmarkHeapPerEntry(b *testing.B) {
+	const heapEntries = 100_000
+	for _, impl := range implementations(b) {
+		if !impl.inMemory {
+			continue
+		}
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			for b.Loop() {
+				o := newOrigin(b)
+				rt := impl.new(b, o.inner)
+				before := heapInUse()
+				for i := range heapEntries {
+					get(b, rt, fmt.Sprintf("%s/heap/%d", o.URL, i))
+				}
+				after := heapInUse()
+				get(b, rt, o.URL+"/heap/0")
+				if o.requests.Load() != heapEntries {
+					b.Fatalf("the origin answered %d requests for %d new URLs and one repeat: not all were stored", o.requests.Load(), heapEntries)
+				}
+				b.ReportMetric(float64(after-before)/heapEntries, "heap-B/entry")
+				runtime.KeepAlive(rt)
+			}
+		})
+	}
+}
+
+// heapInUse returns the bytes of live heap objects after a full collection.
+func heapInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 // BenchmarkMissStore1KiB: a new URL each time, fetched and stored.
