@@ -76,6 +76,11 @@ type cacheControl struct {
 	// is accepted (RFC 9111 Section 5.2.1.2). A valued max-stale, being more
 	// restrictive, overrides it.
 	maxStaleAny bool
+
+	// targeted reports directives read from a targeted field (RFC 9213
+	// Section 2.2), not from Cache-Control: the response's Expires is then
+	// to be ignored too.
+	targeted bool
 }
 
 // parseResponseCacheControl parses the Cache-Control field lines of a
@@ -88,14 +93,154 @@ func parseResponseCacheControl(h http.Header) cacheControl {
 	return parseCacheControl(h, "Cache-Control", false)
 }
 
-// parseCacheControlField parses the response field name, which has the syntax
-// of Cache-Control: a targeted cache control field such as CDN-Cache-Control
-// ([RFC 9213 Section 2]). Its Dictionary syntax is read as Cache-Control
-// directives, which agree for every directive RFC 9111 defines.
+// targetedDirectives returns the directives of the first field of targets,
+// the cache's target list, that h has with a valid, non-empty value, per
+// [RFC 9213 Section 2.2]. ok is false if there is none: the cache then obeys
+// Cache-Control.
 //
-// [RFC 9213 Section 2]: https://www.rfc-editor.org/rfc/rfc9213#section-2
-func parseCacheControlField(h http.Header, name string) cacheControl {
-	return parseCacheControl(h, name, false)
+// [RFC 9213 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9213#section-2.2
+func targetedDirectives(h http.Header, targets []string) (cc cacheControl, ok bool) {
+	for _, name := range targets {
+		if cc, ok := parseTargetedField(h, name); ok {
+			return cc, true
+		}
+	}
+	return cacheControl{}, false
+}
+
+// parseTargetedField parses the field name of a response as a targeted cache
+// control field ([RFC 9213 Section 2.1]): a Dictionary Structured Field
+// ([RFC 8941 Section 3.2]), each member a cache directive with the meaning it
+// has in Cache-Control. ok is false when the field is to be ignored, as if it
+// were absent: when it is missing or empty, when it does not parse as a
+// Dictionary (parseDictionary is strict), and when a directive this cache
+// knows has a value of the wrong type, which Section 2.1 says recipients
+// SHOULD NOT consume (it gives "a max-age with a decimal value" as the
+// example). The directives and their types:
+//
+//   - max-age, s-maxage, stale-while-revalidate and stale-if-error take a
+//     non-negative Integer (a delta-seconds), clamped like Cache-Control's;
+//   - no-store, must-revalidate, proxy-revalidate, public, immutable,
+//     must-understand and no-transform take a Boolean: the bare key is
+//     true, and ?0 is the same as leaving the directive out;
+//   - no-cache and private take a Boolean, or a String holding a
+//     comma-separated list of field names: Section 2.1 maps the
+//     quoted-string argument of Cache-Control to a String, and names
+//     no-cache as "boolean true or a string containing a comma-delimited
+//     list of field names". The Token form (no-cache=x-a), which RFC 9111
+//     Section 5.2.2.4 tells senders not to use, is of the wrong type, and so
+//     is a String that is not a list of tokens. A String that names no field
+//     is read as the Boolean, as in Cache-Control (see [appendFields]).
+//
+// Unknown members, request directives among them, are ignored, whatever
+// their type. Parameters are ignored, on every member: Section 2.1 says
+// "Parameters received on directives are to be ignored". Keys are
+// lowercase (a key in upper case fails to parse), and a key that appears
+// twice takes its last value ([RFC 8941 Section 3.2]), not the most
+// restrictive one as in Cache-Control.
+//
+// [RFC 9213 Section 2.1]: https://www.rfc-editor.org/rfc/rfc9213#section-2.1
+// [RFC 8941 Section 3.2]: https://www.rfc-editor.org/rfc/rfc8941#section-3.2
+func parseTargetedField(h http.Header, name string) (cc cacheControl, ok bool) {
+	lines := h.Values(name)
+	if len(lines) == 0 {
+		return cacheControl{}, false
+	}
+	dict, ok := parseDictionary(lines)
+	if !ok || len(dict) == 0 {
+		return cacheControl{}, false
+	}
+	for _, m := range dict {
+		if !cc.addTargeted(m.key, m.item) {
+			return cacheControl{}, false
+		}
+	}
+	cc.finish()
+	cc.targeted = true
+	return cc, true
+}
+
+// addTargeted sets the directive of a targeted field named key (see
+// [parseTargetedField]) to item. It reports false if item has the wrong
+// type for key.
+func (cc *cacheControl) addTargeted(key string, item sfItem) bool {
+	switch key {
+	case "max-age":
+		return cc.maxAge.setTargeted(item)
+	case "s-maxage":
+		return cc.sMaxAge.setTargeted(item)
+	case "stale-while-revalidate":
+		return cc.staleWhileRevalidate.setTargeted(item)
+	case "stale-if-error":
+		return cc.staleIfError.setTargeted(item)
+	case "no-store":
+		return setTargetedFlag(&cc.noStore, item)
+	case "must-revalidate":
+		return setTargetedFlag(&cc.mustRevalidate, item)
+	case "proxy-revalidate":
+		return setTargetedFlag(&cc.proxyRevalidate, item)
+	case "public":
+		return setTargetedFlag(&cc.public, item)
+	case "immutable":
+		return setTargetedFlag(&cc.immutable, item)
+	case "must-understand":
+		return setTargetedFlag(&cc.mustUnderstand, item)
+	case "no-transform":
+		return setTargetedFlag(&cc.noTransform, item)
+	case "no-cache":
+		return setTargetedFields(&cc.noCache, &cc.noCacheFields, item)
+	case "private":
+		return setTargetedFields(&cc.private, &cc.privateFields, item)
+	}
+	return true
+}
+
+// setTargetedFlag sets *flag to the value of a Boolean item, and reports
+// whether item is one.
+func setTargetedFlag(flag *bool, item sfItem) bool {
+	if item.kind != sfKindBoolean {
+		return false
+	}
+	*flag = item.boolean
+	return true
+}
+
+// setTargeted sets d to the value of an Integer item, clamped, and reports
+// whether item is a non-negative Integer.
+func (d *deltaSeconds) setTargeted(item sfItem) bool {
+	if item.kind != sfKindInteger || item.num < 0 {
+		return false
+	}
+	d.set, d.seconds = true, clampDelta(item.num)
+	return true
+}
+
+// setTargetedFields sets no-cache or private from a Boolean item, or from a
+// String item holding field names, which it appends, canonical, to *fields;
+// one that names no field sets *bare, as the Boolean true does. It reports
+// whether item is a Boolean or a String list of tokens.
+func setTargetedFields(bare *bool, fields *[]string, item sfItem) bool {
+	switch item.kind {
+	case sfKindBoolean:
+		*bare = item.boolean
+		return true
+	case sfKindString:
+		n := len(*fields)
+		for _, name := range strings.Split(item.str, ",") {
+			if name = trimOWS(name); name == "" {
+				continue // an empty list element (RFC 9110 Section 5.6.1)
+			}
+			if !validToken(name) {
+				return false
+			}
+			*fields = append(*fields, http.CanonicalHeaderKey(name))
+		}
+		if len(*fields) == n {
+			*bare = true
+		}
+		return true
+	}
+	return false
 }
 
 // parseRequestCacheControl parses the Cache-Control field lines of a request

@@ -1,10 +1,14 @@
 package acache
 
 import (
+	"cmp"
+	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -330,6 +334,318 @@ func FuzzParseCacheControl(f *testing.F) {
 			lines := strings.Split(in, "\n")
 			if !inQuotedString(lines[len(lines)-1]) {
 				require.True(t, parseLines(request, in+", no-store").noStore)
+			}
+		}
+	})
+}
+
+// targetedRow is one targeted field and the directives parseTargetedField
+// reads from it. A "\n" in the input separates field lines. ignored says the
+// field must be ignored (ok false); want is then unused.
+type targetedRow struct {
+	in      string
+	want    cacheControl
+	ignored bool
+}
+
+// targetedGroups are the tests of parseTargetedField, named after the
+// sections they check. They also seed FuzzParseDictionary and
+// FuzzParseTargetedField.
+var targetedGroups = []struct {
+	name string
+	rows []targetedRow
+}{
+	{name: "9213/2.1 a Dictionary of cache directives", rows: []targetedRow{
+		{in: "max-age=60", want: cacheControl{maxAge: ds(60)}},
+		{in: "s-maxage=30, max-age=60, stale-while-revalidate=5, stale-if-error=7",
+			want: cacheControl{sMaxAge: ds(30), maxAge: ds(60), staleWhileRevalidate: ds(5), staleIfError: ds(7)}},
+		{in: "max-age=0", want: cacheControl{maxAge: ds(0)}},
+		{in: "max-age=007", want: cacheControl{maxAge: ds(7)}},
+		{in: "max-age=999999999999999", want: cacheControl{maxAge: ds(maxDeltaSeconds)}},
+		{in: "no-store, must-revalidate, proxy-revalidate, public, immutable, must-understand, no-transform",
+			want: cacheControl{noStore: true, mustRevalidate: true, proxyRevalidate: true, public: true, immutable: true, mustUnderstand: true, noTransform: true}},
+		{in: "  max-age=60 ,\tpublic  ", want: cacheControl{maxAge: ds(60), public: true}},
+		{in: "max-age=60\nno-store", want: cacheControl{maxAge: ds(60), noStore: true}},
+	}},
+	{name: "9213/2.1 Booleans: the bare key is true, ?0 leaves the directive out", rows: []targetedRow{
+		{in: "no-store=?1", want: cacheControl{noStore: true}},
+		{in: "no-store=?0, max-age=60", want: cacheControl{maxAge: ds(60)}},
+		{in: "private=?0, no-cache=?0, public=?0", want: cacheControl{}},
+		{in: "no-cache", want: cacheControl{noCache: true}},
+		{in: "private", want: cacheControl{private: true}},
+	}},
+	{name: "9213/2.1 no-cache and private take a Boolean or a String of field names", rows: []targetedRow{
+		{in: `no-cache="set-cookie"`, want: cacheControl{noCacheFields: []string{"Set-Cookie"}}},
+		{in: `private="x-b, X-A,,x-b"`, want: cacheControl{privateFields: []string{"X-A", "X-B"}}},
+		{in: `no-cache=""`, want: cacheControl{noCache: true}},
+		{in: `private=" , "`, want: cacheControl{private: true}},
+		{in: `no-cache=x-a`, ignored: true},
+		{in: `private=("x-a")`, ignored: true},
+		{in: `no-cache="x a"`, ignored: true},
+		{in: `no-cache="x;a"`, ignored: true},
+		{in: `no-cache=1`, ignored: true},
+	}},
+	{name: "9213/2.1 a directive of the wrong type makes the field ignored", rows: []targetedRow{
+		{in: `max-age="10"`, ignored: true},
+		{in: "max-age=1.5", ignored: true},
+		{in: "max-age=-1", ignored: true},
+		{in: "max-age", ignored: true},
+		{in: "max-age=?0", ignored: true},
+		{in: "max-age=(60)", ignored: true},
+		{in: "s-maxage=ten", ignored: true},
+		{in: "stale-while-revalidate=:AA==:", ignored: true},
+		{in: `stale-if-error="1"`, ignored: true},
+		{in: "no-store=3", ignored: true},
+		{in: "public=yes", ignored: true},
+		{in: `must-revalidate="?1"`, ignored: true},
+		{in: "immutable=()", ignored: true},
+		{in: "max-age=60, no-transform=0", ignored: true},
+	}},
+	{name: "9213/2.1 an empty field or one that fails to parse is ignored", rows: []targetedRow{
+		{in: "", ignored: true},
+		{in: "   ", ignored: true},
+		{in: "max-age=10,,", ignored: true},
+		{in: "max-age=010a", ignored: true},
+		{in: `"x"`, ignored: true},
+		{in: "max-age=9999999999999999", ignored: true},
+		{in: "Max-Age=60", ignored: true},
+		{in: "max-age = 60", ignored: true},
+		{in: "max-age=60,", ignored: true},
+		{in: "max-age=60, no-store=?1;", ignored: true},
+		{in: `no-cache="a\b"`, ignored: true},
+		{in: "max-age=60\n", ignored: true},
+	}},
+	{name: "9213/2.1 unknown members and parameters are ignored", rows: []targetedRow{
+		{in: "none", want: cacheControl{}},
+		{in: `max-age=60, foo=(1 "x"), bar=:AA==:, min-fresh="x", max-stale, only-if-cached=?0`, want: cacheControl{maxAge: ds(60)}},
+		{in: "max-age=60;foo=bar, no-store=?0;x, public;q=1.5", want: cacheControl{maxAge: ds(60), public: true}},
+		{in: `no-cache="x-a";q=1`, want: cacheControl{noCacheFields: []string{"X-A"}}},
+	}},
+	{name: "8941/3.2 a repeated key takes its last value", rows: []targetedRow{
+		{in: "max-age=10, max-age=60", want: cacheControl{maxAge: ds(60)}},
+		{in: "max-age=60\nmax-age=10", want: cacheControl{maxAge: ds(10)}},
+		{in: "no-store, no-store=?0", want: cacheControl{}},
+		{in: `no-cache="x-a", no-cache`, want: cacheControl{noCache: true}},
+		{in: `max-age="1", max-age=60`, want: cacheControl{maxAge: ds(60)}},
+		{in: `max-age=60, max-age="1"`, ignored: true},
+	}},
+}
+
+// parseTargetedLines parses in, whose lines are My-Cache-Control field lines.
+func parseTargetedLines(in string) (cacheControl, bool) {
+	return parseTargetedField(http.Header{"My-Cache-Control": strings.Split(in, "\n")}, "My-Cache-Control")
+}
+
+func TestRFC9213_2_1_TargetedFieldSyntax(t *testing.T) {
+	t.Parallel()
+	for _, g := range targetedGroups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			for _, r := range g.rows {
+				got, ok := parseTargetedLines(r.in)
+				if r.ignored {
+					assert.False(t, ok, "parseTargetedField(%q) obeyed a field RFC 9213 says to ignore: %+v", r.in, got)
+					assert.Equal(t, cacheControl{}, got, "parseTargetedField(%q) ignored the field but returned directives", r.in)
+					continue
+				}
+				want := r.want
+				want.targeted = true
+				if assert.True(t, ok, "parseTargetedField(%q) ignored a valid field", r.in) {
+					assert.Equal(t, want, got, "parseTargetedField(%q)", r.in)
+				}
+			}
+		})
+	}
+}
+
+func TestRFC9213_2_1_AbsentTargetedField(t *testing.T) {
+	t.Parallel()
+	for _, h := range []http.Header{nil, {}, {"My-Cache-Control": nil}, {"Cache-Control": {"max-age=60"}}} {
+		cc, ok := parseTargetedField(h, "My-Cache-Control")
+		assert.False(t, ok, "parseTargetedField(%v): a field that is not there is not obeyed", h)
+		assert.Equal(t, cacheControl{}, cc)
+	}
+}
+
+// TestRFC9213_2_2_TargetList checks that the first field of the target list
+// with a valid, non-empty value wins, and that there is none when every
+// field is missing, empty or invalid.
+func TestRFC9213_2_2_TargetList(t *testing.T) {
+	t.Parallel()
+	targets := []string{"My-Cache-Control", "Cdn-Cache-Control"}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   int64 // the max-age obeyed; -1 for none
+	}{
+		{"the first field wins", hdr("My-Cache-Control", "max-age=1", "Cdn-Cache-Control", "max-age=2", "Cache-Control", "max-age=3"), 1},
+		{"a missing first field falls to the second", hdr("Cdn-Cache-Control", "max-age=2", "Cache-Control", "max-age=3"), 2},
+		{"an invalid first field falls to the second", hdr("My-Cache-Control", "max-age=1,", "Cdn-Cache-Control", "max-age=2"), 2},
+		{"a first field of the wrong type falls to the second", hdr("My-Cache-Control", `max-age="1"`, "Cdn-Cache-Control", "max-age=2"), 2},
+		{"an empty first field falls to the second", hdr("My-Cache-Control", "", "Cdn-Cache-Control", "max-age=2"), 2},
+		{"no valid field: Cache-Control", hdr("My-Cache-Control", "max-age=1,", "Cdn-Cache-Control", "", "Cache-Control", "max-age=3"), -1},
+		{"no field at all", hdr("Cache-Control", "max-age=3"), -1},
+	} {
+		cc, ok := targetedDirectives(tc.header, targets)
+		if tc.want < 0 {
+			assert.False(t, ok, "%s: a targeted field was obeyed", tc.name)
+			continue
+		}
+		if assert.True(t, ok, "%s: no targeted field was obeyed", tc.name) {
+			assert.Equal(t, ds(tc.want), cc.maxAge, "%s: max-age", tc.name)
+			assert.True(t, cc.targeted, "%s: the directives are marked as from a targeted field", tc.name)
+		}
+	}
+}
+
+// targetedCase is a response with targeted fields, stored by one request and
+// asked for again after a while.
+type targetedCase struct {
+	name   string
+	opts   []Option      // the Cache's; CDN-Cache-Control needs WithShared
+	header http.Header   // the origin's fields
+	after  time.Duration // between the two requests; 30s if 0
+	hit    bool          // want the second request answered from the cache
+	check  func(t *testing.T, resp *http.Response)
+}
+
+// runTargetedCases runs each case against its own origin, which counts the
+// requests it answers.
+func runTargetedCases(t *testing.T, cases []targetedCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				maps.Copy(w.Header(), tc.header)
+				io.WriteString(w, "body")
+			})
+			tr := newTestTransport(clock, tc.opts...)
+			fetch(t, tr, "GET", o.URL, nil)
+			after := cmp.Or(tc.after, 30*time.Second)
+			clock.Advance(after)
+			resp, body := fetch(t, tr, "GET", o.URL, nil)
+			assert.Equal(t, "body", body)
+			assert.Equal(t, tc.hit, isHit(resp), "served from the cache %v later; Cache-Status %q", after, resp.Header["Cache-Status"])
+			wantOrigin := 2
+			if tc.hit {
+				wantOrigin = 1
+			}
+			assert.EqualValues(t, wantOrigin, o.hits.Load(), "requests that reached the origin")
+			if tc.check != nil {
+				tc.check(t, resp)
+			}
+		})
+	}
+}
+
+// TestRFC9213_2_1_TargetedFieldsAgainstAnOrigin checks, through a Transport,
+// which of CDN-Cache-Control (or a field of WithTargetedField) and
+// Cache-Control a cache obeys.
+func TestRFC9213_2_1_TargetedFieldsAgainstAnOrigin(t *testing.T) {
+	t.Parallel()
+	shared := []Option{WithShared()}
+	cdn := func(cdnCC, cc string) http.Header { return hdr("CDN-Cache-Control", cdnCC, "Cache-Control", cc) }
+	runTargetedCases(t, []targetedCase{
+		// A valid Dictionary is obeyed over Cache-Control.
+		{name: "valid: max-age over no-store", opts: shared, header: cdn("max-age=60", "no-store"), hit: true},
+		{name: "valid: max-age=60 over max-age=600, stale after 90s", opts: shared, header: cdn("max-age=60", "max-age=600"), after: 90 * time.Second},
+		{name: "valid: s-maxage in a shared cache", opts: shared, header: cdn("s-maxage=60", "no-store"), hit: true},
+		{name: "valid: spaces around the value and the members", opts: shared, header: cdn("  max-age=60 ,\tpublic  ", "no-store"), hit: true},
+		{name: "valid: unknown members and parameters ignored", opts: shared, header: cdn(`max-age=60;x=1, foo=("a" b), none`, "no-store"), hit: true},
+		{name: "valid: an unknown member alone (RFC 9213 Section 3's none)", opts: shared, header: cdn("none", "max-age=60"), after: 90 * time.Second},
+
+		// A field that fails to parse, or is empty, is ignored: Cache-Control wins.
+		{name: "invalid: a trailing empty member", opts: shared, header: cdn("max-age=10,,", "max-age=60"), hit: true},
+		{name: "invalid: a trailing comma", opts: shared, header: cdn("no-store,", "max-age=60"), hit: true},
+		{name: "invalid: an integer followed by a letter", opts: shared, header: cdn("max-age=010a", "max-age=60"), hit: true},
+		{name: "invalid: a String is not a Dictionary", opts: shared, header: cdn(`"x"`, "max-age=60"), hit: true},
+		{name: "invalid: an integer of 16 digits", opts: shared, header: cdn("max-age=9999999999999999", "max-age=60"), after: 90 * time.Second},
+		{name: "invalid: keys are lowercase", opts: shared, header: cdn("Max-Age=10", "max-age=60"), hit: true},
+		{name: "invalid: no space before =", opts: shared, header: cdn("max-age =10", "max-age=60"), hit: true},
+		{name: "invalid: a string with a bad escape", opts: shared, header: cdn(`max-age=10, no-cache="\x"`, "max-age=60"), hit: true},
+		{name: "empty: ignored", opts: shared, header: cdn("", "max-age=60"), hit: true},
+
+		// A directive of the wrong type makes the whole field ignored.
+		{name: "wrong type: max-age as a String", opts: shared, header: cdn(`max-age="10"`, "max-age=60"), hit: true},
+		{name: "wrong type: max-age as a Decimal", opts: shared, header: cdn("max-age=1.5", "max-age=60"), hit: true},
+		{name: "wrong type: a negative max-age", opts: shared, header: cdn("max-age=-1", "max-age=60"), hit: true},
+		{name: "wrong type: no-store as an Integer", opts: shared, header: cdn("no-store=3", "max-age=60"), hit: true},
+		{name: "wrong type: no-cache as a Token", opts: shared, header: cdn("max-age=60, no-cache=x-a", "no-store"), check: func(t *testing.T, resp *http.Response) {
+			assert.NotContains(t, resp.Header.Get("Cache-Status"), "stored", "Cache-Control's no-store, obeyed in place of the ignored field")
+		}},
+		{name: "wrong type: a valid directive beside it is not obeyed either", opts: shared, header: cdn("max-age=60, private=1", "no-store")},
+
+		// Booleans.
+		{name: "boolean: bare no-store", opts: shared, header: cdn("max-age=60, no-store", "max-age=60")},
+		{name: "boolean: no-store=?1", opts: shared, header: cdn("max-age=60, no-store=?1", "max-age=60")},
+		{name: "boolean: no-store=?0 is no no-store", opts: shared, header: cdn("max-age=60, no-store=?0", "no-store"), hit: true},
+		{name: "boolean: private keeps a response out of a shared cache", opts: shared, header: cdn("max-age=60, private", "max-age=60")},
+		{name: "boolean: no-cache makes it revalidate", opts: shared, header: cdn("max-age=60, no-cache", "max-age=60")},
+		{name: "string: no-cache with field names withholds them", opts: shared,
+			header: hdr("CDN-Cache-Control", `max-age=60, no-cache="x-token"`, "Cache-Control", "no-store", "X-Token", "t1"), hit: true,
+			check: func(t *testing.T, resp *http.Response) {
+				assert.Empty(t, resp.Header.Get("X-Token"), "a field no-cache names is not served from the cache")
+			}},
+		{name: `string: no-cache="" is no-cache`, opts: shared, header: cdn(`max-age=60, no-cache=""`, "max-age=60")},
+
+		// A repeated key takes its last value, in a line or across lines.
+		{name: "repeated: the last max-age wins", opts: shared, header: cdn("max-age=10, max-age=60", "no-store"), hit: true},
+		{name: "repeated: not the most restrictive", opts: shared, header: cdn("max-age=60, max-age=10", "max-age=60")},
+		{name: "repeated: across field lines", opts: shared,
+			header: http.Header{"Cdn-Cache-Control": {"max-age=10", "max-age=60"}, "Cache-Control": {"no-store"}}, hit: true},
+		{name: "repeated: a later valid value does not save an earlier wrong type", opts: shared, header: cdn(`max-age=60, max-age="60"`, "no-store")},
+
+		// The target list: an ignored field falls to the next one (Section 2.2).
+		{name: "target list: an invalid first field falls to CDN-Cache-Control", opts: []Option{WithShared(), WithTargetedField("My-Cache-Control")},
+			header: hdr("My-Cache-Control", "max-age=60,", "CDN-Cache-Control", "max-age=60", "Cache-Control", "no-store"), hit: true},
+		{name: "target list: a first field of the wrong type falls to CDN-Cache-Control", opts: []Option{WithShared(), WithTargetedField("My-Cache-Control")},
+			header: hdr("My-Cache-Control", "no-store=1", "CDN-Cache-Control", "max-age=10", "Cache-Control", "max-age=60")},
+		{name: "target list: Expires is ignored with Cache-Control", opts: shared,
+			header: hdr("CDN-Cache-Control", "public", "Cache-Control", "max-age=60", "Expires", at(time.Hour))},
+
+		// A field of WithTargetedField, in a private cache.
+		{name: "WithTargetedField: valid, obeyed", opts: []Option{WithTargetedField("My-Cache-Control")},
+			header: hdr("My-Cache-Control", "max-age=60", "Cache-Control", "no-store"), hit: true},
+		{name: "WithTargetedField: invalid, Cache-Control obeyed", opts: []Option{WithTargetedField("My-Cache-Control")},
+			header: hdr("My-Cache-Control", "max-age=60,", "Cache-Control", "no-store")},
+		{name: "WithTargetedField: wrong type, Cache-Control obeyed", opts: []Option{WithTargetedField("My-Cache-Control")},
+			header: hdr("My-Cache-Control", "no-store=1", "Cache-Control", "max-age=60"), hit: true},
+		{name: "WithTargetedField: a private cache ignores CDN-Cache-Control", opts: []Option{WithTargetedField("My-Cache-Control")},
+			header: hdr("CDN-Cache-Control", "max-age=60", "Cache-Control", "no-store")},
+	})
+}
+
+// FuzzParseTargetedField checks that parseTargetedField never panics, and
+// that what it obeys is within the bounds the rest of the cache relies on.
+func FuzzParseTargetedField(f *testing.F) {
+	for _, g := range targetedGroups {
+		for _, r := range g.rows {
+			f.Add(r.in)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		cc, ok := parseTargetedLines(in)
+		if !ok {
+			require.Equal(t, cacheControl{}, cc)
+			return
+		}
+		require.True(t, cc.targeted)
+		_, valid := parseDictionaryText(in)
+		require.True(t, valid, "a field that is not a Dictionary was obeyed")
+		for _, d := range []deltaSeconds{cc.maxAge, cc.sMaxAge, cc.staleWhileRevalidate, cc.staleIfError} {
+			require.GreaterOrEqual(t, d.seconds, int64(0))
+			require.LessOrEqual(t, d.seconds, int64(maxDeltaSeconds))
+		}
+		for _, f := range []struct {
+			bare   bool
+			fields []string
+		}{{cc.noCache, cc.noCacheFields}, {cc.private, cc.privateFields}} {
+			require.False(t, f.bare && f.fields != nil)
+			require.True(t, slices.IsSorted(f.fields))
+			for _, name := range f.fields {
+				require.True(t, validToken(name) && canonicalName(name), "field name %q", name)
 			}
 		}
 	})

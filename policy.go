@@ -21,10 +21,8 @@ const maxHeuristicFreshness = 24 * time.Hour
 //
 // [RFC 9213 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9213#section-2.2
 func responseDirectives(h http.Header, targets []string) cacheControl {
-	for _, name := range targets {
-		if len(h[name]) > 0 {
-			return parseCacheControlField(h, name)
-		}
+	if cc, ok := targetedDirectives(h, targets); ok {
+		return cc
 	}
 	return parseResponseCacheControl(h)
 }
@@ -66,7 +64,9 @@ func freshnessLifetime(status int, h http.Header, cc cacheControl, dateValue tim
 	case cc.maxAge.set:
 		return seconds(cc.maxAge.seconds), true
 	}
-	if expires, present, ok := headerDate(h, "Expires", dateValue); present {
+	// RFC 9213 Section 2.2: a cache that obeys a targeted field ignores
+	// Expires, as it does Cache-Control.
+	if expires, present, ok := headerDate(h, "Expires", dateValue); present && !cc.targeted {
 		if !ok || !expires.After(dateValue) {
 			return 0, true
 		}
@@ -191,7 +191,7 @@ func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cac
 		return false, "vary *" // Section 4.1: can never be matched (or too costly to)
 	}
 	_, present := resp.Header["Expires"]
-	if present || cc.public || cc.private || cc.maxAge.set ||
+	if present && !cc.targeted || cc.public || cc.private || cc.maxAge.set ||
 		(shared && cc.sMaxAge.set) || heuristicallyCacheable(resp.StatusCode) {
 		return true, ""
 	}
