@@ -2,13 +2,15 @@ package acache
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
 
 // entityTag is a parsed entity-tag of [RFC 9110 Section 8.8.3]: the weak
 // flag ("W/" prefix) and the opaque-tag, which keeps its double quotes, e.g.
-// `"xyzzy"`. Two entity-tags are compared with [strongMatch] or [weakMatch].
+// `"xyzzy"`, or gains them when the sender left them out ([parseETag]). Two
+// entity-tags are compared with [strongMatch] or [weakMatch].
 //
 // [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
 type entityTag struct {
@@ -28,6 +30,14 @@ type entityTag struct {
 // them ([RFC 9110 Section 5.5]); anything else must match exactly. "W/" is
 // case-sensitive, so `w/"x"` is invalid, and there is no escaping inside the
 // quotes: a backslash is an ordinary etagc and a second DQUOTE ends the tag.
+//
+// One departure from the grammar: many origins leave out the quotes
+// (`ETag: 124567`), and such a response could never be revalidated. An
+// unquoted tag ([isUnquotedETag]), after an optional "W/", is read as the
+// opaque-tag it lacks the quotes of: `124567` is `"124567"` and `W/124567` is
+// `W/"124567"`. It is then compared, and sent in a conditional request, in
+// its quoted form ([entityTag.String]), so either spelling matches the other.
+//
 // ok is false for anything that is not exactly one entity-tag.
 //
 // [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
@@ -38,6 +48,10 @@ func parseETag(s string) (entityTag, bool) {
 	if strings.HasPrefix(s, "W/") {
 		t.weak = true
 		s = s[len("W/"):]
+	}
+	if isUnquotedETag(s) {
+		t.opaque = `"` + s + `"`
+		return t, true
 	}
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
 		return entityTag{}, false
@@ -51,12 +65,43 @@ func parseETag(s string) (entityTag, bool) {
 	return t, true
 }
 
+// isUnquotedETag reports whether s is the inside of an opaque-tag sent
+// without its quotes, as parseETag accepts it: one or more etagc of
+// [RFC 9110 Section 8.8.3] (%x21 / %x23-7E / obs-text) other than a comma,
+// which would split a list, and not "*" alone, which If-None-Match gives its
+// own meaning. An etagc is never DQUOTE, SP, HTAB, DEL or another control
+// character, so `"a`, `a"`, `a b` and the empty string are not unquoted tags.
+//
+// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
+func isUnquotedETag(s string) bool {
+	if s == "" || s == "*" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isETagChar(c) || c == ',' {
+			return false
+		}
+	}
+	return true
+}
+
 // isETagChar reports whether c is an etagc of [RFC 9110 Section 8.8.3]: a
 // VCHAR other than DQUOTE, or obs-text.
 //
 // [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
 func isETagChar(c byte) bool {
 	return c == 0x21 || c >= 0x23 && c != 0x7f
+}
+
+// String returns t as a field value of [RFC 9110 Section 8.8.3], with the
+// quotes of its opaque-tag: `"xyzzy"` or `W/"xyzzy"`.
+//
+// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
+func (t entityTag) String() string {
+	if t.weak {
+		return "W/" + t.opaque
+	}
+	return t.opaque
 }
 
 // parseETagList parses the field lines values of an If-None-Match or
@@ -131,6 +176,75 @@ func etagListMemberEnd(s string, i int) int {
 	return len(s)
 }
 
+// quotedIfNoneMatch returns the field lines values of a caller's
+// If-None-Match with every entity-tag that lacks its quotes ([parseETag])
+// quoted, for forwarding: `124567, W/abc` becomes `"124567", W/"abc"`, the
+// only form a recipient must understand ([RFC 9110 Section 8.8.3]). Members
+// are found as [parseETagList] finds them; "*", the members that are valid
+// already and those that are no entity-tag at all are kept as they are, and
+// so are the commas and OWS between them. changed reports whether anything
+// was quoted; if not, values itself is returned.
+//
+// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
+func quotedIfNoneMatch(values []string) (quoted []string, changed bool) {
+	for n, line := range values {
+		var b strings.Builder
+		done := 0 // line[:done] is in b
+		for i := 0; i < len(line); {
+			if c := line[i]; c == ' ' || c == '\t' || c == ',' {
+				i++
+				continue
+			}
+			end := etagListMemberEnd(line, i)
+			member := strings.TrimRight(line[i:end], " \t")
+			opaque := strings.TrimPrefix(member, "W/")
+			if isUnquotedETag(opaque) {
+				b.WriteString(line[done : i+len(member)-len(opaque)])
+				b.WriteByte('"')
+				b.WriteString(opaque)
+				b.WriteByte('"')
+				done = i + len(member)
+			}
+			i = end
+		}
+		if done == 0 {
+			continue
+		}
+		if !changed {
+			quoted, changed = slices.Clone(values), true
+		}
+		b.WriteString(line[done:])
+		quoted[n] = b.String()
+	}
+	if !changed {
+		return values, false
+	}
+	return quoted, true
+}
+
+// quotedConditionalRequest returns req ready to be forwarded with the
+// caller's own If-None-Match ([RFC 9111 Section 4.3.2]): req itself, or, when
+// that field has an entity-tag without quotes, a clone of req with them
+// quoted ([quotedIfNoneMatch]). req is never modified. The field name is
+// matched in any case, as it is on the wire.
+//
+// [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
+func quotedConditionalRequest(req *http.Request) *http.Request {
+	out := req
+	for name, values := range req.Header {
+		if !strings.EqualFold(name, "If-None-Match") {
+			continue
+		}
+		if quoted, changed := quotedIfNoneMatch(values); changed {
+			if out == req {
+				out = req.Clone(req.Context())
+			}
+			out.Header[name] = quoted
+		}
+	}
+	return out
+}
+
 // strongMatch reports whether a and b match under the strong comparison of
 // [RFC 9110 Section 8.8.3.2]: neither is weak and their opaque-tags are
 // identical.
@@ -166,11 +280,18 @@ func headerETag(h http.Header) (t entityTag, present, ok bool) {
 	return t, true, ok
 }
 
-// notModified reports whether a cache holding a stored response with header
-// stored may answer a request with method and header reqHeader with 304 (Not
-// Modified), evaluating the request's conditionals against the stored response
-// as [RFC 9111 Section 4.3.2] asks, with the precedence of
-// [RFC 9110 Section 13.2.2]. now is the current time.
+// notModified is [notModifiedReceived] for a stored response whose receipt
+// time is unknown: without a valid Date, If-Modified-Since then has nothing
+// to compare against.
+func notModified(method string, reqHeader, stored http.Header, now time.Time) bool {
+	return notModifiedReceived(method, reqHeader, stored, time.Time{}, now)
+}
+
+// notModifiedReceived reports whether a cache holding a stored response with
+// header stored, received at responseTime, may answer a request with method
+// and header reqHeader with 304 (Not Modified), evaluating the request's
+// conditionals against the stored response as [RFC 9111 Section 4.3.2] asks,
+// with the precedence of [RFC 9110 Section 13.2.2]. now is the current time.
 //
 // Only GET and HEAD are answered: for other methods a false condition means
 // 412 (Precondition Failed), which is the origin's to send. A request with
@@ -182,19 +303,23 @@ func headerETag(h http.Header) (t entityTag, present, ok bool) {
 //     of the list is valid. It is not modified if the field is "*" (a stored
 //     response exists) or if a listed entity-tag matches the stored ETag
 //     under the weak comparison ([RFC 9110 Section 8.8.3.2]). A stored
-//     response without a valid ETag matches only "*".
+//     response without a valid ETag matches only "*". An entity-tag without
+//     its quotes, on either side, is read as the quoted one ([parseETag]), so
+//     `If-None-Match: 124567` matches `ETag: "124567"` and the other way
+//     round.
 //   - Otherwise, if the request has an If-Modified-Since field
 //     ([RFC 9110 Section 13.1.3]), it is ignored (false) unless it is a single
 //     field line holding a valid HTTP-date no later than now. A date in the
 //     future is invalid, as [RFC 2616 Section 14.25] stated; RFC 9110 dropped
 //     the sentence, but such a date can only come from a skewed clock. The
-//     response is not modified if the stored Last-Modified is earlier than or
-//     equal to that date. When Last-Modified is absent, the stored Date is
-//     used instead, as [RFC 9111 Section 4.3.2] says a cache SHOULD; the time
-//     the response was received, its last resort, is not available here, so
-//     without a valid Date the answer is false. A Last-Modified that is
-//     present but invalid is no modification date at all, and the answer is
-//     false rather than a guess from Date.
+//     response is not modified if its last modification is no later than
+//     that date. That is the stored Last-Modified; when Last-Modified is
+//     absent, the stored Date, or when Date is absent or invalid the time
+//     the response was received (responseTime), as [RFC 9111 Section 4.3.2]
+//     says a cache SHOULD. A zero responseTime is unknown, and without a
+//     valid Date the answer is then false. A Last-Modified that is present
+//     but invalid is no modification date at all, and the answer is false
+//     rather than a guess from Date.
 //
 // With neither field the answer is false. False is always safe: the cache
 // then serves or fetches the full response.
@@ -205,7 +330,7 @@ func headerETag(h http.Header) (t entityTag, present, ok bool) {
 // [RFC 9110 Section 13.1.3]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.3
 // [RFC 9110 Section 13.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-13.2.2
 // [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
-func notModified(method string, reqHeader, stored http.Header, now time.Time) bool {
+func notModifiedReceived(method string, reqHeader, stored http.Header, responseTime, now time.Time) bool {
 	if method != http.MethodGet && method != http.MethodHead || scanRequestFields(reqHeader).preconditions {
 		return false
 	}
@@ -225,16 +350,17 @@ func notModified(method string, reqHeader, stored http.Header, now time.Time) bo
 		}
 		return false
 	}
-	return notModifiedSince(reqHeader, stored, now)
+	return notModifiedSince(reqHeader, stored, responseTime, now)
 }
 
 // notModifiedSince evaluates the If-Modified-Since field of reqHeader against
-// the stored response, as described for [notModified], per
-// [RFC 9110 Section 13.1.3] and [RFC 9111 Section 4.3.2].
+// the stored response, received at responseTime (zero if unknown), as
+// described for [notModifiedReceived], per [RFC 9110 Section 13.1.3] and
+// [RFC 9111 Section 4.3.2].
 //
 // [RFC 9110 Section 13.1.3]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.3
 // [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
-func notModifiedSince(reqHeader, stored http.Header, now time.Time) bool {
+func notModifiedSince(reqHeader, stored http.Header, responseTime, now time.Time) bool {
 	// More than one member (even repeated identical lines) means ignore it.
 	if len(reqHeader.Values("If-Modified-Since")) != 1 {
 		return false
@@ -246,6 +372,10 @@ func notModifiedSince(reqHeader, stored http.Header, now time.Time) bool {
 	modified, present, ok := headerDate(stored, "Last-Modified", now)
 	if !present {
 		modified, _, ok = headerDate(stored, "Date", now)
+		if !ok && !responseTime.IsZero() {
+			// To the second, as the Date the cache would have added.
+			modified, ok = responseTime.Truncate(time.Second), true
+		}
 	}
 	return ok && !modified.After(since)
 }
@@ -254,27 +384,29 @@ func notModifiedSince(reqHeader, stored http.Header, now time.Time) bool {
 // validate a stored response with header stored ([RFC 9111 Section 4.3.1]):
 // both validators when both exist, as [RFC 9110 Section 8.8.4] advises.
 //
-//   - If-None-Match is the stored ETag field value, if it is a valid
-//     entity-tag ([headerETag]).
+//   - If-None-Match is the stored ETag, if it is a valid entity-tag
+//     ([headerETag]), as received; an entity-tag the origin sent without
+//     quotes (`ETag: 124567`) is sent with them (`If-None-Match: "124567"`),
+//     the only form a recipient must understand ([RFC 9110 Section 8.8.3]).
 //   - If-Modified-Since is the stored Last-Modified field value, if it is a
 //     single valid HTTP-date ([headerDate]). An IMF-fixdate is sent exactly
-//     as received, since some servers compare the strings; a date in one of
-//     the obsolete forms is rewritten as an IMF-fixdate, because a sender
-//     MUST generate that form ([RFC 9110 Section 5.6.7]).
+//     as received, even in another case ("gmt"), since some servers compare
+//     the strings with their own; a date in one of the obsolete forms is
+//     rewritten as an IMF-fixdate, because a sender MUST generate that form
+//     ([RFC 9110 Section 5.6.7]).
 //
 // Surrounding SP and HTAB are not part of a field value and are dropped. The
 // result is never nil; it is empty when the stored response cannot be
 // validated.
 //
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
+// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
 // [RFC 9110 Section 8.8.4]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.4
 // [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
 func validatorsFor(stored http.Header, now time.Time) http.Header {
 	v := make(http.Header, 2)
-	if s, _, ok := singleFieldValue(stored, "Etag"); ok {
-		if _, ok := parseETag(s); ok {
-			v["If-None-Match"] = []string{strings.Trim(s, " \t")}
-		}
+	if t, _, ok := headerETag(stored); ok {
+		v["If-None-Match"] = []string{t.String()}
 	}
 	// now only chooses the century of an RFC 850 two-digit year.
 	if t, _, ok := headerDate(stored, "Last-Modified", now); ok {

@@ -2,6 +2,7 @@ package acache
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,8 +57,22 @@ var etagCases = []etagCase{
 	{name: "8.8.3 obs-text", in: "\"caf\xe9\xff\x80\"", want: strongTag("\"caf\xe9\xff\x80\""), ok: true},
 	{name: "8.8.3 every VCHAR but DQUOTE", in: `"!#$%&'()*+,-./09:;<=>?@AZ[\]^_` + "`az{|}~\"", want: strongTag(`"!#$%&'()*+,-./09:;<=>?@AZ[\]^_` + "`az{|}~\""), ok: true},
 
-	{name: "malformed: unquoted", in: `xyzzy`},
-	{name: "malformed: weak unquoted", in: `W/xyzzy`},
+	{name: "8.8.3 unquoted read as quoted", in: `124567`, want: strongTag(`"124567"`), ok: true},
+	{name: "8.8.3 unquoted weak read as quoted", in: `W/xyzzy`, want: weakTag(`"xyzzy"`), ok: true},
+	{name: "8.8.3 unquoted with OWS trimmed", in: " \t124567\t ", want: strongTag(`"124567"`), ok: true},
+	{name: "8.8.3 unquoted single character", in: `x`, want: strongTag(`"x"`), ok: true},
+	{name: "8.8.3 unquoted lowercase w/ is part of the tag", in: `w/abc`, want: strongTag(`"w/abc"`), ok: true},
+	{name: "8.8.3 unquoted single quotes are etagc", in: `'a'`, want: strongTag(`"'a'"`), ok: true},
+	{name: "8.8.3 unquoted obs-text", in: "caf\xe9", want: strongTag("\"caf\xe9\""), ok: true},
+	{name: "8.8.3 unquoted every etagc but comma", in: `!#$%&'()*+-./09:;<=>?@AZ[\]^_` + "`az{|}~", want: strongTag(`"!#$%&'()*+-./09:;<=>?@AZ[\]^_` + "`az{|}~\""), ok: true},
+	{name: "malformed: unquoted with a comma", in: `a,b`},
+	{name: "malformed: unquoted with a space", in: `a b`},
+	{name: "malformed: unquoted with HTAB", in: "a\tb"},
+	{name: "malformed: unquoted with DEL", in: "a\x7f"},
+	{name: "malformed: unquoted with NUL", in: "a\x00"},
+	{name: "malformed: unquoted with a quote at the end", in: `a"`},
+	{name: "malformed: unquoted weak with a space", in: `W/a b`},
+	{name: "malformed: weak star", in: `W/*`},
 	{name: "malformed: unterminated", in: `"unterminated`},
 	{name: "malformed: internal quote", in: `"a"b"`},
 	{name: "malformed: lowercase w/ is not weak", in: `w/"lower"`},
@@ -77,7 +92,6 @@ var etagCases = []etagCase{
 	{name: "malformed: a list", in: `"a", "b"`},
 	{name: "malformed: trailing garbage", in: `"a"x`},
 	{name: "malformed: leading garbage", in: `x"a"`},
-	{name: "malformed: single quotes", in: `'a'`},
 }
 
 func TestRFC9110_8_8_3_ETag(t *testing.T) {
@@ -128,7 +142,8 @@ var etagListCases = []etagListCase{
 	{name: "13.1.2 If-None-Match star on every line", values: []string{"*", "*"}, any: true},
 	{name: "13.1.2 star mixed with tags is skipped", values: []string{`*, "a"`}, want: []entityTag{strongTag(`"a"`)}},
 	{name: "13.1.2 star on one line and a tag on another", values: []string{`*`, `W/"a"`}, want: []entityTag{weakTag(`"a"`)}},
-	{name: "13.1.2 star mixed with an invalid member", values: []string{`*, xyzzy`}},
+	{name: "13.1.2 star mixed with an invalid member", values: []string{`*, a b`}},
+	{name: "13.1.2 star mixed with an unquoted tag", values: []string{`*, xyzzy`}, want: []entityTag{strongTag(`"xyzzy"`)}},
 	{name: "13.1.2 quoted star is a tag", values: []string{`"*"`}, want: []entityTag{strongTag(`"*"`)}},
 	{name: "13.1.2 single tag", values: []string{`"xyzzy"`}, want: []entityTag{strongTag(`"xyzzy"`)}},
 	{
@@ -163,8 +178,13 @@ var etagListCases = []etagListCase{
 	},
 	{
 		name:   "13.1.2 invalid members skipped",
-		values: []string{`xyzzy, "a", W/xyzzy, w/"lower", "b", "c" d, W/ "e"`},
+		values: []string{`x y, "a", W/x y, w/"lower", "b", "c" d, W/ "e", W/*`},
 		want:   []entityTag{strongTag(`"a"`), strongTag(`"b"`)},
+	},
+	{
+		name:   "8.8.3 unquoted members read as quoted",
+		values: []string{`xyzzy, "a", W/xyzzy,124567`, `w/abc`},
+		want:   []entityTag{strongTag(`"xyzzy"`), strongTag(`"a"`), weakTag(`"xyzzy"`), strongTag(`"124567"`), strongTag(`"w/abc"`)},
 	},
 	{
 		// The unbalanced quote of the first member reaches to the end of its
@@ -217,10 +237,10 @@ func TestRFC9111_4_3_2_NotModified(t *testing.T) {
 		{name: "13.1.2 list with quoted commas, no piece matches", req: condHeader("If-None-Match", `"a,b"`), stored: condHeader("Etag", `"b"`), want: false},
 		{name: "13.1.2 If-None-Match over several field lines", req: condHeader("If-None-Match", `"x"`, "If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`), want: true},
 		{name: "13.1.2 If-None-Match, stored response without ETag", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Last-Modified", condEarly), want: false},
-		{name: "13.1.2 If-None-Match, stored ETag invalid", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `a`), want: false},
+		{name: "13.1.2 If-None-Match, stored ETag invalid", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `a b`), want: false},
 		{name: "13.1.2 If-None-Match, stored ETag lines differ", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`, "Etag", `"b"`), want: false},
 		{name: "13.1.2 If-None-Match, stored ETag lines repeated", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `"a"`, "Etag", `"a"`), want: true},
-		{name: "13.1.2 If-None-Match invalid members do not match", req: condHeader("If-None-Match", `a, w/"a"`), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "13.1.2 If-None-Match invalid members do not match", req: condHeader("If-None-Match", `a b, w/"a", W/a b`), stored: condHeader("Etag", `"a"`), want: false},
 		{name: "13.1.2 If-None-Match with OWS around the stored ETag", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", " \"a\"\t"), want: true},
 
 		// Precedence.
@@ -277,6 +297,18 @@ func TestRFC9111_4_3_2_NotModified(t *testing.T) {
 		{name: "4.3.2 Date used when Last-Modified absent, later", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condLate), want: false},
 		{name: "4.3.2 Date invalid", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", "never"), want: false},
 		{name: "4.3.2 neither Last-Modified nor Date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Etag", `"a"`), want: false},
+		{name: "4.3.2 Date in lowercase", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", strings.ToLower(condEarly)), want: true},
+
+		// Entity-tags without quotes (RFC 9110 Section 8.8.3).
+		{name: "8.8.3 unquoted request tag, quoted stored tag", req: condHeader("If-None-Match", `a`), stored: condHeader("Etag", `"a"`), want: true},
+		{name: "8.8.3 quoted request tag, unquoted stored tag", req: condHeader("If-None-Match", `"a"`), stored: condHeader("Etag", `a`), want: true},
+		{name: "8.8.3 unquoted on both sides", req: condHeader("If-None-Match", `124567`), stored: condHeader("Etag", `124567`), want: true},
+		{name: "8.8.3 unquoted in a list", req: condHeader("If-None-Match", `"x", 124567, W/y`), stored: condHeader("Etag", `"124567"`), want: true},
+		{name: "8.8.3 unquoted weak request tag, weak comparison", req: condHeader("If-None-Match", `W/a`), stored: condHeader("Etag", `"a"`), want: true},
+		{name: "8.8.3 unquoted weak stored tag, weak comparison", req: condHeader("If-None-Match", `a`), stored: condHeader("Etag", `W/a`), want: true},
+		{name: "8.8.3 unquoted, another tag", req: condHeader("If-None-Match", `a`), stored: condHeader("Etag", `"ab"`), want: false},
+		{name: "8.8.3 unquoted, case matters", req: condHeader("If-None-Match", `a`), stored: condHeader("Etag", `A`), want: false},
+		{name: "8.8.3 the quotes are not part of an unquoted tag", req: condHeader("If-None-Match", `"\"a\""`), stored: condHeader("Etag", `"a"`), want: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,8 +317,148 @@ func TestRFC9111_4_3_2_NotModified(t *testing.T) {
 				method = http.MethodGet
 			}
 			assert.Equal(t, tc.want, notModified(method, tc.req, tc.stored, conditionalNow))
+			// A receipt time changes nothing when the stored Date is valid
+			// or Last-Modified is present.
+			if _, _, dateOK := headerDate(tc.stored, "Date", conditionalNow); dateOK || len(tc.stored.Values("Last-Modified")) > 0 {
+				assert.Equal(t, tc.want, notModifiedReceived(method, tc.req, tc.stored, condLateTime, conditionalNow), "with a receipt time")
+			}
 		})
 	}
+}
+
+// condLateTime is condLate as a time.
+var condLateTime = time.Date(2025, time.May, 1, 0, 0, 0, 0, time.UTC)
+
+func TestRFC9111_4_3_2_IfModifiedSinceAgainstDateRules(t *testing.T) {
+	received := time.Date(2025, time.April, 1, 0, 0, 0, 0, time.UTC) // condMiddle
+	tests := []struct {
+		name     string
+		req      http.Header
+		stored   http.Header
+		received time.Time // zero: unknown
+		want     bool
+	}{
+		{name: "4.3.2 Last-Modified first", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", condLate, "Date", condEarly), received: received, want: false},
+		{name: "4.3.2 then Date", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condLate), received: received, want: false},
+		{name: "4.3.2 then Date, not modified", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condEarly), received: condLateTime, want: true},
+		{name: "4.3.2 then the time received, Date absent", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader(), received: received, want: true},
+		{name: "4.3.2 then the time received, Date absent, received later", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader(), received: condLateTime, want: false},
+		{name: "4.3.2 then the time received, Date invalid", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", "never"), received: received, want: true},
+		{name: "4.3.2 then the time received, Date lines differ", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Date", condEarly, "Date", condLate), received: received, want: true},
+		{name: "4.3.2 the time received, to the second", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader(), received: received.Add(999 * time.Millisecond), want: true},
+		{name: "4.3.2 the time received, a second later", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader(), received: received.Add(time.Second), want: false},
+		{name: "4.3.2 time received unknown", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader(), want: false},
+		{name: "4.3.2 an invalid Last-Modified is not replaced", req: condHeader("If-Modified-Since", condMiddle), stored: condHeader("Last-Modified", "0"), received: received, want: false},
+		{name: "4.3.2 If-None-Match decides alone", req: condHeader("If-None-Match", `"b"`, "If-Modified-Since", condMiddle), stored: condHeader("Etag", `"a"`), received: received, want: false},
+		{name: "4.3.2 an invalid If-Modified-Since is ignored", req: condHeader("If-Modified-Since", "yesterday"), stored: condHeader(), received: received, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, notModifiedReceived(http.MethodGet, tc.req, tc.stored, tc.received, conditionalNow))
+		})
+	}
+}
+
+func TestRFC9110_8_8_3_UnquotedETagQuotedIfNoneMatch(t *testing.T) {
+	tests := []struct {
+		name   string
+		values []string
+		want   []string // nil: unchanged
+	}{
+		{name: "8.8.3 unquoted tag quoted", values: []string{`124567`}, want: []string{`"124567"`}},
+		{name: "8.8.3 unquoted weak tag quoted", values: []string{`W/abc`}, want: []string{`W/"abc"`}},
+		{name: "8.8.3 OWS and commas kept", values: []string{` a ,W/b,, "c"` + "\t"}, want: []string{` "a" ,W/"b",, "c"` + "\t"}},
+		{name: "8.8.3 only the unquoted members change", values: []string{`"x", y, W/"z", a b, *`}, want: []string{`"x", "y", W/"z", a b, *`}},
+		{name: "8.8.3 each field line on its own", values: []string{`"x"`, `y`, `"z"`}, want: []string{`"x"`, `"y"`, `"z"`}},
+		{name: "8.8.3 a comma inside quotes is not a separator", values: []string{`"a,b", c`}, want: []string{`"a,b", "c"`}},
+		{name: "8.8.3 lowercase w/ is part of the tag", values: []string{`w/abc`}, want: []string{`"w/abc"`}},
+		{name: "8.8.3 quoted tags unchanged", values: []string{`"124567", W/"abc"`}},
+		{name: "8.8.3 star unchanged", values: []string{`*`}},
+		{name: "8.8.3 weak star unchanged", values: []string{`W/*`}},
+		{name: "8.8.3 invalid members unchanged", values: []string{`a b, "c" d, w/"e", "f`}},
+		{name: "8.8.3 empty unchanged", values: []string{``}},
+		{name: "8.8.3 no field lines"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := slices.Clone(tc.values)
+			got, changed := quotedIfNoneMatch(tc.values)
+			assert.Equal(t, in, tc.values, "the caller's field lines were modified")
+			if tc.want == nil {
+				assert.False(t, changed, "changed")
+				assert.Equal(t, tc.values, got)
+				return
+			}
+			assert.True(t, changed, "changed")
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestQuotedConditionalRequest(t *testing.T) {
+	req, err := http.NewRequest(http.MethodGet, "http://example.com/", nil)
+	require.NoError(t, err)
+	req.Header.Set("If-None-Match", `"a"`)
+	assert.Same(t, req, quotedConditionalRequest(req), "nothing to quote: the request itself")
+
+	lower := strings.ToLower("If-None-Match") // a name not in canonical form, as a caller may set it
+	req.Header["If-None-Match"] = []string{`a, "b"`}
+	req.Header[lower] = []string{`c`}
+	req.Header.Set("Accept", "text/plain")
+	out := quotedConditionalRequest(req)
+	require.NotSame(t, req, out, "a clone")
+	assert.Equal(t, []string{`"a", "b"`}, out.Header["If-None-Match"])
+	assert.Equal(t, []string{`"c"`}, out.Header[lower])
+	assert.Equal(t, "text/plain", out.Header.Get("Accept"))
+	assert.Equal(t, []string{`a, "b"`}, req.Header["If-None-Match"], "the caller's request was modified")
+	assert.Equal(t, []string{`c`}, req.Header[lower], "the caller's request was modified")
+}
+
+func FuzzQuotedIfNoneMatch(f *testing.F) {
+	for _, tc := range etagListCases {
+		switch len(tc.values) {
+		case 0:
+			f.Add("", "")
+		case 1:
+			f.Add(tc.values[0], "")
+		default:
+			f.Add(tc.values[0], tc.values[1])
+		}
+	}
+	for _, tc := range etagCases {
+		f.Add(tc.in, "x, "+tc.in)
+	}
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		values := []string{line1, line2}
+		in := slices.Clone(values)
+		got, changed := quotedIfNoneMatch(values)
+		require.Equal(t, in, values, "input modified")
+		require.Len(t, got, len(values))
+		if !changed {
+			require.Equal(t, values, got)
+		}
+
+		// The same entity-tags, now all quoted: quoting again changes
+		// nothing, and the strict grammar reads every one of them.
+		tags, any := parseETagList(values)
+		gotTags, gotAny := parseETagList(got)
+		require.Equal(t, tags, gotTags, "quotedIfNoneMatch(%q) = %q", values, got)
+		require.Equal(t, any, gotAny)
+		again, changedAgain := quotedIfNoneMatch(got)
+		require.False(t, changedAgain, "quotedIfNoneMatch(%q) = %q, then %q", values, got, again)
+		for _, line := range got {
+			for i := 0; i < len(line); {
+				if c := line[i]; c == ' ' || c == '\t' || c == ',' {
+					i++
+					continue
+				}
+				end := etagListMemberEnd(line, i)
+				member := strings.TrimPrefix(strings.TrimRight(line[i:end], " \t"), "W/")
+				require.False(t, isUnquotedETag(member), "%q left unquoted in %q", member, got)
+				i = end
+			}
+		}
+	})
 }
 
 func TestConditionalFieldPresence(t *testing.T) {
@@ -332,7 +504,11 @@ func TestRFC9111_4_3_1_ConditionalValidatorsFor(t *testing.T) {
 		{name: "nil header", stored: nil, want: condHeader()},
 		{name: "invalid Last-Modified", stored: condHeader("Etag", `"a"`, "Last-Modified", "0"), want: condHeader("If-None-Match", `"a"`)},
 		{name: "invalid Last-Modified only", stored: condHeader("Last-Modified", "Tue, 01 Apr 2025 00:00:00 UTC"), want: condHeader()},
-		{name: "invalid ETag", stored: condHeader("Etag", `xyzzy`, "Last-Modified", condEarly), want: condHeader("If-Modified-Since", condEarly)},
+		{name: "invalid ETag", stored: condHeader("Etag", `x y`, "Last-Modified", condEarly), want: condHeader("If-Modified-Since", condEarly)},
+		{name: "8.8.3 unquoted ETag sent quoted", stored: condHeader("Etag", `124567`), want: condHeader("If-None-Match", `"124567"`)},
+		{name: "8.8.3 unquoted weak ETag sent quoted", stored: condHeader("Etag", `W/abc`), want: condHeader("If-None-Match", `W/"abc"`)},
+		{name: "8.8.3 unquoted ETag with OWS sent quoted", stored: condHeader("Etag", " 124567\t", "Last-Modified", condEarly), want: condHeader("If-None-Match", `"124567"`, "If-Modified-Since", condEarly)},
+		{name: "8.8.3 unquoted ETag with a comma is invalid", stored: condHeader("Etag", `a,b`), want: condHeader()},
 		{name: "lowercase w/ ETag", stored: condHeader("Etag", `w/"a"`), want: condHeader()},
 		{name: "ETag lines differ", stored: condHeader("Etag", `"a"`, "Etag", `"b"`), want: condHeader()},
 		{name: "ETag lines repeated", stored: condHeader("Etag", `"a"`, "Etag", `"a"`), want: condHeader("If-None-Match", `"a"`)},
@@ -365,7 +541,7 @@ func TestRFC9111_4_3_4_ConditionalMatches304(t *testing.T) {
 		{name: "4.3.4 strong validator selects, not a weak stored tag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `W/"a"`), want: false},
 		{name: "4.3.4 strong validator selects, not another tag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `"b"`), want: false},
 		{name: "4.3.4 strong validator selects, not a response without ETag", resp304: condHeader("Etag", `"a"`), store: condHeader("Last-Modified", condEarly), want: false},
-		{name: "4.3.4 strong validator selects, not an invalid stored ETag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `a`), want: false},
+		{name: "4.3.4 strong validator selects, not an invalid stored ETag", resp304: condHeader("Etag", `"a"`), store: condHeader("Etag", `a b`), want: false},
 		{
 			name:    "4.3.4 strong validator selects, Last-Modified not consulted",
 			resp304: condHeader("Etag", `"a"`, "Last-Modified", condLate),
@@ -407,7 +583,13 @@ func TestRFC9111_4_3_4_ConditionalMatches304(t *testing.T) {
 		{name: "4.3.4 no validator, stored Last-Modified", resp304: condHeader(), store: condHeader("Last-Modified", condEarly), want: false},
 		{name: "4.3.4 no validator, stored invalid ETag still a field", resp304: condHeader(), store: condHeader("Etag", `a`), want: false},
 
-		{name: "4.3.4 invalid ETag in the 304", resp304: condHeader("Etag", `a`), store: condHeader("Etag", `a`), want: false},
+		{name: "8.8.3 unquoted strong validator selects a quoted stored tag", resp304: condHeader("Etag", `124567`), store: condHeader("Etag", `"124567"`), want: true},
+		{name: "8.8.3 quoted strong validator selects an unquoted stored tag", resp304: condHeader("Etag", `"124567"`), store: condHeader("Etag", `124567`), want: true},
+		{name: "8.8.3 unquoted strong validator selects an unquoted stored tag", resp304: condHeader("Etag", `124567`), store: condHeader("Etag", `124567`), want: true},
+		{name: "8.8.3 unquoted strong validator selects, not a weak stored tag", resp304: condHeader("Etag", `124567`), store: condHeader("Etag", `W/124567`), want: false},
+		{name: "8.8.3 unquoted strong validator selects, not another tag", resp304: condHeader("Etag", `999`), store: condHeader("Etag", `124567`), want: false},
+		{name: "8.8.3 unquoted weak validator selects a strong stored tag", resp304: condHeader("Etag", `W/124567`), store: condHeader("Etag", `124567`), want: true},
+		{name: "4.3.4 invalid ETag in the 304", resp304: condHeader("Etag", `a b`), store: condHeader("Etag", `a b`), want: false},
 		{name: "4.3.4 lowercase w/ in the 304", resp304: condHeader("Etag", `w/"a"`), store: condHeader("Etag", `"a"`), want: false},
 		{name: "4.3.4 differing ETag lines in the 304", resp304: condHeader("Etag", `"a"`, "Etag", `"b"`), store: condHeader("Etag", `"a"`), want: false},
 		{name: "4.3.4 invalid Last-Modified in the 304", resp304: condHeader("Last-Modified", "0"), store: condHeader(), want: false},
@@ -531,8 +713,10 @@ func FuzzConditional(f *testing.F) {
 		// them is answered 304 from the response they came from.
 		v := validatorsFor(stored, time.Now())
 		if s := v.Get("If-None-Match"); s != "" {
-			_, ok := parseETag(s)
+			tag, ok := parseETag(s)
 			require.True(t, ok, "If-None-Match %q", s)
+			checkETag(t, tag)
+			require.Equal(t, tag.String(), s, "If-None-Match %q is not in the quoted form", s)
 		}
 		if s := v.Get("If-Modified-Since"); s != "" {
 			// validatorsFor reads an RFC 850 year at the real current time.

@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
-// The names an HTTP-date may use, in the exact capitalisation of
-// [RFC 9110 Section 5.6.7]; the grammar is case-sensitive.
+// The names an HTTP-date may use, as [RFC 9110 Section 5.6.7] spells them.
+// The grammar is case-sensitive, but a cache recipient SHOULD match them in
+// any case ([RFC 9111 Section 4.2]), so they are compared with
+// [equalFoldASCII].
 //
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
+// [RFC 9111 Section 4.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2
 var (
 	shortDayNames = [...]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 	longDayNames  = [...]string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
@@ -33,12 +36,17 @@ const (
 // unlike [http.ParseTime] it follows the grammar exactly.
 //
 // Leading and trailing SP and HTAB are ignored, since a field value excludes
-// them ([RFC 9110 Section 5.5]). Everything else must match the grammar of
-// [RFC 9110 Section 5.6.7] exactly: names are case-sensitive, every number has
-// exactly the digits the grammar gives it (the asctime day may be a space and
-// one digit), separators are single, and the zone is "GMT". The day-name need
-// not agree with the date, but it must be a valid name for the form: a short
-// name ("Sun") in IMF-fixdate and asctime, a long one ("Sunday") in RFC 850.
+// them ([RFC 9110 Section 5.5]). The day-name, the month and "GMT" are matched
+// in any case of their ASCII letters ("sun, 06 nov 1994 08:49:37 gmt"):
+// although the grammar is case-sensitive, [RFC 9111 Section 4.2] asks a cache
+// recipient to match dates case-insensitively, and browsers and curl do.
+// Everything else must match the grammar of [RFC 9110 Section 5.6.7] exactly:
+// every number has exactly the digits the grammar gives it (the asctime day
+// may be a space and one digit), separators are single, and the zone is
+// "GMT", never "UTC" or a numeric offset (Section 4.2 again: a cache SHOULD
+// consider another zone invalid). The day-name need not agree with the date,
+// but it must be a valid name for the form: a short name ("Sun") in
+// IMF-fixdate and asctime, a long one ("Sunday") in RFC 850.
 //
 // The day must exist in its month and year (no 30 February, no 29 February
 // outside leap years), the hour is 00 to 23, the minute 00 to 59 and the
@@ -54,6 +62,7 @@ const (
 //
 // [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
+// [RFC 9111 Section 4.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2
 func parseHTTPDateAt(s string, now time.Time) (t time.Time, ok bool) {
 	s = strings.Trim(s, " \t")
 	switch {
@@ -76,7 +85,7 @@ func parseHTTPDateAt(s string, now time.Time) (t time.Time, ok bool) {
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
 func parseIMFFixdate(s string) (time.Time, bool) {
 	if !isShortDayName(s[0:3]) || s[3:5] != ", " || s[7] != ' ' || s[11] != ' ' ||
-		s[16] != ' ' || s[25:] != " GMT" {
+		s[16] != ' ' || !isGMT(s[25:]) {
 		return time.Time{}, false
 	}
 	day, ok1 := dateDigits(s[5:7])
@@ -132,7 +141,7 @@ func parseRFC850Date(s string, now time.Time) (time.Time, bool) {
 	}
 	r := s[comma:]
 	if len(r) != rfc850TailLen || r[0:2] != ", " || r[4] != '-' || r[8] != '-' ||
-		r[11] != ' ' || r[20:] != " GMT" {
+		r[11] != ' ' || !isGMT(r[20:]) {
 		return time.Time{}, false
 	}
 	day, ok1 := dateDigits(r[2:4])
@@ -192,34 +201,56 @@ func dateDigits(s string) (int, bool) {
 	return int(parseDigits(s)), true
 }
 
-// parseMonth returns the month named exactly s ("Jan" to "Dec").
+// parseMonth returns the month named s ("Jan" to "Dec", in any case).
 func parseMonth(s string) (time.Month, bool) {
 	for i, name := range monthNames {
-		if s == name {
+		if equalFoldASCII(s, name) {
 			return time.January + time.Month(i), true
 		}
 	}
 	return 0, false
 }
 
-// isShortDayName reports whether s is exactly one of "Mon" to "Sun".
+// isShortDayName reports whether s is one of "Mon" to "Sun", in any case.
 func isShortDayName(s string) bool {
 	for _, name := range shortDayNames {
-		if s == name {
+		if equalFoldASCII(s, name) {
 			return true
 		}
 	}
 	return false
 }
 
-// isLongDayName reports whether s is exactly one of "Monday" to "Sunday".
+// isLongDayName reports whether s is one of "Monday" to "Sunday", in any case.
 func isLongDayName(s string) bool {
 	for _, name := range longDayNames {
-		if s == name {
+		if equalFoldASCII(s, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// isGMT reports whether s is " GMT", the zone of an HTTP-date, with the
+// letters in any case.
+func isGMT(s string) bool {
+	return len(s) == len(" GMT") && s[0] == ' ' && equalFoldASCII(s[1:], "GMT")
+}
+
+// equalFoldASCII reports whether s and name, an ASCII word of letters, are
+// equal ignoring the case of ASCII letters only. Unlike [strings.EqualFold]
+// it folds nothing else, so "ſunday" (with U+017F, a long s) is not
+// "Sunday" and "\u212A" (the Kelvin sign) is not "K".
+func equalFoldASCII(s, name string) bool {
+	if len(s) != len(name) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i]|0x20 != name[i]|0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // daysIn returns the number of days in month of year, in the proleptic

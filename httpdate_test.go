@@ -48,6 +48,21 @@ var httpDateCases = []httpDateCase{
 	{name: "asctime, leap second read as 59", in: "Sat Dec 31 23:59:60 2016", want: utc(2016, time.December, 31, 23, 59, 59), ok: true},
 	{name: "IMF-fixdate, midnight", in: "Thu, 01 Jan 1970 00:00:00 GMT", want: time.Unix(0, 0).UTC(), ok: true},
 
+	// Names and GMT in any case (RFC 9111 Section 4.2: a cache recipient
+	// SHOULD match dates case-insensitively).
+	{name: "case: IMF-fixdate all lowercase", in: "sun, 06 nov 1994 08:49:37 gmt", want: sunday06Nov1994, ok: true},
+	{name: "case: IMF-fixdate all uppercase", in: "SUN, 06 NOV 1994 08:49:37 GMT", want: sunday06Nov1994, ok: true},
+	{name: "case: IMF-fixdate mixed", in: "sUn, 06 nOV 1994 08:49:37 gMt", want: sunday06Nov1994, ok: true},
+	{name: "case: IMF-fixdate lowercase gmt", in: "Sun, 06 Nov 1994 08:49:37 gmt", want: sunday06Nov1994, ok: true},
+	{name: "case: IMF-fixdate lowercase month", in: "Sun, 06 nov 1994 08:49:37 GMT", want: sunday06Nov1994, ok: true},
+	{name: "case: IMF-fixdate uppercase month", in: "Sun, 06 NOV 1994 08:49:37 GMT", want: sunday06Nov1994, ok: true},
+	{name: "case: IMF-fixdate lowercase day-name", in: "sun, 06 Nov 1994 08:49:37 GMT", want: sunday06Nov1994, ok: true},
+	{name: "case: RFC 850 all lowercase", in: "sunday, 06-nov-94 08:49:37 gmt", want: sunday06Nov1994, ok: true},
+	{name: "case: RFC 850 all uppercase", in: "SUNDAY, 06-NOV-94 08:49:37 GMT", want: sunday06Nov1994, ok: true},
+	{name: "case: RFC 850 lowercase long day-name", in: "sunday, 06-Nov-94 08:49:37 GMT", want: sunday06Nov1994, ok: true},
+	{name: "case: asctime all lowercase", in: "sun nov  6 08:49:37 1994", want: sunday06Nov1994, ok: true},
+	{name: "case: asctime all uppercase", in: "SUN NOV  6 08:49:37 1994", want: sunday06Nov1994, ok: true},
+
 	// Two-digit years: nothing may appear more than 50 years in the future.
 	{name: "RFC 850, year 25 is this year", in: "Sunday, 01-Jun-25 00:00:00 GMT", want: utc(2025, time.June, 1, 0, 0, 0), ok: true},
 	{name: "RFC 850, year 75 is 50 years ahead, kept", in: "Saturday, 01-Jun-75 00:00:00 GMT", want: utc(2075, time.June, 1, 0, 0, 0), ok: true},
@@ -81,15 +96,10 @@ var httpDateCases = []httpDateCase{
 	{name: "invalid: UTC zone", in: "Sun, 06 Nov 1994 08:49:37 UTC"},
 	{name: "invalid: +0000 zone", in: "Sun, 06 Nov 1994 08:49:37 +0000"},
 	{name: "invalid: EST zone", in: "Sun, 06 Nov 1994 08:49:37 EST"},
-	{name: "invalid: lowercase gmt", in: "Sun, 06 Nov 1994 08:49:37 gmt"},
 	{name: "invalid: no zone", in: "Sun, 06 Nov 1994 08:49:37"},
 	{name: "invalid: RFC 850 with UTC zone", in: "Sunday, 06-Nov-94 08:49:37 UTC"},
 	{name: "invalid: asctime with zone", in: "Sun Nov  6 08:49:37 1994 GMT"},
-	{name: "invalid: lowercase month", in: "Sun, 06 nov 1994 08:49:37 GMT"},
-	{name: "invalid: uppercase month", in: "Sun, 06 NOV 1994 08:49:37 GMT"},
 	{name: "invalid: full month name", in: "Sun, 06 November 1994 08:49:37 GMT"},
-	{name: "invalid: lowercase day-name", in: "sun, 06 Nov 1994 08:49:37 GMT"},
-	{name: "invalid: lowercase long day-name", in: "sunday, 06-Nov-94 08:49:37 GMT"},
 	{name: "invalid: unknown day-name", in: "Sux, 06 Nov 1994 08:49:37 GMT"},
 	{name: "invalid: long day-name in IMF-fixdate", in: "Sunday, 06 Nov 1994 08:49:37 GMT"},
 	{name: "invalid: short day-name in RFC 850", in: "Sun, 06-Nov-94 08:49:37 GMT"},
@@ -125,6 +135,26 @@ var httpDateCases = []httpDateCase{
 	{name: "invalid: dots in time", in: "Sun, 06 Nov 1994 08.49.37 GMT"},
 	{name: "invalid: non-ASCII digit", in: "Sun, ０6 Nov 1994 08:49:37 GMT"},
 	{name: "invalid: RFC 3339", in: "1994-11-06T08:49:37Z"},
+
+	// Only the case of the names and GMT is loosened.
+	{name: "invalid: case: utc zone", in: "sun, 06 nov 1994 08:49:37 utc"},
+	{name: "invalid: case: UTC zone in lowercase date", in: "sun, 06 nov 1994 08:49:37 UTC"},
+	{name: "invalid: case: +0000 zone in lowercase date", in: "sun, 06 nov 1994 08:49:37 +0000"},
+	{name: "invalid: case: RFC 850 utc zone", in: "sunday, 06-nov-94 08:49:37 utc"},
+	{name: "invalid: case: RFC 850 +0000 zone", in: "Sunday, 06-Nov-94 08:49:37 +0000"},
+	{name: "invalid: case: gmt without its space", in: "Sun, 06 Nov 1994 08:49:37_gmt"},
+	{name: "invalid: case: double space in lowercase date", in: "sun,  06 nov 1994 08:49:37 gmt"},
+	{name: "invalid: case: double space before gmt", in: "sun, 06 nov 1994 08:49:37  gmt"},
+	{name: "invalid: case: asctime double space before year", in: "sun nov  6 08:49:37  1994"},
+	{name: "invalid: case: one-digit hour in lowercase date", in: "sun, 06 nov 1994 8:49:37 gmt"},
+	{name: "invalid: case: lowercase full month name", in: "sun, 06 november 1994 08:49:37 gmt"},
+	{name: "invalid: case: long day-name in IMF-fixdate", in: "sunday, 06 nov 1994 08:49:37 gmt"},
+	{name: "invalid: case: short day-name in RFC 850", in: "sun, 06-nov-94 08:49:37 gmt"},
+	{name: "invalid: case: non-letter that ORs to a letter", in: "S\x15n, 06 Nov 1994 08:49:37 GMT"},
+	{name: "invalid: case: @ is not a letter", in: "Sun, 06 Nov 1994 08:49:37 @MT"},
+	{name: "invalid: case: Unicode long s folds to s only in Unicode", in: "\u017funday, 06-Nov-94 08:49:37 GMT"},
+	{name: "invalid: case: Kelvin sign", in: "Sun, 06 Nov 1994 08:49:37 GM\u212a"},
+	{name: "invalid: case: Turkish dotless i", in: "Fr\u0131day, 04-Nov-94 08:49:37 GMT"},
 }
 
 func TestRFC9110_5_6_7_HTTPDate(t *testing.T) {
@@ -232,11 +262,16 @@ func FuzzParseHTTPDate(f *testing.F) {
 
 		// The lenient http.ParseTime accepts everything this parser accepts,
 		// with the same result, except for what it handles differently: the
-		// two-digit year of the RFC 850 form, a leap second and surrounding
-		// whitespace.
+		// two-digit year of the RFC 850 form, a leap second, surrounding
+		// whitespace and a "GMT" in another case (it matches names in any
+		// case, but not the zone).
 		trimmed := strings.Trim(s, " \t")
 		if len(trimmed) != imfFixdateLen && len(trimmed) != asctimeLen || strings.Contains(trimmed, ":60 ") {
 			return
+		}
+		if len(trimmed) == imfFixdateLen {
+			require.True(t, strings.EqualFold(trimmed[imfFixdateLen-3:], "GMT"), "parseHTTPDateAt(%q): zone", s)
+			trimmed = trimmed[:imfFixdateLen-3] + "GMT"
 		}
 		want, err := http.ParseTime(trimmed)
 		require.NoError(t, err, "parseHTTPDateAt(%q) = %v", s, got)
