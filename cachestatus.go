@@ -19,6 +19,7 @@ const (
 	FwdMiss     = "miss"      // the cache did not find a usable response
 	FwdRequest  = "request"   // the request's directives asked for the origin
 	FwdStale    = "stale"     // the stored response was stale
+	FwdPartial  = "partial"   // the stored response was incomplete (RFC 9111 Section 3.3)
 )
 
 // CacheStatus is one cache's report of how it handled a request: a member of

@@ -36,6 +36,9 @@ type decision struct {
 	fields requestFields
 	now    time.Time   // when the request was decided on
 	ranges rangeResult // what a Range request gets from entry
+	// part is what the request gets from entry when it is an incomplete
+	// response (partial.go).
+	part partialPlan
 	// mode and freshFor are what the request's Control asks (control.go).
 	mode     Mode
 	freshFor time.Duration
@@ -70,9 +73,9 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		return bypassing(req, FwdBypass, "invalid request")
 	case req.Method != http.MethodGet && req.Method != http.MethodHead:
 		return bypassing(req, FwdMethod, "")
-	case d.fields.preconditions:
-		// If-Match, If-Unmodified-Since and If-Range are for the origin to
-		// evaluate against the current representation.
+	case d.fields.forOrigin:
+		// If-Match and If-Unmodified-Since are for the origin to evaluate
+		// against the current representation (RFC 9111 Section 4.3.2).
 		return bypassing(req, FwdBypass, "precondition")
 	}
 	d.req = req
@@ -94,7 +97,16 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	d.now = c.now()
 	var f found
 	c.find(&d, &f)
+	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
+		d.entry != nil && !strongValidator(d.entry.Header, d.now) {
+		// If-Range is evaluated against a strong validator only
+		// (RFC 9110 Section 13.1.5); without one, the origin evaluates it.
+		return bypassing(req, FwdBypass, "precondition")
+	}
 	d.verdict = decideVerdict(&f)
+	if d.entry != nil && d.entry.StatusCode == http.StatusPartialContent {
+		d.verdict = partialVerdict(&d, d.verdict)
+	}
 	if d.action == serve {
 		c.touch(req.Context(), d.entryKey)
 		if len(req.Header["Authorization"]) == 0 && c.partitionBy == nil {
@@ -118,7 +130,10 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 // one selected for it, and in f what the verdict needs to know. A HEAD
 // request can be answered from a stored GET response (RFC 9110 Section
 // 9.3.2), and otherwise from a stored HEAD response: the first that can be
-// served is taken, else the first found, for revalidation.
+// served is taken, else the first found, for revalidation. It also works out
+// what a GET gets from the response found: the range of a complete one
+// (If-Range evaluated, RFC 9110 Section 13.1.5), or the plan for an
+// incomplete one (partial.go), which a HEAD request never selects.
 func (c *Cache) find(d *decision, f *found) {
 	req := d.req
 	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
@@ -139,6 +154,9 @@ func (c *Cache) find(d *decision, f *found) {
 			f.varyMiss = true
 			continue
 		}
+		if req.Method == http.MethodHead && v.StatusCode == http.StatusPartialContent {
+			continue // an incomplete response says nothing of the whole
+		}
 		if d.freshFor > 0 { // the request's own freshness (Control.FreshFor)
 			own := *m
 			own.lifetime = d.freshFor
@@ -157,21 +175,36 @@ func (c *Cache) find(d *decision, f *found) {
 		return
 	}
 	d.ttl = d.meta.lifetime - d.age
-	if req.Method == http.MethodGet && d.fields.rangeRequest && d.entry.StatusCode == http.StatusOK {
+	f.meta, f.age = d.meta, d.age
+	switch {
+	case req.Method != http.MethodGet:
+	case d.entry.StatusCode == http.StatusPartialContent:
+		f.ranges = planPartial(d)
+	case !d.fields.rangeRequest || d.entry.StatusCode != http.StatusOK:
+	case d.fields.ifRange && !ifRangeMatches(req.Header, d.entry.Header, d.now):
+		// RFC 9110 Section 13.1.5: the caller's copy is not the stored
+		// response, so it gets all of it, as the origin would answer.
+	default:
 		d.ranges.r, d.ranges.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
-	f.meta, f.age, f.ranges = d.meta, d.age, d.ranges.outcome
+	if f.ranges == rangeIgnore {
+		f.ranges = d.ranges.outcome
+	}
 }
 
 // requestFields records which of the request header fields that change what
 // the cache does are present, found in one pass over the header: the only
 // place these lists are written. If-Match and If-Unmodified-Since do not
-// apply to a cache (RFC 9111 Section 4.3.2), and this cache does not evaluate
-// If-Range, so requests with them are forwarded untouched.
+// apply to a cache (RFC 9111 Section 4.3.2), so requests with them are
+// forwarded untouched; If-Range is evaluated against a stored response with
+// a strong validator (RFC 9110 Section 13.1.5, partial.go).
 type requestFields struct {
 	preconditions bool // If-Match, If-Unmodified-Since, If-Range
-	conditionals  bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
-	rangeRequest  bool // Range (RFC 9110 Section 14.2)
+	// forOrigin reports If-Match or If-Unmodified-Since, which only the
+	// origin evaluates; ifRange an If-Range, which the cache evaluates.
+	forOrigin, ifRange bool
+	conditionals       bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
+	rangeRequest       bool // Range (RFC 9110 Section 14.2)
 	// invalid reports a request net/http refuses to send: a field name that
 	// is not a token, a value with CR, LF, NUL or another control character,
 	// or a method that is not a token.
@@ -187,8 +220,10 @@ func scanRequestFields(h http.Header) (f requestFields) {
 	}
 	for name, values := range h {
 		switch name {
-		case "If-Match", "If-Unmodified-Since", "If-Range":
-			f.preconditions = true
+		case "If-Match", "If-Unmodified-Since":
+			f.preconditions, f.forOrigin = true, true
+		case "If-Range":
+			f.preconditions, f.ifRange = true, true
 		case "If-None-Match", "If-Modified-Since":
 			f.conditionals = true
 		case "Range":
@@ -458,9 +493,12 @@ func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times ex
 	if v == nil {
 		return
 	}
-	length := resp.Header.Get("Content-Length")
+	length, complete := resp.Header.Get("Content-Length"), int64(len(v.Body))
+	if have, ok := incompleteOf(v); ok {
+		complete = have.size // the HEAD response describes the whole
+	}
 	switch {
-	case length != "" && length != strconv.Itoa(len(v.Body)):
+	case length != "" && length != strconv.FormatInt(complete, 10):
 		c.remove(req.Context(), key)
 	case matches304(resp.Header, v.Header, times.response):
 		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, times)

@@ -373,8 +373,8 @@ func TestRFC9111_SharedMode(t *testing.T) {
 		{name: "RFC 8246 immutable ignores a request max-age while fresh",
 			header: hdr("Cache-Control", "max-age=600, immutable"),
 			probes: []probe{{}, {after: time.Minute, header: hdr("Cache-Control", "max-age=0"), hit: true}, {header: hdr("Cache-Control", "no-cache")}}},
-		{name: "3.4 a 200 with Content-Range is not stored as complete",
-			header: hdr("Cache-Control", "max-age=60", "Content-Range", "bytes 0-3/10"), probes: []probe{{}, {}}},
+		{name: "3.4 a 200 with Content-Range is a complete response, stored",
+			header: hdr("Cache-Control", "max-age=60", "Content-Range", "bytes 0-3/10"), probes: []probe{{}, {hit: true}}},
 	}
 	runRFCCases(t, cases)
 }

@@ -234,7 +234,8 @@ var detailWords = map[string]string{
 	// Refusals: RFC 9111 Section 3 and what the cache cannot prove.
 	"method":                          "the request method is not GET or HEAD, the methods whose responses this cache stores (RFC 9111 §3, RFC 9110 §9.2.3)",
 	"status":                          "a %d is not a final, complete response that a cache can store (RFC 9111 §3)",
-	"partial content":                 "a 206 or a response with Content-Range is part of a response, and this cache stores complete responses only (RFC 9111 §3.3, §3.4)",
+	"partial content":                 "the 206 cannot be kept as an incomplete response, which needs one range, a known complete length and a strong ETag to be combined later (RFC 9111 §3.3, §3.4)",
+	"part of a stored response":       "the 206 is part of a representation the cache holds complete, with the same strong validator: the stored response stays (RFC 9111 §3.4)",
 	"request no-store":                "the request's Cache-Control says no-store (RFC 9111 §5.2.1.5)",
 	"must-understand":                 "the response says must-understand, and this cache does not implement the caching rules of status %d (RFC 9111 §5.2.2.3)",
 	"no-store":                        "the response's Cache-Control says no-store (RFC 9111 §5.2.2.5)",
@@ -251,7 +252,7 @@ var detailWords = map[string]string{
 
 	// Why the request went to the origin as if there were no cache.
 	"invalid request": "the request has a field or method that net/http refuses to send, so nothing stored may answer it",
-	"precondition":    "If-Match, If-Unmodified-Since and If-Range are for the origin to evaluate (RFC 9111 §4.3.2)",
+	"precondition":    "If-Match and If-Unmodified-Since are for the origin to evaluate (RFC 9111 §4.3.2), and so is If-Range when no stored response with a strong validator can answer it (RFC 9110 §13.1.5)",
 	"uncacheable URL": "the URL has no host, or bytes a cache key cannot hold (RFC 9111 §2)",
 	"no-store mode":   "the request's Control asks for ModeNoStore, the Fetch standard's no-store cache mode: it goes to the origin as if there were no cache",
 

@@ -62,6 +62,20 @@ func TestExplainReasons(t *testing.T) {
 			w.WriteHeader(http.StatusPartialContent)
 			io.WriteString(w, "bo")
 		}},
+		{detail: "part of a stored response", header: hdr("Range", "bytes=0-1"), after: 2 * time.Second,
+			prime: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=1")
+				w.Header().Set("ETag", `"v"`)
+				w.Header().Set("Accept-Ranges", "bytes")
+				io.WriteString(w, "body")
+			},
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("ETag", `"v"`)
+				w.Header().Set("Content-Range", "bytes 0-1/4")
+				w.WriteHeader(http.StatusPartialContent)
+				io.WriteString(w, "bo")
+			}},
 		{detail: "request no-store", header: hdr("Cache-Control", "no-store"), handler: cc("max-age=60")},
 		{detail: "must-understand", handler: cc("must-understand, no-store", http.StatusAccepted)},
 		{detail: "no-store", handler: cc("no-store")},

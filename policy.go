@@ -174,8 +174,11 @@ func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cac
 		return false, "method"
 	case resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified:
 		return false, "status"
-	case resp.StatusCode == http.StatusPartialContent || len(resp.Header["Content-Range"]) > 0:
-		return false, "partial content" // Sections 3.3 and 3.4: not a complete response
+	case resp.StatusCode == http.StatusPartialContent && !storablePartial(req, resp):
+		// Sections 3.3 and 3.4: a part is stored only as an incomplete
+		// response that can be combined (partial.go); a 200 with a
+		// Content-Range is a complete response like any other.
+		return false, "partial content"
 	case reqCC.noStore:
 		return false, "request no-store"
 	case cc.mustUnderstand && !understoodStatus(resp.StatusCode):

@@ -19,7 +19,9 @@ import (
 // stored bytes, an Age field computed now (RFC 9111 Section 5.1) and the
 // cache's markers, member being its Cache-Status member. It answers the
 // caller's own validators with 304 (RFC 9111 Section 4.3.2) and a Range with
-// 206 or 416 (RFC 9110 Section 14). validated reports that the origin has just
+// 206 or 416 (RFC 9110 Section 14), from a complete or an incomplete stored
+// response (partial.go); an incomplete one is never served as a 200, only
+// as the 206 it is. validated reports that the origin has just
 // confirmed the entry, so the fields a qualified no-cache withholds are sent.
 func storedResponse(c *Cache, req *http.Request, d *decision, member string, validated bool) *http.Response {
 	e, m := d.entry, d.meta
@@ -46,10 +48,12 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 
 	var resp *http.Response
 	switch {
-	case d.fields.conditionals && notModified(d.req.Method, d.req.Header, e.Header, d.now):
+	case d.fields.conditionals && notModifiedReceived(d.req.Method, d.req.Header, e.Header, e.ResponseTime, d.now):
 		resp = notModifiedResponse(req, header)
 	case d.ranges.outcome == rangeSingle || d.ranges.outcome == rangeUnsatisfiable:
 		resp = rangeResponse(req, header, e.Body, d.ranges.r, d.ranges.outcome)
+	case d.part.kind == partialHit:
+		resp = incompleteResponse(req, header, e.Body, &d.part)
 	default:
 		resp = newResponse(req, e.StatusCode, m.status, header, http.NoBody, int64(len(e.Body)))
 		if req.Method == http.MethodHead {

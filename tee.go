@@ -19,39 +19,66 @@ import (
 // whether the body will call it; when it does not, the response was stored
 // before it returned, and the caller calls done.
 func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entry, done func()) (bodyCallsDone bool) {
+	var plan bodyPlan
+	if first, size, ok := resumable(req, resp, e); ok && e.StatusCode == http.StatusPartialContent {
+		// A part is stored as the bytes that arrived, never as more.
+		plan = bodyPlan{first: first, size: size, combine: true}
+	}
+	return storeBody(c, req, resp, e, plan, done)
+}
+
+// storeBody is storeWhenComplete with the body combined as plan says with
+// stored bytes (partial.go). When plan allows it, a body cut short (closed
+// early, or a read error) stores the bytes that did arrive intact as an
+// incomplete response (RFC 9111 Section 3.3).
+func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan bodyPlan, done func()) (bodyCallsDone bool) {
 	ctx := req.Context()
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		c.store(ctx, e.Key, e)
 		return false
 	}
-	resp.Body = &teeBody{
+	tee := &teeBody{
 		body:     resp.Body,
 		cache:    c,
 		expected: resp.ContentLength,
 		complete: func(body []byte) {
-			e.Body = body
-			c.store(ctx, e.Key, e)
+			if e := c.completeEntry(e, &plan, body); e != nil {
+				c.store(ctx, e.Key, e)
+			}
 		},
 		done: done,
 	}
+	if plan.partial {
+		tee.interrupted = func(body []byte) {
+			if e := c.pieceEntry(e, &plan, body); e != nil {
+				c.store(ctx, e.Key, e)
+			}
+		}
+	}
+	resp.Body = tee
 	return true
 }
 
 // teeBody streams a response body to the caller while keeping a copy, and
 // hands the copy to complete when the body reached EOF intact: without a read
 // error, within the cache's body size limit, with the length the origin
-// announced, and before the caller closed it. Otherwise the copy is dropped.
+// announced, and before the caller closed it. When the body is cut short (a
+// read error, or closed before its end) and interrupted is set, it hands
+// interrupted the bytes that arrived before: every byte a Read returned
+// without an error, none of those that came with one. Otherwise the copy is
+// dropped.
 //
 // The copy grows with the bytes that arrive, never ahead of them, and every
 // byte of its capacity is reserved against the cache's byte limit, which all
 // bodies in flight share: when the reservation fails, the copy is dropped and
 // the body streams on uncached.
 type teeBody struct {
-	body     io.ReadCloser
-	cache    *Cache
-	expected int64 // Content-Length, or -1
-	complete func(body []byte)
-	done     func() // called once, when the copy is stored or dropped
+	body        io.ReadCloser
+	cache       *Cache
+	expected    int64 // Content-Length, or -1
+	complete    func(body []byte)
+	interrupted func(body []byte) // nil: a body cut short stores nothing
+	done        func()            // called once, when the copy is stored or dropped
 
 	// mu guards the fields below: Close may be called while a Read is
 	// blocked in another goroutine.
@@ -63,49 +90,77 @@ type teeBody struct {
 
 func (b *teeBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
-	if body, reserved := b.keep(p[:n], err); body != nil {
-		// The store counts the body against the same limit: release the
-		// reservation first, so that it is never counted twice.
-		b.cache.inFlight.Add(-reserved)
-		b.complete(body) // outside mu: a Close need not wait for the store
-		if b.done != nil {
-			b.done()
-		}
+	if body, reserved, cut := b.keep(p[:n], err); body != nil {
+		b.hand(body, reserved, cut)
 	}
 	return n, err
 }
 
+// hand releases the copy's reservation and hands it on: to complete, or to
+// interrupted when the body was cut short. The store counts the body against
+// the same limit as the reservation: it is released first, so that it is
+// never counted twice. b.mu is not held: a Close need not wait for the store.
+func (b *teeBody) hand(body []byte, reserved int64, cut bool) {
+	b.cache.inFlight.Add(-reserved)
+	if cut {
+		b.interrupted(body)
+	} else {
+		b.complete(body)
+	}
+	if b.done != nil {
+		b.done()
+	}
+}
+
 // keep adds p, just read with err, to the copy, and returns the complete
 // body once the copy holds all of it, with the in-flight bytes it reserved,
-// for the caller to release.
-func (b *teeBody) keep(p []byte, err error) (complete []byte, reserved int64) {
+// for the caller to release; or, when err cuts the body short, what arrived
+// before p (cut).
+func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dropped {
-		return nil, 0
+		return nil, 0, false
+	}
+	if err != nil && err != io.EOF {
+		body, reserved = b.cut()
+		return body, reserved, body != nil
 	}
 	if !b.grow(len(p)) {
 		b.drop()
-		return nil, 0
+		return nil, 0, false
 	}
 	b.buf = append(b.buf, p...)
-	switch {
-	case err == io.EOF:
-		body := b.buf
-		if b.expected >= 0 && int64(len(body)) != b.expected {
-			b.drop()
-			return nil, 0
-		}
-		if cap(body)-len(body) > len(body)/8 {
-			body = slices.Clone(body) // do not store the slack of the last growth
-		}
-		reserved = b.reserved
-		b.dropped, b.buf, b.reserved = true, nil, 0
-		return body, reserved
-	case err != nil:
-		b.drop()
+	if err != io.EOF {
+		return nil, 0, false
 	}
-	return nil, 0
+	body = b.buf
+	if b.expected >= 0 && int64(len(body)) != b.expected {
+		b.drop()
+		return nil, 0, false
+	}
+	if cap(body)-len(body) > len(body)/8 {
+		body = slices.Clone(body) // do not store the slack of the last growth
+	}
+	reserved = b.reserved
+	b.dropped, b.buf, b.reserved = true, nil, 0
+	return body, reserved, false
+}
+
+// cut ends the copy of a body cut short: it returns the bytes that arrived,
+// with their reservation, when they may be stored as an incomplete response,
+// and otherwise drops them and returns nil. b.mu is held.
+func (b *teeBody) cut() (body []byte, reserved int64) {
+	if b.interrupted == nil || len(b.buf) == 0 {
+		b.drop()
+		return nil, 0
+	}
+	body, reserved = b.buf, b.reserved
+	if cap(body)-len(body) > len(body)/8 {
+		body = slices.Clone(body)
+	}
+	b.dropped, b.buf, b.reserved = true, nil, 0
+	return body, reserved
 }
 
 // grow makes room in the copy for n more bytes, reserving what it adds; it
@@ -136,9 +191,17 @@ func (b *teeBody) grow(n int) bool {
 
 func (b *teeBody) Close() error {
 	b.mu.Lock()
-	b.drop()
+	var body []byte
+	var reserved int64
+	if !b.dropped {
+		body, reserved = b.cut() // closed before its end
+	}
 	b.mu.Unlock()
-	return b.body.Close()
+	err := b.body.Close()
+	if body != nil {
+		b.hand(body, reserved, true)
+	}
+	return err
 }
 
 // drop releases the copy and its reservation; nothing is stored after it.

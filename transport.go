@@ -139,6 +139,18 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, d.detail)), nil
 	}
 	resp, times, err := t.send(c, req, d)
+	if d.part.kind == partialFill && err == nil && !fillsGap(&d.part, d.entry.Header, resp) {
+		// Not the part the stored response lacks. A 200 is the whole current
+		// representation (If-Range found the stored part out of date): the
+		// caller gets it, and it replaces the stored part. An error is the
+		// origin's answer to the caller too. Anything else answers the
+		// cache's request, not the caller's: ask again with the caller's.
+		d.part.kind = partialNone
+		if resp.StatusCode != http.StatusOK && !originFailed(resp, nil) {
+			discardBody(resp)
+			resp, times, err = t.send(c, req, d)
+		}
+	}
 	if stale := c.staleOnError(req, d, resp, err); stale != nil {
 		c.observed.staleServed.Add(1)
 		return c.decided(eventStale, d, stale), nil
@@ -162,9 +174,22 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 		}
 	}
 	a := c.admit(d, resp, times)
+	var plan bodyPlan
+	if a.entry != nil {
+		var keep bool
+		if plan, keep = planBody(d, resp, a.entry); !keep {
+			a.entry, a.status.Stored, a.status.TTL, a.status.Detail = nil, false, 0, "part of a stored response"
+			c.notStored(d.key, a.status.Detail)
+		}
+	}
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
-		bodyLands = storeWhenComplete(c, req, resp, a.entry, land)
+		bodyLands = storeBody(c, req, resp, a.entry, plan, land)
+	}
+	if d.part.kind == partialFill {
+		// The stored bytes, then the origin's part as it arrives (teed
+		// above): the caller's range, or the whole representation.
+		combinedResponse(d, resp)
 	}
 	return c.decided(sentAction(d), d, resp), nil
 }
@@ -201,9 +226,14 @@ type exchangeTimes struct {
 // nil, and with the caller's request in resp.Request.
 func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Response, exchangeTimes, error) {
 	out := req
-	if d.action == revalidate {
+	switch {
+	case d.action == revalidate:
 		out = conditionalRequest(req, d.entry.Header, d.now)
 		c.observed.revalidations.Add(1)
+	case d.part.kind == partialFill:
+		out = fillRequest(req, &d.part) // only what the stored response lacks
+	case d.fields.conditionals:
+		out = quotedConditionalRequest(req) // the caller's If-None-Match, quoted (RFC 9110 Section 8.8.3)
 	}
 	out = modeFields(out, req, d.mode)
 	var times exchangeTimes

@@ -30,7 +30,7 @@ type implementation struct {
 	// inMemory marks an implementation that keeps its entries in the
 	// process's heap, which BenchmarkHeapPerEntry measures.
 	inMemory bool
-	new    func(tb testing.TB, inner http.RoundTripper) http.RoundTripper
+	new      func(tb testing.TB, inner http.RoundTripper) http.RoundTripper
 }
 
 // implementations returns every implementation this machine can run: the

@@ -1,0 +1,567 @@
+package acache
+
+// This file holds partial content: incomplete stored responses
+// ([RFC 9111 Section 3.3]), combining them with new parts
+// ([RFC 9111 Section 3.4]), fetching only the part a stored response lacks,
+// and If-Range ([RFC 9110 Section 13.1.5]).
+//
+// An incomplete response is stored as an Entry like any other, under the
+// key of the GET request, with no field of its own: its StatusCode is 206
+// and its Header carries the Content-Range "bytes first-last/complete" of
+// the bytes in its Body, one contiguous range of a representation whose
+// complete length is known and that has a strong entity-tag (RFC 9110
+// Section 8.8.1). The strong validator is what makes two parts combinable:
+// they are bytes of one and the same representation. An incomplete entry is
+// never served as a complete response: it answers only Range requests that
+// its bytes cover, and otherwise tells the cache which bytes to ask the
+// origin for. One entry per key (and Vary selection): a complete response
+// replaces an incomplete one; a new part with the same strong validator is
+// combined with the stored one when the two touch or overlap; otherwise the
+// newer replaces the older. Incomplete entries count against WithMaxBytes
+// like any other and hold at most WithMaxBodySize bytes.
+//
+// [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+// [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// span is the part of a representation that an incomplete response holds:
+// the bytes r (first and last inclusive) of a representation of size bytes,
+// as a Content-Range of [RFC 9110 Section 14.4] states it.
+//
+// [RFC 9110 Section 14.4]: https://www.rfc-editor.org/rfc/rfc9110#section-14.4
+type span struct {
+	r    byteRange
+	size int64
+}
+
+// length returns the number of bytes s holds.
+func (s span) length() int64 { return s.r.last - s.r.first + 1 }
+
+// String returns s as a Content-Range field value, "bytes first-last/size".
+func (s span) String() string {
+	return "bytes " + strconv.FormatInt(s.r.first, 10) + "-" + strconv.FormatInt(s.r.last, 10) +
+		"/" + strconv.FormatInt(s.size, 10)
+}
+
+// parseContentRange parses a Content-Range field value of the bytes unit
+// with a known complete length, per [RFC 9110 Section 14.4]:
+//
+//	Content-Range = range-unit SP incl-range "/" complete-length
+//	incl-range    = first-pos "-" last-pos
+//
+// ok is false for anything else, including an unsatisfied-range ("*/n"), an
+// unknown length ("/*"), and a range that is not within the length.
+//
+// [RFC 9110 Section 14.4]: https://www.rfc-editor.org/rfc/rfc9110#section-14.4
+func parseContentRange(v string) (s span, ok bool) {
+	v = trimOWS(v)
+	unit, rest, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(unit, "bytes") {
+		return span{}, false
+	}
+	incl, complete, ok := strings.Cut(rest, "/")
+	if !ok {
+		return span{}, false
+	}
+	first, last, ok := strings.Cut(incl, "-")
+	const maxDigits = 18 // every numeral fits an int64
+	for _, n := range []string{first, last, complete} {
+		if !isDigits(n) || len(n) > maxDigits {
+			return span{}, false
+		}
+	}
+	if !ok {
+		return span{}, false
+	}
+	s = span{byteRange{parseDigits(first), parseDigits(last)}, parseDigits(complete)}
+	if s.r.first > s.r.last || s.r.last >= s.size {
+		return span{}, false
+	}
+	return s, true
+}
+
+// contentRange returns the single Content-Range of h, or false.
+func contentRange(h http.Header) (span, bool) {
+	v, _, ok := singleFieldValue(h, "Content-Range")
+	if !ok {
+		return span{}, false
+	}
+	return parseContentRange(v)
+}
+
+// strongETag returns the entity-tag of h when it is a single strong one
+// ([RFC 9110 Section 8.8.1]): the validator that makes two parts of a
+// representation combinable ([RFC 9111 Section 3.4]).
+//
+// [RFC 9110 Section 8.8.1]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.1
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+func strongETag(h http.Header) (entityTag, bool) {
+	t, _, ok := headerETag(h)
+	return t, ok && !t.weak
+}
+
+// incompleteOf returns the span an incomplete stored response holds, or
+// false for any other entry (a complete one, or a 206 that is not a valid
+// incomplete response).
+func incompleteOf(e *Entry) (span, bool) {
+	if e.StatusCode != http.StatusPartialContent {
+		return span{}, false
+	}
+	s, ok := contentRange(e.Header)
+	if !ok || s.length() != int64(len(e.Body)) {
+		return span{}, false
+	}
+	if _, strong := strongETag(e.Header); !strong {
+		return span{}, false
+	}
+	return s, true
+}
+
+// validIncomplete reports whether e, a stored 206, is a valid incomplete
+// response: one Content-Range of a known length that its body fills, a
+// strong entity-tag, not under a HEAD key.
+func validIncomplete(e *Entry) bool {
+	_, ok := incompleteOf(e)
+	return ok && !strings.HasPrefix(e.Key, http.MethodHead+" ")
+}
+
+// storablePartial reports whether resp, a 206 answering req, may be stored as
+// an incomplete response ([RFC 9111 Section 3.3]): the answer to a GET with
+// a single Content-Range of a known length, a Content-Length (if known) that
+// agrees with it, a strong entity-tag, and bytes as the origin encoded them.
+//
+// [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
+func storablePartial(req *http.Request, resp *http.Response) bool {
+	if req.Method != http.MethodGet || resp.Uncompressed {
+		return false
+	}
+	s, ok := contentRange(resp.Header)
+	if !ok || resp.ContentLength >= 0 && resp.ContentLength != s.length() {
+		return false
+	}
+	_, strong := strongETag(resp.Header)
+	return strong
+}
+
+// resumable returns the span that the body of resp, stored as e, would
+// start when cut short, and whether the bytes that did arrive may then be
+// stored as an incomplete response ([RFC 9111 Section 3.3]): a 206 that is
+// storable as such, or a 200 to a GET with a strong entity-tag, a known
+// length and "Accept-Ranges: bytes", whose bytes are the origin's (not
+// decompressed by the inner transport).
+//
+// [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
+func resumable(req *http.Request, resp *http.Response, e *Entry) (first, size int64, ok bool) {
+	if req.Method != http.MethodGet || resp.Uncompressed || e.StatusCode != resp.StatusCode {
+		return 0, 0, false
+	}
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		s, ok := contentRange(e.Header)
+		return s.r.first, s.size, ok && storablePartial(req, resp)
+	case http.StatusOK:
+		_, strong := strongETag(e.Header)
+		if !strong || resp.ContentLength <= 0 || !acceptsByteRanges(e.Header) {
+			return 0, 0, false
+		}
+		return 0, resp.ContentLength, true
+	}
+	return 0, 0, false
+}
+
+// acceptsByteRanges reports an Accept-Ranges field that lists "bytes"
+// ([RFC 9110 Section 14.3]).
+//
+// [RFC 9110 Section 14.3]: https://www.rfc-editor.org/rfc/rfc9110#section-14.3
+func acceptsByteRanges(h http.Header) bool {
+	for _, line := range h["Accept-Ranges"] {
+		for member := range strings.SplitSeq(line, ",") {
+			if strings.EqualFold(trimOWS(member), "bytes") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// piece is a contiguous part of a representation: body holds its bytes from
+// position first on.
+type piece struct {
+	first int64
+	body  []byte
+}
+
+// end returns the position after the last byte of p.
+func (p piece) end() int64 { return p.first + int64(len(p.body)) }
+
+// union returns the bytes of old and new, two pieces of one representation
+// (the same strong validator), as one piece when they touch or overlap, per
+// [RFC 9111 Section 3.4]; where they overlap, new's bytes are taken. ok is
+// false when a gap separates them. The result never shares memory with a
+// stored body that another reader may hold, except when it is new itself.
+//
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+func union(old, new piece) (piece, bool) {
+	if new.first > old.end() || old.first > new.end() {
+		return piece{}, false
+	}
+	first, end := min(old.first, new.first), max(old.end(), new.end())
+	if first == new.first && end == new.end() {
+		return new, true // new covers old
+	}
+	out := make([]byte, end-first)
+	copy(out[old.first-first:], old.body)
+	copy(out[new.first-first:], new.body)
+	return piece{first, out}, true
+}
+
+// withPiece returns a copy of e, the entry that stores a response, holding
+// p of a representation of size bytes: a complete 200 when p is all of it,
+// else an incomplete 206 whose Content-Range and Content-Length describe p.
+// What the Cache derives from it is derived again.
+func (c *Cache) withPiece(e *Entry, p piece, size int64) *Entry {
+	out := *e
+	out.Header = e.Header.Clone()
+	out.Body = p.body
+	out.Variants, out.Partitions = nil, nil
+	n := int64(len(p.body))
+	if p.first == 0 && n == size {
+		out.StatusCode = http.StatusOK
+		delete(out.Header, "Content-Range")
+	} else {
+		out.StatusCode = http.StatusPartialContent
+		out.Header["Content-Range"] = []string{span{byteRange{p.first, p.first + n - 1}, size}.String()}
+	}
+	out.Header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	out.meta = deriveMeta(&out, c.shared, c.targets, c.freshness)
+	return &out
+}
+
+// bodyPlan says how the body of a response being stored is combined with
+// stored bytes, and what is stored when it is cut short.
+type bodyPlan struct {
+	// base is the stored piece the body continues or overlaps (same strong
+	// validator), combined with it per RFC 9111 Section 3.4; nil body: none.
+	base piece
+	// first is the position of the body's first byte in the representation,
+	// size the representation's length.
+	first, size int64
+	// partial reports that a body cut short may be stored, as an
+	// incomplete response of the bytes that did arrive.
+	partial bool
+	// combine reports that the body is a piece of a representation to
+	// combine with base (or to store as a piece): withPiece builds the
+	// entry. When false, the body is e's body as it is.
+	combine bool
+}
+
+// completeEntry returns the entry to store once the body has arrived
+// complete.
+func (c *Cache) completeEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
+	if !plan.combine {
+		e.Body = body
+		return e
+	}
+	return c.pieceEntry(e, plan, body)
+}
+
+// pieceEntry returns the entry holding body, at plan.first, combined with
+// plan.base when the two touch, and nil when the result would be larger
+// than the Cache stores for one response.
+func (c *Cache) pieceEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
+	p := piece{plan.first, body}
+	if p.end() > plan.size {
+		return nil // more than the representation holds: not its bytes
+	}
+	if len(plan.base.body) > 0 {
+		if u, ok := union(plan.base, p); ok && int64(len(u.body)) <= c.maxBodySize {
+			p = u
+		}
+	}
+	if int64(len(p.body)) > c.maxBodySize || len(p.body) == 0 {
+		return nil
+	}
+	return c.withPiece(e, p, plan.size)
+}
+
+// planBody returns how the body of resp, which a is to store, is stored: as
+// it is, or as a piece of a representation, combined with the incomplete
+// response d found when the two are parts of one representation
+// ([RFC 9111 Section 3.4]). keep is false when the response is not to be
+// stored at all: a part of a representation that is stored complete.
+//
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep bool) {
+	first, size, ok := resumable(d.req, resp, e)
+	if !ok {
+		return bodyPlan{}, true
+	}
+	plan = bodyPlan{first: first, size: size, partial: true, combine: e.StatusCode == http.StatusPartialContent}
+	if d.entry == nil || d.bypass {
+		return plan, true
+	}
+	newTag, _ := strongETag(e.Header)
+	oldTag, strong := strongETag(d.entry.Header)
+	if !strong || !strongMatch(oldTag, newTag) || !sameCoding(d.entry.Header, e.Header) {
+		return plan, true // another representation: the newer replaces the older
+	}
+	if d.entry.StatusCode == http.StatusOK && e.StatusCode == http.StatusPartialContent &&
+		int64(len(d.entry.Body)) == size {
+		return bodyPlan{}, false // a part of what is stored complete
+	}
+	if have, ok := incompleteOf(d.entry); ok && have.size == size {
+		plan.base = piece{have.r.first, d.entry.Body}
+		plan.combine = true
+	}
+	return plan, true
+}
+
+// sameCoding reports whether two responses have the same Content-Encoding:
+// byte ranges are ranges of the representation as encoded.
+func sameCoding(a, b http.Header) bool {
+	return strings.Join(a["Content-Encoding"], ",") == strings.Join(b["Content-Encoding"], ",")
+}
+
+// partialKind is what the cache does with a request for which it holds an
+// incomplete response.
+type partialKind int
+
+const (
+	// partialNone: the stored bytes do not help; the request goes to the
+	// origin as it is, and what comes back replaces or extends them.
+	partialNone partialKind = iota
+	// partialHit: the stored bytes cover the requested range (or the range
+	// is unsatisfiable for the known length): 206 (or 416) from the cache,
+	// when the verdict allows serving.
+	partialHit
+	// partialFill: the stored bytes cover the start of what is asked; the
+	// cache asks the origin for the rest only, with If-Range, and answers
+	// with the two combined (RFC 9111 Section 3.4).
+	partialFill
+)
+
+// partialPlan is what the cache makes of a request against an incomplete
+// stored response.
+type partialPlan struct {
+	kind partialKind
+	have span      // what the stored response holds
+	want byteRange // what the caller gets
+	// whole reports a caller who asked no range: it gets a 200 of the
+	// complete representation.
+	whole bool
+	// unsatisfiable reports a Range no byte of the representation satisfies
+	// (answered 416 from the cache).
+	unsatisfiable bool
+	etag          entityTag // the stored strong validator
+}
+
+// planPartial decides what d's request gets from the incomplete response d
+// found, and returns the range outcome to give the verdict.
+func planPartial(d *decision) rangeOutcome {
+	have, ok := incompleteOf(d.entry)
+	etag, _ := strongETag(d.entry.Header)
+	d.part = partialPlan{have: have, etag: etag}
+	req := d.req
+	if !ok || req.Method != http.MethodGet || d.fields.conditionals || d.mode == ModeReload {
+		return rangeForward
+	}
+	want, outcome := byteRange{0, have.size - 1}, rangeIgnore
+	if d.fields.rangeRequest {
+		want, outcome = parseRange(req.Header.Values("Range"), have.size)
+		if d.fields.ifRange && !ifRangeMatches(req.Header, d.entry.Header, d.now) {
+			// The caller's copy is of another representation: it wants the
+			// whole current one, which only the origin has.
+			return rangeForward
+		}
+	}
+	switch outcome {
+	case rangeUnsatisfiable:
+		d.part.kind, d.part.unsatisfiable = partialHit, true
+		return outcome
+	case rangeForward:
+		return outcome
+	case rangeIgnore:
+		want, d.part.whole = byteRange{0, have.size - 1}, true
+	}
+	d.part.want = want
+	switch {
+	case !d.part.whole && want.first >= have.r.first && want.last <= have.r.last:
+		d.part.kind = partialHit
+		return rangeSingle
+	case want.first >= have.r.first && want.first <= have.r.last+1 && want.last > have.r.last:
+		d.part.kind = partialFill
+	}
+	return rangeForward
+}
+
+// partialVerdict adjusts v, the verdict on a request for which d found an
+// incomplete response, to what such a response can do: answer a range it
+// covers, or send the origin the request for what it lacks, or leave the
+// request to the origin. It never serves the incomplete response as a
+// complete one.
+func partialVerdict(d *decision, v verdict) verdict {
+	if d.part.kind == partialHit || v.action == gatewayTimeout {
+		return v
+	}
+	if d.reqCC.onlyIfCached {
+		d.part.kind = partialNone
+		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
+	}
+	if d.part.kind == partialFill {
+		// If-Range makes the request for the missing part a validation of
+		// the stored part too: whatever its freshness, a 206 with the same
+		// strong validator confirms it.
+		return verdict{action: forward, fwd: FwdPartial}
+	}
+	if d.mode == ModeReload {
+		return v
+	}
+	return verdict{action: forward, fwd: FwdPartial}
+}
+
+// fillRequest returns a copy of req that asks the origin for the part of
+// the representation that the incomplete stored response lacks: the range
+// after its last byte to the last byte the caller wants, if the stored
+// strong validator is still current (If-Range, RFC 9110 Section 13.1.5).
+func fillRequest(req *http.Request, p *partialPlan) *http.Request {
+	out := req.Clone(req.Context())
+	delete(out.Header, "If-Range")
+	out.Header["Range"] = []string{"bytes=" + strconv.FormatInt(p.have.r.last+1, 10) + "-" + strconv.FormatInt(p.want.last, 10)}
+	out.Header["If-Range"] = []string{p.etag.String()}
+	return out
+}
+
+// fillsGap reports whether resp, the origin's answer to fillRequest, is the
+// missing part of the stored response: a 206 of exactly the range asked for,
+// with the stored strong validator, the same content coding, and the bytes
+// as the origin sent them.
+func fillsGap(p *partialPlan, stored http.Header, resp *http.Response) bool {
+	if resp.StatusCode != http.StatusPartialContent || resp.Uncompressed {
+		return false
+	}
+	got, ok := contentRange(resp.Header)
+	want := span{byteRange{p.have.r.last + 1, p.want.last}, p.have.size}
+	if !ok || got != want || resp.ContentLength >= 0 && resp.ContentLength != want.length() {
+		return false
+	}
+	tag, strong := strongETag(resp.Header)
+	return strong && strongMatch(tag, p.etag) && sameCoding(stored, resp.Header)
+}
+
+// combinedResponse turns resp, the origin's 206 with the part that the
+// stored response d found lacks, into the answer to the caller: the stored
+// bytes it asked for followed by the origin's, streamed, with the header
+// fields of the new response (RFC 9111 Section 3.4): a 206 of the range it
+// asked for, or a 200 when it asked for no range.
+func combinedResponse(d *decision, resp *http.Response) {
+	p := &d.part
+	stored := d.entry.Body[p.want.first-p.have.r.first:]
+	n := p.want.last - p.want.first + 1
+	header := resp.Header
+	if p.whole {
+		resp.StatusCode, resp.Status = http.StatusOK, statusLine(http.StatusOK)
+		delete(header, "Content-Range")
+	} else {
+		header["Content-Range"] = []string{span{p.want, p.have.size}.String()}
+	}
+	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	resp.ContentLength = n
+	resp.Body = &prefixedBody{prefix: bytes.NewReader(stored), body: resp.Body}
+}
+
+// prefixedBody reads stored bytes, then a body from the origin; Close
+// closes the origin's body.
+type prefixedBody struct {
+	prefix *bytes.Reader
+	body   io.ReadCloser
+}
+
+func (b *prefixedBody) Read(p []byte) (int, error) {
+	if b.prefix.Len() > 0 {
+		return b.prefix.Read(p)
+	}
+	return b.body.Read(p)
+}
+
+func (b *prefixedBody) Close() error { return b.body.Close() }
+
+// incompleteResponse answers a Range request from an incomplete stored
+// response whose bytes cover it (p.kind is partialHit): 206 with the part
+// ([RFC 9110 Section 15.3.7]), or 416 with "bytes */size" when no byte of
+// the representation satisfies it. header is the caller's fresh copy of the
+// stored header.
+//
+// [RFC 9110 Section 15.3.7]: https://www.rfc-editor.org/rfc/rfc9110#section-15.3.7
+func incompleteResponse(req *http.Request, header http.Header, body []byte, p *partialPlan) *http.Response {
+	if p.unsatisfiable {
+		header["Content-Length"] = []string{"0"}
+		header["Content-Range"] = []string{"bytes */" + strconv.FormatInt(p.have.size, 10)}
+		return newResponse(req, http.StatusRequestedRangeNotSatisfiable,
+			statusLine(http.StatusRequestedRangeNotSatisfiable), header, http.NoBody, 0)
+	}
+	from := p.want.first - p.have.r.first
+	part := body[from : from+p.want.last-p.want.first+1 : from+p.want.last-p.want.first+1]
+	n := int64(len(part))
+	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	header["Content-Range"] = []string{span{p.want, p.have.size}.String()}
+	return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header,
+		&storedBody{Reader: *bytes.NewReader(part)}, n)
+}
+
+// ifRangeMatches evaluates the If-Range field of a request against a
+// stored response with header stored, per [RFC 9110 Section 13.1.5]: true
+// when it is an entity-tag that strongly matches the stored ETag, or an
+// HTTP-date that exactly matches the stored Last-Modified when that date is
+// a strong validator ([RFC 9110 Section 8.8.2.2]: the stored Date is at
+// least one second after it). Anything else, several differing lines or an
+// invalid value included, does not match: the Range is then ignored.
+//
+// [RFC 9110 Section 8.8.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.2.2
+// [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
+func ifRangeMatches(req, stored http.Header, now time.Time) bool {
+	v, _, ok := singleFieldValue(req, "If-Range")
+	if !ok {
+		return false
+	}
+	if v = trimOWS(v); strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "W/") {
+		tag, ok := parseETag(v)
+		current, strong := strongETag(stored)
+		return ok && strong && strongMatch(tag, current)
+	}
+	date, ok := parseHTTPDateAt(v, now)
+	if !ok {
+		return false
+	}
+	lastModified, _, ok := headerDate(stored, "Last-Modified", now)
+	return ok && date.Equal(lastModified) && strongLastModified(stored, now)
+}
+
+// strongLastModified reports a Last-Modified that is a strong validator
+// per [RFC 9110 Section 8.8.2.2]: the response's Date is at least one
+// second after it.
+//
+// [RFC 9110 Section 8.8.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.2.2
+func strongLastModified(h http.Header, now time.Time) bool {
+	lastModified, _, ok := headerDate(h, "Last-Modified", now)
+	if !ok {
+		return false
+	}
+	date, _, ok := headerDate(h, "Date", now)
+	return ok && date.Sub(lastModified) >= time.Second
+}
+
+// strongValidator reports a stored response that If-Range can be evaluated
+// against: a strong entity-tag or a strong Last-Modified.
+func strongValidator(h http.Header, now time.Time) bool {
+	_, strong := strongETag(h)
+	return strong || strongLastModified(h, now)
+}
