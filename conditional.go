@@ -254,6 +254,35 @@ func strongMatch(a, b entityTag) bool {
 	return !a.weak && !b.weak && a.opaque == b.opaque
 }
 
+// unionConditionalRequest returns a copy of req, whose own If-None-Match
+// the cache revalidates a stale stored response with (header stored): the
+// caller's entity-tags, quoted where the caller left them unquoted, and the
+// stored response's, per [RFC 9111 Section 4.3.2]. The caller's other
+// validators stay as they are. A 304 for the stored tag freshens the stored
+// response, which then answers the caller; one for the caller's own tag is
+// the caller's answer. req itself is not modified.
+//
+// [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
+func unionConditionalRequest(req *http.Request, stored http.Header) *http.Request {
+	out := quotedConditionalRequest(req)
+	if out == req {
+		out = req.Clone(req.Context())
+	}
+	own, _, ok := headerETag(stored)
+	inm := out.Header.Values("If-None-Match")
+	tags, any := parseETagList(inm)
+	if !ok || any {
+		return out // "*" already asks about every representation
+	}
+	for _, t := range tags {
+		if t == own {
+			return out
+		}
+	}
+	out.Header["If-None-Match"] = append(slices.Clip(inm), own.String())
+	return out
+}
+
 // weakMatch reports whether a and b match under the weak comparison of
 // [RFC 9110 Section 8.8.3.2]: their opaque-tags are identical, whether or not
 // either is weak.

@@ -137,6 +137,14 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 func (c *Cache) find(d *decision, f *found) {
 	req := d.req
 	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
+	defer func() {
+		// The cache may add the stored response's entity-tag to the
+		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
+		// incomplete response.
+		if d.entry != nil && d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
+			_, _, f.unionETag = headerETag(d.entry.Header)
+		}
+	}()
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req)), d.key}
@@ -204,6 +212,7 @@ type requestFields struct {
 	// origin evaluates; ifRange an If-Range, which the cache evaluates.
 	forOrigin, ifRange bool
 	conditionals       bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
+	ifNoneMatch        bool // If-None-Match, which the cache may add its own tags to
 	rangeRequest       bool // Range (RFC 9110 Section 14.2)
 	// invalid reports a request net/http refuses to send: a field name that
 	// is not a token, a value with CR, LF, NUL or another control character,
@@ -224,7 +233,9 @@ func scanRequestFields(h http.Header) (f requestFields) {
 			f.preconditions, f.forOrigin = true, true
 		case "If-Range":
 			f.preconditions, f.ifRange = true, true
-		case "If-None-Match", "If-Modified-Since":
+		case "If-None-Match":
+			f.conditionals, f.ifNoneMatch = true, true
+		case "If-Modified-Since":
 			f.conditionals = true
 		case "Range":
 			f.rangeRequest = true

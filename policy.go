@@ -571,6 +571,9 @@ type found struct {
 	shared bool
 	// mode is the request's own cache mode (Control.Mode).
 	mode Mode
+	// unionETag reports that the caller's own If-None-Match may carry the
+	// stored response's entity-tag too (RFC 9111 Section 4.3.2).
+	unionETag bool
 }
 
 // decideVerdict decides what the cache does with a request from what it
@@ -619,7 +622,7 @@ func decideForward(f *found) verdict {
 	if f.meta.lifetime <= f.age || f.meta.cc.noCache {
 		fwd = FwdStale
 	}
-	if f.meta.validator && !f.conditionals && f.resendable {
+	if f.meta.validator && (!f.conditionals || f.unionETag) && f.resendable {
 		return verdict{action: revalidate, fwd: fwd}
 	}
 	return verdict{action: forward, fwd: fwd}

@@ -3,6 +3,7 @@ package acache
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -371,4 +372,75 @@ func TestRFC9111_4_3_2_IfModifiedSinceAgainstDate(t *testing.T) {
 			probes: []probe{{}, notModifiedFromCache(time.Minute, at(0)), fullFromCache(0, at(-time.Second))},
 		}})
 	})
+}
+
+// TestRFC9111_4_3_2_CacheAddsItsOwnEntityTag: a stale stored response meets a
+// caller's own If-None-Match: the cache sends the union of the caller's tags
+// and its own, and a 304 for its own tag freshens the stored response, which
+// answers the caller (a 200, or a 304 when the caller's tags select it).
+func TestRFC9111_4_3_2_CacheAddsItsOwnEntityTag(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		callerINM  string // the caller's If-None-Match
+		callerIMS  bool   // the caller sends If-Modified-Since instead
+		originAt   int    // the origin's version when the caller asks
+		wantSent   string // the If-None-Match the origin sees
+		wantStatus int
+		wantBody   string
+		freshened  bool // the stored response is fresh again afterwards
+	}{
+		{"4.3.2 the caller's old tag: the cache's tag gets a 304, the caller a 200 from the cache",
+			`"v0"`, false, 1, `"v0", "v1"`, http.StatusOK, "version 1", true},
+		{"4.3.2 the caller's tag is the stored one: the caller gets a 304",
+			`"v1"`, false, 1, `"v1"`, http.StatusNotModified, "", true},
+		{"4.3.2 an unquoted caller tag is quoted in the union",
+			`v0`, false, 1, `"v0", "v1"`, http.StatusOK, "version 1", true},
+		{"4.3.2 the caller has a newer version than the cache: the origin's 304 is the caller's",
+			`"v2"`, false, 2, `"v2", "v1"`, http.StatusNotModified, "", false},
+		{"4.3.2 a new version: the origin's 200 goes to the caller and is stored",
+			`"v0"`, false, 2, `"v0", "v1"`, http.StatusOK, "version 2", true},
+		{"4.3.2 If-Modified-Since alone is forwarded as it is",
+			"", true, 1, "", http.StatusOK, "version 1", true}, // the 200 is stored
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			var mu sync.Mutex
+			version, sent := 1, []string{}
+			o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				sent = append(sent, strings.Join(r.Header.Values("If-None-Match"), ", "))
+				tag := fmt.Sprintf(`"v%d"`, version)
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("ETag", tag)
+				for _, t := range strings.Split(strings.Join(r.Header.Values("If-None-Match"), ","), ",") {
+					if strings.TrimSpace(t) == tag {
+						w.WriteHeader(http.StatusNotModified)
+						return
+					}
+				}
+				fmt.Fprintf(w, "version %d", version)
+			})
+			tr := newTestTransport(clock)
+			fetch(t, tr, "GET", o.URL+"/", nil)
+			clock.Advance(2 * time.Minute) // stale
+			mu.Lock()
+			version = tc.originAt
+			mu.Unlock()
+			h := hdr("If-None-Match", tc.callerINM)
+			if tc.callerIMS {
+				h = hdr("If-Modified-Since", at(-time.Hour))
+			}
+			resp, body := fetch(t, tr, "GET", o.URL+"/", h)
+			assert.Equal(t, tc.wantStatus, resp.StatusCode)
+			assert.Equal(t, tc.wantBody, body)
+			mu.Lock()
+			assert.Equal(t, tc.wantSent, sent[len(sent)-1], "the If-None-Match the origin saw")
+			mu.Unlock()
+			resp, _ = fetch(t, tr, "GET", o.URL+"/", nil)
+			assert.Equal(t, tc.freshened, isHit(resp), "the stored response is fresh again")
+		})
+	}
 }

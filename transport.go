@@ -165,12 +165,16 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 	}
 	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
 		if fresh, member, ok := c.revalidated(d, resp.Header, times); ok {
+			// The caller gets the stored response, or a 304 when its own
+			// validators select it (RFC 9111 Section 4.3.2).
 			discardBody(resp)
 			c.observed.notModified.Add(1)
 			return c.decided(eventRevalidate, &fresh, storedResponse(c, req, &fresh, member, true)), nil
 		}
-		if resp, times, err = t.resend(c, req, resp); err != nil {
-			return nil, err
+		if !d.fields.conditionals { // else the 304 is for one of the caller's own tags: its answer
+			if resp, times, err = t.resend(c, req, resp); err != nil {
+				return nil, err
+			}
 		}
 	}
 	a := c.admit(d, resp, times)
@@ -227,6 +231,9 @@ type exchangeTimes struct {
 func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Response, exchangeTimes, error) {
 	out := req
 	switch {
+	case d.action == revalidate && d.fields.conditionals:
+		out = unionConditionalRequest(req, d.entry.Header) // the caller's tags and the cache's
+		c.observed.revalidations.Add(1)
 	case d.action == revalidate:
 		out = conditionalRequest(req, d.entry.Header, d.now)
 		c.observed.revalidations.Add(1)
