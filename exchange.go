@@ -339,7 +339,11 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		c.invalidate(req, resp)
 	}
 	if d.bypass {
-		return a
+		get, ok := c.postAsGET(d, resp)
+		if !ok {
+			return a
+		}
+		d, req = &get, get.req
 	}
 	if resp.StatusCode == http.StatusNotModified && d.entry != nil {
 		// A 304 meant for the caller's own validators still tells us the
@@ -382,6 +386,41 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		c.notStored(d.key, a.status.Detail)
 	}
 	return a
+}
+
+// postAsGET returns, for a response to POST that RFC 9110 Section 9.3.3 lets
+// a cache reuse for a later GET, the decision of that GET: one with explicit
+// freshness (RFC 9111 Section 4.2.1) and a Content-Location that names the
+// POST's target URI. The response is then stored under the key of the GET,
+// after the POST invalidated what was stored there (Section 4.4); every rule
+// of RFC 9111 Section 3 still applies, as to a GET.
+func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
+	req := d.req
+	if req == nil || req.Method != http.MethodPost || d.fields.invalid {
+		return decision{}, false
+	}
+	location := resp.Header.Get("Content-Location")
+	cc := c.responseCacheControl(resp.Header)
+	_, expires := resp.Header["Expires"]
+	if location == "" || !(cc.maxAge.set || c.shared && cc.sMaxAge.set || expires && !cc.targeted) {
+		return decision{}, false
+	}
+	u, err := req.URL.Parse(location)
+	if err != nil || !sameOrigin(u, req.URL) {
+		return decision{}, false
+	}
+	target := c.keyFor(http.MethodGet, req.URL, req.Host, "")
+	if target == "" || c.keyFor(http.MethodGet, u, req.Host, "") != target {
+		return decision{}, false
+	}
+	view := *req
+	view.Method = http.MethodGet
+	get := decision{req: &view, fields: d.fields, now: d.now, verdict: d.verdict}
+	get.key = c.key(&view)
+	if len(req.Header["Cache-Control"]) > 0 {
+		get.reqCC = parseRequestCacheControl(req.Header)
+	}
+	return get, get.key != ""
 }
 
 // refusal returns why resp, the origin's answer to d's request, is not

@@ -444,3 +444,66 @@ func TestRFC9111_4_3_2_CacheAddsItsOwnEntityTag(t *testing.T) {
 		})
 	}
 }
+
+// TestRFC9110_9_3_3_PostResponseReusedForGet: a response to POST with
+// explicit freshness and a Content-Location naming the POST's target URI is
+// stored for a later GET of that URI; any other is not.
+func TestRFC9110_9_3_3_PostResponseReusedForGet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		shared   bool
+		location string // Content-Location; "SELF" is the absolute target URI
+		cc       string
+		expires  bool
+		stored   bool
+	}{
+		{"9.3.3 Content-Location is the target and max-age: stored for GET", false, "/doc", "max-age=60", false, true},
+		{"9.3.3 an absolute Content-Location naming the target", false, "SELF", "max-age=60", false, true},
+		{"9.3.3 Expires is explicit freshness too", false, "/doc", "", true, true},
+		{"9.3.3 s-maxage in a shared cache", true, "/doc", "public, s-maxage=60", false, true},
+		{"9.3.3 without Content-Location: not stored", false, "", "max-age=60", false, false},
+		{"9.3.3 Content-Location naming another URI: not stored", false, "/other", "max-age=60", false, false},
+		{"9.3.3 another origin: not stored", false, "http://elsewhere.example/doc", "max-age=60", false, false},
+		{"9.3.3 without explicit freshness: not stored", false, "/doc", "", false, false},
+		{"9.3.3 no-store: not stored", false, "/doc", "max-age=60, no-store", false, false},
+		{"9.3.3 private in a shared cache: not stored", true, "/doc", "private, max-age=60", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			var o *testOrigin
+			o = newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				if tc.cc != "" {
+					w.Header().Set("Cache-Control", tc.cc)
+				}
+				if tc.expires {
+					w.Header().Set("Expires", at(time.Minute))
+				}
+				switch tc.location {
+				case "":
+				case "SELF":
+					w.Header().Set("Content-Location", o.URL+"/doc")
+				default:
+					w.Header().Set("Content-Location", tc.location)
+				}
+				fmt.Fprintf(w, "%s answer", r.Method)
+			})
+			var opts []Option
+			if tc.shared {
+				opts = append(opts, WithShared())
+			}
+			tr := newTestTransport(clock, opts...)
+			resp, body := fetch(t, tr, "POST", o.URL+"/doc", nil)
+			require.Equal(t, "POST answer", body)
+			status, _ := CacheStatusOf(resp)
+			assert.Equal(t, tc.stored, status.Stored, "Cache-Status %q", resp.Header["Cache-Status"])
+			resp, body = fetch(t, tr, "GET", o.URL+"/doc", nil)
+			assert.Equal(t, tc.stored, isHit(resp))
+			if tc.stored {
+				assert.Equal(t, "POST answer", body, "the GET got the POST's response")
+				assert.Equal(t, int64(1), o.hits.Load())
+			}
+		})
+	}
+}
