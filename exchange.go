@@ -1,6 +1,7 @@
 package acache
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -57,14 +58,15 @@ type rangeResult struct {
 // no cache.
 func (c *Cache) decide(req *http.Request) (d decision) {
 	ctl, _ := ControlOf(req.Context())
-	failed := false
+	// One defer, so that it stays open-coded (free on the hit path): it
+	// turns a panic into a bypass, and gives every decision the mode.
 	defer func(caller *http.Request) {
-		if failed {
+		if r := recover(); r != nil {
+			c.report("lookup", "", fmt.Errorf("panic: %v", r))
 			d = bypassing(caller, FwdBypass, "cache error")
 		}
 		d.mode = ctl.Mode // whatever the decision, bypasses included
 	}(req)
-	defer c.recovered("lookup", &failed)
 
 	req, d.fields = readableRequest(req)
 	switch {
