@@ -2,7 +2,10 @@ package acache
 
 import (
 	"context"
+	"math/rand/v2"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,6 +224,26 @@ func BenchmarkLRUSetEvict(b *testing.B) {
 	}
 }
 
+// BenchmarkLRUHitParallel is BenchmarkLRUHit from every core, over 1,024
+// keys: what the LRU's locks cost when hits run in parallel.
+func BenchmarkLRUHitParallel(b *testing.B) {
+	const n = 1024
+	ctx := context.Background()
+	keys := benchKeys(n)
+	l := filledLRU(keys)
+	b.ReportAllocs()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(7919))
+		for pb.Next() {
+			key := keys[i%n]
+			_, _ = l.Get(ctx, key)
+			_ = l.MoveToEnd(ctx, key)
+			i++
+		}
+	})
+}
+
 func BenchmarkLRUGetParallel(b *testing.B) {
 	const n = 1024
 	ctx := context.Background()
@@ -234,4 +257,31 @@ func BenchmarkLRUGetParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestLRUOrderAcrossShards: the recency order is exact over every shard: after
+// storing 1,000 keys and using them again in a shuffled order, PopOldest
+// returns them in exactly that order.
+func TestLRUOrderAcrossShards(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	l := NewLRU()
+	keys := benchKeys(1000)
+	set(t, l, keys...)
+	used := slices.Clone(keys)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(used), func(i, j int) { used[i], used[j] = used[j], used[i] })
+	for _, key := range used[:500] {
+		require.NoError(t, l.MoveToEnd(ctx, key))
+	}
+	want := append(slices.Clone(used[500:]), used[:500]...)
+	// The keys never used again keep the order they were stored in.
+	slices.SortStableFunc(want[:500], func(a, b string) int {
+		return slices.Index(keys, a) - slices.Index(keys, b)
+	})
+	assert.Equal(t, want, drain(t, l))
+	n, _ := l.Len(ctx)
+	assert.Zero(t, n)
+	entries, bytes, _ := l.Size(ctx)
+	assert.Zero(t, entries)
+	assert.Zero(t, bytes)
 }
