@@ -38,6 +38,7 @@ type Cache struct {
 	backend       Backend
 	partitionBy   func(*http.Request) string // WithPartitionBy
 	freshness     *freshnessPolicy           // rules.go; nil: RFC 9111 alone
+	derivation    *derivation                // the three above, as derived entries record them
 	sizer         Sizer                      // the backend, if it counts its own bytes
 	maxEntries    int
 	maxBytes      int64
@@ -124,6 +125,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		c.targets = append(c.targets, "Cdn-Cache-Control")
 	}
 	c.hitPrefix = cacheIdentifier(c.name) + "; hit; ttl="
+	c.derivation = &derivation{shared: c.shared, targets: c.targets, policy: c.freshness}
 	c.silent = c.logger.Handler() == slog.DiscardHandler
 	return c
 }

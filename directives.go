@@ -13,10 +13,11 @@ import (
 //
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
 type deltaSeconds struct {
-	set bool // the directive appeared (with a valid value, or it is max-age/s-maxage)
-	// seconds is the value, at most maxDeltaSeconds. It is 0 when the value
-	// of max-age or s-maxage was invalid.
-	seconds int64
+	// seconds is the value, at most maxDeltaSeconds (which fits 32 bits:
+	// an entry keeps six of these). It is 0 when the value of max-age or
+	// s-maxage was invalid.
+	seconds uint32
+	set     bool // the directive appeared (with a valid value, or it is max-age/s-maxage)
 }
 
 // maxDeltaSeconds is the value a cache takes for a delta-seconds too large to
@@ -39,8 +40,8 @@ func clampDelta(s int64) int64 {
 // stale-if-error directives wins.
 func (d *deltaSeconds) keepMin(s int64) {
 	s = clampDelta(s)
-	if !d.set || s < d.seconds {
-		d.set, d.seconds = true, s
+	if !d.set || s < int64(d.seconds) {
+		d.set, d.seconds = true, uint32(s)
 	}
 }
 
@@ -48,8 +49,8 @@ func (d *deltaSeconds) keepMin(s int64) {
 // several min-fresh directives wins.
 func (d *deltaSeconds) keepMax(s int64) {
 	s = clampDelta(s)
-	if !d.set || s > d.seconds {
-		d.set, d.seconds = true, s
+	if !d.set || s > int64(d.seconds) {
+		d.set, d.seconds = true, uint32(s)
 	}
 }
 
@@ -211,7 +212,7 @@ func (d *deltaSeconds) setTargeted(item sfItem) bool {
 	if item.kind != sfKindInteger || item.num < 0 {
 		return false
 	}
-	d.set, d.seconds = true, clampDelta(item.num)
+	d.set, d.seconds = true, uint32(clampDelta(item.num))
 	return true
 }
 

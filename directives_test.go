@@ -15,7 +15,7 @@ import (
 )
 
 // ds returns a delta-seconds value that is set to n.
-func ds(n int64) deltaSeconds { return deltaSeconds{set: true, seconds: n} }
+func ds(n int64) deltaSeconds { return deltaSeconds{set: true, seconds: uint32(n)} }
 
 // ccRow is one input and the expected result. A "\n" in the input separates
 // Cache-Control field lines.
@@ -309,8 +309,8 @@ func FuzzParseCacheControl(f *testing.F) {
 		for _, request := range []bool{false, true} {
 			cc := parseLines(request, in)
 			for _, d := range []deltaSeconds{cc.maxAge, cc.sMaxAge, cc.minFresh, cc.maxStale, cc.staleWhileRevalidate, cc.staleIfError} {
-				require.GreaterOrEqual(t, d.seconds, int64(0))
-				require.LessOrEqual(t, d.seconds, int64(1)<<31)
+				require.GreaterOrEqual(t, int64(d.seconds), int64(0))
+				require.LessOrEqual(t, int64(d.seconds), int64(1)<<31)
 				if !d.set {
 					require.Zero(t, d.seconds)
 				}
@@ -635,8 +635,8 @@ func FuzzParseTargetedField(f *testing.F) {
 		_, valid := parseDictionaryText(in)
 		require.True(t, valid, "a field that is not a Dictionary was obeyed")
 		for _, d := range []deltaSeconds{cc.maxAge, cc.sMaxAge, cc.staleWhileRevalidate, cc.staleIfError} {
-			require.GreaterOrEqual(t, d.seconds, int64(0))
-			require.LessOrEqual(t, d.seconds, int64(maxDeltaSeconds))
+			require.GreaterOrEqual(t, int64(d.seconds), int64(0))
+			require.LessOrEqual(t, int64(d.seconds), int64(maxDeltaSeconds))
 		}
 		for _, f := range []struct {
 			bare   bool

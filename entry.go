@@ -243,13 +243,9 @@ func validStoredHeader(h http.Header) bool {
 // entryMeta is what the Cache derives from a stored response once, at store
 // time, so that a hit re-parses nothing.
 type entryMeta struct {
-	// shared records the mode of the cache that derived it.
-	shared bool
-	// targets records the targeted fields it obeyed (RFC 9213).
-	targets []string
-	// policy records the freshness policy it applied (rules.go).
-	policy *freshnessPolicy
-	cc     cacheControl
+	// from records how the Cache that derived it reads responses.
+	from *derivation
+	cc   cacheControl
 	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
 	lifetime time.Duration
 	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
@@ -278,13 +274,21 @@ type entryMeta struct {
 	protoMinor int
 }
 
-// deriveMeta computes the entryMeta of e as a cache in the given mode, obeying
-// the given targeted fields and freshness policy (nil for none), sees it.
-func deriveMeta(e *Entry, shared bool, targets []string, policy *freshnessPolicy) *entryMeta {
+// derivation is how a Cache reads a stored response: its mode, the targeted
+// fields it obeys (RFC 9213) and its freshness policy (rules.go, nil for
+// none). A Cache makes one, which every entryMeta it derives points to.
+type derivation struct {
+	shared  bool
+	targets []string
+	policy  *freshnessPolicy
+}
+
+// deriveMeta computes the entryMeta of e as a cache that reads responses as
+// from says sees it.
+func deriveMeta(e *Entry, from *derivation) *entryMeta {
+	shared, targets, policy := from.shared, from.targets, from.policy
 	m := &entryMeta{
-		shared:       shared,
-		targets:      targets,
-		policy:       policy,
+		from:         from,
 		cc:           responseDirectives(e.Header, targets),
 		responseTime: e.ResponseTime,
 		status:       statusLine(e.StatusCode),
@@ -339,7 +343,11 @@ func deriveMeta(e *Entry, shared bool, targets []string, policy *freshnessPolicy
 // or one like it, stored in this process.
 func (c *Cache) derivedHere(e *Entry) bool {
 	m := e.meta
-	return m != nil && m.shared == c.shared && m.policy == c.freshness && slices.Equal(m.targets, c.targets)
+	if m == nil {
+		return false
+	}
+	f := m.from
+	return f == c.derivation || f.shared == c.shared && f.policy == c.freshness && slices.Equal(f.targets, c.targets)
 }
 
 // metaOf returns what the Cache derives from e: computed when e was stored,
@@ -353,7 +361,7 @@ func (c *Cache) metaOf(e *Entry) *entryMeta {
 		return m
 	}
 	c.derivations.Add(1)
-	m := deriveMeta(e, c.shared, c.targets, c.freshness)
+	m := deriveMeta(e, c.derivation)
 	c.decoded.remember(e, m)
 	return m
 }

@@ -176,7 +176,7 @@ func TestEntryDerivedMemoTellsResponsesApart(t *testing.T) {
 	t.Parallel()
 	var memo derivedMemo
 	a := &Entry{Key: "k", StatusCode: 200, Header: http.Header{"Cache-Control": {"max-age=60"}}, ResponseTime: t0}
-	m := deriveMeta(a, false, nil, nil)
+	m := deriveMeta(a, &derivation{shared: false})
 	memo.remember(a, m)
 	same := *a
 	same.Header = a.Header.Clone()

@@ -104,7 +104,7 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 			e.FreshFor = min(max(c.ruleFor(resp.Request, resp).FreshFor, 0), maxAge)
 		}()
 	}
-	m := deriveMeta(e, c.shared, c.targets, c.freshness)
+	m := deriveMeta(e, c.derivation)
 	x.FreshFor = m.lifetime
 	x.FreshnessFrom = freshnessSource(e, m, c.shared)
 	if rfc, _ := freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue(e.Header, now), c.shared); rfc != m.lifetime {

@@ -242,7 +242,7 @@ func (c *Cache) withPiece(e *Entry, p piece, size int64) *Entry {
 		out.Header["Content-Range"] = []string{span{byteRange{p.first, p.first + n - 1}, size}.String()}
 	}
 	out.Header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
-	out.meta = deriveMeta(&out, c.shared, c.targets, c.freshness)
+	out.meta = deriveMeta(&out, c.derivation)
 	return &out
 }
 

@@ -60,9 +60,9 @@ func ensureDate(h http.Header, responseTime time.Time) {
 func freshnessLifetime(status int, h http.Header, cc cacheControl, dateValue time.Time, shared bool) (lifetime time.Duration, explicit bool) {
 	switch {
 	case shared && cc.sMaxAge.set:
-		return seconds(cc.sMaxAge.seconds), true
+		return seconds(int64(cc.sMaxAge.seconds)), true
 	case cc.maxAge.set:
-		return seconds(cc.maxAge.seconds), true
+		return seconds(int64(cc.maxAge.seconds)), true
 	}
 	// RFC 9213 Section 2.2: a cache that obeys a targeted field ignores
 	// Expires, as it does Cache-Control.
@@ -227,10 +227,10 @@ func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) 
 	// Section 2): a request max-age, such as a browser's reload, does not
 	// cut its freshness short.
 	immutableFresh := m.cc.immutable && m.lifetime > age
-	if reqCC.maxAge.set && age > seconds(reqCC.maxAge.seconds) && !immutableFresh {
+	if reqCC.maxAge.set && age > seconds(int64(reqCC.maxAge.seconds)) && !immutableFresh {
 		return false // Section 5.2.1.1
 	}
-	if reqCC.minFresh.set && m.lifetime-age < seconds(reqCC.minFresh.seconds) {
+	if reqCC.minFresh.set && m.lifetime-age < seconds(int64(reqCC.minFresh.seconds)) {
 		return false // Section 5.2.1.3
 	}
 	if m.lifetime > age {
@@ -244,7 +244,7 @@ func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) 
 	}
 	switch {
 	case reqCC.maxStale.set:
-		return age-m.lifetime <= seconds(reqCC.maxStale.seconds)
+		return age-m.lifetime <= seconds(int64(reqCC.maxStale.seconds))
 	case reqCC.maxStaleAny:
 		return true
 	}
@@ -644,7 +644,7 @@ func staleWhileRevalidateAllowed(m *entryMeta, reqCC cacheControl, age time.Dura
 		return false
 	}
 	staleness := age - m.lifetime
-	return staleness >= 0 && staleness <= seconds(m.cc.staleWhileRevalidate.seconds)
+	return staleness >= 0 && staleness <= seconds(int64(m.cc.staleWhileRevalidate.seconds))
 }
 
 // staleOnErrorAllowed reports whether a stale stored response may be served
@@ -664,14 +664,14 @@ func staleOnErrorAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, sh
 		return false
 	}
 	staleness := max(0, age-m.lifetime)
-	if reqCC.maxStale.set && staleness > seconds(reqCC.maxStale.seconds) ||
-		reqCC.maxAge.set && age > seconds(reqCC.maxAge.seconds) {
+	if reqCC.maxStale.set && staleness > seconds(int64(reqCC.maxStale.seconds)) ||
+		reqCC.maxAge.set && age > seconds(int64(reqCC.maxAge.seconds)) {
 		return false
 	}
 	switch {
-	case m.cc.staleIfError.set && staleness <= seconds(m.cc.staleIfError.seconds):
+	case m.cc.staleIfError.set && staleness <= seconds(int64(m.cc.staleIfError.seconds)):
 		return true
-	case reqCC.staleIfError.set && staleness <= seconds(reqCC.staleIfError.seconds):
+	case reqCC.staleIfError.set && staleness <= seconds(int64(reqCC.staleIfError.seconds)):
 		return true
 	}
 	return anyStale && !(shared && m.cc.sMaxAge.set)

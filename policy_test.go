@@ -581,7 +581,7 @@ func TestPolicyCurrentAge(t *testing.T) {
 			RequestTime:  policyT0.Add(-2 * time.Second),
 			ResponseTime: policyT0,
 		}
-		m := deriveMeta(e, false, nil, nil)
+		m := deriveMeta(e, &derivation{shared: false})
 		// max(apparent 10s, Age 5s + delay 2s) + resident 100s.
 		assert.Equal(t, 110*time.Second, currentAge(m, policyT0.Add(100*time.Second)),
 			"a stored response would be served with the wrong Age and for the wrong time")
@@ -785,7 +785,7 @@ func TestPolicyServable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m := &entryMeta{
-				shared:   tc.shared,
+				from:     &derivation{shared: tc.shared},
 				cc:       parseResponseCacheControl(http.Header{"Cache-Control": {tc.respCC}}),
 				lifetime: tc.lifetime,
 			}
@@ -1195,7 +1195,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 			"X-Multi":       {"1", "2", "3"},
 			"Vary":          {"accept-encoding, Accept"},
 		}
-		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil, nil)
+		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false})
 		want := http.Header{
 			"Cache-Control": {`max-age=60, no-cache="Set-Cookie, X-Token"`},
 			"Date":          {policyAt(-10 * time.Second)},
@@ -1219,23 +1219,23 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		assert.Equal(t, policyT0, m.responseTime, "resident time would be counted from the wrong instant")
 		assert.Equal(t, []string{"Accept-Encoding", "Accept"}, m.varyNames, "the stored response would be matched on the wrong request fields")
 		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.cc.noCacheFields, "the response's directives would be misread")
-		assert.False(t, m.shared, "the metadata would claim the wrong cache mode")
+		assert.False(t, m.from.shared, "the metadata would claim the wrong cache mode")
 	})
 
 	t.Run("4.2.1 a shared cache derives the s-maxage lifetime", func(t *testing.T) {
 		t.Parallel()
 		h := http.Header{"Cache-Control": {"max-age=60, s-maxage=600"}, "Date": {policyAt(0)}}
-		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), true, nil, nil).lifetime,
+		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).lifetime,
 			"a shared cache would ignore s-maxage")
-		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil, nil).lifetime,
+		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false}).lifetime,
 			"a private cache would apply s-maxage")
-		assert.True(t, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), true, nil, nil).shared, "the metadata would claim the wrong cache mode")
+		assert.True(t, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).from.shared, "the metadata would claim the wrong cache mode")
 	})
 
 	t.Run("4.2.3 a missing Date counts from the time of receipt", func(t *testing.T) {
 		t.Parallel()
 		h := http.Header{"Expires": {policyAt(time.Hour)}}
-		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), false, nil, nil)
+		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false})
 		assert.Equal(t, time.Hour, m.lifetime, "a response without Date would get the wrong lifetime from Expires")
 		assert.Equal(t, time.Second, m.initialAge, "a response without Date would get the wrong initial age")
 	})
@@ -1253,7 +1253,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 	for _, s := range statuses {
 		t.Run("RFC 9110 15 status line "+s.want, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, s.want, deriveMeta(entry(s.code, "HTTP/1.1", http.Header{}), false, nil, nil).status,
+			assert.Equal(t, s.want, deriveMeta(entry(s.code, "HTTP/1.1", http.Header{}), &derivation{shared: false}).status,
 				"a hit would carry the wrong status line")
 		})
 	}
@@ -1272,7 +1272,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 	for _, p := range protos {
 		t.Run(fmt.Sprintf("RFC 9110 2.5 protocol version %q", p.proto), func(t *testing.T) {
 			t.Parallel()
-			m := deriveMeta(entry(http.StatusOK, p.proto, http.Header{}), false, nil, nil)
+			m := deriveMeta(entry(http.StatusOK, p.proto, http.Header{}), &derivation{shared: false})
 			assert.Equal(t, [2]int{p.major, p.minor}, [2]int{m.protoMajor, m.protoMinor},
 				"a hit would report the wrong protocol version")
 		})
