@@ -306,14 +306,7 @@ func resendable(req *http.Request) bool {
 
 // pragmaNoCache reports a Pragma: no-cache request field (RFC 9111 Section 5.4).
 func pragmaNoCache(h http.Header) bool {
-	for _, line := range h["Pragma"] {
-		for member := range strings.SplitSeq(line, ",") {
-			if strings.EqualFold(trimOWS(member), "no-cache") {
-				return true
-			}
-		}
-	}
-	return false
+	return listContains(h, "Pragma", "no-cache")
 }
 
 // admission is what the Cache makes of the origin's response: the entry to

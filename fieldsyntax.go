@@ -240,3 +240,16 @@ func splitOutsideQuotes(s string, sep byte) []string {
 		start = end + 1
 	}
 }
+
+// listContains reports whether the list field name of h (RFC 9110 Section
+// 5.6.1), its lines combined, has a member equal to token, case-insensitively.
+func listContains(h http.Header, name, token string) bool {
+	for _, line := range h[name] {
+		for member := range strings.SplitSeq(line, ",") {
+			if strings.EqualFold(trimOWS(member), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -183,14 +183,7 @@ func resumable(req *http.Request, resp *http.Response, e *Entry) (first, size in
 //
 // [RFC 9110 Section 14.3]: https://www.rfc-editor.org/rfc/rfc9110#section-14.3
 func acceptsByteRanges(h http.Header) bool {
-	for _, line := range h["Accept-Ranges"] {
-		for member := range strings.SplitSeq(line, ",") {
-			if strings.EqualFold(trimOWS(member), "bytes") {
-				return true
-			}
-		}
-	}
-	return false
+	return listContains(h, "Accept-Ranges", "bytes")
 }
 
 // piece is a contiguous part of a representation: body holds its bytes from
