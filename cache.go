@@ -54,7 +54,9 @@ type Cache struct {
 	collapseWait  time.Duration // how long a request waits for a twin in flight
 	hmacPool      sync.Pool     // of *partitionHasher keyed with the partition secret
 	hitPrefix     string        // name + "; hit; ttl="
-	targets       []string      // targeted Cache-Control fields, by precedence (RFC 9213)
+	// hitMemberCache keeps the Cache-Status members of hits by ttl (serve.go).
+	hitMemberCache [hitMembers]atomic.Pointer[string]
+	targets        []string // targeted Cache-Control fields, by precedence (RFC 9213)
 
 	backendTimeout time.Duration
 	// direct reports the in-memory LRU, which never blocks: it is called in

@@ -83,13 +83,32 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	// The ttl and the Age field come from the same whole seconds of age, so
 	// that the two agree (max-age=60 at Age: 0 is ttl=60).
 	ttl := d.meta.lifetime/time.Second - d.age/time.Second
-	member := c.hitPrefix + strconv.FormatInt(int64(ttl), 10)
+	member := c.hitMember(int64(ttl))
 	if d.detail != "" { // stale-while-revalidate: the ttl is negative
 		member = CacheStatus{Cache: c.name, Hit: true, TTL: ttl * time.Second, Detail: d.detail}.String()
 	}
 	resp = storedResponse(c, req, d, member, false)
 	c.hits.Add(1)
 	return c.decided(eventHit, d, resp)
+}
+
+// hitMembers is how many Cache-Status members of hits a Cache keeps made:
+// one for each ttl in whole seconds below it.
+const hitMembers = 4096
+
+// hitMember returns the Cache-Status member of a hit with ttl seconds left,
+// "name; hit; ttl=N": made once per ttl below hitMembers and kept, so that a
+// hit does not build the same string again.
+func (c *Cache) hitMember(ttl int64) string {
+	if ttl < 0 || ttl >= hitMembers {
+		return c.hitPrefix + strconv.FormatInt(ttl, 10)
+	}
+	if s := c.hitMemberCache[ttl].Load(); s != nil {
+		return *s
+	}
+	s := c.hitPrefix + strconv.FormatInt(ttl, 10)
+	c.hitMemberCache[ttl].Store(&s)
+	return s
 }
 
 // collapsedHit answers req, which waited for a twin in flight to the origin
