@@ -246,7 +246,7 @@ func TestDetachedThroughTheCache(t *testing.T) {
 	var logs logBuffer
 	c := NewCache(hangingGets{LRU: NewLRU(), release: release}, WithBackendTimeout(50*time.Millisecond), WithLogger(logs.logger()))
 	start := time.Now()
-	e := c.lookup(t.Context(), "GET http://example.test/")
+	e := c.lookup(t.Context(), "GET http://example.test/", nil)
 	assert.Nil(t, e, "a lookup that timed out")
 	assert.Less(t, time.Since(start), backendCallLiveness, "the lookup kept its caller past the backend timeout")
 	assertLogged(t, &logs, 1, "get", errBackendTimeout.Error())

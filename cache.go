@@ -36,6 +36,7 @@ const (
 // [NewCache] (a Transport whose Cache field is nil makes its own).
 type Cache struct {
 	backend       Backend
+	lru           *LRU // the backend, when it is the in-memory LRU
 	partitionBy   func(*http.Request) string // WithPartitionBy
 	freshness     *freshnessPolicy           // rules.go; nil: RFC 9111 alone
 	derivation    *derivation                // the three above, as derived entries record them
@@ -110,7 +111,7 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		collapseWait:   DefaultCollapseWait,
 		jobs:           make(chan struct{}, maxBackendJobs),
 	}
-	_, c.direct = backend.(*LRU)
+	c.lru, c.direct = backend.(*LRU)
 	c.sizer, _ = backend.(Sizer)
 	c.background.slots = make(chan struct{}, maxBackgroundRefreshes)
 	c.background.closing, c.background.stop = context.WithCancel(context.Background())
@@ -143,6 +144,25 @@ func (c *Cache) key(req *http.Request) string {
 	return c.keyFor(req.Method, req.URL, req.Host, c.partition(req))
 }
 
+// keyAndEntry returns the key of req, as key does, and over the in-memory
+// LRU the entry stored under it: the key is then the one the LRU holds, and
+// a hit allocates no key. entry is nil when there is none, or when the
+// backend is another one (find then looks it up).
+func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry) {
+	var buf [256]byte
+	b := appendKey(buf[:0], req.Method, req.URL, req.Host, "")
+	if b == nil {
+		return "", nil
+	}
+	b = c.appendPartition(b, req)
+	if c.lru != nil {
+		if key, entry = c.lru.getBytes(b); entry != nil {
+			return key, entry
+		}
+	}
+	return string(b), nil
+}
+
 // partition returns the partition part of req's key: a keyed hash of its
 // Authorization field and of what the Cache's partition function
 // ([WithPartitionBy]) returns for it, or "" when both are empty.
@@ -161,6 +181,16 @@ func (c *Cache) partition(req *http.Request) string {
 
 // partitionOfRequest is partition when there may be one.
 func (c *Cache) partitionOfRequest(req *http.Request) string {
+	var buf [len(partitionTag) + 32]byte
+	return string(c.appendPartition(buf[:0], req))
+}
+
+// appendPartition appends the partition part of req's key to dst (see
+// partition), and returns the result.
+func (c *Cache) appendPartition(dst []byte, req *http.Request) []byte {
+	if c.partitionBy == nil && (c.shared || len(req.Header["Authorization"]) == 0) {
+		return dst
+	}
 	var value string
 	if c.partitionBy != nil {
 		value = c.partitionBy(req)
@@ -170,9 +200,9 @@ func (c *Cache) partitionOfRequest(req *http.Request) string {
 		auth = nil // Section 3.5: what a shared cache stores, any user may reuse
 	}
 	if len(auth) == 0 && value == "" {
-		return ""
+		return dst
 	}
-	return c.partitionOf(auth, value)
+	return c.appendPartitionOf(dst, auth, value)
 }
 
 // keyFor returns the cache key of a request with this method, URL, Host field
@@ -194,6 +224,18 @@ func (c *Cache) partitionOfRequest(req *http.Request) string {
 //
 // [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
 func (c *Cache) keyFor(method string, u *url.URL, host, partition string) string {
+	var buf [256]byte
+	key := appendKey(buf[:0], method, u, host, partition)
+	if key == nil {
+		return ""
+	}
+	return string(key)
+}
+
+// appendKey appends to dst the key keyFor returns, and returns the result,
+// or nil when there is none. With dst on the caller's stack, a key that is
+// only looked up is never allocated.
+func appendKey(dst []byte, method string, u *url.URL, host, partition string) []byte {
 	scheme := u.Scheme
 	switch scheme {
 	case "http", "https": // the common case, with nothing to check
@@ -201,7 +243,7 @@ func (c *Cache) keyFor(method string, u *url.URL, host, partition string) string
 		scheme = "http"
 	default:
 		if scheme = strings.ToLower(scheme); !validScheme(scheme) {
-			return ""
+			return nil
 		}
 	}
 	contacted := normalizeHost(scheme, u.Host)
@@ -209,24 +251,30 @@ func (c *Cache) keyFor(method string, u *url.URL, host, partition string) string
 	if path == "" {
 		path = "/"
 	}
-	mark := "" // "?" before the query, joined with the rest in one allocation
+	mark := "" // "?" before the query
 	if u.ForceQuery || u.RawQuery != "" {
 		mark = "?"
 	}
 	if contacted == "" || !validToken(method) || !validHost(contacted) ||
 		!keySafe(path) || !keySafe(u.RawQuery) {
-		return ""
+		return nil
 	}
 	vhost := ""
 	if host != "" && host != u.Host {
 		if named := normalizeHost(scheme, host); named != contacted {
 			if !validHost(named) {
-				return ""
+				return nil
 			}
-			vhost = "\x00host=" + named
+			vhost = named
 		}
 	}
-	return method + " " + scheme + "://" + contacted + path + mark + u.RawQuery + vhost + partition
+	dst = append(append(append(dst, method...), ' '), scheme...)
+	dst = append(append(append(dst, "://"...), contacted...), path...)
+	dst = append(append(dst, mark...), u.RawQuery...)
+	if vhost != "" {
+		dst = append(append(dst, "\x00host="...), vhost...)
+	}
+	return append(dst, partition...)
 }
 
 // validScheme reports a URI scheme ([RFC 3986 Section 3.1]): a letter, then
@@ -289,6 +337,12 @@ const partitionTag = "\x00auth="
 // partition value, when there is one, follows a 0x02 byte, which no valid
 // field value holds: no two inputs hash the same bytes.
 func (c *Cache) partitionOf(auth []string, value string) string {
+	return string(c.appendPartitionOf(nil, auth, value))
+}
+
+// appendPartitionOf appends partitionOf(auth, value) to dst, and returns the
+// result.
+func (c *Cache) appendPartitionOf(dst []byte, auth []string, value string) []byte {
 	p := c.hmacPool.Get().(*partitionHasher)
 	defer c.hmacPool.Put(p)
 	p.in = p.in[:0]
@@ -303,7 +357,7 @@ func (c *Cache) partitionOf(auth []string, value string) string {
 	sum := p.mac.Sum(p.sum[:0])
 	n := copy(p.out[:], partitionTag)
 	hex.Encode(p.out[n:], sum[:16])
-	return string(p.out[:])
+	return append(dst, p.out[:]...)
 }
 
 // credentialsOf returns a keyed hash of the Authorization and Cookie fields
@@ -329,13 +383,16 @@ func (c *Cache) credentialsOf(h http.Header) string {
 // lookup returns the entry stored under key, or nil. A backend error, a
 // backend that does not answer within the backend timeout or before ctx is
 // done, and an entry that fails validation are reported and become a miss;
-// a bad entry is removed.
-func (c *Cache) lookup(ctx context.Context, key string) *Entry {
-	var e *Entry
+// a bad entry is removed. got, when not nil, is what the LRU already
+// returned for key (keyAndEntry), which it checks instead.
+func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
+	e := got
 	var err error
-	if c.direct {
+	switch {
+	case got != nil:
+	case c.direct:
 		e, err = c.backend.Get(ctx, key)
-	} else {
+	default:
 		var ok bool
 		if e, err, ok = detachedCall(c, ctx, "get", func(ctx context.Context) (*Entry, error) {
 			return c.backend.Get(ctx, key)

@@ -81,7 +81,8 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		return bypassing(req, FwdBypass, "precondition")
 	}
 	d.req = req
-	if d.key = c.key(req); d.key == "" {
+	var stored *Entry // what the LRU holds under the key, if it is the backend
+	if d.key, stored = c.keyAndEntry(req); d.key == "" {
 		return bypassing(req, FwdBypass, "uncacheable URL")
 	}
 	if len(req.Header["Cache-Control"]) > 0 {
@@ -98,7 +99,7 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
 	d.now = c.now()
 	var f found
-	c.find(&d, &f)
+	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
 		d.entry != nil && !strongValidator(d.entry.Header, d.now) {
 		// If-Range is evaluated against a strong validator only
@@ -136,7 +137,7 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 // what a GET gets from the response found: the range of a complete one
 // (If-Range evaluated, RFC 9110 Section 13.1.5), or the plan for an
 // incomplete one (partial.go), which a HEAD request never selects.
-func (c *Cache) find(d *decision, f *found) {
+func (c *Cache) find(d *decision, f *found, stored *Entry) {
 	req := d.req
 	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
 	defer func() {
@@ -155,7 +156,11 @@ func (c *Cache) find(d *decision, f *found) {
 		if key == "" {
 			continue
 		}
-		e := c.lookup(req.Context(), key)
+		var got *Entry
+		if key == d.key {
+			got = stored
+		}
+		e := c.lookup(req.Context(), key, got)
 		if e == nil {
 			continue
 		}
@@ -530,7 +535,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 // [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
 func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times exchangeTimes) {
 	key := c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req))
-	e := c.lookup(req.Context(), key)
+	e := c.lookup(req.Context(), key, nil)
 	if e == nil {
 		return
 	}

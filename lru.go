@@ -101,6 +101,17 @@ func (l *LRU) Get(_ context.Context, key string) (*Entry, error) {
 	return nil, nil
 }
 
+// getBytes returns the entry stored under key, and the key as the LRU holds
+// it, without converting key to a string; ("", nil) if there is none.
+func (l *LRU) getBytes(key []byte) (string, *Entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n, ok := l.items[string(key)]; ok {
+		return n.key, n.entry
+	}
+	return "", nil
+}
+
 // Set stores e under key as the most recently used entry, replacing any entry
 // stored under key before. It never returns an error.
 func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
