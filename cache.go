@@ -36,7 +36,7 @@ const (
 // [NewCache] (a Transport whose Cache field is nil makes its own).
 type Cache struct {
 	backend       Backend
-	lru           *LRU // the backend, when it is the in-memory LRU
+	lru           *LRU                       // the backend, when it is the in-memory LRU
 	partitionBy   func(*http.Request) string // WithPartitionBy
 	freshness     *freshnessPolicy           // rules.go; nil: RFC 9111 alone
 	derivation    *derivation                // the three above, as derived entries record them
