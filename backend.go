@@ -65,3 +65,17 @@ type Backend interface {
 type Sizer interface {
 	Size(ctx context.Context) (entries int, bytes int64, err error)
 }
+
+// Peeker is implemented by a [Backend] that keeps some of its entries in
+// memory (a disk backend's decoded entries, say). Peek returns the entry
+// stored under key when it can answer at once, from memory, and nil
+// otherwise: the entry may still be stored, and the Cache then calls Get.
+//
+// The Cache calls Peek on the caller's goroutine before Get, which it runs
+// off that goroutine under the backend timeout: a hit that Peek answers
+// costs no goroutine, timer or wait. Peek must therefore never do I/O nor
+// wait for anything but a lock held for memory operations. What Peek returns
+// is checked like what Get returns.
+type Peeker interface {
+	Peek(key string) *Entry
+}

@@ -37,6 +37,7 @@ const (
 type Cache struct {
 	backend       Backend
 	lru           *LRU                       // the backend, when it is the in-memory LRU
+	peeker        Peeker                     // the backend, when it answers some Gets from memory
 	partitionBy   func(*http.Request) string // WithPartitionBy
 	freshness     *freshnessPolicy           // rules.go; nil: RFC 9111 alone
 	derivation    *derivation                // the three above, as derived entries record them
@@ -112,6 +113,9 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 		jobs:           make(chan struct{}, maxBackendJobs),
 	}
 	c.lru, c.direct = backend.(*LRU)
+	if !c.direct {
+		c.peeker, _ = backend.(Peeker)
+	}
 	c.sizer, _ = backend.(Sizer)
 	c.background.slots = make(chan struct{}, maxBackgroundRefreshes)
 	c.background.closing, c.background.stop = context.WithCancel(context.Background())
@@ -393,11 +397,16 @@ func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
 	case c.direct:
 		e, err = c.backend.Get(ctx, key)
 	default:
-		var ok bool
-		if e, err, ok = detachedCall(c, ctx, "get", func(ctx context.Context) (*Entry, error) {
-			return c.backend.Get(ctx, key)
-		}); !ok {
-			return nil
+		if c.peeker != nil {
+			e = c.peeker.Peek(key) // from memory, on this goroutine
+		}
+		if e == nil {
+			var ok bool
+			if e, err, ok = detachedCall(c, ctx, "get", func(ctx context.Context) (*Entry, error) {
+				return c.backend.Get(ctx, key)
+			}); !ok {
+				return nil
+			}
 		}
 	}
 	if err != nil {

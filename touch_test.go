@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,4 +64,54 @@ func TestTouchHungBackendHoldsOneGoroutine(t *testing.T) {
 	assert.Equal(t, int64(1), origin.hits.Load(), "no lookup failed for want of room")
 	assert.Equal(t, int64(1), faulty.Calls(acachetest.OpMoveToEnd), "one touch is under way; the rest wait in the queue")
 	assert.Zero(t, cache.Stats().Errors)
+}
+
+// peekingBackend answers Peek from the LRU it wraps, beside a Get that may
+// hang: a backend with a memory tier in front of slow storage.
+type peekingBackend struct {
+	*acachetest.FaultyBackend
+	memory *acache.LRU
+	peeks  atomic.Int64
+}
+
+func (p *peekingBackend) Peek(key string) *acache.Entry {
+	p.peeks.Add(1)
+	e, _ := p.memory.Get(context.Background(), key)
+	return e
+}
+
+// A hit that the backend's Peek answers from memory waits for no Get: here
+// every Get hangs, and the hits are served all the same. An entry Peek does
+// not have is asked of Get.
+func TestPeekAnswersHitsWithoutGet(t *testing.T) {
+	t.Parallel()
+	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "body of "+r.URL.Path)
+	})
+	lru := acache.NewLRU()
+	backend := &peekingBackend{FaultyBackend: acachetest.NewFaultyBackend(lru), memory: lru}
+	t.Cleanup(backend.Release)
+	cache := acache.NewCache(backend, acache.WithBackendTimeout(time.Hour))
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, origin.URL+"/a", nil)
+
+	backend.Inject(acachetest.OpGet, acachetest.Fault{Hang: true, IgnoreContext: true})
+	getsBefore := backend.Calls(acachetest.OpGet)
+	within(t, "hits while every Get hangs", func() {
+		for range 3 {
+			resp, body := fetchVia(t, tr, origin.URL+"/a", nil)
+			assert.True(t, hit(resp))
+			assert.Equal(t, "body of /a", body)
+		}
+	})
+	assert.Equal(t, getsBefore, backend.Calls(acachetest.OpGet), "no Get was made for what Peek answered")
+	assert.Positive(t, backend.peeks.Load())
+
+	backend.Clear(acachetest.OpGet)
+	memoryless := &peekingBackend{FaultyBackend: acachetest.NewFaultyBackend(lru), memory: acache.NewLRU()}
+	tr2 := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(memoryless)}
+	resp, _ := fetchVia(t, tr2, origin.URL+"/a", nil)
+	assert.True(t, hit(resp), "an entry Peek does not have is asked of Get")
+	assert.Positive(t, memoryless.Calls(acachetest.OpGet))
 }

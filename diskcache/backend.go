@@ -1,6 +1,7 @@
 package diskcache
 
-// This file holds the methods of acache.Backend and acache.Sizer.
+// This file holds the methods of acache.Backend, acache.Sizer and
+// acache.Peeker.
 
 import (
 	"bytes"
@@ -89,6 +90,18 @@ func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 		s.db.memory.add(&sl, key, e, gen)
 	}
 	return e, nil
+}
+
+// Peek returns the entry stored under key if the database holds it decoded
+// in memory, and nil otherwise (Get then reads the file). It never does I/O,
+// and it does not change the entry's recency. It implements [acache.Peeker].
+func (s *Store) Peek(key string) *acache.Entry {
+	if s.db == nil || s.closed.Load() {
+		return nil
+	}
+	sl := slotOf(key)
+	e, _ := s.db.memory.get(&sl, key)
+	return e
 }
 
 // Set stores e under key as the most recently used entry, replacing the

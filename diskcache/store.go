@@ -20,6 +20,7 @@ var (
 var (
 	_ acache.Backend = (*Store)(nil)
 	_ acache.Sizer   = (*Store)(nil)
+	_ acache.Peeker  = (*Store)(nil)
 )
 
 // Store is an [acache.Backend] that keeps entries in a bbolt database in a

@@ -278,3 +278,30 @@ func TestOpenErrors(t *testing.T) {
 	_, err = Open(dir)
 	assert.Error(t, err, "Open of a file that is not a database")
 }
+
+// Peek answers from the entries the database holds decoded in memory, and
+// only from them: never from the file, never after Close.
+func TestPeekAnswersFromMemory(t *testing.T) {
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	ctx := t.Context()
+	const key = "GET https://example.com/peek"
+	assert.Nil(t, s.Peek(key), "nothing stored")
+	e := testEntry(key, 100)
+	require.NoError(t, s.Set(ctx, key, e))
+	assert.Same(t, e, s.Peek(key), "the entry stored is held in memory")
+	assert.Nil(t, s.Peek("GET https://example.com/other"))
+	_, err := s.Pop(ctx, key)
+	require.NoError(t, err)
+	assert.Nil(t, s.Peek(key), "a removed entry is gone from memory too")
+
+	require.NoError(t, s.Set(ctx, key, e))
+	require.NoError(t, s.Close())
+	assert.Nil(t, s.Peek(key), "a closed Store answers nothing")
+	reopened := openDir(t, dir)
+	assert.Nil(t, reopened.Peek(key), "after a restart, only Get reads the file")
+	got, err := reopened.Get(ctx, key)
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	assert.NotNil(t, reopened.Peek(key), "what Get decoded is held in memory")
+}
