@@ -61,7 +61,9 @@
 // or decoded, up to 32 MiB of [acache.Entry.Size], in memory, updated after
 // every commit in commit order: a hit on one of them returns the very Entry
 // the Cache stored (which it then neither re-validates nor re-parses) without
-// touching the file.
+// touching the file. Peek ([acache.Peeker]) answers from these entries alone,
+// so that the Cache serves such a hit on the caller's goroutine, without the
+// goroutine and timer a Get costs.
 //
 // Stored bytes that do not decode give an error wrapping
 // [acache.ErrCorruptEntry] from Get (the Cache then counts a miss and removes
