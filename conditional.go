@@ -309,13 +309,6 @@ func headerETag(h http.Header) (t entityTag, present, ok bool) {
 	return t, true, ok
 }
 
-// notModified is [notModifiedReceived] for a stored response whose receipt
-// time is unknown: without a valid Date, If-Modified-Since then has nothing
-// to compare against.
-func notModified(method string, reqHeader, stored http.Header, now time.Time) bool {
-	return notModifiedReceived(method, reqHeader, stored, time.Time{}, now)
-}
-
 // notModifiedReceived reports whether a cache holding a stored response with
 // header stored, received at responseTime, may answer a request with method
 // and header reqHeader with 304 (Not Modified), evaluating the request's

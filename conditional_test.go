@@ -742,3 +742,10 @@ func FuzzConditional(f *testing.F) {
 		_ = matches304(req, stored, conditionalNow)
 	})
 }
+
+// notModified is notModifiedReceived for a stored response whose receipt
+// time is unknown: without a valid Date, If-Modified-Since then has nothing
+// to compare against.
+func notModified(method string, reqHeader, stored http.Header, now time.Time) bool {
+	return notModifiedReceived(method, reqHeader, stored, time.Time{}, now)
+}
