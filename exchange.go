@@ -140,14 +140,6 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 func (c *Cache) find(d *decision, f *found, stored *Entry) {
 	req := d.req
 	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
-	defer func() {
-		// The cache may add the stored response's entity-tag to the
-		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
-		// incomplete response.
-		if d.entry != nil && d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
-			_, _, f.unionETag = headerETag(d.entry.Header)
-		}
-	}()
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req)), d.key}
@@ -191,6 +183,12 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 	}
 	d.ttl = d.meta.lifetime - d.age
 	f.meta, f.age = d.meta, d.age
+	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
+		// The cache may add the stored response's entity-tag to the
+		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
+		// incomplete response.
+		_, _, f.unionETag = headerETag(d.entry.Header)
+	}
 	switch {
 	case req.Method != http.MethodGet:
 	case d.entry.StatusCode == http.StatusPartialContent:
