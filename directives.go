@@ -65,6 +65,15 @@ func (d *deltaSeconds) keepMax(s int64) {
 // [RFC 9111 Section 5.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2
 type cacheControl struct {
 	noStore, noCache, mustRevalidate, proxyRevalidate, public, private, immutable, mustUnderstand, noTransform, onlyIfCached bool
+	// maxStaleAny reports a request max-stale without a value: any staleness
+	// is accepted (RFC 9111 Section 5.2.1.2). A valued max-stale, being more
+	// restrictive, overrides it.
+	maxStaleAny bool
+	// targeted reports directives read from a targeted field (RFC 9213
+	// Section 2.2), not from Cache-Control: the response's Expires is then
+	// to be ignored too.
+	targeted bool
+
 	// noCacheFields and privateFields hold the canonical header names, sorted
 	// and without duplicates, of the qualified forms no-cache="a, b" and
 	// private="a" of a response. The bare form sets noCache or private
@@ -73,15 +82,6 @@ type cacheControl struct {
 
 	// The delta-seconds directives; max-stale holds only a valued max-stale.
 	maxAge, sMaxAge, minFresh, maxStale, staleWhileRevalidate, staleIfError deltaSeconds
-	// maxStaleAny reports a request max-stale without a value: any staleness
-	// is accepted (RFC 9111 Section 5.2.1.2). A valued max-stale, being more
-	// restrictive, overrides it.
-	maxStaleAny bool
-
-	// targeted reports directives read from a targeted field (RFC 9213
-	// Section 2.2), not from Cache-Control: the response's Expires is then
-	// to be ignored too.
-	targeted bool
 }
 
 // parseResponseCacheControl parses the Cache-Control field lines of a

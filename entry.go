@@ -241,7 +241,8 @@ func validStoredHeader(h http.Header) bool {
 }
 
 // entryMeta is what the Cache derives from a stored response once, at store
-// time, so that a hit re-parses nothing.
+// time, so that a hit re-parses nothing. One is kept per stored response,
+// so its fields are ordered to leave no padding (176 bytes).
 type entryMeta struct {
 	// from records how the Cache that derived it reads responses.
 	from *derivation
@@ -249,29 +250,39 @@ type entryMeta struct {
 	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
 	lifetime time.Duration
 	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
-	// of the response when it was received.
+	// of the response when it was received. The entry's ResponseTime is
+	// response_time.
 	initialAge time.Duration
-	// responseTime is response_time (RFC 9111 Section 4.2.3).
-	responseTime time.Time
 	// varyNames lists the canonical request header names the response varies
 	// on (RFC 9111 Section 4.1).
 	varyNames []string
+	// hitHeaderValues counts the values of the stored header that a hit
+	// serves (see withheldOnHit), for a one-allocation clone.
+	hitHeaderValues int32
+	// protoMajor and protoMinor are the version of the entry's Proto.
+	protoMajor, protoMinor uint8
 	// varyOK is false when the response's Vary can never be matched: a
 	// decoded entry that should not have been stored.
 	varyOK bool
-	// hitHeader is the header a hit clones: the stored header without Age
-	// (recomputed per hit), the cache's own marker fields, and the fields a
-	// qualified no-cache forbids sending without revalidation.
-	hitHeader http.Header
 	// validator reports an ETag or Last-Modified: the response can be
 	// revalidated (RFC 9111 Section 4.3.1).
 	validator bool
-	// hitHeaderValues counts the values in hitHeader, for a one-allocation clone.
-	hitHeaderValues int
-	// status is the status text served on a hit, e.g. "200 OK".
-	status     string
-	protoMajor int
-	protoMinor int
+	// withheld reports that the stored header has fields a hit leaves out
+	// (withheldOnHit). Most have none, and a hit then copies every field
+	// without asking; no second header is kept per entry either way.
+	withheld bool
+}
+
+// withheldOnHit reports a stored field that a hit does not serve: Age,
+// recomputed per hit (RFC 9111 Section 4.2.3); the cache's own marker; a
+// hop-by-hop field (Section 3.1); a field a qualified no-cache forbids
+// sending without revalidation (Section 5.2.2.4).
+func (m *entryMeta) withheldOnHit(name string) bool {
+	if name == "Age" || name == XFromCache || isHopByHop(name) {
+		return true
+	}
+	_, found := slices.BinarySearch(m.cc.noCacheFields, name)
+	return found
 }
 
 // derivation is how a Cache reads a stored response: its mode, the targeted
@@ -288,15 +299,13 @@ type derivation struct {
 func deriveMeta(e *Entry, from *derivation) *entryMeta {
 	shared, targets, policy := from.shared, from.targets, from.policy
 	m := &entryMeta{
-		from:         from,
-		cc:           responseDirectives(e.Header, targets),
-		responseTime: e.ResponseTime,
-		status:       statusLine(e.StatusCode),
-		protoMajor:   1,
-		protoMinor:   1,
+		from:       from,
+		cc:         responseDirectives(e.Header, targets),
+		protoMajor: 1,
+		protoMinor: 1,
 	}
-	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok {
-		m.protoMajor, m.protoMinor = major, minor
+	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok && major <= 255 && minor <= 255 {
+		m.protoMajor, m.protoMinor = uint8(major), uint8(minor)
 	}
 	m.varyNames, m.varyOK = varyNames(e.Header)
 	m.validator = hasValidator(e.Header)
@@ -308,31 +317,11 @@ func deriveMeta(e *Entry, from *derivation) *entryMeta {
 	}
 	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 
-	// Most stored headers hold nothing a hit leaves out: the hit then
-	// clones the stored header itself, and no second map is kept per entry.
-	withheld := func(name string) bool {
-		if name == "Age" || name == "X-From-Cache" || isHopByHop(name) {
-			return true
-		}
-		_, found := slices.BinarySearch(m.cc.noCacheFields, name)
-		return found
-	}
-	m.hitHeader = e.Header
 	for name, values := range e.Header {
-		if withheld(name) {
-			m.hitHeader = nil
-			break
-		}
-		m.hitHeaderValues += len(values)
-	}
-	if m.hitHeader == nil {
-		m.hitHeader = make(http.Header, len(e.Header))
-		m.hitHeaderValues = 0
-		for name, values := range e.Header {
-			if !withheld(name) {
-				m.hitHeader[name] = values
-				m.hitHeaderValues += len(values)
-			}
+		if m.withheldOnHit(name) {
+			m.withheld = true
+		} else {
+			m.hitHeaderValues += int32(len(values))
 		}
 	}
 	return m

@@ -169,7 +169,7 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 			own.lifetime = d.freshFor
 			m = &own
 		}
-		age := currentAge(m, d.now)
+		age := currentAge(m, v.ResponseTime, d.now)
 		usable := servable(m, d.reqCC, age, c.shared)
 		if d.entry == nil || usable {
 			d.entry, d.meta, d.entryKey, d.age = v, m, key, age
@@ -369,7 +369,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		return a
 	}
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
-	ttl := e.meta.lifetime - currentAge(e.meta, times.response)
+	ttl := e.meta.lifetime - currentAge(e.meta, e.ResponseTime, times.response)
 	switch {
 	case ttl <= 0 && !hasValidator(e.Header):
 		a.status.Detail = "stale on arrival"
@@ -462,7 +462,7 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, time
 		e.Proto = "HTTP/1.1"
 	}
 	ensureDate(e.Header, times.response)
-	m := c.metaOf(e)
+	m := deriveMeta(e, c.derivation) // the entry carries it: not for the memo
 	e.VaryHeader = varyHeader(d.req.Header, m.varyNames)
 	if m.cc.private && !c.shared {
 		// RFC 9111 Section 5.2.2.7: intended for a single user. A private
@@ -496,7 +496,7 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 	fresh = *d
 	fresh.entry, fresh.meta = e, e.meta
 	fresh.now = times.response
-	fresh.age = currentAge(e.meta, times.response)
+	fresh.age = currentAge(e.meta, e.ResponseTime, times.response)
 	fresh.ttl = e.meta.lifetime - fresh.age
 	member = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
 		Stored: true, TTL: fresh.ttl, Detail: d.detail}.String()
@@ -513,9 +513,8 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 	fresh := *d.entry
 	fresh.Header = updatedHeader(d.entry.Header, update, times.response)
 	fresh.Variants = nil
-	fresh.meta = nil
 	fresh.RequestTime, fresh.ResponseTime = times.request, times.response
-	fresh.meta = c.metaOf(&fresh)
+	fresh.meta = deriveMeta(&fresh, c.derivation)
 	if fresh.meta.cc.private && !c.shared && fresh.Credentials == "" {
 		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
 	}
@@ -583,7 +582,7 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	}()
 	defer c.recovered("serve", &failed)
 	now := c.now()
-	age := currentAge(d.meta, now)
+	age := currentAge(d.meta, d.entry.ResponseTime, now)
 	if !staleOnErrorAllowed(d.meta, d.reqCC, age, c.shared, c.serveStale) {
 		return nil
 	}

@@ -113,7 +113,7 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 			x.FreshnessFrom = "rule" // WithRule
 		}
 	}
-	x.Age = currentAge(m, now)
+	x.Age = currentAge(m, e.ResponseTime, now)
 	x.TTL = x.FreshFor - x.Age
 	if x.Stored {
 		x.TTL = s.TTL

@@ -142,13 +142,13 @@ func correctedInitialAge(h http.Header, dateValue, requestTime, responseTime tim
 	return max(apparentAge, correctedAgeValue)
 }
 
-// currentAge returns the age of a stored response at now, per
-// [RFC 9111 Section 4.2.3]: its age when received plus the time it has spent
-// in the cache.
+// currentAge returns the age at now of a stored response received at
+// responseTime, per [RFC 9111 Section 4.2.3]: its age when received plus the
+// time it has spent in the cache.
 //
 // [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
-func currentAge(m *entryMeta, now time.Time) time.Duration {
-	return clampAge(m.initialAge + clampAge(now.Sub(m.responseTime)))
+func currentAge(m *entryMeta, responseTime, now time.Time) time.Duration {
+	return clampAge(m.initialAge + clampAge(now.Sub(responseTime)))
 }
 
 // maxAge is the oldest age the cache computes: 2^31 seconds, the largest

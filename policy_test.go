@@ -556,15 +556,15 @@ func TestPolicyCurrentAge(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := &entryMeta{initialAge: tc.initialAge, responseTime: policyT0}
-			assert.Equal(t, tc.want, currentAge(m, policyT0.Add(tc.now)), "current_age: %s", tc.wrong)
+			m := &entryMeta{initialAge: tc.initialAge}
+			assert.Equal(t, tc.want, currentAge(m, policyT0, policyT0.Add(tc.now)), "current_age: %s", tc.wrong)
 		})
 	}
 
 	t.Run("1.2.2 a response time of zero (a decoded entry) saturates", func(t *testing.T) {
 		t.Parallel()
 		m := &entryMeta{initialAge: 5 * time.Second}
-		assert.Equal(t, policyMaxDelta, currentAge(m, policyT0),
+		assert.Equal(t, policyMaxDelta, currentAge(m, time.Time{}, policyT0),
 			"now minus a zero response time saturates; adding the initial age would wrap negative and look fresh")
 	})
 
@@ -583,7 +583,7 @@ func TestPolicyCurrentAge(t *testing.T) {
 		}
 		m := deriveMeta(e, &derivation{shared: false})
 		// max(apparent 10s, Age 5s + delay 2s) + resident 100s.
-		assert.Equal(t, 110*time.Second, currentAge(m, policyT0.Add(100*time.Second)),
+		assert.Equal(t, 110*time.Second, currentAge(m, e.ResponseTime, policyT0.Add(100*time.Second)),
 			"a stored response would be served with the wrong Age and for the wrong time")
 	})
 }
@@ -1195,7 +1195,8 @@ func TestPolicyDeriveMeta(t *testing.T) {
 			"X-Multi":       {"1", "2", "3"},
 			"Vary":          {"accept-encoding, Accept"},
 		}
-		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false})
+		e := entry(http.StatusOK, "HTTP/1.1", h)
+		m := deriveMeta(e, &derivation{shared: false})
 		want := http.Header{
 			"Cache-Control": {`max-age=60, no-cache="Set-Cookie, X-Token"`},
 			"Date":          {policyAt(-10 * time.Second)},
@@ -1203,23 +1204,30 @@ func TestPolicyDeriveMeta(t *testing.T) {
 			"X-Multi":       {"1", "2", "3"},
 			"Vary":          {"accept-encoding, Accept"},
 		}
-		assert.Equal(t, want, m.hitHeader,
+		assert.True(t, m.withheld, "a hit would copy every stored field")
+		served, spare := cloneHeader(e.Header, int(m.hitHeaderValues), 0, m.withheldOnHit)
+		assert.Equal(t, want, served,
 			"a hit would replay a stale Age, the cache's own marker, or a no-cache field without revalidation")
-		n := 0
-		for _, values := range m.hitHeader {
-			n += len(values)
-		}
-		assert.Equal(t, n, m.hitHeaderValues, "a hit would clone the header into a wrongly sized buffer")
-		assert.Equal(t, 7, m.hitHeaderValues, "a hit would clone the header into a wrongly sized buffer")
+		assert.Empty(t, spare, "a hit would clone the header into a wrongly sized buffer")
+		assert.Equal(t, int32(7), m.hitHeaderValues, "a hit would clone the header into a wrongly sized buffer")
 		assert.Len(t, h["Age"], 1, "deriving the metadata would change the stored header")
 
 		assert.Equal(t, 60*time.Second, m.lifetime, "the stored response would get the wrong freshness lifetime")
 		// max(apparent 10s, Age 5s + delay 1s).
 		assert.Equal(t, 10*time.Second, m.initialAge, "the stored response would be served with the wrong Age")
-		assert.Equal(t, policyT0, m.responseTime, "resident time would be counted from the wrong instant")
 		assert.Equal(t, []string{"Accept-Encoding", "Accept"}, m.varyNames, "the stored response would be matched on the wrong request fields")
 		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.cc.noCacheFields, "the response's directives would be misread")
 		assert.False(t, m.from.shared, "the metadata would claim the wrong cache mode")
+	})
+
+	t.Run("4 a header with nothing to withhold is served whole", func(t *testing.T) {
+		t.Parallel()
+		h := http.Header{"Cache-Control": {"max-age=60"}, "Date": {policyAt(0)}, "X-Multi": {"1", "2"}}
+		e := entry(http.StatusOK, "HTTP/1.1", h)
+		m := deriveMeta(e, &derivation{shared: false})
+		assert.False(t, m.withheld, "a hit would ask of every field whether to withhold it")
+		served, _ := cloneHeader(e.Header, int(m.hitHeaderValues), 0, nil)
+		assert.Equal(t, h, served, "a hit would not serve the stored header")
 	})
 
 	t.Run("4.2.1 a shared cache derives the s-maxage lifetime", func(t *testing.T) {
@@ -1249,12 +1257,15 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		{http.StatusNotFound, "404 Not Found"},
 		{http.StatusGone, "410 Gone"},
 		{http.StatusNotImplemented, "501 Not Implemented"},
+		{299, "299 "},
+		{99, "99 "},
+		{600, "600 "},
+		{999, "999 "},
 	}
 	for _, s := range statuses {
 		t.Run("RFC 9110 15 status line "+s.want, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, s.want, deriveMeta(entry(s.code, "HTTP/1.1", http.Header{}), &derivation{shared: false}).status,
-				"a hit would carry the wrong status line")
+			assert.Equal(t, s.want, statusLine(s.code), "a hit would carry the wrong status line")
 		})
 	}
 
@@ -1268,12 +1279,13 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		{"garbage", 1, 1},
 		{"", 1, 1},
 		{"HTTP/x.y", 1, 1},
+		{"HTTP/1.256", 1, 1},
 	}
 	for _, p := range protos {
 		t.Run(fmt.Sprintf("RFC 9110 2.5 protocol version %q", p.proto), func(t *testing.T) {
 			t.Parallel()
 			m := deriveMeta(entry(http.StatusOK, p.proto, http.Header{}), &derivation{shared: false})
-			assert.Equal(t, [2]int{p.major, p.minor}, [2]int{m.protoMajor, m.protoMinor},
+			assert.Equal(t, [2]int{p.major, p.minor}, [2]int{int(m.protoMajor), int(m.protoMinor)},
 				"a hit would report the wrong protocol version")
 		})
 	}

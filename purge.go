@@ -255,7 +255,7 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 			VaryHeader:  v.VaryHeader.Clone(),
 			Partitioned: partitioned || v.Credentials != "",
 			Stored:      v.ResponseTime,
-			TTL:         m.lifetime - currentAge(m, now),
+			TTL:         m.lifetime - currentAge(m, v.ResponseTime, now),
 			Size:        v.ownSize(),
 		})
 	}

@@ -25,7 +25,11 @@ import (
 // confirmed the entry, so the fields a qualified no-cache withholds are sent.
 func storedResponse(c *Cache, req *http.Request, d *decision, member string, validated bool) *http.Response {
 	e, m := d.entry, d.meta
-	header, spare := cloneHeader(m.hitHeader, m.hitHeaderValues, 3)
+	var omit func(string) bool
+	if m.withheld {
+		omit = m.withheldOnHit
+	}
+	header, spare := cloneHeader(e.Header, int(m.hitHeaderValues), 3, omit)
 	spare[0] = strconv.FormatInt(int64(d.age/time.Second), 10)
 	header["Age"] = spare[0:1:1]
 	if c.xFromCache {
@@ -55,7 +59,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	case d.part.kind == partialHit:
 		resp = incompleteResponse(req, header, e.Body, &d.part)
 	default:
-		resp = newResponse(req, e.StatusCode, m.status, header, http.NoBody, int64(len(e.Body)))
+		resp = newResponse(req, e.StatusCode, statusLine(e.StatusCode), header, http.NoBody, int64(len(e.Body)))
 		if req.Method == http.MethodHead {
 			resp.ContentLength = headContentLength(e)
 		} else if len(e.Body) > 0 {
@@ -64,7 +68,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 			resp.Body = body
 		}
 	}
-	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, m.protoMajor, m.protoMinor
+	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, int(m.protoMajor), int(m.protoMinor)
 	resp.Uncompressed = e.Uncompressed
 	return resp
 }
@@ -168,14 +172,18 @@ type storedBody struct{ bytes.Reader }
 
 func (*storedBody) Close() error { return nil }
 
-// cloneHeader copies h, which holds values values in all, with room in the map
-// for extra more fields, and returns the copy with extra spare value slots.
-// The copy's values and the spare slots share one array; each field's slice
-// is capped so that appending to one never writes over another.
-func cloneHeader(h http.Header, values, extra int) (clone http.Header, spare []string) {
+// cloneHeader copies the fields of h that omit, unless nil, does not report,
+// which hold values values in all, with room in the map for extra more
+// fields, and returns the copy with extra spare value slots. The copy's
+// values and the spare slots share one array; each field's slice is capped
+// so that appending to one never writes over another.
+func cloneHeader(h http.Header, values, extra int, omit func(name string) bool) (clone http.Header, spare []string) {
 	clone = make(http.Header, len(h)+extra)
 	all := make([]string, values+extra)
 	for name, vv := range h {
+		if omit != nil && omit(name) {
+			continue
+		}
 		n := copy(all, vv)
 		clone[name] = all[:n:n]
 		all = all[n:]
@@ -223,7 +231,25 @@ func newResponse(req *http.Request, code int, status string, header http.Header,
 // before the empty phrase ("799 "), as RFC 9112 Section 4 writes it: without
 // it, Response.Write would send the code again as the phrase.
 //
+// The lines of the codes from 100 to 599 are made once, so that a hit
+// allocates none.
+//
 // [RFC 9110 Section 15]: https://www.rfc-editor.org/rfc/rfc9110#section-15
 func statusLine(code int) string {
+	if code >= 100 && code < len(statusLines) {
+		return statusLines[code]
+	}
+	return makeStatusLine(code)
+}
+
+// statusLines holds the status line of each code from 100 to 599.
+var statusLines = func() (lines [600]string) {
+	for code := 100; code < len(lines); code++ {
+		lines[code] = makeStatusLine(code)
+	}
+	return lines
+}()
+
+func makeStatusLine(code int) string {
 	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
