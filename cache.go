@@ -87,7 +87,9 @@ type Cache struct {
 	decoded     derivedMemo
 	derivations atomic.Int64
 
-	hits, misses, stores, evictions, errors, refusals, collapsed atomic.Int64
+	// hits is added to by every hit, from every core at once: it is striped.
+	hits                                                   stripedCounter
+	misses, stores, evictions, errors, refusals, collapsed atomic.Int64
 	// observed holds the counters of Stats beyond these (stats.go).
 	observed observations
 }
@@ -149,22 +151,23 @@ func (c *Cache) key(req *http.Request) string {
 }
 
 // keyAndEntry returns the key of req, as key does, and over the in-memory
-// LRU the entry stored under it: the key is then the one the LRU holds, and
-// a hit allocates no key. entry is nil when there is none, or when the
+// LRU the entry stored under it, with the LRU's reference to it for the
+// hit's touch: the key is then the one the LRU holds, and a hit allocates no
+// key. entry is nil when there is none, or when the
 // backend is another one (find then looks it up).
-func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry) {
+func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry, ref lruRef) {
 	var buf [256]byte
 	b := appendKey(buf[:0], req.Method, req.URL, req.Host, "")
 	if b == nil {
-		return "", nil
+		return "", nil, lruRef{}
 	}
 	b = c.appendPartition(b, req)
 	if c.lru != nil {
-		if key, entry = c.lru.getBytes(b); entry != nil {
-			return key, entry
+		if key, entry, ref = c.lru.getBytes(b); entry != nil {
+			return key, entry, ref
 		}
 	}
-	return string(b), nil
+	return string(b), nil, lruRef{}
 }
 
 // partition returns the partition part of req's key: a keyed hash of its
@@ -450,14 +453,19 @@ func (c *Cache) responseCacheControl(h http.Header) cacheControl {
 // does not wait for it on a backend other than the LRU: the key joins a
 // queue that one goroutine sends to the backend (touch.go), so that a hit
 // on a networked or disk backend costs one call (Get), not two.
-func (c *Cache) touch(ctx context.Context, key string) {
-	if c.direct {
-		if err := c.backend.MoveToEnd(ctx, key); err != nil {
-			c.report("move", key, err)
-		}
-		return
+//
+// On the LRU, a hit takes none of its locks but one of its shards' (see
+// [LRU]): the hit is buffered there, through ref when the lookup of the key
+// gave one.
+func (c *Cache) touch(key string, ref lruRef) {
+	switch {
+	case c.lru != nil && ref.node != nil:
+		c.lru.touchRef(ref)
+	case c.lru != nil:
+		c.lru.touch(key)
+	default:
+		c.touches.add(c, key)
 	}
-	c.touches.add(c, key)
 }
 
 // store stores e under key, replacing what was there, then evicts the least

@@ -511,16 +511,21 @@ func TestTransportHitsKeepEntriesFromEviction(t *testing.T) {
 // at their URI does not list: responses an invalidation could not reach.
 func orphanPartitions(t *testing.T, lru *LRU) []string {
 	t.Helper()
+	var keys []string
 	lru.mu.Lock()
-	defer lru.mu.Unlock()
+	for n := lru.root.next; n != nil && n != &lru.root; n = n.next {
+		keys = append(keys, n.key)
+	}
+	lru.mu.Unlock()
 	var orphans []string
-	for key := range lru.items {
+	for _, key := range keys {
 		uri, partitioned := splitPartition(key)
 		if !partitioned {
 			continue
 		}
-		index, ok := lru.items[uri]
-		if !ok || !slices.Contains(index.entry.Partitions, key) {
+		index, err := lru.Get(t.Context(), uri)
+		require.NoError(t, err)
+		if index == nil || !slices.Contains(index.Partitions, key) {
 			orphans = append(orphans, key)
 		}
 	}

@@ -19,6 +19,9 @@ type decision struct {
 	// caller's has others. It is never sent or returned.
 	req *http.Request
 	key string
+	// ref is the LRU's reference to what it holds under key, when it is the
+	// backend and holds something (see Cache.touch).
+	ref lruRef
 	verdict
 	// bypass reports a request the cache neither serves from nor stores
 	// into: it goes to the origin as if there were no cache.
@@ -82,7 +85,7 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	}
 	d.req = req
 	var stored *Entry // what the LRU holds under the key, if it is the backend
-	if d.key, stored = c.keyAndEntry(req); d.key == "" {
+	if d.key, stored, d.ref = c.keyAndEntry(req); d.key == "" {
 		return bypassing(req, FwdBypass, "uncacheable URL")
 	}
 	if len(req.Header["Cache-Control"]) > 0 {
@@ -111,14 +114,17 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		d.verdict = partialVerdict(&d, d.verdict)
 	}
 	if d.action == serve {
-		c.touch(req.Context(), d.entryKey)
+		if d.entryKey != d.key {
+			d.ref = lruRef{} // a HEAD served from the GET response's entry
+		}
+		c.touch(d.entryKey, d.ref)
 		if len(req.Header["Authorization"]) == 0 && c.partitionBy == nil {
 			return d // no partition in the key
 		}
 		if uri, partitioned := splitPartition(d.entryKey); partitioned {
 			// The URI's index must outlive the responses it lists, which
 			// eviction would otherwise take with it.
-			c.touch(req.Context(), uri)
+			c.touch(uri, lruRef{})
 		}
 	}
 	return d

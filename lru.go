@@ -2,7 +2,10 @@ package acache
 
 import (
 	"context"
+	"hash/maphash"
+	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 var (
@@ -10,13 +13,42 @@ var (
 	_ Sizer   = (*LRU)(nil)
 )
 
+const (
+	// lruShardCount is the number of shards of an LRU's index: a power of
+	// two, so that a hash picks one with a mask, and at most 64, so that
+	// LRU.dirty has a bit for each.
+	lruShardCount = 64
+	// lruTouchBuffer is how many hits a shard buffers before the hit that
+	// finds its buffer full takes the LRU's lock to apply them.
+	lruTouchBuffer = 32
+)
+
+// lruSeed seeds the hash that picks a key's shard.
+var lruSeed = maphash.MakeSeed()
+
 // LRU is the default Backend: an in-memory store of entries in recency order.
-// Every method runs in constant time and is safe for concurrent use.
+// It is safe for concurrent use, and every method runs in constant time
+// (amortized for the writes, see below).
 //
 // An LRU stores the *Entry it is given, not a copy, and returns that same
 // pointer from Get, Pop and PopOldest. It has no limits of its own: the [Cache]
 // owns eviction and calls PopOldest while Len, or Size, is over its limits.
 // Several Caches may share one LRU; its Size bounds them together.
+//
+// Lookups (Get, Contains) lock only one of 64 shards of the index, picked by
+// the key's hash, so that lookups of different keys seldom wait for each
+// other. The writes (Set, Pop, PopOldest, MoveToEnd), Len and Size take the
+// LRU's one lock. A [Cache] using an LRU records the recency of a hit without
+// that lock: it buffers the hit in the key's shard, and the buffer is applied
+// to the recency order, in the order the shard recorded its hits, before
+// every write and when it holds 32 hits (by the hit that finds it full, the
+// only one of those 32 to take the LRU's lock). So the order PopOldest
+// follows reflects every hit recorded before it began, and the exported
+// methods are exact (MoveToEnd takes effect at once); the one approximation
+// is that hits recorded in different shards since the last write are applied
+// shard by shard, not in the order they happened. Applying them is bounded,
+// at most 64×32 moves in one write, and costs one move for each buffered
+// hit, which is why a write runs in amortized constant time.
 //
 // The methods accept a context only to satisfy Backend; an in-memory store
 // never blocks, so the context is ignored and the error is always nil.
@@ -24,23 +56,51 @@ var (
 // The zero value is an empty LRU ready to use. An LRU must not be copied after
 // first use.
 type LRU struct {
-	// mu guards items, root and bytes.
-	mu    sync.Mutex
-	items map[string]*lruNode
-	// bytes is the sum of the sizes of the entries in items.
-	bytes int64
-	// root is the sentinel of a circular doubly-linked list of the nodes in
-	// items: root.next is the oldest node and root.prev the newest. Both are
+	// shards index the nodes by key. It comes first so that the last shard's
+	// padding keeps mu, which every write takes, off the shards' cache lines.
+	shards [lruShardCount]lruShard
+	// dirty has bit i set while shards[i] has buffered touches. It is set and
+	// cleared under that shard's mu, and read without it to find the shards a
+	// write must apply.
+	dirty atomic.Uint64
+
+	// mu guards root, count and bytes, and the prev and next of every node.
+	// It is taken before a shard's mu, never while holding one.
+	mu sync.Mutex
+	// root is the sentinel of a circular doubly-linked list of the stored
+	// nodes: root.next is the oldest node and root.prev the newest. Both are
 	// &root when the list is empty, and nil before the first use of a zero LRU.
 	root lruNode
+	// count is the number of nodes in the list.
+	count int
+	// bytes is the sum of the sizes of the nodes in the list.
+	bytes int64
+}
+
+// lruShard is one shard of an LRU's index.
+type lruShard struct {
+	// mu guards items, touched and ntouched, and the entry of every node in
+	// items. A node is added to or deleted from items only with the LRU's mu
+	// held as well, so that the map agrees with the list under either lock.
+	mu    sync.Mutex
+	items map[string]*lruNode
+	// touched[:ntouched] are the nodes hit since the shard's touches were last
+	// applied, oldest first. A node may have been removed since; it is then
+	// skipped.
+	touched  [lruTouchBuffer]*lruNode
+	ntouched int
+	// The padding keeps two shards' fields at least a cache line apart,
+	// whatever the alignment of the array, so that hits on different shards
+	// do not contend for one cache line.
+	_ [64]byte
 }
 
 // lruNode is an element of an LRU's list.
 type lruNode struct {
-	prev, next *lruNode
-	key        string
-	entry      *Entry
-	size       int64 // entry.Size() when it was set
+	prev, next *lruNode // guarded by the LRU's mu; both nil once removed
+	key        string   // never changes
+	entry      *Entry   // guarded by the shard's mu; nil once removed
+	size       int64    // entry.Size() when it was set; guarded by the LRU's mu
 }
 
 // NewLRU returns an empty LRU.
@@ -52,11 +112,20 @@ func NewLRU() *LRU {
 
 // init makes a zero LRU ready to use. It must be called with l.mu held.
 func (l *LRU) init() {
-	if l.items == nil {
-		l.items = make(map[string]*lruNode)
+	if l.root.next == nil {
 		l.root.prev = &l.root
 		l.root.next = &l.root
 	}
+}
+
+// lruShardIndex returns the index of the shard that holds key.
+func lruShardIndex(key string) int {
+	return int(maphash.String(lruSeed, key) & (lruShardCount - 1))
+}
+
+// shard returns the shard that holds key.
+func (l *LRU) shard(key string) *lruShard {
+	return &l.shards[lruShardIndex(key)]
 }
 
 // unlink removes n from the list. It must be called with l.mu held.
@@ -74,12 +143,105 @@ func (l *LRU) pushBack(n *lruNode) {
 	l.root.prev = n
 }
 
+// moveToBack makes n, which is in the list, the newest node. It must be
+// called with l.mu held.
+func (l *LRU) moveToBack(n *lruNode) {
+	if n != l.root.prev {
+		l.unlink(n)
+		l.pushBack(n)
+	}
+}
+
+// touch marks the entry stored under key as recently used, and does nothing
+// if there is none. It is what a [Cache] does on a hit in place of MoveToEnd:
+// it locks only key's shard and appends the node to the shard's buffer, which
+// is applied to the list before the next write (Set, Pop, PopOldest or
+// MoveToEnd) or, when the buffer is full, by the touch that finds it full,
+// which then takes l.mu (once every 32 hits on a shard) and tries again. No
+// touch is dropped. A touch is thus exact with respect to every write that
+// begins after it returns, and to other touches of its shard; only its order
+// against touches in other shards since the last write is approximate.
+func (l *LRU) touch(key string) {
+	i := lruShardIndex(key)
+	s := &l.shards[i]
+	s.mu.Lock()
+	n := s.items[key]
+	s.mu.Unlock()
+	if n != nil {
+		l.touchRef(lruRef{n, uint8(i)})
+	}
+}
+
+// lruRef is a node as a lookup found it, with the index of its shard: a
+// touch of it needs neither the key's hash nor a map lookup.
+type lruRef struct {
+	node  *lruNode
+	shard uint8
+}
+
+// touchRef is touch for the node a lookup found (getBytes). The node may
+// have been removed since: it is then skipped when the buffer is applied.
+func (l *LRU) touchRef(ref lruRef) {
+	i, n := int(ref.shard), ref.node
+	s := &l.shards[i]
+	for {
+		s.mu.Lock()
+		switch {
+		case s.ntouched > 0 && s.touched[s.ntouched-1] == n:
+			// Applying the same node twice in a row moves it once: a hot
+			// key's hits need not fill the buffer.
+			s.mu.Unlock()
+			return
+		case s.ntouched < lruTouchBuffer:
+			s.touched[s.ntouched] = n
+			s.ntouched++
+			if s.ntouched == 1 {
+				l.dirty.Or(uint64(1) << i)
+			}
+			s.mu.Unlock()
+			return
+		}
+		// The buffer is full: apply it, keeping the lock order (l.mu first).
+		s.mu.Unlock()
+		l.mu.Lock()
+		l.applyShard(i)
+		l.mu.Unlock()
+	}
+}
+
+// applyShard moves the nodes that shard i has buffered to the back of the
+// list, in the order they were touched, skipping those removed since, and
+// empties the buffer. It must be called with l.mu held and shard i unlocked.
+func (l *LRU) applyShard(i int) {
+	s := &l.shards[i]
+	s.mu.Lock()
+	for _, n := range s.touched[:s.ntouched] {
+		if n.prev != nil {
+			l.moveToBack(n)
+		}
+	}
+	clear(s.touched[:s.ntouched]) // a removed node is not kept alive
+	s.ntouched = 0
+	l.dirty.And(^(uint64(1) << i))
+	s.mu.Unlock()
+}
+
+// applyTouches applies the buffered touches of every shard that has some
+// (at most lruShardCount × lruTouchBuffer moves), so that a write sees every
+// touch recorded before it began. It must be called with l.mu held.
+func (l *LRU) applyTouches() {
+	for d := l.dirty.Load(); d != 0; d &= d - 1 {
+		l.applyShard(bits.TrailingZeros64(d))
+	}
+}
+
 // Contains reports whether key is stored, without changing its recency. It
 // never returns an error.
 func (l *LRU) Contains(_ context.Context, key string) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ok := l.items[key]
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.items[key]
 	return ok, nil
 }
 
@@ -87,47 +249,63 @@ func (l *LRU) Contains(_ context.Context, key string) (bool, error) {
 func (l *LRU) Len(_ context.Context) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.items), nil
+	return l.count, nil
 }
 
 // Get returns the entry stored under key without changing its recency, or
 // (nil, nil) if there is none. It never returns an error.
 func (l *LRU) Get(_ context.Context, key string) (*Entry, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n, ok := l.items[key]; ok {
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.items[key]; ok {
 		return n.entry, nil
 	}
 	return nil, nil
 }
 
-// getBytes returns the entry stored under key, and the key as the LRU holds
-// it, without converting key to a string; ("", nil) if there is none.
-func (l *LRU) getBytes(key []byte) (string, *Entry) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n, ok := l.items[string(key)]; ok {
-		return n.key, n.entry
+// getBytes returns the entry stored under key, the key as the LRU holds it,
+// and a reference for touchRef, without converting key to a string; ("",
+// nil, lruRef{}) if there is none.
+func (l *LRU) getBytes(key []byte) (string, *Entry, lruRef) {
+	i := maphash.Bytes(lruSeed, key) & (lruShardCount - 1)
+	s := &l.shards[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.items[string(key)]; ok {
+		return n.key, n.entry, lruRef{n, uint8(i)}
 	}
-	return "", nil
+	return "", nil, lruRef{}
 }
 
 // Set stores e under key as the most recently used entry, replacing any entry
 // stored under key before. It never returns an error.
 func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
 	size := e.Size()
+	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	if n, ok := l.items[key]; ok {
-		l.bytes += size - n.size
-		n.entry, n.size = e, size
-		l.unlink(n)
-		l.pushBack(n)
-		return nil
+	l.applyTouches()
+	s.mu.Lock()
+	n, ok := s.items[key]
+	if ok {
+		n.entry = e
+	} else {
+		if s.items == nil {
+			s.items = make(map[string]*lruNode)
+		}
+		n = &lruNode{key: key, entry: e}
+		s.items[key] = n
 	}
-	n := &lruNode{key: key, entry: e, size: size}
-	l.items[key] = n
+	s.mu.Unlock()
+	if ok {
+		l.bytes -= n.size
+		l.unlink(n)
+	} else {
+		l.count++
+	}
+	n.size = size
 	l.bytes += size
 	l.pushBack(n)
 	return nil
@@ -138,22 +316,36 @@ func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
 func (l *LRU) Size(_ context.Context) (entries int, bytes int64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.items), l.bytes, nil
+	return l.count, l.bytes, nil
+}
+
+// remove deletes n from its shard s and from the list, and returns its
+// entry. It must be called with l.mu and s.mu held.
+func (l *LRU) remove(s *lruShard, n *lruNode) *Entry {
+	delete(s.items, n.key)
+	// A touch buffer may still hold n: it must not keep the entry alive.
+	e := n.entry
+	n.entry = nil
+	l.count--
+	l.bytes -= n.size
+	l.unlink(n)
+	return e
 }
 
 // Pop removes the entry stored under key and returns it, or returns (nil, nil)
 // if there is none. It never returns an error.
 func (l *LRU) Pop(_ context.Context, key string) (*Entry, error) {
+	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n, ok := l.items[key]
+	l.applyTouches()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.items[key]
 	if !ok {
 		return nil, nil
 	}
-	delete(l.items, key)
-	l.bytes -= n.size
-	l.unlink(n)
-	return n.entry, nil
+	return l.remove(s, n), nil
 }
 
 // PopOldest removes the least recently used entry and returns it with its key,
@@ -161,24 +353,30 @@ func (l *LRU) Pop(_ context.Context, key string) (*Entry, error) {
 func (l *LRU) PopOldest(_ context.Context) (string, *Entry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.items) == 0 {
+	l.applyTouches()
+	if l.count == 0 {
 		return "", nil, nil
 	}
 	n := l.root.next
-	delete(l.items, n.key)
-	l.bytes -= n.size
-	l.unlink(n)
-	return n.key, n.entry, nil
+	s := l.shard(n.key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return n.key, l.remove(s, n), nil
 }
 
 // MoveToEnd marks the entry stored under key as the most recently used, and
-// does nothing if there is none. It never returns an error.
+// does nothing if there is none. It takes effect at once, after any touches
+// buffered before it. It never returns an error.
 func (l *LRU) MoveToEnd(_ context.Context, key string) error {
+	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n, ok := l.items[key]; ok && n != l.root.prev {
-		l.unlink(n)
-		l.pushBack(n)
+	l.applyTouches()
+	s.mu.Lock()
+	n := s.items[key]
+	s.mu.Unlock()
+	if n != nil {
+		l.moveToBack(n)
 	}
 	return nil
 }

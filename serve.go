@@ -92,7 +92,7 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 		member = CacheStatus{Cache: c.name, Hit: true, TTL: ttl * time.Second, Detail: d.detail}.String()
 	}
 	resp = storedResponse(c, req, d, member, false)
-	c.hits.Add(1)
+	c.hits.add(uint(d.ref.shard), 1)
 	return c.decided(eventHit, d, resp)
 }
 
@@ -129,7 +129,7 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	ttl := (d.meta.lifetime/time.Second - d.age/time.Second) * time.Second
 	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true, TTL: ttl}
 	resp = storedResponse(c, req, d, member.String(), false)
-	c.hits.Add(1)
+	c.hits.add(uint(d.ref.shard), 1)
 	c.collapsed.Add(1)
 	return c.decided(eventHit, d, resp)
 }

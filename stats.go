@@ -120,6 +120,34 @@ func (c *Cache) Expvar() expvar.Var {
 	return expvar.Func(func() any { return c.Stats() })
 }
 
+// stripedCounter is a counter that goroutines on many cores add to at once
+// without all writing one cache line: each add goes to one of 16 stripes,
+// and Load sums them. A hit adds to the stripe of its key's LRU shard, so
+// that hits of different keys share no cache line that they write (the
+// LRU's shards being the other half). The zero value is ready to use.
+type stripedCounter struct {
+	stripes [16]struct {
+		n atomic.Int64
+		_ [56]byte // a stripe per cache line
+	}
+}
+
+// add adds n to the counter, in the stripe picked by stripe (any number;
+// adds with different ones seldom contend).
+func (s *stripedCounter) add(stripe uint, n int64) {
+	s.stripes[stripe%uint(len(s.stripes))].n.Add(n)
+}
+
+// Load returns the counter's value: the sum of the stripes, which is exact
+// once the Adds it should include have returned.
+func (s *stripedCounter) Load() int64 {
+	var sum int64
+	for i := range s.stripes {
+		sum += s.stripes[i].n.Load()
+	}
+	return sum
+}
+
 // observations are the counters of a Cache beyond the hot ones it keeps
 // beside its other fields: those of revalidation and stale responses, of
 // refusals by reason, and of the backend's calls. None is written on the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,4 +214,22 @@ func TestStatsExpvar(t *testing.T) {
 	var got Stats
 	require.NoError(t, json.Unmarshal([]byte(v.String()), &got), "the expvar value must be JSON: %s", v.String())
 	assert.Equal(t, c.Stats(), got, "the expvar value must be the current Stats")
+}
+
+// TestStripedCounterCountsEveryAdd: the hit counter is spread over stripes,
+// and still counts every hit from goroutines adding at once.
+func TestStripedCounterCountsEveryAdd(t *testing.T) {
+	t.Parallel()
+	var c stripedCounter
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 10_000 {
+				c.add(uint(g*i), 1)
+			}
+		})
+	}
+	wg.Wait()
+	c.add(99, -5)
+	assert.Equal(t, int64(80_000-5), c.Load(), "hits added at once from several goroutines would be lost")
 }
