@@ -362,33 +362,34 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	}
 	cc := c.responseCacheControl(resp.Header)
 	rule := c.ruleFor(req, resp)
-	reason := c.refusal(d, resp, cc)
-	switch {
-	case rule.Store == StoreNever:
-		reason = "rule"
-	case rule.Store == StoreAlways && overridable(reason):
-		reason = ""
+	refused := c.refusalsOf(d, resp, cc)
+	switch rule.Store {
+	case StoreNever:
+		refused |= refuseRule
+	case StoreAlways:
+		refused &^= overridable // and nothing else: see StoreAlways
 	}
-	if reason != "" {
-		a.status.Detail = reason
-		c.notStored(d.key, reason)
+	if refused != 0 {
+		a.status.Detail = refused.String()
+		c.notStored(d.key, a.status.Detail)
 		return a
 	}
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
 	ttl := e.meta.lifetime - currentAge(e.meta, e.ResponseTime, times.response)
 	switch {
 	case ttl <= 0 && !hasValidator(e.Header):
-		a.status.Detail = "stale on arrival"
+		refused |= refuseStaleOnArrival
 	case e.Size()+max(0, resp.ContentLength) > c.maxBytes:
-		a.status.Detail = "too large" // for the whole cache: never stored
-	default:
-		a.entry = e
-		a.status.Stored = true
-		a.status.TTL = ttl
+		refused |= refuseTooLarge // for the whole cache: never stored
 	}
-	if !a.status.Stored {
+	if refused != 0 {
+		a.status.Detail = refused.String()
 		c.notStored(d.key, a.status.Detail)
+		return a
 	}
+	a.entry = e
+	a.status.Stored = true
+	a.status.TTL = ttl
 	return a
 }
 
@@ -427,27 +428,26 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 	return get, get.key != ""
 }
 
-// refusal returns why resp, the origin's answer to d's request, is not
-// stored, or "" if it may be: the rules of RFC 9111 Section 3, and what the
-// cache cannot prove of the body.
-func (c *Cache) refusal(d *decision, resp *http.Response, cc cacheControl) string {
+// refusalsOf returns every reason resp, the origin's answer to d's request,
+// is not stored, or the empty set if it may be: the rules of RFC 9111
+// Section 3, and what the cache cannot prove of the body.
+func (c *Cache) refusalsOf(d *decision, resp *http.Response, cc cacheControl) refusal {
 	req := d.req
-	if ok, reason := storable(req, d.reqCC, resp, cc, c.shared); !ok {
-		return reason
-	}
-	switch {
-	case credentialsAddedBelow(req, resp.Request) && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set:
+	r := storable(req, d.reqCC, resp, cc, c.shared)
+	if credentialsAddedBelow(req, resp.Request) && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set {
 		// The request the origin answered carried credentials the cache
 		// never saw (an auth transport inside the cache): the response may
 		// be that user's alone, and the key has no partition for it. Only
 		// what RFC 9111 Section 3.5 lets any cache reuse is stored.
-		return "authorization added below the cache"
-	case unframed(req, resp) && !c.storeUnframed:
-		return "unframed body"
-	case resp.ContentLength > c.maxBodySize:
-		return "too large"
+		r |= refuseAddedBelow
 	}
-	return ""
+	if unframed(req, resp) && !c.storeUnframed {
+		r |= refuseUnframed
+	}
+	if resp.ContentLength > c.maxBodySize {
+		r |= refuseTooLarge
+	}
+	return r
 }
 
 // newEntry returns the entry that stores resp, without its body, with what

@@ -247,6 +247,7 @@ var detailWords = map[string]string{
 		"only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5)",
 	"unframed body":    "the HTTP/1 body has neither Content-Length nor chunked framing, so a cut-short body cannot be told from a complete one (RFC 9112 §6.3, RFC 9111 §3.3); WithUnframedBodies stores such bodies",
 	"too large":        "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
+	"rule":             "a rule of the Cache (WithRule) says StoreNever for this response",
 	"stale on arrival": "the response was already stale when it arrived, and has no validator (ETag, Last-Modified) to revalidate it with (RFC 9111 §4.2, §4.3.1)",
 	"cache error":      "the cache failed (a backend error or a panic, logged at Warn and counted in Stats.Errors) and left the request to the origin",
 

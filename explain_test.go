@@ -55,6 +55,9 @@ func TestExplainReasons(t *testing.T) {
 	}
 	rows := []row{
 		{detail: "method", method: "POST", handler: cc("max-age=60")},
+		{detail: "rule", handler: cc("max-age=60"), opts: []Option{WithRule(func(*http.Request, *http.Response) Rule {
+			return Rule{Store: StoreNever}
+		})}},
 		{detail: "status", header: hdr("If-None-Match", `"x"`), handler: cc("max-age=60", http.StatusNotModified)},
 		{detail: "partial content", header: hdr("Range", "bytes=0-1"), handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "max-age=60")

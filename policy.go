@@ -163,42 +163,50 @@ func clampAge(d time.Duration) time.Duration {
 	return min(max(d, 0), maxAge)
 }
 
-// storable reports whether a cache may store the response to req, per
-// [RFC 9111 Section 3], and if not, why. It does not look at the body; the
-// cache also refuses bodies it cannot prove complete (Section 3.3).
+// storable returns every reason a cache may not store the response to req,
+// per [RFC 9111 Section 3]: the empty set when it may. It does not look at
+// the body; the cache also refuses bodies it cannot prove complete
+// (Section 3.3).
 //
 // [RFC 9111 Section 3]: https://www.rfc-editor.org/rfc/rfc9111#section-3
-func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cacheControl, shared bool) (ok bool, reason string) {
-	switch {
-	case req.Method != http.MethodGet && req.Method != http.MethodHead:
-		return false, "method"
-	case resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified:
-		return false, "status"
-	case resp.StatusCode == http.StatusPartialContent && !storablePartial(req, resp):
+func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cacheControl, shared bool) refusal {
+	var r refusal
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		r |= refuseMethod
+	}
+	if resp.StatusCode < 200 || resp.StatusCode == http.StatusNotModified {
+		r |= refuseStatus
+	}
+	if resp.StatusCode == http.StatusPartialContent && !storablePartial(req, resp) {
 		// Sections 3.3 and 3.4: a part is stored only as an incomplete
 		// response that can be combined (partial.go); a 200 with a
 		// Content-Range is a complete response like any other.
-		return false, "partial content"
-	case reqCC.noStore:
-		return false, "request no-store"
-	case cc.mustUnderstand && !understoodStatus(resp.StatusCode):
-		return false, "must-understand" // Section 5.2.2.3
-	case cc.noStore && !cc.mustUnderstand:
-		return false, "no-store" // must-understand overrides no-store (Section 5.2.2.3)
-	case shared && cc.private:
-		return false, "private"
-	case shared && len(req.Header["Authorization"]) > 0 &&
-		!cc.public && !cc.mustRevalidate && !cc.sMaxAge.set:
-		return false, "authorization" // Section 3.5
-	case varyNeverMatches(resp.Header):
-		return false, "vary *" // Section 4.1: can never be matched (or too costly to)
+		r |= refusePartial
 	}
-	_, present := resp.Header["Expires"]
-	if present && !cc.targeted || cc.public || cc.private || cc.maxAge.set ||
-		(shared && cc.sMaxAge.set) || heuristicallyCacheable(resp.StatusCode) {
-		return true, ""
+	if reqCC.noStore {
+		r |= refuseRequestNoStore
 	}
-	return false, "status not cacheable by default"
+	if cc.mustUnderstand && !understoodStatus(resp.StatusCode) {
+		r |= refuseMustUnderstand // Section 5.2.2.3
+	}
+	if cc.noStore && !cc.mustUnderstand {
+		r |= refuseNoStore // must-understand overrides no-store (Section 5.2.2.3)
+	}
+	if shared && cc.private {
+		r |= refusePrivate
+	}
+	if shared && len(req.Header["Authorization"]) > 0 && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set {
+		r |= refuseAuthorization // Section 3.5
+	}
+	if varyNeverMatches(resp.Header) {
+		r |= refuseVaryStar // Section 4.1: can never be matched (or too costly to)
+	}
+	_, expires := resp.Header["Expires"]
+	if !(expires && !cc.targeted || cc.public || cc.private || cc.maxAge.set ||
+		(shared && cc.sMaxAge.set) || heuristicallyCacheable(resp.StatusCode)) {
+		r |= refuseNotCacheableByDefault
+	}
+	return r
 }
 
 // understoodStatus reports the status codes whose caching requirements this

@@ -694,7 +694,8 @@ func TestPolicyStorable(t *testing.T) {
 				req.Header = tc.reqHeader
 			}
 			resp := &http.Response{StatusCode: orDefault(tc.status, http.StatusOK), Header: tc.header, Request: req}
-			ok, reason := storable(req, parseRequestCacheControl(req.Header), resp, parseResponseCacheControl(resp.Header), tc.shared)
+			refused := storable(req, parseRequestCacheControl(req.Header), resp, parseResponseCacheControl(resp.Header), tc.shared)
+			ok, reason := refused == 0, refused.String()
 			if tc.ok {
 				assert.True(t, ok, "a cacheable %s %d response would never be stored (refused for %q)", req.Method, resp.StatusCode, reason)
 				assert.Empty(t, reason, "a stored response would report a refusal reason in Cache-Status")
@@ -1411,5 +1412,26 @@ func TestPolicyStaleOnErrorAllowed(t *testing.T) {
 			t.Parallel()
 			assert.Equal(t, tc.want, staleOnErrorAllowed(tc.meta, tc.reqCC, tc.age, tc.shared, tc.anyStale))
 		})
+	}
+}
+
+// TestPolicyStorableReportsEveryReason checks that storable returns every
+// reason that applies, not the first: a rule's StoreAlways clears only the
+// overridable ones, and must see the rest.
+func TestPolicyStorableReportsEveryReason(t *testing.T) {
+	t.Parallel()
+	req, err := http.NewRequest(http.MethodGet, "http://example.com/a", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer a")
+	resp := &http.Response{StatusCode: http.StatusOK, Request: req,
+		Header: http.Header{"Cache-Control": {"no-store, private"}, "Vary": {"*"}}}
+	got := storable(req, cacheControl{}, resp, parseResponseCacheControl(resp.Header), true)
+	want := refuseNoStore | refusePrivate | refuseAuthorization | refuseVaryStar
+	assert.Equal(t, want, got, "storable must report every refusal, so that StoreAlways's override cannot hide one")
+	assert.Equal(t, "no-store", got.String(), "Cache-Status reports the first refusal")
+	assert.Equal(t, refusePrivate|refuseAuthorization|refuseVaryStar, got&^overridable,
+		"StoreAlways overrides no-store and nothing else of these")
+	for bit := refusal(1); bit < 1<<refusalCount; bit <<= 1 {
+		assert.NotEmpty(t, detailWords[bit.String()], "the refusal %q has no words for Explain", bit.String())
 	}
 }

@@ -142,9 +142,3 @@ func (c *Cache) ruleFor(req *http.Request, resp *http.Response) Rule {
 	}
 	return c.freshness.rule(req, resp)
 }
-
-// overridable reports the refusals of RFC 9111 Section 3 that a rule with
-// StoreAlways overrides.
-func overridable(reason string) bool {
-	return reason == "no-store" || reason == "status not cacheable by default"
-}

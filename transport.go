@@ -182,7 +182,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 	if a.entry != nil {
 		var keep bool
 		if plan, keep = planBody(d, resp, a.entry); !keep {
-			a.entry, a.status.Stored, a.status.TTL, a.status.Detail = nil, false, 0, "part of a stored response"
+			a.entry, a.status.Stored, a.status.TTL, a.status.Detail = nil, false, 0, refusePartOfStored.String()
 			c.notStored(d.key, a.status.Detail)
 		}
 	}

@@ -1,0 +1,219 @@
+package acache_test
+
+// Tests for the defects of the second adversarial probe (rules, Vary'd
+// credentials, 304s, partial content, stale serving, refreshes): each keeps
+// one user's response from another, or wrong bytes from anyone. They use the
+// exported API only.
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/acachetest"
+)
+
+// refusalCase is one reason RFC 9111 or the cache gives for not storing a
+// response, set up end to end: the request's fields, and what the origin
+// answers.
+type refusalCase struct {
+	name string
+	// only names the one mode the case is for ("shared" or "private"),
+	// or is empty for both.
+	only string
+	// request are the request's fields; with auth, every request carries
+	// its user's Authorization too.
+	request http.Header
+	auth    bool
+	reply   func(user string) acachetest.Reply
+	// below adds credentials under the cache (an auth transport inside it).
+	below bool
+	// sharedOnly reports a refusal that only a shared cache makes.
+	sharedOnly bool
+	// overridable reports what a rule with StoreAlways overrides: no-store
+	// and a status not cacheable by default, nothing else.
+	overridable bool
+	// ruleFreshens reports a refusal that a rule's FreshFor removes (a
+	// response stale on arrival is fresh for the rule's lifetime).
+	ruleFreshens bool
+}
+
+// refusalCases are the refusals of RFC 9111 Section 3 and the cache's own,
+// each on a response that would be stored without it, alone and beside an
+// overridable one.
+var refusalCases = []refusalCase{
+	{name: "no-store", overridable: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store", user)
+	}},
+	{name: "status not cacheable by default", overridable: true, reply: func(user string) acachetest.Reply {
+		return reply(500, "", user)
+	}},
+	{name: "no-store with Authorization", only: "private", auth: true, overridable: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store", user) // stored per user: the key has the partition
+	}},
+	{name: "authorization and no-store", only: "shared", auth: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store", user) // the override leaves authorization refused
+	}},
+	{name: "authorization", auth: true, sharedOnly: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "max-age=60", user)
+	}},
+	{name: "private", sharedOnly: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "private, max-age=60", user)
+	}},
+	{name: "private and no-store", only: "shared", reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store, private, max-age=60", user)
+	}},
+	{name: "private and no-store with Authorization", only: "shared", auth: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store, private", user)
+	}},
+	{name: "request no-store", request: http.Header{"Cache-Control": {"no-store"}}, reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store, max-age=60", user)
+	}},
+	{name: "vary *", reply: func(user string) acachetest.Reply {
+		r := reply(200, "max-age=60", user)
+		r.Header.Set("Vary", "*")
+		return r
+	}},
+	{name: "vary * and no-store", reply: func(user string) acachetest.Reply {
+		r := reply(200, "no-store", user)
+		r.Header.Set("Vary", "*")
+		return r
+	}},
+	{name: "authorization added below the cache, and no-store", below: true, reply: func(user string) acachetest.Reply {
+		return reply(200, "no-store, max-age=60", user)
+	}},
+	{name: "unframed body cut short, and no-store", reply: func(user string) acachetest.Reply {
+		// A close-delimited body of 20,000 bytes cut at 7,000: the client
+		// sees a clean end.
+		r := reply(200, "no-store", user)
+		r.Body = []byte(strings.Repeat("x", 20_000))
+		r.Framing, r.Truncate, r.TruncateAt = acachetest.CloseDelimited, true, 7_000
+		return r
+	}},
+	{name: "partial content, and no-store", reply: func(user string) acachetest.Reply {
+		return reply(206, "no-store, max-age=60", user) // no Content-Range, no strong validator
+	}},
+	{name: "must-understand", reply: func(user string) acachetest.Reply {
+		return reply(599, "must-understand, no-store, max-age=60", user)
+	}},
+	{name: "stale on arrival", ruleFreshens: true, reply: func(user string) acachetest.Reply {
+		r := reply(200, "max-age=10", user)
+		r.Header.Set("Age", "100")
+		r.Header.Del("ETag") // nothing to revalidate it with
+		return r
+	}},
+}
+
+// reply is a response to user with cc as its Cache-Control, and a body that
+// names the user. It has an entity-tag, so that a rule's StoreAlways stores
+// it even without freshness.
+func reply(status int, cc, user string) acachetest.Reply {
+	h := http.Header{"Content-Type": {"text/plain"}, "Etag": {`"v"`}}
+	if cc != "" {
+		h.Set("Cache-Control", cc)
+	}
+	return acachetest.Reply{Status: status, Header: h, Body: []byte("for " + user)}
+}
+
+// TestSecurityRuleStoreAlwaysOverridesOnlyWhatItSays checks every rule ×
+// refusal × mode: StoreAlways clears no-store and a status not cacheable by
+// default, and nothing that keeps users apart or bytes whole; StoreNever
+// refuses everything; no rule leaves RFC 9111 alone. Whatever is stored, a
+// second user never gets the first user's response.
+func TestSecurityRuleStoreAlwaysOverridesOnlyWhatItSays(t *testing.T) {
+	t.Parallel()
+	rules := []struct {
+		name string
+		rule acache.Rule
+	}{
+		{"none", acache.Rule{}},
+		{"StoreAlways", acache.Rule{Store: acache.StoreAlways}},
+		{"StoreAlways FreshFor", acache.Rule{Store: acache.StoreAlways, FreshFor: time.Hour}},
+		{"FreshFor", acache.Rule{FreshFor: time.Hour}},
+		{"StoreNever", acache.Rule{Store: acache.StoreNever}},
+	}
+	for _, rc := range refusalCases {
+		for _, r := range rules {
+			for _, mode := range []string{"private", "shared"} {
+				if rc.only != "" && rc.only != mode {
+					continue
+				}
+				t.Run(rc.name+"/"+r.name+"/"+mode, func(t *testing.T) {
+					t.Parallel()
+					shared := mode == "shared"
+					refused := shared || !rc.sharedOnly
+					always := r.rule.Store == acache.StoreAlways
+					want := r.rule.Store != acache.StoreNever &&
+						(!refused || always && rc.overridable || r.rule.FreshFor > 0 && rc.ruleFreshens)
+					checkRefusal(t, rc, r.rule, shared, want)
+				})
+			}
+		}
+	}
+}
+
+// checkRefusal sends the case's request for user A, then for user B, and
+// checks that A's response was stored or not as want says, and that B never
+// gets A's when the origin told the two apart by their credentials.
+func checkRefusal(t *testing.T, rc refusalCase, rule acache.Rule, shared, want bool) {
+	t.Helper()
+	origin := acachetest.NewOrigin(t, func(req *http.Request) acachetest.Reply {
+		user := req.Header.Get("Authorization")
+		if user == "" {
+			user = req.Header.Get("X-User")
+		}
+		return rc.reply(user)
+	})
+	opts := []acache.Option{acache.WithRule(func(*http.Request, *http.Response) acache.Rule { return rule })}
+	if shared {
+		opts = append(opts, acache.WithShared())
+	}
+	cache := acache.NewCache(nil, opts...)
+	t.Cleanup(func() { cache.Close() })
+	var inner http.RoundTripper = newInner(t)
+	if rc.below {
+		next := inner
+		inner = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			out := req.Clone(req.Context())
+			out.Header.Set("Authorization", "Bearer below-"+req.Header.Get("X-User"))
+			return next.RoundTrip(out)
+		})
+	}
+	tr := &acache.Transport{Transport: inner, Cache: cache}
+	fields := func(user string) map[string][]string {
+		h := map[string][]string{"X-User": {user}}
+		for name, values := range rc.request {
+			h[name] = values
+		}
+		if rc.auth {
+			h["Authorization"] = []string{"Bearer " + user}
+		}
+		return h
+	}
+
+	first, bodyA := fetchVia(t, tr, origin.URL+"/a", fields("A"))
+	stored, err := cache.Stored(context.Background(), origin.URL+"/a")
+	require.NoError(t, err)
+	status, _ := acache.CacheStatusOf(first)
+	if want {
+		assert.NotEmpty(t, stored, "the response was not stored (Cache-Status %q)", first.Header.Get("Cache-Status"))
+		assert.True(t, status.Stored, "Cache-Status does not say stored: %q", first.Header.Get("Cache-Status"))
+	} else {
+		assert.Empty(t, stored, "the response was stored against a refusal the rule may not override (Cache-Status %q)",
+			first.Header.Get("Cache-Status"))
+		assert.False(t, status.Stored, "Cache-Status says stored: %q", first.Header.Get("Cache-Status"))
+	}
+	second, bodyB := fetchVia(t, tr, origin.URL+"/a", fields("B"))
+	if rc.auth || rc.below {
+		assert.NotEqual(t, bodyA, bodyB, "user B got user A's response (Cache-Status %q)", second.Header.Get("Cache-Status"))
+	}
+	if !want {
+		assert.False(t, hit(second), "a response that was not to be stored was served from the cache")
+	}
+}
