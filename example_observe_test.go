@@ -64,11 +64,13 @@ func ExampleCache_Explain() {
 	// Not stored: no-store: the response's Cache-Control says no-store (RFC 9111 §5.2.2.5).
 }
 
-// Expvar exports the Stats, as JSON, with the other variables a program
-// serves at /debug/vars. A program publishes it once:
+// Stats are plain data: they marshal to JSON, for a debug endpoint or
+// expvar. The package does not import expvar (whose init serves the
+// process's command line at /debug/vars); a program that wants it there
+// publishes the Stats itself:
 //
-//	expvar.Publish("acache", cache.Expvar())
-func ExampleCache_Expvar() {
+//	expvar.Publish("acache", expvar.Func(func() any { return cache.Stats() }))
+func ExampleCache_Stats_json() {
 	server := observed()
 	defer server.Close()
 
@@ -77,9 +79,12 @@ func ExampleCache_Expvar() {
 	get(client, server.URL+"/news")
 	get(client, server.URL+"/news")
 
-	v := cache.Expvar() // what expvar.Publish takes
+	b, err := json.Marshal(cache.Stats())
+	if err != nil {
+		panic(err)
+	}
 	var stats struct{ Hits, Misses, Stores int64 }
-	if err := json.Unmarshal([]byte(v.String()), &stats); err != nil {
+	if err := json.Unmarshal(b, &stats); err != nil {
 		panic(err)
 	}
 	fmt.Printf("%+v\n", stats)

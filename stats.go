@@ -1,11 +1,9 @@
 package acache
 
-// This file holds what a Cache counts and reports: Stats and its expvar
-// export, the timing of backend calls, and the reporting of failures it
-// recovered from.
+// This file holds what a Cache counts and reports: Stats, the timing of
+// backend calls, and the reporting of failures it recovered from.
 
 import (
-	"expvar"
 	"fmt"
 	"maps"
 	"sync"
@@ -108,16 +106,6 @@ func (c *Cache) Stats() Stats {
 		Backend:          c.observed.backendStats(),
 		InFlightBytes:    c.inFlight.Load(),
 	}
-}
-
-// Expvar returns the Cache's Stats as an [expvar.Var], whose value is the
-// JSON of a fresh snapshot each time it is read (durations in
-// nanoseconds). Publish it once, by a name of your choosing, and it is
-// served at /debug/vars with the rest:
-//
-//	expvar.Publish("acache", cache.Expvar())
-func (c *Cache) Expvar() expvar.Var {
-	return expvar.Func(func() any { return c.Stats() })
 }
 
 // stripedCounter is a counter that goroutines on many cores add to at once

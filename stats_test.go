@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,19 +202,34 @@ func TestStatsBackendCalls(t *testing.T) {
 	assert.EqualValues(t, 2, s.Hits)
 }
 
-// TestStatsExpvar checks that the expvar export is the JSON of a snapshot.
-func TestStatsExpvar(t *testing.T) {
+// TestStatsAsJSON checks that a snapshot survives a round trip through
+// JSON, as a debug endpoint or expvar.Func serves it.
+func TestStatsAsJSON(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 	})
 	c := NewCache(nil, WithClock(clock.Now))
-	v := c.Expvar()
 	fetch(t, NewTransport(c), "GET", o.URL, nil)
+	b, err := json.Marshal(c.Stats())
+	require.NoError(t, err)
 	var got Stats
-	require.NoError(t, json.Unmarshal([]byte(v.String()), &got), "the expvar value must be JSON: %s", v.String())
-	assert.Equal(t, c.Stats(), got, "the expvar value must be the current Stats")
+	require.NoError(t, json.Unmarshal(b, &got), "Stats must marshal to JSON: %s", b)
+	assert.Equal(t, c.Stats(), got, "the JSON must be the current Stats")
+}
+
+// TestImportHasNoSideEffects checks that the package does not depend on
+// expvar, whose init registers GET /debug/vars (the command line, which
+// often holds secrets) on http.DefaultServeMux of every program that imports
+// it.
+func TestImportHasNoSideEffects(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, "go list: %s", out)
+	for _, dep := range strings.Fields(string(out)) {
+		assert.NotEqual(t, "expvar", dep, "importing acache would serve /debug/vars on http.DefaultServeMux")
+	}
 }
 
 // TestStripedCounterCountsEveryAdd: the hit counter is spread over stripes,
