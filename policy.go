@@ -660,15 +660,17 @@ func staleWhileRevalidateAllowed(m *entryMeta, reqCC cacheControl, age time.Dura
 // within the stale-if-error window of the response or of the request
 // ([RFC 5861 Section 4]), or however stale when the cache serves stale
 // responses while disconnected (anyStale, RFC 9111 Section 4.2.4). Never past
-// must-revalidate or no-cache, nor in a shared cache past proxy-revalidate
-// (Sections 5.2.2.2, 5.2.2.4 and 5.2.2.8); nor, for anyStale, past s-maxage in
-// a shared cache (Section 5.2.2.10); nor against the request's no-cache, or
-// its max-age or max-stale that the response's age passes (Section 5.2.1):
-// Section 4.2.4 forbids stale responses that a directive prohibits.
+// must-revalidate or no-cache, nor in a shared cache past proxy-revalidate or
+// s-maxage, which implies it (Sections 5.2.2.2, 5.2.2.4, 5.2.2.8 and
+// 5.2.2.10); nor against the request's no-cache, or its max-age or max-stale
+// that the response's age passes (Section 5.2.1): Section 4.2.4 forbids
+// stale responses that a directive prohibits, and a stale-if-error of the
+// response or of the request does not lift that.
 //
 // [RFC 5861 Section 4]: https://www.rfc-editor.org/rfc/rfc5861#section-4
 func staleOnErrorAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, shared, anyStale bool) bool {
-	if m.cc.mustRevalidate || m.cc.noCache || (shared && m.cc.proxyRevalidate) || reqCC.noCache {
+	if m.cc.mustRevalidate || m.cc.noCache || reqCC.noCache ||
+		shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set) {
 		return false
 	}
 	staleness := max(0, age-m.lifetime)
@@ -682,7 +684,7 @@ func staleOnErrorAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, sh
 	case reqCC.staleIfError.set && staleness <= seconds(int64(reqCC.staleIfError.seconds)):
 		return true
 	}
-	return anyStale && !(shared && m.cc.sMaxAge.set)
+	return anyStale
 }
 
 // originFailed reports an origin answer that stale-if-error may hide

@@ -7,8 +7,12 @@ package acache_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -216,4 +220,102 @@ func checkRefusal(t *testing.T, rc refusalCase, rule acache.Rule, shared, want b
 	if !want {
 		assert.False(t, hit(second), "a response that was not to be stored was served from the cache")
 	}
+}
+
+// TestSecurityStaleNeverServedPastSMaxAgeInASharedCache checks RFC 9111
+// Section 5.2.2.10: s-maxage implies proxy-revalidate for a shared cache,
+// which Section 4.2.4 then forbids to serve stale, whatever stale-if-error
+// (RFC 5861 Section 4) the response or the request carries, and whatever
+// stale-while-revalidate allows (Section 3). The caller gets what it would
+// without a stored response: the origin's error response, or its error. A
+// private cache ignores s-maxage and serves stale.
+func TestSecurityStaleNeverServedPastSMaxAgeInASharedCache(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		response string // the stored response's Cache-Control
+		request  string // the failed request's Cache-Control
+		reset    bool   // the origin resets the connection instead of a 503
+	}{
+		{name: "response stale-if-error, 503", response: "max-age=1, s-maxage=1, stale-if-error=600"},
+		{name: "response stale-if-error, reset", response: "max-age=1, s-maxage=1, stale-if-error=600", reset: true},
+		{name: "request stale-if-error, 503", response: "max-age=1, s-maxage=1", request: "stale-if-error=600"},
+		{name: "request stale-if-error, reset", response: "max-age=1, s-maxage=1", request: "stale-if-error=600", reset: true},
+		{name: "stale-while-revalidate", response: "max-age=1, s-maxage=1, stale-while-revalidate=600"},
+	}
+	for _, tc := range cases {
+		for _, shared := range []bool{true, false} {
+			name := tc.name + map[bool]string{true: "/shared", false: "/private"}[shared]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				clock := newClock()
+				var failing atomic.Bool
+				origin := acachetest.NewOrigin(t, func(req *http.Request) acachetest.Reply {
+					if !failing.Load() {
+						return acachetest.Reply{Header: http.Header{"Cache-Control": {tc.response},
+							"Date": {clock.Now().Format(http.TimeFormat)}}, Body: []byte("stored")}
+					}
+					return acachetest.Reply{Status: http.StatusServiceUnavailable, Body: []byte("origin down")}
+				})
+				opts := []acache.Option{acache.WithClock(clock.Now)}
+				if shared {
+					opts = append(opts, acache.WithShared())
+				}
+				cache := acache.NewCache(nil, opts...)
+				t.Cleanup(func() { cache.Close() })
+				inner := newInner(t)
+				tr := &acache.Transport{Cache: cache, Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+					if tc.reset && failing.Load() {
+						return nil, syscall.ECONNRESET
+					}
+					return inner.RoundTrip(req)
+				})}
+				fetchVia(t, tr, origin.URL+"/a", nil)
+				clock.Advance(10 * time.Second)
+				failing.Store(true)
+
+				req, err := http.NewRequest(http.MethodGet, origin.URL+"/a", nil)
+				require.NoError(t, err)
+				if tc.request != "" {
+					req.Header.Set("Cache-Control", tc.request)
+				}
+				resp, err := tr.RoundTrip(req)
+				if err == nil {
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if shared {
+						assert.NotEqual(t, "stored", string(body),
+							"a shared cache served a response stale past its s-maxage (Cache-Status %q)", resp.Header.Get("Cache-Status"))
+						assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "the caller must get the origin's error response")
+					} else {
+						assert.Equal(t, "stored", string(body), "a private cache ignores s-maxage and serves stale")
+					}
+				} else {
+					assert.True(t, shared && tc.reset, "the request failed: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// testClock is a clock the test moves by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *testClock {
+	return &testClock{now: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
