@@ -1406,6 +1406,9 @@ func TestPolicyStaleOnErrorAllowed(t *testing.T) {
 		{"4.2.4 disconnected: however stale", meta("max-age=60"), req(""), 48 * time.Hour, false, true, true},
 		{"4.2.4 disconnected: not past must-revalidate", meta("max-age=60, must-revalidate"), req(""), 2 * time.Minute, false, true, false},
 		{"4.2.4 disconnected: not past s-maxage in a shared cache", meta("s-maxage=60"), req(""), 2 * time.Minute, true, true, false},
+		{"5.2.2.10 s-maxage forbids the response's window in a shared cache", meta("s-maxage=60, stale-if-error=600"), req(""), 2 * time.Minute, true, false, false},
+		{"5.2.2.10 s-maxage forbids the request's window in a shared cache", meta("s-maxage=60"), req("stale-if-error=600"), 2 * time.Minute, true, false, false},
+		{"5.2.2.10 s-maxage does not in a private one", meta("max-age=60, s-maxage=60, stale-if-error=600"), req(""), 2 * time.Minute, false, false, true},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
