@@ -26,6 +26,7 @@ package acache
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -468,21 +469,45 @@ func combinedResponse(d *decision, resp *http.Response) {
 	}
 	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	resp.ContentLength = n
-	resp.Body = &prefixedBody{prefix: bytes.NewReader(stored), body: resp.Body}
+	resp.Body = &prefixedBody{prefix: bytes.NewReader(stored), body: resp.Body, rest: n - int64(len(stored))}
 }
 
-// prefixedBody reads stored bytes, then a body from the origin; Close
-// closes the origin's body.
+// errPartLength reports an origin's part whose body is longer or shorter
+// than the range it announced: the bytes past or before the end are not the
+// representation's.
+var errPartLength = errors.New("acache: the origin's part is not the length of its Content-Range")
+
+// prefixedBody reads stored bytes, then exactly rest bytes of a body from
+// the origin, and fails when the origin's body ends before them or goes on
+// after them; Close closes the origin's body.
 type prefixedBody struct {
 	prefix *bytes.Reader
 	body   io.ReadCloser
+	rest   int64
 }
 
 func (b *prefixedBody) Read(p []byte) (int, error) {
 	if b.prefix.Len() > 0 {
 		return b.prefix.Read(p)
 	}
-	return b.body.Read(p)
+	if b.rest == 0 {
+		// One byte more would be past the range: look for it.
+		var one [1]byte
+		n, err := b.body.Read(one[:])
+		if n > 0 {
+			return 0, errPartLength
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.rest {
+		p = p[:b.rest]
+	}
+	n, err := b.body.Read(p)
+	b.rest -= int64(n)
+	if err == io.EOF && b.rest > 0 {
+		err = errPartLength
+	}
+	return n, err
 }
 
 func (b *prefixedBody) Close() error { return b.body.Close() }

@@ -7,6 +7,7 @@ package acache_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -318,4 +319,100 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// TestSecurityPartWhoseBodyDisagreesWithItsContentRangeIsNotStored checks
+// that a 206 is stored only as the bytes its Content-Range places (RFC 9111
+// Section 3.3, RFC 9110 Section 14.4): a chunked part longer or shorter
+// than its range is passed on but never stored, so no later range is served
+// from junk bytes and no full GET is combined from them.
+func TestSecurityPartWhoseBodyDisagreesWithItsContentRangeIsNotStored(t *testing.T) {
+	t.Parallel()
+	whole := make([]byte, 200)
+	for i := range whole {
+		whole[i] = byte('a' + i%26)
+	}
+	for _, n := range []int{150, 50} {
+		t.Run(fmt.Sprintf("%d bytes for 0-99", n), func(t *testing.T) {
+			t.Parallel()
+			var lying atomic.Bool
+			lying.Store(true)
+			origin := acachetest.NewOrigin(t, func(req *http.Request) acachetest.Reply {
+				h := http.Header{"Etag": {`"v1"`}, "Accept-Ranges": {"bytes"}, "Cache-Control": {"max-age=600"}}
+				if lying.Load() {
+					h.Set("Content-Range", "bytes 0-99/200")
+					junk := append(append([]byte(nil), whole[:100]...), []byte(strings.Repeat("!", 50))...)
+					return acachetest.Reply{Status: http.StatusPartialContent, Header: h, Body: junk[:n], Framing: acachetest.Chunked}
+				}
+				return acachetest.Reply{Header: h, Body: whole}
+			})
+			cache := acache.NewCache(nil)
+			t.Cleanup(func() { cache.Close() })
+			tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+			fetchVia(t, tr, origin.URL+"/f", map[string][]string{"Range": {"bytes=0-99"}})
+			stored, err := cache.Stored(context.Background(), origin.URL+"/f")
+			require.NoError(t, err)
+			assert.Empty(t, stored, "a part whose body disagrees with its Content-Range was stored")
+
+			lying.Store(false)
+			resp, body := fetchVia(t, tr, origin.URL+"/f", map[string][]string{"Range": {"bytes=100-149"}})
+			assert.False(t, hit(resp), "a range was served from bytes the origin did not place there")
+			if resp.StatusCode == http.StatusPartialContent {
+				assert.Equal(t, string(whole[100:150]), body)
+			}
+			resp, body = fetchVia(t, tr, origin.URL+"/f", nil)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, string(whole), body, "a full GET was combined with junk bytes")
+			_, body = fetchVia(t, tr, origin.URL+"/f", nil)
+			assert.Equal(t, string(whole), body, "the stored response holds junk bytes")
+		})
+	}
+}
+
+// TestSecurityFillLongerThanItsRangeIsNeitherServedNorStored checks the
+// completion of a stored part (RFC 9111 Section 3.4): when the origin's
+// answer for the missing range holds more bytes than its Content-Range, the
+// caller never reads them as the representation, and nothing combined from
+// them is stored.
+func TestSecurityFillLongerThanItsRangeIsNeitherServedNorStored(t *testing.T) {
+	t.Parallel()
+	whole := make([]byte, 200)
+	for i := range whole {
+		whole[i] = byte('a' + i%26)
+	}
+	var fills atomic.Int64
+	origin := acachetest.NewOrigin(t, func(req *http.Request) acachetest.Reply {
+		h := http.Header{"Etag": {`"v1"`}, "Accept-Ranges": {"bytes"}, "Cache-Control": {"max-age=600"}}
+		switch req.Header.Get("Range") {
+		case "bytes=0-99":
+			h.Set("Content-Range", "bytes 0-99/200")
+			return acachetest.Reply{Status: http.StatusPartialContent, Header: h, Body: whole[:100], Framing: acachetest.Chunked}
+		case "bytes=100-199":
+			if fills.Add(1) == 1 { // the first answer lies about its length
+				h.Set("Content-Range", "bytes 100-199/200")
+				junk := append(append([]byte(nil), whole[100:]...), []byte(strings.Repeat("!", 50))...)
+				return acachetest.Reply{Status: http.StatusPartialContent, Header: h, Body: junk, Framing: acachetest.Chunked}
+			}
+			h.Set("Content-Range", "bytes 100-199/200")
+			return acachetest.Reply{Status: http.StatusPartialContent, Header: h, Body: whole[100:], Framing: acachetest.Chunked}
+		}
+		return acachetest.Reply{Header: h, Body: whole}
+	})
+	cache := acache.NewCache(nil)
+	t.Cleanup(func() { cache.Close() })
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, origin.URL+"/f", map[string][]string{"Range": {"bytes=0-99"}})
+
+	req, err := http.NewRequest(http.MethodGet, origin.URL+"/f", nil)
+	require.NoError(t, err)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Error(t, err, "the caller read a combined body with the origin's extra bytes as if it were whole")
+	assert.LessOrEqual(t, len(body), len(whole))
+	assert.Equal(t, string(whole[:len(body)]), string(body), "the caller got bytes that are not the representation's")
+
+	resp, got := fetchVia(t, tr, origin.URL+"/f", nil)
+	assert.Equal(t, string(whole), got, "the stored response was combined with junk bytes (Cache-Status %q)", resp.Header.Get("Cache-Status"))
 }

@@ -37,10 +37,17 @@ func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan 
 		c.store(ctx, e.Key, e)
 		return false
 	}
+	expected := resp.ContentLength
+	if s, ok := contentRange(e.Header); ok && e.StatusCode == http.StatusPartialContent {
+		// A part is exactly the bytes its Content-Range places (RFC 9110
+		// Section 14.4): a body longer or shorter than that, whatever its
+		// framing says, is not those bytes, and is not stored.
+		expected = s.length()
+	}
 	tee := &teeBody{
 		body:     resp.Body,
 		cache:    c,
-		expected: resp.ContentLength,
+		expected: expected,
 		complete: func(body []byte) {
 			if e := c.completeEntry(e, &plan, body); e != nil {
 				c.store(ctx, e.Key, e)
