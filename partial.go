@@ -256,6 +256,10 @@ type bodyPlan struct {
 	// combine with base (or to store as a piece): withPiece builds the
 	// entry. When false, the body is e's body as it is.
 	combine bool
+	// outdated reports that the response stored under the key is of
+	// another representation: a body cut short that stores nothing removes
+	// it.
+	outdated bool
 }
 
 // completeEntry returns the entry to store once the body has arrived
@@ -293,24 +297,38 @@ func (c *Cache) pieceEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
 // ([RFC 9111 Section 3.4]). keep is false when the response is not to be
 // stored at all: a part of a representation that is stored complete.
 //
+// A part never replaces the complete response of the same representation:
+// when d found one with the same strong validator, a body cut short stores
+// nothing, and the complete response stays. When d found a response of
+// another representation, it is out of date: a body cut short replaces it
+// with the part that arrived, or, when that cannot be stored, removes it.
+//
 // [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
 func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep bool) {
-	first, size, ok := resumable(d.req, resp, e)
-	if !ok {
-		return bodyPlan{}, true
+	first, size, resumes := resumable(d.req, resp, e)
+	if resumes {
+		plan = bodyPlan{first: first, size: size, partial: true, combine: e.StatusCode == http.StatusPartialContent}
 	}
-	plan = bodyPlan{first: first, size: size, partial: true, combine: e.StatusCode == http.StatusPartialContent}
 	if d.entry == nil || d.bypass {
 		return plan, true
 	}
 	newTag, _ := strongETag(e.Header)
 	oldTag, strong := strongETag(d.entry.Header)
 	if !strong || !strongMatch(oldTag, newTag) || !sameCoding(d.entry.Header, e.Header) {
-		return plan, true // another representation: the newer replaces the older
+		// Another representation: the newer replaces the older, which
+		// is out of date even if the newer is cut short.
+		plan.outdated = d.entryKey == d.key && resp.StatusCode == http.StatusOK
+		return plan, true
 	}
-	if d.entry.StatusCode == http.StatusOK && e.StatusCode == http.StatusPartialContent &&
-		int64(len(d.entry.Body)) == size {
-		return bodyPlan{}, false // a part of what is stored complete
+	if !resumes {
+		return plan, true
+	}
+	if d.entry.StatusCode == http.StatusOK && int64(len(d.entry.Body)) == size {
+		if e.StatusCode == http.StatusPartialContent {
+			return bodyPlan{}, false // a part of what is stored complete
+		}
+		plan.partial = false // cut short, it would be a part of what is stored complete
+		return plan, true
 	}
 	if have, ok := incompleteOf(d.entry); ok && have.size == size {
 		plan.base = piece{have.r.first, d.entry.Body}

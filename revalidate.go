@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/textproto"
 	"sync"
 	"time"
 )
@@ -22,13 +23,39 @@ const backgroundRefreshTimeout = 30 * time.Second
 
 // backgroundWork is what a Cache runs behind its callers' backs.
 type backgroundWork struct {
-	// mu guards closed, and orders starting a job before Close waits.
-	mu      sync.Mutex
-	closed  bool
-	slots   chan struct{} // a token per job running
-	running sync.WaitGroup
-	closing context.Context // done at Close
-	stop    context.CancelFunc
+	// mu guards closed and refreshing, and orders starting a job before
+	// Close waits.
+	mu     sync.Mutex
+	closed bool
+	// refreshing holds the keys whose refresh is running: one per key,
+	// however long it takes (its own timeout bounds it).
+	refreshing map[string]struct{}
+	slots      chan struct{} // a token per job running
+	running    sync.WaitGroup
+	closing    context.Context // done at Close
+	stop       context.CancelFunc
+}
+
+// claim records that key's refresh is starting, and reports false when one
+// is running already.
+func (b *backgroundWork) claim(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, running := b.refreshing[key]; running {
+		return false
+	}
+	if b.refreshing == nil {
+		b.refreshing = make(map[string]struct{})
+	}
+	b.refreshing[key] = struct{}{}
+	return true
+}
+
+// release records that key's refresh has ended.
+func (b *backgroundWork) release(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.refreshing, key)
 }
 
 // Close stops the Cache's background work, the refreshes of stale
@@ -75,28 +102,55 @@ func (c *Cache) inBackground(from context.Context, job func(ctx context.Context)
 	return true
 }
 
-// refreshInBackground refreshes the stale response d served to req, unless a
-// request for the same key is in flight already: it leads that key's flight
-// (collapse.go), so that requests arriving meanwhile wait for it, or are
-// served stale, instead of all refreshing.
+// refreshInBackground refreshes the stale response d served to req, unless
+// the key is being refreshed already, or a request for it is in flight: it
+// leads that key's flight (collapse.go), so that requests arriving meanwhile
+// wait for it, or are served stale, instead of all refreshing. A key has at
+// most one refresh at a time, even after its flight has landed by the
+// collapse wait: a refresh that hangs holds one slot, not all of them.
 func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision) {
-	f, leader := c.flights.join(d.key, c.collapseWait)
-	if !leader {
+	key := d.key
+	if !c.background.claim(key) {
 		return
 	}
-	key, refresh := d.key, *d
+	f, leader := c.flights.join(key, c.collapseWait)
+	if !leader {
+		c.background.release(key)
+		return
+	}
+	refresh := *d
 	refresh.verdict = verdict{action: forward, fwd: FwdStale}
 	if d.meta.validator {
 		refresh.action = revalidate
 	}
 	started := c.inBackground(req.Context(), func(ctx context.Context) {
+		defer c.background.release(key)
 		defer c.flights.land(key, f)
-		refresh.req = refresh.req.WithContext(ctx)
-		t.refresh(c, req.Clone(ctx), &refresh)
+		out := refreshRequest(ctx, req)
+		refresh.req, refresh.fields = readableRequest(out)
+		refresh.ranges, refresh.part = rangeResult{}, partialPlan{}
+		t.refresh(c, out, &refresh)
 	})
 	if !started {
 		c.flights.land(key, f)
+		c.background.release(key)
 	}
+}
+
+// refreshRequest returns the request a background refresh sends in place of
+// req: a clone with ctx, without the caller's Range, If-Range and
+// validators. A refresh is the cache's own request, for the whole current
+// representation: the caller's range would store a part over the complete
+// response (RFC 9111 Section 3.4), and its validators are its own.
+func refreshRequest(ctx context.Context, req *http.Request) *http.Request {
+	out := req.Clone(ctx)
+	for name := range out.Header {
+		switch textproto.CanonicalMIMEHeaderKey(name) {
+		case "Range", "If-Range", "If-None-Match", "If-Modified-Since":
+			delete(out.Header, name)
+		}
+	}
+	return out
 }
 
 // refresh sends the request of a background refresh and stores what comes
@@ -125,10 +179,15 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 		return
 	}
 	a := c.admit(d, resp, times)
-	c.refreshed(d, a.status)
 	if a.entry != nil {
-		storeWhenComplete(c, req, resp, a.entry, nil)
+		plan, keep := planBody(d, resp, a.entry)
+		if keep {
+			storeBody(c, req, resp, a.entry, plan, nil)
+		} else {
+			a.status.Stored, a.status.TTL, a.status.Detail = false, 0, refusePartOfStored.String()
+		}
 	}
+	c.refreshed(d, a.status)
 	io.Copy(io.Discard, io.LimitReader(resp.Body, c.maxBodySize+1)) // to its end: stored
 	resp.Body.Close()
 }

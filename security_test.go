@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -415,4 +416,167 @@ func TestSecurityFillLongerThanItsRangeIsNeitherServedNorStored(t *testing.T) {
 
 	resp, got := fetchVia(t, tr, origin.URL+"/f", nil)
 	assert.Equal(t, string(whole), got, "the stored response was combined with junk bytes (Cache-Status %q)", resp.Header.Get("Cache-Status"))
+}
+
+// TestSecurityPartNeverReplacesACompleteResponse checks RFC 9111 Section
+// 3.4 from the other side: an answer of the same representation (the same
+// strong validator) whose body is cut short leaves the stored complete
+// response in place, whether it came for a reload or a revalidation, and a
+// background refresh never asks for the caller's range. An answer of
+// another representation cut short removes the outdated stored one.
+func TestSecurityPartNeverReplacesACompleteResponse(t *testing.T) {
+	t.Parallel()
+	const size = 100_000
+	whole := []byte(strings.Repeat("0123456789", size/10))
+	type step struct {
+		ctl    *acache.Control
+		header map[string][]string
+	}
+	cases := []struct {
+		name     string
+		cc       string // the stored response's Cache-Control
+		etag     string // of the answer that is cut short
+		ranges   bool   // the answer has Accept-Ranges: bytes
+		step     step
+		want     int // the status stored afterwards, 0 for nothing
+		wantSize int
+	}{
+		{name: "reload, same validator", cc: "max-age=600", etag: `"v1"`, ranges: true,
+			step: step{ctl: &acache.Control{Mode: acache.ModeReload}}, want: 200, wantSize: size},
+		{name: "revalidation answered 200, same validator", cc: "max-age=0", etag: `"v1"`, ranges: true,
+			want: 200, wantSize: size},
+		{name: "revalidation answered 200, another validator", cc: "max-age=0", etag: `"v2"`, ranges: true,
+			want: 206, wantSize: 10_000},
+		{name: "revalidation answered 200, another validator, no ranges", cc: "max-age=0", etag: `"v2"`,
+			want: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var cut atomic.Bool
+			origin := acachetest.NewOrigin(t, func(req *http.Request) acachetest.Reply {
+				h := http.Header{"Etag": {`"v1"`}, "Accept-Ranges": {"bytes"}, "Cache-Control": {tc.cc}}
+				if !cut.Load() {
+					return acachetest.Reply{Header: h, Body: whole}
+				}
+				h.Set("Etag", tc.etag)
+				if !tc.ranges {
+					h.Del("Accept-Ranges")
+				}
+				return acachetest.Reply{Header: h, Body: whole, Truncate: true, TruncateAt: 10_000}
+			})
+			cache := acache.NewCache(nil)
+			t.Cleanup(func() { cache.Close() })
+			tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+			fetchVia(t, tr, origin.URL+"/big", nil)
+			cut.Store(true)
+
+			ctx := context.Background()
+			if tc.step.ctl != nil {
+				ctx = acache.WithControl(ctx, *tc.step.ctl)
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, origin.URL+"/big", nil)
+			require.NoError(t, err)
+			if resp, err := tr.RoundTrip(req); err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				assert.Error(t, err, "the body was cut short")
+				resp.Body.Close()
+			}
+			stored, err := cache.Stored(context.Background(), origin.URL+"/big")
+			require.NoError(t, err)
+			if tc.want == 0 {
+				assert.Empty(t, stored, "the outdated response stays stored")
+				return
+			}
+			require.Len(t, stored, 1)
+			assert.Equal(t, tc.want, stored[0].StatusCode, "what is stored after the cut")
+			assert.Equal(t, strconv.Itoa(tc.wantSize), stored[0].Header.Get("Content-Length"))
+		})
+	}
+
+	t.Run("stale-while-revalidate refresh drops the caller's Range", func(t *testing.T) {
+		t.Parallel()
+		clock := newClock()
+		var ranged atomic.Int64
+		origin := acachetest.NewOrigin(t, func(req *http.Request) acachetest.Reply {
+			if req.Header.Get("Range") != "" || req.Header.Get("If-Range") != "" {
+				ranged.Add(1)
+			}
+			h := http.Header{"Etag": {`"v1"`}, "Accept-Ranges": {"bytes"}, "Date": {clock.Now().Format(http.TimeFormat)},
+				"Cache-Control": {"max-age=10, stale-while-revalidate=600"}}
+			if r := req.Header.Get("Range"); r == "bytes=0-9" {
+				h.Set("Content-Range", fmt.Sprintf("bytes 0-9/%d", size))
+				return acachetest.Reply{Status: http.StatusPartialContent, Header: h, Body: whole[:10]}
+			}
+			return acachetest.Reply{Header: h, Body: whole}
+		})
+		cache := acache.NewCache(nil, acache.WithClock(clock.Now))
+		t.Cleanup(func() { cache.Close() })
+		tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+		fetchVia(t, tr, origin.URL+"/big", nil)
+		clock.Advance(20 * time.Second)
+		resp, body := fetchVia(t, tr, origin.URL+"/big", map[string][]string{"Range": {"bytes=0-9"}})
+		assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+		assert.Equal(t, string(whole[:10]), body)
+		refreshed := func() bool {
+			stored, err := cache.Stored(context.Background(), origin.URL+"/big")
+			return err == nil && len(stored) == 1 && stored[0].TTL > 0
+		}
+		assert.Eventually(t, refreshed, liveness, time.Millisecond, "the background refresh did not store the complete response")
+		assert.Zero(t, ranged.Load(), "the background refresh asked the origin for the caller's range")
+		stored, err := cache.Stored(context.Background(), origin.URL+"/big")
+		require.NoError(t, err)
+		require.Len(t, stored, 1)
+		assert.Equal(t, http.StatusOK, stored[0].StatusCode, "the refresh replaced the complete response with a part")
+	})
+}
+
+// TestReliabilityOneRefreshPerKeyWhileItRuns checks that a key whose
+// background refresh hangs (RFC 5861 Section 3) starts no second refresh
+// after its flight has landed by the collapse wait, so that it holds one
+// refresh slot, not all of them, and other stale keys are still refreshed.
+func TestReliabilityOneRefreshPerKeyWhileItRuns(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	release := make(chan struct{})
+	var hungRefreshes, otherRefreshes atomic.Int64
+	var primed sync.Map
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clock.Now().Format(http.TimeFormat))
+		w.Header().Set("Cache-Control", "max-age=1, stale-while-revalidate=3600")
+		if _, again := primed.LoadOrStore(r.URL.Path, true); again {
+			switch r.URL.Path {
+			case "/hung":
+				hungRefreshes.Add(1)
+				select { // the refresh hangs until the test ends
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return
+			case "/other":
+				otherRefreshes.Add(1)
+			}
+		}
+		w.Write([]byte("body"))
+	})
+	t.Cleanup(func() { close(release) }) // runs before the origin closes
+	cache := acache.NewCache(nil, acache.WithClock(clock.Now), acache.WithCollapseWait(20*time.Millisecond))
+	t.Cleanup(func() { cache.Close() })
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, o.URL+"/hung", nil)
+	fetchVia(t, tr, o.URL+"/other", nil)
+	clock.Advance(10 * time.Second)
+
+	for range 40 { // over 400 ms, many collapse waits
+		resp, body := fetchVia(t, tr, o.URL+"/hung", nil)
+		require.True(t, hit(resp), "a stale response within its window is served at once")
+		require.Equal(t, "body", body)
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Eventually(t, func() bool { return hungRefreshes.Load() == 1 }, liveness, time.Millisecond)
+	assert.EqualValues(t, 1, hungRefreshes.Load(), "a key started another refresh while its first still ran")
+
+	fetchVia(t, tr, o.URL+"/other", nil)
+	assert.Eventually(t, func() bool { return otherRefreshes.Load() == 1 }, liveness, time.Millisecond,
+		"another stale key was not refreshed")
 }

@@ -11,26 +11,16 @@ import (
 	"sync"
 )
 
-// storeWhenComplete stores e with resp's body once the caller has read the
-// body to its end intact. A response without a body is stored at once.
+// storeBody stores e with resp's body once the caller has read the body to
+// its end intact, combined as plan says with stored bytes (partial.go). A
+// response without a body is stored at once. When plan allows it, a body cut
+// short (closed early, or a read error) stores the bytes that did arrive
+// intact as an incomplete response (RFC 9111 Section 3.3).
 //
-// done is called once the body is stored or will not be: it releases the
-// requests waiting for this one (collapse.go). storeWhenComplete reports
-// whether the body will call it; when it does not, the response was stored
-// before it returned, and the caller calls done.
-func storeWhenComplete(c *Cache, req *http.Request, resp *http.Response, e *Entry, done func()) (bodyCallsDone bool) {
-	var plan bodyPlan
-	if first, size, ok := resumable(req, resp, e); ok && e.StatusCode == http.StatusPartialContent {
-		// A part is stored as the bytes that arrived, never as more.
-		plan = bodyPlan{first: first, size: size, combine: true}
-	}
-	return storeBody(c, req, resp, e, plan, done)
-}
-
-// storeBody is storeWhenComplete with the body combined as plan says with
-// stored bytes (partial.go). When plan allows it, a body cut short (closed
-// early, or a read error) stores the bytes that did arrive intact as an
-// incomplete response (RFC 9111 Section 3.3).
+// done, when not nil, is called once the body is stored or will not be: it
+// releases the requests waiting for this one (collapse.go). storeBody
+// reports whether the body will call it; when it does not, the response was
+// stored before it returned, and the caller calls done.
 func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan bodyPlan, done func()) (bodyCallsDone bool) {
 	ctx := req.Context()
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
@@ -55,11 +45,15 @@ func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan 
 		},
 		done: done,
 	}
-	if plan.partial {
+	if plan.partial || plan.outdated {
 		tee.interrupted = func(body []byte) {
-			if e := c.pieceEntry(e, &plan, body); e != nil {
-				c.store(ctx, e.Key, e)
+			if plan.partial {
+				if e := c.pieceEntry(e, &plan, body); e != nil {
+					c.store(ctx, e.Key, e)
+					return
+				}
 			}
+			c.remove(ctx, e.Key) // out of date, and nothing to replace it with
 		}
 	}
 	resp.Body = tee
