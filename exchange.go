@@ -353,7 +353,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		// A 304 meant for the caller's own validators still tells us the
 		// stored response is current (RFC 9111 Section 4.3.4).
 		if matches304(resp.Header, d.entry.Header, times.response) {
-			c.freshen(req, d, resp.Header, times)
+			c.freshen(req, d, resp.Header, times) // a refusal is the caller's 304 all the same
 		}
 		return a
 	}
@@ -484,11 +484,11 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, time
 // conditional request and returns the decision that serves the freshened
 // entry, with its Cache-Status member. ok is false when the 304 does not
 // select the stored response (RFC 9111 Section 4.3.4) or freshening failed.
-func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTimes) (fresh decision, member string, ok bool) {
+func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTimes) (fresh decision, status CacheStatus, ok bool) {
 	failed := false
 	defer func() {
 		if failed {
-			fresh, member, ok = decision{}, "", false
+			fresh, status, ok = decision{}, CacheStatus{}, false
 		}
 	}()
 	defer c.recovered("revalidate", &failed)
@@ -496,26 +496,37 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 	// took from this very entry, so it selects it; one with validators must
 	// match it (RFC 9111 Section 4.3.4).
 	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, times.response) {
-		return decision{}, "", false
+		return decision{}, CacheStatus{}, false
 	}
-	e := c.freshen(d.req, d, resp304, times)
+	e, refused := c.freshen(d.req, d, resp304, times)
 	fresh = *d
 	fresh.entry, fresh.meta = e, e.meta
 	fresh.now = times.response
 	fresh.age = currentAge(e.meta, e.ResponseTime, times.response)
 	fresh.ttl = e.meta.lifetime - fresh.age
-	member = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
-		Stored: true, TTL: fresh.ttl, Detail: d.detail}.String()
-	return fresh, member, true
+	status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
+		Stored: true, TTL: fresh.ttl, Detail: d.detail}
+	if refused != 0 {
+		// The caller still gets the freshened response; it is not stored.
+		status.Stored, status.TTL, status.Detail = false, 0, refused.String()
+	}
+	return fresh, status, true
 }
 
 // freshen stores d.entry again with the header fields of a 304 or HEAD
 // response and the times of that exchange, per [RFC 9111 Section 4.3.4]: the
 // body stays, and the entry's age starts again from the new response. It
-// returns the freshened entry.
+// returns the freshened entry, and why it was not stored, if it was not.
+//
+// The update may say that the response is no longer one this cache may
+// store: no-store, or private in a shared cache (Sections 5.2.2.5 and
+// 5.2.2.7), or any other directive that refuses it (Section 3). The entry is
+// then removed rather than extended: what the origin now says of the
+// response holds for the stored copy too. A request's no-store only keeps
+// the update from being stored (Section 5.2.1.5).
 //
 // [RFC 9111 Section 4.3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
-func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, times exchangeTimes) *Entry {
+func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, times exchangeTimes) (*Entry, refusal) {
 	fresh := *d.entry
 	fresh.Header = updatedHeader(d.entry.Header, update, times.response)
 	fresh.Variants = nil
@@ -524,8 +535,30 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 	if fresh.meta.cc.private && !c.shared && fresh.Credentials == "" {
 		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
 	}
+	if refused := c.freshenedRefusals(req, d, &fresh); refused != 0 {
+		if refused&^refuseRequestNoStore != 0 {
+			c.remove(req.Context(), d.entryKey)
+		}
+		c.notStored(d.entryKey, refused.String())
+		return &fresh, refused
+	}
 	c.store(req.Context(), d.entryKey, &fresh)
-	return &fresh
+	return &fresh, 0
+}
+
+// freshenedRefusals returns why e, a stored response freshened by a 304 or
+// HEAD response to req, may not be stored: the refusals of RFC 9111 Section 3
+// that its updated header fields and the request give, with what a rule
+// (WithRule), asked about the freshened response, overrides.
+func (c *Cache) freshenedRefusals(req *http.Request, d *decision, e *Entry) refusal {
+	const fromFields = refuseRequestNoStore | refuseMustUnderstand | refuseNoStore | refusePrivate |
+		refuseAuthorization | refuseVaryStar
+	resp := &http.Response{StatusCode: e.StatusCode, Proto: e.Proto, Header: e.Header, Request: req}
+	refused := storable(req, d.reqCC, resp, e.meta.cc, c.shared) & fromFields
+	if refused&overridable != 0 && c.ruleFor(req, resp).Store == StoreAlways {
+		refused &^= overridable
+	}
+	return refused
 }
 
 // freshenFromHEAD updates a stored GET response with the header fields of a

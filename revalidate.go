@@ -163,10 +163,13 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 		return
 	}
 	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
-		if fresh, _, ok := c.revalidated(d, resp.Header, times); ok {
+		if _, status, ok := c.revalidated(d, resp.Header, times); ok {
 			discardBody(resp)
 			c.observed.notModified.Add(1)
-			c.refreshed(d, CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified, Stored: true, TTL: fresh.ttl})
+			if status.Stored {
+				status.Detail = "" // the refresh's own member says no more
+			}
+			c.refreshed(d, status)
 			return
 		}
 		if resp, times, err = t.resend(c, req, resp); err != nil {

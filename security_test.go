@@ -580,3 +580,72 @@ func TestReliabilityOneRefreshPerKeyWhileItRuns(t *testing.T) {
 	assert.Eventually(t, func() bool { return otherRefreshes.Load() == 1 }, liveness, time.Millisecond,
 		"another stale key was not refreshed")
 }
+
+// TestSecurityNotModifiedThatMakesAResponseUnstorableRemovesIt checks RFC
+// 9111 Sections 4.3.4, 5.2.2.5 and 5.2.2.7: a 304 that freshens a stored
+// response with directives this cache may not store it under (private in a
+// shared cache, no-store) removes it instead of extending it, so it is never
+// served again to another user; the revalidating caller gets it, with the
+// reason in Cache-Status. A rule's StoreAlways still overrides no-store.
+func TestSecurityNotModifiedThatMakesAResponseUnstorableRemovesIt(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		cc304  string
+		shared bool
+		rule   acache.StoreRule
+		detail string // of the revalidating caller's Cache-Status; "" when stored
+	}{
+		{name: "private in a shared cache", cc304: "private, max-age=60", shared: true, detail: "private"},
+		{name: "no-store in a shared cache", cc304: "no-store, max-age=60", shared: true, detail: "no-store"},
+		{name: "no-store in a private cache", cc304: "no-store, max-age=60", detail: "no-store"},
+		{name: "no-store under StoreAlways", cc304: "no-store, max-age=60", shared: true, rule: acache.StoreAlways},
+		{name: "private under StoreAlways in a shared cache", cc304: "private, max-age=60", shared: true, rule: acache.StoreAlways, detail: "private"},
+		{name: "public max-age", cc304: "public, max-age=60", shared: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newClock()
+			o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Date", clock.Now().Format(http.TimeFormat))
+				w.Header().Set("ETag", `"v1"`)
+				if r.Header.Get("If-None-Match") == `"v1"` {
+					w.Header().Set("Cache-Control", tc.cc304)
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				w.Header().Set("Cache-Control", "public, max-age=1")
+				fmt.Fprintf(w, "for %s", r.Header.Get("X-User"))
+			})
+			opts := []acache.Option{acache.WithClock(clock.Now), acache.WithRule(func(*http.Request, *http.Response) acache.Rule {
+				return acache.Rule{Store: tc.rule}
+			})}
+			if tc.shared {
+				opts = append(opts, acache.WithShared())
+			}
+			cache := acache.NewCache(nil, opts...)
+			t.Cleanup(func() { cache.Close() })
+			tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+			fetchVia(t, tr, o.URL+"/p", map[string][]string{"X-User": {"A"}})
+			clock.Advance(10 * time.Second)
+
+			resp, body := fetchVia(t, tr, o.URL+"/p", map[string][]string{"X-User": {"A"}})
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "for A", body, "the revalidating caller gets the freshened response")
+			status, _ := acache.CacheStatusOf(resp)
+			assert.Equal(t, http.StatusNotModified, status.FwdStatus)
+			assert.Equal(t, tc.detail, status.Detail, "Cache-Status %q", resp.Header.Get("Cache-Status"))
+			assert.Equal(t, tc.detail == "", status.Stored, "Cache-Status %q", resp.Header.Get("Cache-Status"))
+
+			before := o.hits.Load()
+			resp, _ = fetchVia(t, tr, o.URL+"/p", map[string][]string{"X-User": {"B"}})
+			if tc.detail != "" {
+				assert.False(t, hit(resp), "another user got a response the origin no longer lets this cache store")
+				assert.Equal(t, before+1, o.hits.Load())
+			} else {
+				assert.True(t, hit(resp), "the freshened response is served: %q", resp.Header.Get("Cache-Status"))
+			}
+		})
+	}
+}

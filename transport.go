@@ -164,12 +164,12 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 		return nil, c.decidedError(d, err)
 	}
 	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
-		if fresh, member, ok := c.revalidated(d, resp.Header, times); ok {
+		if fresh, status, ok := c.revalidated(d, resp.Header, times); ok {
 			// The caller gets the stored response, or a 304 when its own
 			// validators select it (RFC 9111 Section 4.3.2).
 			discardBody(resp)
 			c.observed.notModified.Add(1)
-			return c.decided(eventRevalidate, &fresh, storedResponse(c, req, &fresh, member, true)), nil
+			return c.decided(eventRevalidate, &fresh, storedResponse(c, req, &fresh, status.String(), true)), nil
 		}
 		if !d.fields.conditionals { // else the 304 is for one of the caller's own tags: its answer
 			if resp, times, err = t.resend(c, req, resp); err != nil {
