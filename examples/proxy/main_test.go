@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +79,17 @@ func newOrigin(t *testing.T) *origin {
 			}
 			h.Set("Cache-Control", "public, max-age=0") // stored, stale at once
 			h.Set("ETag", `"v1"`)                       // for which a validator is needed
+		case "/page": // links built from X-Forwarded-Host, as many origins do
+			h.Set("Cache-Control", "public, max-age=60")
+			io.WriteString(w, `<script src="https://`+r.Header.Get("X-Forwarded-Host")+`/app.js"></script>`)
+			return
+		case "/etag": // stored, stale at once, revalidated with If-None-Match
+			h.Set("Cache-Control", "public, max-age=0")
+			h.Set("ETag", `"v1"`)
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
 		case "/slow":
 			slowOnce.Do(func() { close(o.slowStarted) })
 			time.Sleep(200 * time.Millisecond)
@@ -116,14 +128,18 @@ type proxy struct {
 }
 
 // startProxy runs the command in a goroutine with args after
-// -listen 127.0.0.1:0, as main would, and waits until it listens. The proxy
-// is stopped at the end of the test, which fails if run then returns an
-// error.
+// -listen 127.0.0.1:0, as main would, and waits until it listens. Unless args
+// say -host or -any-host, the proxy answers for 127.0.0.1, the host of its
+// url. The proxy is stopped at the end of the test, which fails if run then
+// returns an error.
 func startProxy(t *testing.T, args ...string) *proxy {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &proxy{cancel: cancel, done: make(chan error, 1)}
 	addrs := make(chan string, 1)
+	if !slices.Contains(args, "-host") && !slices.Contains(args, "-any-host") {
+		args = append([]string{"-host", "127.0.0.1"}, args...)
+	}
 	args = append([]string{"-listen", "127.0.0.1:0", "-log-level", "debug"}, args...)
 	go func() {
 		p.done <- run(ctx, args, t.Output(), func(addr string) { addrs <- addr })
@@ -339,7 +355,7 @@ func TestUpgradePassesThrough(t *testing.T) {
 		}
 	}))
 	t.Cleanup(o.Close)
-	p := startProxy(t, "-origin", o.URL)
+	p := startProxy(t, "-origin", o.URL, "-host", "proxy")
 
 	conn, err := net.Dial("tcp", p.addr)
 	if err != nil {
@@ -520,30 +536,48 @@ func TestShutdownTimeout(t *testing.T) {
 	}
 }
 
+// TestBadFlags checks that run refuses each misconfiguration, before it
+// listens, with an error that names what is wrong.
 func TestBadFlags(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{},
-		{"-origin", ""},
-		{"-origin", "api.example.com"},
-		{"-origin", "ftp://api.example.com"},
-		{"-origin", "http://"},
-		{"-origin", "://api.example.com"},
-		{"-origin", "http://user:pass@api.example.com"},
-		{"-origin", "http://api.example.com", "-max-entries", "-1"},
-		{"-origin", "http://api.example.com", "-max-bytes", "0"},
-		{"-origin", "http://api.example.com", "-collapse-wait", "0s"},
-		{"-origin", "http://api.example.com", "-log-level", "loud"},
-		{"-origin", "http://api.example.com", "-log-format", "xml"},
-		{"-origin", "http://api.example.com", "-no-such-flag"},
-		{"-origin", "http://api.example.com", "extra"},
-		{"-origin", "http://api.example.com", "-listen", "127.0.0.1:-1"},
+	valid := func(more ...string) []string {
+		return slices.Concat([]string{"-origin", "http://api.example.com", "-host", "www.example.com"}, more)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string // in the error
+	}{
+		{[]string{}, "-origin is required"},
+		{[]string{"-host", "a.example", "-origin", ""}, "-origin is required"},
+		{[]string{"-host", "a.example", "-origin", "api.example.com"}, "scheme"},
+		{[]string{"-host", "a.example", "-origin", "ftp://api.example.com"}, "scheme"},
+		{[]string{"-host", "a.example", "-origin", "http://"}, "no host"},
+		{[]string{"-host", "a.example", "-origin", "://api.example.com"}, "-origin"},
+		{[]string{"-host", "a.example", "-origin", "http://user:pass@api.example.com"}, "credentials"},
+		{[]string{"-origin", "http://api.example.com"}, "-host is required"},
+		{valid("-any-host"), "exclude each other"},
+		{[]string{"-origin", "http://api.example.com", "-host", ""}, "empty host name"},
+		{[]string{"-origin", "http://api.example.com", "-host", "a.example,"}, "empty host name"},
+		{[]string{"-origin", "http://api.example.com", "-host", "a.example:8080"}, "without a port"},
+		{[]string{"-origin", "http://api.example.com", "-host", "https://a.example"}, "not a host name"},
+		{[]string{"-origin", "http://api.example.com", "-host", "a.example/x"}, "not a host name"},
+		{[]string{"-origin", "http://api.example.com", "-host", "*.example.com"}, "wildcards"},
+		{valid("-max-entries", "-1"), "-max-entries"},
+		{valid("-max-bytes", "0"), "-max-bytes"},
+		{valid("-collapse-wait", "0s"), "-collapse-wait"},
+		{valid("-read-timeout", "-1s"), "-read-timeout"},
+		{valid("-write-timeout", "-1s"), "-write-timeout"},
+		{valid("-log-level", "loud"), "-log-level"},
+		{valid("-log-format", "xml"), "-log-format"},
+		{valid("-no-such-flag"), "no-such-flag"},
+		{valid("extra"), "unexpected arguments"},
+		{valid("-listen", "127.0.0.1:-1"), "listen"},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // a run that got past its flags stops at once
-		ready := func(string) { t.Errorf("run(%q) started listening; want an error", args) }
-		if err := run(ctx, args, io.Discard, ready); err == nil {
-			t.Errorf("run(%q) = nil; want an error", args)
+		ready := func(string) { t.Errorf("run(%q) started listening; want an error", tc.args) }
+		if err := run(ctx, tc.args, io.Discard, ready); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run(%q) = %v; want an error about %s", tc.args, err, tc.want)
 		}
 	}
 }
@@ -554,17 +588,29 @@ func TestGoodFlags(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	args := []string{"-origin", "https://api.example.com/v1", "-listen", "127.0.0.1:0",
-		"-max-entries", "5", "-max-bytes", "1000", "-max-body", "100",
-		"-backend-timeout", "2s", "-collapse-wait", "1s", "-stale-on-error",
-		"-name", "edge", "-log-level", "warn", "-log-format", "json", "-shutdown-timeout", "1s"}
-	listened := false
-	if err := run(ctx, args, io.Discard, func(string) { listened = true }); err != nil || !listened {
-		t.Errorf("run(%q) = %v, listened %v; want nil after listening", args, err, listened)
+	for _, args := range [][]string{
+		{"-origin", "https://api.example.com/v1", "-listen", "127.0.0.1:0",
+			"-host", "www.example.com, Example.com", "-host", "[::1]",
+			"-max-entries", "5", "-max-bytes", "1000", "-max-body", "100",
+			"-backend-timeout", "2s", "-collapse-wait", "1s", "-stale-on-error",
+			"-name", "edge", "-log-level", "warn", "-log-format", "json",
+			"-read-timeout", "5s", "-write-timeout", "0", "-shutdown-timeout", "1s"},
+		{"-origin", "https://api.example.com", "-listen", "127.0.0.1:0", "-any-host",
+			"-read-timeout", "0", "-write-timeout", "1m"},
+	} {
+		listened := false
+		if err := run(ctx, args, io.Discard, func(string) { listened = true }); err != nil || !listened {
+			t.Errorf("run(%q) = %v, listened %v; want nil after listening", args, err, listened)
+		}
 	}
 
 	var out bytes.Buffer
-	if err := run(ctx, []string{"-h"}, &out, nil); err != nil || !strings.Contains(out.String(), "-origin") {
-		t.Errorf("run(-h) = %v, printed %q; want nil and the usage", err, out.String())
+	if err := run(ctx, []string{"-h"}, &out, nil); err != nil {
+		t.Errorf("run(-h) = %v; want nil", err)
+	}
+	for _, flag := range []string{"-origin", "-host", "-any-host", "-read-timeout", "-write-timeout"} {
+		if !strings.Contains(out.String(), flag) {
+			t.Errorf("run(-h) printed %q; want the usage of %s", out.String(), flag)
+		}
 	}
 }
