@@ -387,6 +387,100 @@ func (c *Cache) credentialsOf(h http.Header) string {
 	return hex.EncodeToString(p.mac.Sum(p.sum[:0])[:16])
 }
 
+// credentialField reports the request fields that carry credentials
+// (RFC 9110 Section 11.6.2, RFC 6265 Section 5.4, RFC 9110 Section 11.7.2).
+// When a response varies on one (RFC 9111 Section 4.1), the entry keeps a
+// keyed hash of its value, never the value: see varyDigest.
+func credentialField(name string) bool {
+	switch name {
+	case "Authorization", "Cookie", "Proxy-Authorization":
+		return true
+	}
+	return false
+}
+
+// varyDigestSize is the length of a varyDigest: 16 bytes of HMAC-SHA-256, in
+// hex.
+const varyDigestSize = 32
+
+// varyDigest returns what an entry keeps of the values of the credential
+// field name that its response varies on: a keyed hash, with the partition
+// secret, of the values in the form varyMatches compares. It is stable for
+// one secret (WithPartitionSecret) and tells nothing of the credentials
+// without it.
+func (c *Cache) varyDigest(name string, values []string) string {
+	var out [varyDigestSize]byte
+	c.appendVaryDigest(out[:0], name, values)
+	return string(out[:])
+}
+
+// appendVaryDigest appends varyDigest(name, values) to dst.
+func (c *Cache) appendVaryDigest(dst []byte, name string, values []string) []byte {
+	p := c.hmacPool.Get().(*partitionHasher)
+	defer c.hmacPool.Put(p)
+	p.in = append(append(append(p.in[:0], "vary\x00"...), name...), 0)
+	if len(values) == 1 && !strings.Contains(values[0], ",") {
+		p.in = append(p.in, trimOWS(values[0])...) // normalizedList, without allocating
+	} else {
+		p.in = append(p.in, normalizedList(values)...)
+	}
+	p.mac.Reset()
+	p.mac.Write(p.in)
+	sum := p.mac.Sum(p.sum[:0])
+	var hexed [varyDigestSize]byte
+	hex.Encode(hexed[:], sum[:varyDigestSize/2])
+	return append(dst, hexed[:]...)
+}
+
+// storedVaryHeader returns the request fields of req that the names of a
+// response's Vary select, as the entry keeps them (RFC 9111 Section 4.1):
+// as sent, but for credentials, kept as a keyed hash.
+func (c *Cache) storedVaryHeader(req http.Header, names []string) http.Header {
+	h := varyHeader(req, names)
+	for name, values := range h {
+		if credentialField(name) {
+			h[name] = []string{c.varyDigest(name, values)}
+		}
+	}
+	return h
+}
+
+// unmatchable reports a stored response that no request selects: a
+// credential field of its VaryHeader has no value (see [Entry.UnmarshalBinary]
+// for the encodings before version 3).
+func unmatchable(e *Entry) bool {
+	for name, values := range e.VaryHeader {
+		if credentialField(name) && len(values) != 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// variantMatches reports whether a request with header req selects a stored
+// response whose Vary names names and whose entry keeps stored (see
+// storedVaryHeader), as varyMatches compares them: a credential field by the
+// keyed hash of the request's value.
+func (c *Cache) variantMatches(names []string, stored, req http.Header) bool {
+	for _, name := range names {
+		storedValues, storedOK := stored[name]
+		reqValues, reqOK := req[name]
+		switch {
+		case storedOK != reqOK:
+			return false
+		case !storedOK:
+		case credentialField(name):
+			var digest [varyDigestSize]byte
+			if len(storedValues) != 1 || string(c.appendVaryDigest(digest[:0], name, reqValues)) != storedValues[0] {
+				return false
+			}
+		case selectingValue(name, storedValues) != selectingValue(name, reqValues):
+			return false
+		}
+	}
+	return true
+}
+
 // lookup returns the entry stored under key, or nil. A backend error, a
 // backend that does not answer within the backend timeout or before ctx is
 // done, and an entry that fails validation are reported and become a miss;
@@ -621,6 +715,9 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 		}
 		if v.Key != e.Key {
 			continue
+		}
+		if unmatchable(v) {
+			continue // an entry of an older encoding whose credentials were dropped
 		}
 		vNames := c.metaOf(v).varyNames
 		otherUser := v.Credentials != "" && e.Credentials != "" && v.Credentials != e.Credentials

@@ -29,12 +29,18 @@ import (
 //	time     = bool(zero) [varint(Unix seconds) uvarint(nanoseconds)]
 //
 // Variants are records with no variants of their own. The encoding of an
-// entry is canonical: one entry, one encoding. Version 1, written before
-// Entry had FreshFor, is version 2 without it; it is still read, as entries
-// with a FreshFor of zero.
+// entry is canonical: one entry, one encoding.
+//
+// Version 3 has the layout of version 2; what changed is what VaryHeader
+// holds for the credential fields (Authorization, Cookie,
+// Proxy-Authorization): a keyed hash, where versions 1 and 2 kept the value
+// in clear. Version 2 is version 1 with FreshFor. Both are still read: their
+// entries with a FreshFor of zero, and with the credentials of VaryHeader
+// dropped (the field present, with no value), so that such an entry is read
+// but never matches a request, and its credentials are never written again.
 const (
 	codecMagic   = "acache"
-	codecVersion = 2
+	codecVersion = 3
 )
 
 // MaxEncodedEntry bounds the encoding of one entry that
@@ -78,8 +84,8 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: %d bytes, more than MaxEncodedEntry", ErrCorruptEntry, len(data))
 	case len(data) < len(codecMagic)+1+4 || string(data[:len(codecMagic)]) != codecMagic:
 		return fmt.Errorf("%w: not an encoded entry", ErrCorruptEntry)
-	case data[len(codecMagic)] != codecVersion && data[len(codecMagic)] != 1:
-		return fmt.Errorf("%w: encoding version %d, want 1 or %d", ErrCorruptEntry, data[len(codecMagic)], codecVersion)
+	case data[len(codecMagic)] == 0 || data[len(codecMagic)] > codecVersion:
+		return fmt.Errorf("%w: encoding version %d, want 1 to %d", ErrCorruptEntry, data[len(codecMagic)], codecVersion)
 	}
 	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, crc32c) != sum {
@@ -277,6 +283,13 @@ func (r *decoder) record(withVariants bool) *Entry {
 	e.Body = r.bytes()
 	if r.bool() {
 		e.VaryHeader = r.header()
+		if r.version < 3 {
+			for name := range e.VaryHeader {
+				if credentialField(name) {
+					e.VaryHeader[name] = []string{} // kept in clear: dropped
+				}
+			}
+		}
 	}
 	e.RequestTime = r.time()
 	e.ResponseTime = r.time()

@@ -1,13 +1,18 @@
 package acache
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"hash/crc32"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/entry-v2/*.bin from the entries of TestEntryEncodingGolden")
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/entry-v3/*.bin from the entries of TestEntryEncodingGolden")
 
 // codecEntries are entries that exercise every part of the encoding.
 func codecEntries() map[string]*Entry {
@@ -28,7 +33,7 @@ func codecEntries() map[string]*Entry {
 			Header: http.Header{"Cache-Control": {"max-age=60", "private"}, "Etag": {`"v1"`},
 				"Content-Type": {"application/octet-stream"}, "X-Empty": {}},
 			Body:         []byte("body\x00\xff\r\n with every byte"),
-			VaryHeader:   http.Header{"Accept-Language": {"en", "fr"}, "Cookie": {""}},
+			VaryHeader:   http.Header{"Accept-Language": {"en", "fr"}, "Cookie": {"8d9c0e0b5f7a41e2b36d1c2f9e4a7b60"}},
 			RequestTime:  at,
 			ResponseTime: at.Add(1500 * time.Millisecond),
 			Credentials:  "00112233445566778899aabbccddeeff",
@@ -100,7 +105,7 @@ func TestEntryEncodingRoundTrips(t *testing.T) {
 // -update-golden).
 func TestEntryEncodingGolden(t *testing.T) {
 	for name, e := range codecEntries() {
-		path := filepath.Join("testdata", "entry-v2", name+".bin")
+		path := filepath.Join("testdata", "entry-v3", name+".bin")
 		data, err := e.MarshalBinary()
 		require.NoError(t, err)
 		if *updateGolden {
@@ -109,31 +114,48 @@ func TestEntryEncodingGolden(t *testing.T) {
 		}
 		golden, err := os.ReadFile(path)
 		require.NoError(t, err, "the golden file of %s", name)
-		assert.Equal(t, golden, data, "%s: the encoding changed; bump codecVersion and keep reading versions 1 and 2", name)
+		assert.Equal(t, golden, data, "%s: the encoding changed; bump codecVersion and keep reading versions 1 to 3", name)
 		var got Entry
 		require.NoError(t, got.UnmarshalBinary(golden))
 		sameEntry(t, e, &got, name)
 	}
 }
 
-// TestEntryDecodingVersion1 reads what version 1 wrote, before Entry had
-// FreshFor: a backend keeps its entries across the change.
-func TestEntryDecodingVersion1(t *testing.T) {
+// TestEntryDecodingOlderVersions reads what versions 1 and 2 wrote: a
+// backend keeps its entries across the changes. Version 1 came before Entry
+// had FreshFor; both kept the credentials a response varies on in clear,
+// which version 3 hashes: they are read without them, never to match.
+func TestEntryDecodingOlderVersions(t *testing.T) {
 	t.Parallel()
-	for name, e := range codecEntries() {
-		golden, err := os.ReadFile(filepath.Join("testdata", "entry-v1", name+".bin"))
-		require.NoError(t, err, "the version 1 golden file of %s", name)
-		want := *e
-		want.FreshFor = 0
-		want.Variants = nil
-		for _, v := range e.Variants {
-			unruled := *v
-			unruled.FreshFor = 0
-			want.Variants = append(want.Variants, &unruled)
+	for _, version := range []int{1, 2} {
+		for name, e := range codecEntries() {
+			golden, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("entry-v%d", version), name+".bin"))
+			require.NoError(t, err, "the version %d golden file of %s", version, name)
+			old := func(e *Entry) *Entry {
+				o := *e
+				if version == 1 {
+					o.FreshFor = 0
+				}
+				if o.VaryHeader != nil {
+					o.VaryHeader = o.VaryHeader.Clone()
+					if _, ok := o.VaryHeader["Cookie"]; ok {
+						o.VaryHeader["Cookie"] = []string{}
+					}
+				}
+				return &o
+			}
+			want := old(e)
+			want.Variants = nil
+			for _, v := range e.Variants {
+				want.Variants = append(want.Variants, old(v))
+			}
+			var got Entry
+			require.NoError(t, got.UnmarshalBinary(golden), name)
+			sameEntry(t, want, &got, fmt.Sprintf("%s (version %d)", name, version))
+			if cookie, ok := got.VaryHeader["Cookie"]; ok {
+				assert.Empty(t, cookie, "a credential kept in clear by version %d was read back", version)
+			}
 		}
-		var got Entry
-		require.NoError(t, got.UnmarshalBinary(golden), name)
-		sameEntry(t, &want, &got, name+" (version 1)")
 	}
 }
 
@@ -164,7 +186,7 @@ func TestEntryDecodingRejectsBadInput(t *testing.T) {
 		reject("a corrupted byte", flipped)
 	}
 	wrongVersion := append([]byte(nil), good...)
-	wrongVersion[len(codecMagic)] = 3
+	wrongVersion[len(codecMagic)] = codecVersion + 1
 	reject("another version", resum(wrongVersion))
 	noVersion := append([]byte(nil), good...)
 	noVersion[len(codecMagic)] = 0
@@ -229,4 +251,105 @@ func checkDecoding(t *testing.T, data []byte) {
 		}
 		sameEntry(t, &e, &back, "fuzzed")
 	}
+}
+
+// TestEntryOfAnOlderVersionWithCredentialsIsAMiss checks that an entry an
+// earlier version stored with a Vary'd credential in clear is read, never
+// served (its credential is dropped), never an error, and replaced by the
+// next store without its credential being written again.
+func TestEntryOfAnOlderVersionWithCredentialsIsAMiss(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	o := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Vary", "Authorization")
+		io.WriteString(w, "new")
+	})
+	c := NewCache(newCodecBackend(), WithClock(clock.Now), WithShared())
+	tr := &Transport{Transport: unclosable{testInner}, Cache: c}
+	u, err := url.Parse(o.URL + "/old")
+	require.NoError(t, err)
+	key := c.keyFor(http.MethodGet, u, "", "")
+	old := &Entry{Key: key, StatusCode: 200, Proto: "HTTP/1.1", Body: []byte("old"),
+		Header:      http.Header{"Cache-Control": {"public, max-age=600"}, "Vary": {"Authorization"}, "Content-Length": {"3"}},
+		VaryHeader:  http.Header{"Authorization": {"Bearer in-clear"}},
+		RequestTime: clock.Now(), ResponseTime: clock.Now()}
+	data, err := old.MarshalBinary()
+	require.NoError(t, err)
+	data[len(codecMagic)] = 2 // the layout of version 2, credentials in clear
+	backend := c.backend.(*codecBackend)
+	backend.set(key, resum(data))
+
+	resp, body := fetch(t, tr, "GET", o.URL+"/old", hdr("Authorization", "Bearer in-clear"))
+	assert.False(t, isHit(resp), "an entry of version 2 was served by its credential in clear")
+	assert.Equal(t, "new", body)
+	assert.Zero(t, c.Stats().Errors, "an entry of an older version is a miss, not an error")
+	assert.NotContains(t, string(backend.bytes(key)), "in-clear", "the old credential was written again")
+	resp, body = fetch(t, tr, "GET", o.URL+"/old", hdr("Authorization", "Bearer in-clear"))
+	assert.True(t, isHit(resp))
+	assert.Equal(t, "new", body)
+}
+
+// codecBackend is an LRU whose entries go through their durable encoding,
+// as they do on disk or in Redis: Get decodes what Set encoded.
+type codecBackend struct {
+	*LRU
+	mu   sync.Mutex
+	data map[string][]byte
+}
+
+func newCodecBackend() *codecBackend {
+	return &codecBackend{LRU: NewLRU(), data: map[string][]byte{}}
+}
+
+func (b *codecBackend) set(key string, data []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.data[key] = data
+	b.LRU.Set(context.Background(), key, &Entry{Key: key})
+}
+
+func (b *codecBackend) bytes(key string) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.data[key]
+}
+
+func (b *codecBackend) Get(_ context.Context, key string) (*Entry, error) {
+	data := b.bytes(key)
+	if data == nil {
+		return nil, nil
+	}
+	e := new(Entry)
+	return e, e.UnmarshalBinary(data)
+}
+
+func (b *codecBackend) Set(_ context.Context, key string, e *Entry) error {
+	data, err := e.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	b.set(key, data)
+	return nil
+}
+
+func (b *codecBackend) Pop(ctx context.Context, key string) (*Entry, error) {
+	e, err := b.Get(ctx, key)
+	b.mu.Lock()
+	delete(b.data, key)
+	b.mu.Unlock()
+	b.LRU.Pop(ctx, key)
+	return e, err
+}
+
+func (b *codecBackend) PopOldest(ctx context.Context) (string, *Entry, error) {
+	key, _, err := b.LRU.PopOldest(ctx)
+	if key == "" || err != nil {
+		return key, nil, err
+	}
+	e, err := b.Get(ctx, key)
+	b.mu.Lock()
+	delete(b.data, key)
+	b.mu.Unlock()
+	return key, e, err
 }

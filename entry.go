@@ -38,7 +38,10 @@ type Entry struct {
 	Body []byte
 	// VaryHeader holds the values of the request header fields that the
 	// response's Vary field names, as the original request sent them
-	// (RFC 9111 Section 4.1). It is nil when the response has no Vary field.
+	// (RFC 9111 Section 4.1), but for the credential fields Authorization,
+	// Cookie and Proxy-Authorization: of each, it holds a keyed hash, with
+	// the partition secret ([WithPartitionSecret]), of the value. It is nil
+	// when the response has no Vary field.
 	VaryHeader http.Header
 	// RequestTime is the time the request that produced the response was
 	// sent ("request_time" in RFC 9111 Section 4.2.3).

@@ -291,7 +291,7 @@ func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
 	credentials := "" // of the request, hashed only when a variant needs it
 	for v := range e.responses() {
 		m := c.metaOf(v)
-		if !m.varyOK || !varyMatches(m.varyNames, v.VaryHeader, h) {
+		if !m.varyOK || !c.variantMatches(m.varyNames, v.VaryHeader, h) {
 			continue
 		}
 		if v.Credentials != "" || (m.cc.private && !c.shared) {
@@ -469,7 +469,7 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, time
 	}
 	ensureDate(e.Header, times.response)
 	m := deriveMeta(e, c.derivation) // the entry carries it: not for the memo
-	e.VaryHeader = varyHeader(d.req.Header, m.varyNames)
+	e.VaryHeader = c.storedVaryHeader(d.req.Header, m.varyNames)
 	if m.cc.private && !c.shared {
 		// RFC 9111 Section 5.2.2.7: intended for a single user. A private
 		// cache may store it, but several clients may share this one: it is

@@ -169,6 +169,8 @@ type StoredResponse struct {
 	// VaryHeader holds a copy of the request fields, named by the
 	// response's Vary field, that select this response among the URL's
 	// variants ([RFC 9111 Section 4.1]); nil when it has no Vary field.
+	// The credential fields (Authorization, Cookie, Proxy-Authorization)
+	// read "redacted": whose copy it is is not told.
 	//
 	// [RFC 9111 Section 4.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.1
 	VaryHeader http.Header
@@ -252,7 +254,7 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 			Method:      method,
 			StatusCode:  v.StatusCode,
 			Header:      v.Header.Clone(),
-			VaryHeader:  v.VaryHeader.Clone(),
+			VaryHeader:  redactedVaryHeader(v.VaryHeader),
 			Partitioned: partitioned || v.Credentials != "",
 			Stored:      v.ResponseTime,
 			TTL:         m.lifetime - currentAge(m, v.ResponseTime, now),
@@ -343,4 +345,16 @@ func (c *Cache) guarded(op string, job func() error) (err error) {
 	}()
 	defer c.recovered(op, &failed)
 	return job()
+}
+
+// redactedVaryHeader returns a copy of h, the request fields an entry keeps
+// for Vary, with the value of each credential field replaced by "redacted".
+func redactedVaryHeader(h http.Header) http.Header {
+	h = h.Clone()
+	for name := range h {
+		if credentialField(name) {
+			h[name] = []string{"redacted"}
+		}
+	}
+	return h
 }

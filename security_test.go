@@ -649,3 +649,80 @@ func TestSecurityNotModifiedThatMakesAResponseUnstorableRemovesIt(t *testing.T) 
 		})
 	}
 }
+
+// Credentials a test searches the stored bytes for.
+const (
+	secretToken  = "Bearer SECRET-TOKEN-4f1c"
+	secretCookie = "session=SECRET-COOKIE-9b2e"
+	secretProxy  = "Basic U0VDUkVULVBST1hZ"
+)
+
+// credentialFields are request fields with the credentials above, and a
+// tenant, which the tests' origins vary on.
+func credentialFields(token string) map[string][]string {
+	return map[string][]string{
+		"Authorization":       {token},
+		"Cookie":              {secretCookie},
+		"Proxy-Authorization": {secretProxy},
+		"X-Tenant":            {"tenant-7"},
+	}
+}
+
+// varyOnCredentials is an origin whose responses any cache may store and that
+// vary on credentials and a tenant.
+func varyOnCredentials(t *testing.T) *countingOrigin {
+	return newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Vary", "Authorization, Cookie, Proxy-Authorization, X-Tenant")
+		auth := r.Header.Get("Authorization")
+		fmt.Fprintf(w, "for ...%s", auth[max(0, len(auth)-4):]) // not the credential itself
+	})
+}
+
+// TestSecurityCredentialsAreNeverStoredInClear checks that the values of
+// Authorization, Cookie and Proxy-Authorization that an entry keeps for Vary
+// (RFC 9111 Section 4.1) are a keyed hash in the durable encoding, and that
+// Stored says nothing of them; matching still works, by the hash.
+func TestSecurityCredentialsAreNeverStoredInClear(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "shared", false: "private"}[shared], func(t *testing.T) {
+			t.Parallel()
+			o := varyOnCredentials(t)
+			backend := newBytesBackend()
+			opts := []acache.Option{acache.WithPartitionBy(func(r *http.Request) string { return r.Header.Get("X-Tenant") })}
+			if shared {
+				opts = append(opts, acache.WithShared())
+			}
+			cache := acache.NewCache(backend, opts...)
+			t.Cleanup(func() { cache.Close() })
+			tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+			fetchVia(t, tr, o.URL+"/c", credentialFields(secretToken))
+			resp, body := fetchVia(t, tr, o.URL+"/c", credentialFields(secretToken))
+			require.True(t, hit(resp), "the same credentials select the stored response: %q", resp.Header.Get("Cache-Status"))
+			assert.Equal(t, "for ...4f1c", body)
+			resp, body = fetchVia(t, tr, o.URL+"/c", credentialFields("Bearer another"))
+			assert.False(t, hit(resp), "other credentials selected the stored response")
+			assert.Equal(t, "for ...ther", body)
+
+			backend.mu.Lock()
+			require.NotEmpty(t, backend.data)
+			for key, data := range backend.data {
+				for _, secret := range []string{"SECRET-TOKEN-4f1c", "SECRET-COOKIE-9b2e", "U0VDUkVULVBST1hZ"} {
+					assert.NotContains(t, string(data), secret, "the entry under %q keeps a credential in clear", key)
+				}
+			}
+			backend.mu.Unlock()
+
+			stored, err := cache.Stored(context.Background(), o.URL+"/c")
+			require.NoError(t, err)
+			require.NotEmpty(t, stored)
+			for _, s := range stored {
+				for _, name := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+					assert.Equal(t, []string{"redacted"}, s.VaryHeader[name], "Stored tells the %s of a copy", name)
+				}
+				assert.Equal(t, []string{"tenant-7"}, s.VaryHeader["X-Tenant"], "other fields are kept as sent")
+			}
+		})
+	}
+}

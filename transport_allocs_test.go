@@ -44,4 +44,29 @@ func TestTransportHitAllocations(t *testing.T) {
 		want := 5.0
 		assert.LessOrEqual(t, allocs, want, "a hit (Authorization %q) allocates %v times", auth, allocs)
 	}
+
+	// A response that varies on credentials is matched by a keyed hash of
+	// the request's, computed without allocating.
+	varied := newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Vary", "Authorization, Cookie")
+		io.WriteString(w, body1KiB)
+	})
+	tr := NewTransport(NewCache(nil, WithShared()))
+	req, _ := http.NewRequest("GET", varied.URL+"/varied", nil)
+	req.Header.Set("Authorization", "Bearer some-token")
+	req.Header.Set("Cookie", "session=abc; theme=dark")
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	resp, err = tr.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.True(t, isHit(resp), "the credentials select the stored variant: %q", resp.Header.Get("Cache-Status"))
+	allocs := testing.AllocsPerRun(100, func() {
+		resp, _ := tr.RoundTrip(req)
+		resp.Body.Close()
+	})
+	assert.LessOrEqual(t, allocs, 5.0, "a hit that varies on credentials allocates %v times", allocs)
 }
