@@ -618,7 +618,7 @@ func (c *Cache) storeNow(ctx context.Context, key string, e *Entry) {
 // put makes room for e and sets it under key, reporting whether it did.
 func (c *Cache) put(ctx context.Context, key string, e *Entry) bool {
 	size := e.Size()
-	if size > c.maxBytes || !c.makeRoom(ctx, size) {
+	if size > c.maxBytes || !c.makeRoom(ctx, key, size) {
 		return false
 	}
 	callCtx, cancel := c.callContext(ctx, "set")
@@ -652,6 +652,7 @@ func (c *Cache) listPartition(ctx context.Context, uri, key string) bool {
 		return false
 	}
 	if index != nil && slices.Contains(index.Partitions, key) {
+		c.touch(uri, lruRef{}) // recent, so that the store of key does not evict it
 		return true
 	}
 	old, ok := c.pop(ctx, uri)
@@ -734,11 +735,13 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 }
 
 // makeRoom evicts the least recently used entries until one more entry of
-// size bytes fits within the limits, counting the entries other stores are
-// setting, and reserves its place. It reports false, reserving nothing, when
-// the backend failed first, or when the entry does not fit in an empty
-// backend beside the stores under way.
-func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
+// size bytes, to be stored under key, fits within the limits, counting the
+// entries other stores are setting, and reserves its place. It reports
+// false, reserving nothing, when the backend failed first, when the entry
+// does not fit in an empty backend beside the stores under way, or when it
+// evicted the index that lists key: the entry would land unlisted, out of
+// reach of an invalidation of its URI (RFC 9111 Section 4.4).
+func (c *Cache) makeRoom(ctx context.Context, key string, size int64) bool {
 	for {
 		n, ok := c.storedEntries(ctx)
 		if !ok {
@@ -748,10 +751,10 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 			return true
 		}
 		callCtx, cancel := c.callContext(ctx, "pop oldest")
-		key, old, err := c.backend.PopOldest(callCtx)
+		evicted, old, err := c.backend.PopOldest(callCtx)
 		cancel()
 		if err != nil {
-			c.report("pop oldest", key, err)
+			c.report("pop oldest", evicted, err)
 			return false
 		}
 		if old == nil { // empty: whatever was counted of stored entries is gone
@@ -761,9 +764,13 @@ func (c *Cache) makeRoom(ctx context.Context, size int64) bool {
 		c.usage.removed(old.Size())
 		c.evictions.Add(1)
 		// Evicting a URI's index evicts the responses it lists, which an
-		// invalidation could no longer reach. (A store of one of them that
-		// is under way at this moment may still land unlisted.)
+		// invalidation could no longer reach; the one being stored with
+		// them. (A store of this URI by another Cache over the backend,
+		// under way at this moment, may still land unlisted.)
 		c.dropPartitions(ctx, old.Partitions)
+		if slices.Contains(old.Partitions, key) {
+			return false
+		}
 	}
 }
 

@@ -36,6 +36,18 @@ type modelPath struct {
 	private  bool          // Cache-Control: private: tied to the user's credentials
 	vary     bool          // Vary: Accept-Language
 	neverHit bool          // no-cache or Vary: *: never served without the origin
+	// neverHitShared: never served without the origin by a shared cache
+	// (private, which no rule overrides).
+	neverHitShared bool
+	// ruled: the Cache's rule stores it with StoreAlways for lifetime,
+	// over its no-store.
+	ruled bool
+	// noStore304: its 304s say no-store, which removes the stored
+	// response instead of freshening it: a hit is fresh only from a 200.
+	noStore304 bool
+	// lyingParts: it answers a Range with a 206 whose body is longer than
+	// its Content-Range, which the cache must never store or serve.
+	lyingParts bool
 }
 
 var modelPaths = []modelPath{
@@ -48,6 +60,22 @@ var modelPaths = []modelPath{
 	{path: "/star", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}, "Vary": {"*"}}, lifetime: 60 * time.Second, neverHit: true},
 	{path: "/cookie", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}, "Set-Cookie": {"s=new"}}, lifetime: 60 * time.Second},
 	{path: "/missing", status: 404, header: http.Header{"Cache-Control": {"max-age=30"}}, lifetime: 30 * time.Second},
+	{path: "/ruled", status: 200, header: http.Header{"Cache-Control": {"no-store"}}, lifetime: 20 * time.Second, ruled: true},
+	{path: "/ruled-private", status: 200, header: http.Header{"Cache-Control": {"no-store, private"}}, lifetime: 20 * time.Second,
+		ruled: true, private: true, neverHitShared: true},
+	{path: "/no-store-304", status: 200, header: http.Header{"Cache-Control": {"max-age=5"}}, lifetime: 5 * time.Second, noStore304: true},
+	{path: "/part", status: 200, header: http.Header{"Cache-Control": {"max-age=60"}, "Accept-Ranges": {"bytes"}}, lifetime: 60 * time.Second,
+		lyingParts: true},
+}
+
+// modelRule is the Cache's rule in the model: StoreAlways, for the
+// lifetime of the ruled paths.
+func modelRule(req *http.Request, _ *http.Response) acache.Rule {
+	i := slices.IndexFunc(modelPaths, func(p modelPath) bool { return p.path == req.URL.Path })
+	if i < 0 || !modelPaths[i].ruled {
+		return acache.Rule{}
+	}
+	return acache.Rule{Store: acache.StoreAlways, FreshFor: modelPaths[i].lifetime}
 }
 
 // wireValues returns the values of the field name in h as the wire carries
@@ -132,20 +160,37 @@ func (o *modelOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp := &http.Response{StatusCode: p.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Body: http.NoBody, Request: req}
 	body := fingerprint(p, req, version)
+	notModified := slices.Contains(wireValues(req.Header, "If-None-Match"), etag) && req.Method != http.MethodPost
 	o.mu.Lock()
-	o.contact[body] = now
+	if !(notModified && p.noStore304) { // such a 304 confirms nothing stored
+		o.contact[body] = now
+	}
 	if req.Method == http.MethodPost {
 		if p.status < 400 {
 			o.postStep[p.path] = o.step
 		}
-	} else {
+	} else if !(notModified && p.noStore304) {
 		o.contactStep[body] = o.step
 	}
 	o.mu.Unlock()
-	if slices.Contains(wireValues(req.Header, "If-None-Match"), etag) && req.Method != http.MethodPost {
+	if notModified {
 		resp.StatusCode = http.StatusNotModified
 		h.Del("Set-Cookie")
+		if p.noStore304 {
+			h.Set("Cache-Control", "no-store, max-age=60")
+		}
 		return resp, nil
+	}
+	if ranges := wireValues(req.Header, "Range"); p.lyingParts && len(ranges) == 1 && req.Method == http.MethodGet {
+		var first, last int
+		if _, err := fmt.Sscanf(ranges[0], "bytes=%d-%d", &first, &last); err == nil && last < len(body) {
+			// A 206 of the range asked for, with more bytes than it says.
+			resp.StatusCode = http.StatusPartialContent
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, len(body)))
+			resp.ContentLength = -1
+			resp.Body = io.NopCloser(strings.NewReader(body[first:last+1] + "!!junk!!"))
+			return resp, nil
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.ContentLength = int64(len(body))
@@ -193,7 +238,8 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 	lru := acache.NewLRU()
 	faulty := acachetest.NewFaultyBackend(lru)
 	defer faulty.Release()
-	opts := []acache.Option{acache.WithClock(origin.Now), acache.WithMaxEntries(modelMaxEntries), acache.WithMaxBytes(modelMaxBytes)}
+	opts := []acache.Option{acache.WithClock(origin.Now), acache.WithMaxEntries(modelMaxEntries), acache.WithMaxBytes(modelMaxBytes),
+		acache.WithRule(modelRule)}
 	if shared {
 		opts = append(opts, acache.WithShared())
 	}
@@ -249,6 +295,11 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 		if directive != "" {
 			req.Header[spell("Cache-Control")] = []string{directive}
 		}
+		if p.lyingParts {
+			if r := []string{"bytes=0-9", "bytes=5-14", ""}[int(op[2])/7%3]; r != "" {
+				req.Header[spell("Range")] = []string{r}
+			}
+		}
 
 		origin.mu.Lock()
 		origin.step = step
@@ -282,6 +333,14 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 			hits++
 			checkModelHit(t, what, p, req, resp, string(body), method, directive, origin, shared)
 		}
+		if resp.StatusCode == http.StatusPartialContent {
+			if status.Hit {
+				checkModelPart(t, what, p, req, resp, string(body), origin, shared)
+			}
+			// Otherwise the origin's own 206, passed on: not the cache's bytes.
+			checkModelBounds(t, fmt.Sprintf("step %d", step), cache, lru)
+			continue
+		}
 		if method == http.MethodHead || resp.StatusCode == http.StatusNotModified {
 			if len(body) != 0 {
 				t.Fatalf("%s: a body on a HEAD or 304 response", what)
@@ -302,7 +361,7 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 // stored Set-Cookie.
 func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, resp *http.Response, body, method, directive string, origin *modelOrigin, shared bool) {
 	t.Helper()
-	if p.neverHit || method == http.MethodPost {
+	if p.neverHit || p.neverHitShared && shared || method == http.MethodPost {
 		t.Fatalf("%s: served from the cache, which must never answer it alone", what)
 	}
 	if len(resp.Header.Values("Set-Cookie")) > 0 {
@@ -340,6 +399,43 @@ func checkModelHit(t *testing.T, what string, p modelPath, req *http.Request, re
 	if !fresh {
 		t.Fatalf("%s: served at age %v past what it may be (%v)", what, ageD, allowed)
 	}
+}
+
+// checkModelPart fails the test unless body, a 206 the cache served, holds
+// exactly the bytes its Content-Range names of a body the origin sent for
+// this request (RFC 9111 Section 3.3): never bytes a part carried past its
+// range.
+func checkModelPart(t *testing.T, what string, p modelPath, req *http.Request, resp *http.Response, body string, origin *modelOrigin, shared bool) {
+	t.Helper()
+	var first, last, size int
+	if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &first, &last, &size); err != nil {
+		t.Fatalf("%s: a 206 from the cache with Content-Range %q", what, resp.Header.Get("Content-Range"))
+	}
+	origin.mu.Lock()
+	current := origin.version[p.path]
+	origin.mu.Unlock()
+	// A shared cache serves to any user what it stored for a request
+	// without Authorization (RFC 9111 Section 3.5).
+	anon := req.Clone(req.Context())
+	for name := range anon.Header {
+		if strings.EqualFold(name, "Authorization") {
+			delete(anon.Header, name)
+		}
+	}
+	candidates := func(v int) []string {
+		if shared && !p.private {
+			return []string{fingerprint(p, req, v), fingerprint(p, anon, v)}
+		}
+		return []string{fingerprint(p, req, v)}
+	}
+	for v := current; v >= 0; v-- {
+		for _, whole := range candidates(v) {
+			if size == len(whole) && last < len(whole) && body == whole[first:last+1] {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s: a 206 from the cache whose bytes the origin never placed there", what)
 }
 
 // checkModelNotInvalidated fails the test if a hit served a body the origin

@@ -726,3 +726,34 @@ func TestSecurityCredentialsAreNeverStoredInClear(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityStoreThatEvictsItsOwnIndexDoesNotLand checks RFC 9111
+// Section 4.4 on a small cache: when making room for a user's copy evicts
+// the URI's index that lists it, the copy is not stored, since no
+// invalidation of the URI could reach it afterwards.
+func TestSecurityStoreThatEvictsItsOwnIndexDoesNotLand(t *testing.T) {
+	t.Parallel()
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		fmt.Fprintf(w, "%s for %q", r.URL.Path, r.Header.Get("Authorization"))
+	})
+	// A backend other than the LRU itself: a hit's recency reaches it later.
+	backend := acachetest.NewFaultyBackend(acache.NewLRU())
+	cache := acache.NewCache(backend, acache.WithMaxEntries(2))
+	t.Cleanup(func() { cache.Close() })
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	bob := map[string][]string{"Authorization": {"Bearer bob"}}
+
+	fetchVia(t, tr, o.URL+"/p", bob) // bob's copy, and the URI's index listing it
+	fetchVia(t, tr, o.URL+"/p", nil) // the URI's own response, keeping the index
+	fetchVia(t, tr, o.URL+"/q", nil) // evicts bob's copy; the index still lists it
+	fetchVia(t, tr, o.URL+"/p", bob) // bob's copy again: making room evicts the index
+
+	req, err := http.NewRequest(http.MethodPost, o.URL+"/p", nil)
+	require.NoError(t, err)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	resp, _ = fetchVia(t, tr, o.URL+"/p", bob)
+	assert.False(t, hit(resp), "a copy stored unlisted escaped the invalidation of its URI by a POST")
+}
