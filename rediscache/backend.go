@@ -1,6 +1,7 @@
 package rediscache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,45 +62,45 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 // Size returns the number of entries in the LRU order and the sum of their
 // [acache.Entry.Size], which the scripts keep beside the order: one pipeline
 // (one round trip) over the shards. Like Len, it counts an entry whose value
-// expired until it is come across.
+// expired until it is come across. A shard's sum that cannot be right is
+// recounted (see the package documentation).
 func (s *Store) Size(ctx context.Context) (entries int, bytes int64, err error) {
 	if s.client == nil {
 		return 0, 0, errNoClient
 	}
 	counts := make([]*redis.IntCmd, len(s.shards))
 	sums := make([]*redis.StringCmd, len(s.shards))
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// Each command's error is read below.
+	s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range s.shards {
 			counts[i] = p.ZCard(ctx, s.shards[i].keys[0])
 			sums[i] = p.HGet(ctx, s.shards[i].keys[2], "bytes")
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, 0, fmt.Errorf("rediscache: size: %w", err)
+	var failed error
+	for i := range s.shards {
+		err := cmp.Or(counts[i].Err(), sums[i].Err())
+		if err != nil && !errors.Is(err, redis.Nil) { // Nil: a shard never written, or expired
+			failed = cmp.Or(failed, s.repair(ctx, &s.shards[i], err))
+		}
+	}
+	if failed != nil {
+		return 0, 0, fmt.Errorf("rediscache: size: %w", failed)
 	}
 	var n, sum int64
 	for i := range s.shards {
-		count, err := counts[i].Result()
-		if err != nil {
-			return 0, 0, fmt.Errorf("rediscache: size: %w", err)
-		}
+		count, v := counts[i].Val(), cmp.Or(sums[i].Val(), "0")
 		n += count
-		v, err := sums[i].Int64()
-		switch {
-		case errors.Is(err, redis.Nil): // a shard never written, or expired
-		case err != nil:
-			return 0, 0, fmt.Errorf("rediscache: size: %w", err)
-		default:
-			sum += v
-		}
+		sum += s.shardSum(ctx, &s.shards[i], count, v)
 	}
-	return int(n), max(sum, 0), nil
+	return int(n), sum, nil
 }
 
 // Get returns the entry stored under key, or (nil, nil): one GET. A value
-// that does not decode is an error wrapping [acache.ErrCorruptEntry], after
-// which the Cache pops it; a value that holds another key's entry is a miss.
+// that does not decode, or a key of another type than a string in its
+// place, is an error wrapping [acache.ErrCorruptEntry], after which the
+// Cache pops it; a value that holds another key's entry is a miss.
 func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 	if s.client == nil {
 		return nil, errNoClient
@@ -108,6 +109,9 @@ func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 	data, err := s.client.Get(ctx, sh.entryPrefix+member).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
+	}
+	if wrongType(err) {
+		err = errWrongType
 	}
 	if err != nil {
 		return nil, fmt.Errorf("rediscache: get: %w", err)
@@ -123,40 +127,50 @@ func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 }
 
 // Set stores e under key as the newest entry, replacing any other, with the
-// idle TTL.
+// idle TTL. It refuses an entry whose [acache.Entry.Size] is more than
+// [acache.MaxEncodedEntry], so that a shard's sum has a bound.
 func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 	if s.client == nil {
 		return errNoClient
+	}
+	size := e.Size()
+	if size > maxEntrySize {
+		return fmt.Errorf("rediscache: set: an entry of %d bytes, more than acache.MaxEncodedEntry", size)
 	}
 	data, err := e.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("rediscache: set: %w", err)
 	}
 	s.flushBefore(ctx)
-	keys, member := s.entryKeys(key)
-	err = setScript.Run(ctx, s.client, keys, member, data, e.Size(), s.idleMillis, s.metaMillis).Err()
+	sh, keys, member := s.entryKeys(key)
+	err = setScript.Run(ctx, s.client, keys, member, data, size, s.idleMillis, s.metaMillis).Err()
 	if err != nil {
-		return fmt.Errorf("rediscache: set: %w", err)
+		return fmt.Errorf("rediscache: set: %w", s.repair(ctx, sh, err))
 	}
 	return nil
 }
 
 // Pop removes the entry stored under key and returns it, or returns
-// (nil, nil) if there is none. A value that does not decode is removed all
-// the same, and reported with an error wrapping [acache.ErrCorruptEntry].
+// (nil, nil) if there is none. A value that does not decode, or a key of
+// another type than a string in its place, is removed all the same, and
+// reported with an error wrapping [acache.ErrCorruptEntry].
 func (s *Store) Pop(ctx context.Context, key string) (*acache.Entry, error) {
 	if s.client == nil {
 		return nil, errNoClient
 	}
 	s.flushBefore(ctx)
-	keys, member := s.entryKeys(key)
-	data, err := popScript.Run(ctx, s.client, keys, member).Text()
+	sh, keys, member := s.entryKeys(key)
+	res, err := popScript.Run(ctx, s.client, keys, member).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rediscache: pop: %w", err)
+		return nil, fmt.Errorf("rediscache: pop: %w", s.repair(ctx, sh, err))
 	}
+	if res == int64(1) {
+		return nil, fmt.Errorf("rediscache: pop: %w", errWrongType)
+	}
+	data, _ := res.(string)
 	e, err := decode([]byte(data))
 	if err != nil {
 		return nil, fmt.Errorf("rediscache: pop: %w", err)
@@ -175,8 +189,9 @@ const maxPopRounds = 1000
 // PopOldest removes the least recently used entry and returns it with its
 // key, or returns ("", nil, nil) when the Store is empty. With several
 // shards it pops the oldest entry of the shard whose oldest entry was the
-// oldest a moment before. A value that does not decode is removed, and
-// reported with an error wrapping [acache.ErrCorruptEntry].
+// oldest a moment before. A value that does not decode, or a key of another
+// type than a string in its place, is removed, and reported with an error
+// wrapping [acache.ErrCorruptEntry].
 func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
 	if s.client == nil {
 		return "", nil, errNoClient
@@ -198,7 +213,10 @@ func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
 			continue // another process emptied it: look again
 		}
 		if err != nil {
-			return "", nil, fmt.Errorf("rediscache: pop oldest: %w", err)
+			return "", nil, fmt.Errorf("rediscache: pop oldest: %w", s.repair(ctx, sh, err))
+		}
+		if res == int64(1) {
+			return "", nil, fmt.Errorf("rediscache: pop oldest: %w", errWrongType)
 		}
 		data, ok := res.(string)
 		if !ok {

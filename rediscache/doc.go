@@ -14,16 +14,19 @@
 // key: cache keys may hold any bytes at any length, and nobody can make two
 // collide. The value holds the full key, which Get compares: a value
 // holding another key's entry is a miss. Bytes that do not decode are an
-// error wrapping [acache.ErrCorruptEntry], and the Cache then removes them.
+// error wrapping [acache.ErrCorruptEntry], and the Cache then removes them
+// (see Damage below).
 //
 // Beside the values, each LRU keeps a sorted set of its members scored by
 // recency, a hash of their sizes ([acache.Entry.Size]) and a hash holding
-// their sum and the last score. All the keys of an LRU share the hash tag
-// {prefix:i}, so they live in one Cluster slot:
+// their sum, the number of changes made to the sum and the last score. All
+// the keys of an LRU share the hash tag {prefix:i}, so they live in one
+// Cluster slot:
 //
 //	{prefix:i}:lru    sorted set  member -> recency (microseconds)
 //	{prefix:i}:sizes  hash        member -> size
-//	{prefix:i}:meta   hash        bytes -> sum of sizes, clock -> last score
+//	{prefix:i}:meta   hash        bytes -> sum of sizes, version -> changes
+//	                              to bytes, clock -> last score
 //	{prefix:i}:e:<member>         the encoded entry
 //
 // Set, Pop, PopOldest and MoveToEnd are Lua scripts (EVALSHA) that change
@@ -91,6 +94,46 @@
 // each make room for their own entry only, so the store may pass the limit
 // by the entries being stored at that moment, until the next store makes
 // room again.
+//
+// # Damage
+//
+// Redis may hold what no script wrote: keys written under the prefix by
+// hand or by another program, or a restored dump. A Store treats them as
+// it treats bytes that do not decode, as damage to remove, so that caching
+// goes on without a restart.
+//
+// A key of another type than a string where a value belongs (a hash, a
+// list) is an error wrapping [acache.ErrCorruptEntry] from Get, after which
+// the Cache pops it; Pop and PopOldest delete it and forget its member, and
+// report the same error; Set replaces it. The URL is then cached again. A
+// bookkeeping key of the wrong type makes Redis refuse Size and the
+// scripts; the Store then deletes the LRU's three bookkeeping keys, and the
+// LRU starts again empty, the values it counted left uncounted until their
+// TTL. The call that came across it fails; the next one works.
+//
+// An LRU's sum lies between 0 and its number of entries times
+// [acache.MaxEncodedEntry], the largest Size that Set accepts. A sum
+// outside that range, or not an integer, is damaged: a huge one would make
+// every Cache evict the whole store on every store, for good, and a
+// negative one would let the store grow past every limit. Size then
+// recounts it: it reads the LRU's sizes (one HVALS) and its version in one
+// transaction, sums them in Go (a script doing it would block Redis as
+// long), and writes the sum back through a script that does so only if the
+// version is unchanged: every script that changes the sum moves the
+// version on. Processes that recount at once are safe: a recount made
+// stale by a change is dropped, and Size reports the sum it read either
+// way. A Store recounts an LRU at most once a second; meanwhile, and if
+// the recount fails, a damaged sum counts as 0 bytes. A recount costs Redis
+// O(entries of the LRU), one more reason to shard a large cache. A sum the
+// scripts cannot add to (not an integer, or at the end of the int64 range)
+// becomes -1, damaged, for the next Size to recount.
+//
+// A damaged sum within the range cannot be told from a real one. Too
+// large, it makes the Caches believe the store fuller than it is: by less
+// than their byte limit, the store holds that much less; by more, they
+// evict until an LRU is empty, where the sum must be 0, and it is
+// recounted. Too small, it lets the store grow that much past the limits,
+// until pops take the sum below 0. Either way caching goes on.
 //
 // # Failures
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/acachecontrol/acache"
@@ -44,8 +45,9 @@ type Store struct {
 // shard names the Redis keys of one LRU, all under one hash tag so that a
 // script may touch them together in a Redis Cluster.
 type shard struct {
-	keys        []string // lru, sizes, meta: the scripts' first KEYS
-	entryPrefix string   // followed by a member, the key of an entry's value
+	keys        []string      // lru, sizes, meta: the scripts' first KEYS
+	entryPrefix string        // followed by a member, the key of an entry's value
+	recounted   *atomic.Int64 // when this Store last recounted the sum (heal.go), in Unix nanoseconds
 }
 
 // New returns a Store that keeps entries in Redis through client, configured
@@ -67,6 +69,7 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		s.shards[i] = shard{
 			keys:        []string{tag + ":lru", tag + ":sizes", tag + ":meta"},
 			entryPrefix: tag + ":e:",
+			recounted:   new(atomic.Int64),
 		}
 	}
 	return s
@@ -84,9 +87,9 @@ func (s *Store) locate(key string) (*shard, string) {
 	return &s.shards[i], hex.EncodeToString(sum[:16])
 }
 
-// entryKeys returns the KEYS of a script on key's shard: the bookkeeping
-// keys, then the key of key's value; and the member.
-func (s *Store) entryKeys(key string) ([]string, string) {
+// entryKeys returns key's shard, the KEYS of a script on it (the
+// bookkeeping keys, then the key of key's value) and key's member.
+func (s *Store) entryKeys(key string) (*shard, []string, string) {
 	sh, member := s.locate(key)
-	return append(sh.keys[:3:3], sh.entryPrefix+member), member
+	return sh, append(sh.keys[:3:3], sh.entryPrefix+member), member
 }

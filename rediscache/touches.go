@@ -177,7 +177,7 @@ func (s *Store) sendTouches(ctx context.Context, keys []string) error {
 			keys := append(sh.keys[:3:3], entries[:n]...)
 			args := append([]any{s.idleMillis, s.metaMillis}, members[:n]...)
 			if err := touchScript.Run(ctx, s.client, keys, args...).Err(); err != nil {
-				errs = append(errs, err)
+				errs = append(errs, s.repair(ctx, sh, err))
 				break
 			}
 			entries, members = entries[n:], members[n:]
