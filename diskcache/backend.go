@@ -93,10 +93,11 @@ func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 }
 
 // Peek returns the entry stored under key if the database holds it decoded
-// in memory, and nil otherwise (Get then reads the file). It never does I/O,
-// and it does not change the entry's recency. It implements [acache.Peeker].
+// in memory, and nil otherwise (Get then reads the file), or after damage.
+// It never does I/O, and it does not change the entry's recency. It
+// implements [acache.Peeker].
 func (s *Store) Peek(key string) *acache.Entry {
-	if s.db == nil || s.closed.Load() {
+	if s.db == nil || s.closed.Load() || s.db.failed() != nil {
 		return nil
 	}
 	sl := slotOf(key)

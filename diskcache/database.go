@@ -8,15 +8,16 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // fileName is the name of the database file in a store's directory.
@@ -45,9 +46,18 @@ var registry = struct {
 
 // database is one open bbolt file, shared by the Stores of its directory.
 type database struct {
-	dir  string // the key in the registry
-	bolt *bolt.DB
-	refs int // the open Stores; guarded by registry.mu
+	dir    string // the key in the registry
+	bolt   *bolt.DB
+	refs   int // the open Stores; guarded by registry.mu
+	logger *slog.Logger
+
+	// recovered is the damage openFile found in the file, which it moved
+	// aside, or nil.
+	recovered error
+	// recounted holds the counters Open found, if it had to correct them.
+	recounted *counts
+	// broken holds the damage that stopped the database (see call), or nil.
+	broken atomic.Pointer[error]
 
 	// mu guards the fields below it.
 	mu sync.Mutex
@@ -87,53 +97,81 @@ type write struct {
 }
 
 // openDatabase returns the database of the directory dir (absolute and
-// clean), opening it if this process has not. The caller holds registry.mu.
-func openDatabase(dir string, cfg config) (*database, error) {
+// clean), opening it if this process has not, and reports whether it opened
+// it. The caller holds registry.mu.
+func openDatabase(dir string, cfg config) (d *database, opened bool, err error) {
 	if d := registry.dbs[dir]; d != nil {
 		d.refs++
-		return d, nil
+		return d, false, nil
 	}
-	db, err := bolt.Open(filepath.Join(dir, fileName), 0o600, &bolt.Options{Timeout: cfg.lockTimeout})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("diskcache: cannot open %s: another process holds its lock (waited %v): %w",
-			dir, cfg.lockTimeout, ErrLocked)
-	}
+	file, err := openFile(dir, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("diskcache: open %s: %w", dir, err)
+		return nil, false, err
 	}
-	if err := db.Update(initialize); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("diskcache: open %s: %w", dir, err)
-	}
-	d := &database{
-		dir:     dir,
-		bolt:    db,
-		refs:    1,
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+	d = &database{
+		dir:       dir,
+		bolt:      file.db,
+		refs:      1,
+		logger:    cfg.logger,
+		recovered: file.recovered,
+		recounted: file.recounted,
+		kick:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	go d.flusher()
 	registry.dbs[dir] = d
-	return d, nil
+	return d, true, nil
+}
+
+// logOpen logs what Open did about damage when it opened d.
+func (d *database) logOpen() {
+	if d.recovered != nil {
+		d.logger.Warn("diskcache: damaged database moved aside; the store starts empty",
+			"dir", d.dir, "moved_to", damagedName, "err", d.recovered)
+	}
+	if c := d.recounted; c != nil {
+		d.logger.Warn("diskcache: corrected the stored counters",
+			"dir", d.dir, "entries", c.entries, "bytes", c.bytes, "was_entries", c.wasEntries, "was_bytes", c.wasBytes)
+	}
 }
 
 // initialize creates the buckets of a new database and checks the format of
-// an existing one.
-func initialize(tx *bolt.Tx) error {
+// an existing one. If the counters of the meta bucket are not state's (what
+// checkFile counted in the index), it corrects them and returns what they
+// were.
+func initialize(tx *bolt.Tx, state fileState) (*counts, error) {
 	for _, name := range [][]byte{entriesBucket, indexBucket, recencyBucket, metaBucket} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	meta := tx.Bucket(metaBucket)
 	switch v := meta.Get(metaFormat); {
 	case v == nil:
-		return meta.Put(metaFormat, []byte{formatVersion})
+		if err := meta.Put(metaFormat, []byte{formatVersion}); err != nil {
+			return nil, err
+		}
 	case len(v) != 1 || v[0] != formatVersion:
-		return fmt.Errorf("diskcache: database format %x, want %d", v, formatVersion)
+		return nil, fmt.Errorf("diskcache: database format %x, want %d", v, formatVersion)
 	}
-	return nil
+	c := counts{
+		entries: state.entries, bytes: state.bytes,
+		wasEntries: counter(meta, metaCount), wasBytes: counter(meta, metaBytes),
+	}
+	if c.entries == c.wasEntries && c.bytes == c.wasBytes {
+		return nil, nil
+	}
+	if err := meta.Put(metaCount, seqKey(c.entries)); err != nil {
+		return nil, err
+	}
+	return &c, meta.Put(metaBytes, seqKey(c.bytes))
+}
+
+// counts are the counters of the meta bucket that Open corrected.
+type counts struct {
+	entries, bytes       uint64 // as counted
+	wasEntries, wasBytes uint64 // as stored
 }
 
 // release drops one reference to d, and closes it after writing the pending
@@ -149,7 +187,7 @@ func (d *database) release() error {
 	close(d.stop)
 	<-d.stopped
 	err := d.update(nil, nil)
-	return errors.Join(err, d.bolt.Close())
+	return errors.Join(err, d.close())
 }
 
 // flusher writes the pending touches every flushInterval, or sooner when
@@ -222,7 +260,14 @@ type slotTouch struct {
 // never on a timer. fn may run more than once (alone, when another write in
 // its group failed), so it must take everything it changes from the
 // transaction, and reset what it returns.
+//
+// Every way out of a commit, a panic included, wakes the writers of its
+// group and hands the next commit over (handOff): a writer never waits for
+// a commit that will not come.
 func (d *database) update(fn func(buckets) error, after func(error)) error {
+	if err := d.failed(); err != nil {
+		return err
+	}
 	w := &write{fn: fn, after: after, done: make(chan bool, 1)}
 	d.mu.Lock()
 	d.queue = append(d.queue, w)
@@ -236,9 +281,15 @@ func (d *database) update(fn func(buckets) error, after func(error)) error {
 	group := d.queue
 	d.queue = nil
 	d.mu.Unlock()
-
+	defer d.handOff(group, w)
 	d.commit(group)
+	return w.err
+}
 
+// handOff wakes the writers of group but w, the one that committed it, and
+// makes the first writer queued since commit the next group, if there is
+// one.
+func (d *database) handOff(group []*write, w *write) {
 	for _, other := range group {
 		if other != w {
 			other.done <- false
@@ -251,36 +302,43 @@ func (d *database) update(fn func(buckets) error, after func(error)) error {
 		d.committing = false
 	}
 	d.mu.Unlock()
-	return w.err
 }
 
 // commit runs group in one write transaction; if that fails, it runs each
 // write in a transaction of its own, so that one write's error is not
-// another's.
+// another's. Each runs through call: damage, a panic, fails the writes and
+// breaks the database.
 func (d *database) commit(group []*write) {
+	for _, w := range group {
+		w.err = errNotCommitted // until a commit says otherwise
+	}
 	touches := d.takeTouches()
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
-		b, err := bucketsOf(tx)
-		if err != nil {
-			return err
-		}
-		for _, t := range touches {
-			if err := b.touch(&t.slot, t.key); err != nil {
+	err := d.call(func() error {
+		return d.bolt.Update(func(tx *bolt.Tx) error {
+			b, err := bucketsOf(tx)
+			if err != nil {
 				return err
 			}
-		}
-		for _, w := range group {
-			if w.fn != nil {
-				if err := w.fn(b); err != nil {
+			for _, t := range touches {
+				if err := b.touch(&t.slot, t.key); err != nil {
 					return err
 				}
 			}
-		}
-		return nil
+			for _, w := range group {
+				if w.fn != nil {
+					if err := w.fn(b); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
 	})
-	if err == nil || len(group) == 1 {
+	if err == nil || len(group) == 1 || d.failed() != nil {
 		for _, w := range group {
 			w.err = err
+		}
+		for _, w := range group {
 			if w.after != nil {
 				w.after(err)
 			}
@@ -288,12 +346,14 @@ func (d *database) commit(group []*write) {
 		return
 	}
 	for _, w := range group {
-		w.err = d.bolt.Update(func(tx *bolt.Tx) error {
-			b, err := bucketsOf(tx)
-			if err != nil || w.fn == nil {
-				return err
-			}
-			return w.fn(b)
+		w.err = d.call(func() error {
+			return d.bolt.Update(func(tx *bolt.Tx) error {
+				b, err := bucketsOf(tx)
+				if err != nil || w.fn == nil {
+					return err
+				}
+				return w.fn(b)
+			})
 		})
 		if w.after != nil {
 			w.after(w.err)
@@ -301,15 +361,18 @@ func (d *database) commit(group []*write) {
 	}
 }
 
-// view runs fn in a read-only transaction, with the bucket name only (a
-// read opens no more buckets than it reads: each costs a search).
+// view runs fn in a read-only transaction, through call, with the bucket
+// name only (a read opens no more buckets than it reads: each costs a
+// search). What fn returns must not point into the transaction's memory.
 func (d *database) view(name []byte, fn func(*bolt.Bucket) error) error {
-	return d.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(name)
-		if b == nil {
-			return fmt.Errorf("diskcache: bucket %s is missing from the database", name)
-		}
-		return fn(b)
+	return d.call(func() error {
+		return d.bolt.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(name)
+			if b == nil {
+				return fmt.Errorf("diskcache: bucket %s is missing from the database", name)
+			}
+			return fn(b)
+		})
 	})
 }
 

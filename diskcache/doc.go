@@ -70,6 +70,41 @@
 // them); Pop and PopOldest remove them all the same and report the same
 // error, PopOldest with the key.
 //
+// # Damage
+//
+// A cache is an optimisation: damage to its file must cost the entries, never
+// the process. bbolt trusts its file: given damaged pages, it panics, faults
+// on its memory map (SIGBUS, SIGSEGV), allocates without bound or follows
+// pages in a cycle for ever. So Open checks the file before bbolt reads it,
+// with the file's lock held: it reads both meta pages, rejects a file
+// shorter than the pages its meta counts, and follows every page bbolt would
+// follow, the freelist and the tree of every bucket, checking each page's
+// header, its elements' bounds and key order, and that no page is used twice
+// or both used and free, the invariants of bbolt's own Tx.Check (which Open
+// does not run: it reads through the memory map in a goroutine of its own,
+// where a fault would end the process). The check reads with ReadAt, never
+// through the map, skips the overflow pages of large entries, and counts as
+// damage if it takes longer than [WithCheckTimeout] (10 seconds by default;
+// about 40 ms for a 40 MB file, see BenchmarkOpen).
+//
+// A file that fails the check (or is not a bbolt file, or holds another
+// format of this package) is moved aside, to dir/acache.db.damaged, which
+// keeps the last one only, and the store starts empty: Open succeeds, logs
+// why ([WithLogger]), and [Store.Damage] returns an error wrapping
+// [ErrDamaged]. Open also recounts the entries and their sizes from the
+// index, and corrects the stored counters if they disagree.
+//
+// Damage that comes later (a file cut short or overwritten while open, an
+// I/O error on a mapped page) surfaces while bbolt reads. Every bbolt call
+// runs with [runtime/debug.SetPanicOnFault] set on its goroutine and a
+// recover, and copies what it returns out of the map before its transaction
+// ends, so a fault or a panic becomes an error wrapping ErrDamaged and stops
+// the database: every method of every Store of the directory then fails at
+// once with that error, without touching bbolt, and the Cache serves from the
+// origin. A panic inside a commit wakes the writers waiting for it; Close
+// returns (it waits at most a second for bbolt); once every Store of the
+// directory is closed, the next Open checks the file again.
+//
 // # Sharing a directory
 //
 // All Stores opened on one directory in one process share one database (a

@@ -34,7 +34,9 @@ const (
 func startChild(t *testing.T, what, dir string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+what, childDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), childEnv+"="+what, childDirEnv+"="+dir,
+		// The race detector sleeps a second before a process exits, unless told not to.
+		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	return cmd
 }
 
@@ -44,6 +46,10 @@ func runChild(what string) int {
 	switch what {
 	case "write":
 		return childWrite(dir)
+	case "serve":
+		return childServe(dir)
+	case "fault":
+		return childFault(dir)
 	case "open":
 		s, err := Open(dir, WithLockTimeout(100*time.Millisecond))
 		if err == nil {
@@ -152,6 +158,7 @@ func checkConsistent(t *testing.T, dir string) {
 	s, err := Open(dir)
 	require.NoError(t, err, "Open after a crash")
 	defer s.Close()
+	require.NoError(t, s.Damage(), "the check took the file a crash left for damage")
 	n, err := s.Len(ctx)
 	require.NoError(t, err)
 	_, size, err := s.Size(ctx)
