@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -32,9 +33,16 @@ const (
 // recently used entries through Backend.PopOldest when a store goes over them.
 //
 // A Cache is safe for concurrent use by multiple goroutines, and may serve
-// several Transports. The zero value is not usable: create one with
-// [NewCache] (a Transport whose Cache field is nil makes its own).
+// several Transports. The zero value is ready to use, as NewCache(nil): a
+// private in-memory cache with the default limits. The read-only methods of
+// a nil *Cache return zero values.
 type Cache struct {
+	// setupOnce runs setup: in NewCache, or at the first use of a zero Cache.
+	setupOnce sync.Once
+	// disabled holds why the backend can store nothing (ErrNilBackend), or
+	// nil: every request then bypasses the Cache.
+	disabled atomic.Pointer[error]
+
 	backend       Backend
 	lru           *LRU                       // the backend, when it is the in-memory LRU
 	peeker        Peeker                     // the backend, when it answers some Gets from memory
@@ -96,24 +104,35 @@ type Cache struct {
 
 // NewCache returns a Cache over backend, configured by opts. A nil backend
 // means a new [LRU].
+//
+// A backend that is a nil pointer (a nil *LRU, or a *diskcache.Store that
+// was never opened) cannot store anything: the Cache logs that at Error
+// once, and every request then goes to the origin as if there were no
+// cache, with the Cache-Status detail "nil backend".
 func NewCache(backend Backend, opts ...Option) *Cache {
+	c := new(Cache)
+	c.setupOnce.Do(func() { c.setup(backend, opts) })
+	return c
+}
+
+// ready makes a zero Cache one that NewCache(nil) returns, the first time it
+// is used; for a Cache that NewCache made, it does nothing.
+func (c *Cache) ready() {
+	c.setupOnce.Do(func() { c.setup(nil, nil) })
+}
+
+// setup configures c over backend with opts, as NewCache describes.
+func (c *Cache) setup(backend Backend, opts []Option) {
 	if backend == nil {
 		backend = NewLRU()
 	}
-	c := &Cache{
-		backend:     backend,
-		maxEntries:  DefaultMaxEntries,
-		maxBytes:    DefaultMaxBytes,
-		maxBodySize: DefaultMaxBodySize,
-		now:         time.Now,
-		logger:      slog.New(slog.DiscardHandler),
-		name:        "acache",
-		xFromCache:  true,
-
-		backendTimeout: DefaultBackendTimeout,
-		collapseWait:   DefaultCollapseWait,
-		jobs:           make(chan struct{}, maxBackendJobs),
-	}
+	c.backend = backend
+	c.maxEntries, c.maxBytes, c.maxBodySize = DefaultMaxEntries, DefaultMaxBytes, DefaultMaxBodySize
+	c.now = time.Now
+	c.logger = slog.New(slog.DiscardHandler)
+	c.name, c.xFromCache = "acache", true
+	c.backendTimeout, c.collapseWait = DefaultBackendTimeout, DefaultCollapseWait
+	c.jobs = make(chan struct{}, maxBackendJobs)
 	c.lru, c.direct = backend.(*LRU)
 	if !c.direct {
 		c.peeker, _ = backend.(Peeker)
@@ -136,7 +155,35 @@ func NewCache(backend Backend, opts ...Option) *Cache {
 	c.hitPrefix = cacheIdentifier(c.name) + "; hit; ttl="
 	c.derivation = &derivation{shared: c.shared, targets: c.targets, policy: c.freshness}
 	c.silent = c.logger.Handler() == slog.DiscardHandler
-	return c
+	if nilPointer(backend) {
+		c.disable(fmt.Errorf("%w: NewCache was given a nil %T", ErrNilBackend, backend))
+	}
+}
+
+// ErrNilBackend reports a Backend that can store nothing because it was made
+// from nil: a nil pointer, or a backend over a nil client. A backend whose
+// methods return errors wrapping it tells the Cache so; the Cache then logs
+// it at Error once and sends every request to the origin, as if there were
+// no cache (Cache-Status detail "nil backend").
+var ErrNilBackend = errors.New("acache: nil backend")
+
+// nilPointer reports a Backend that is a nil pointer (or another nil
+// reference) inside a non-nil interface: calling its methods would panic.
+func nilPointer(b Backend) bool {
+	v := reflect.ValueOf(b)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// disable makes every request bypass the Cache from now on, because its
+// backend can store nothing (err), and logs why at Error, once.
+func (c *Cache) disable(err error) {
+	if c.disabled.CompareAndSwap(nil, &err) {
+		c.logger.Error("acache: the backend can store nothing; every request goes to the origin", "err", err)
+	}
 }
 
 func (c *Cache) setPartitionSecret(secret []byte) {

@@ -71,6 +71,9 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 		d.mode = ctl.Mode // whatever the decision, bypasses included
 	}(req)
 
+	if c.disabled.Load() != nil {
+		return bypassing(req, FwdBypass, "nil backend") // said once, at Error
+	}
 	req, d.fields = readableRequest(req)
 	switch {
 	case d.fields.invalid:
@@ -338,6 +341,9 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		}
 	}()
 	defer c.recovered("store", &failed)
+	if c.disabled.Load() != nil {
+		return a // nothing to store into, nothing to invalidate
+	}
 
 	if !safeMethod(req.Method) && resp.StatusCode < 400 {
 		c.invalidate(req, resp)

@@ -74,10 +74,15 @@ type Explanation struct {
 // Cache, Explain says so in Reason.
 func (c *Cache) Explain(resp *http.Response) Explanation {
 	var x Explanation
-	if resp == nil {
+	switch {
+	case c == nil:
+		x.Reason = "no Cache: Explain was called on a nil *Cache"
+		return x
+	case resp == nil:
 		x.Reason = "no response"
 		return x
 	}
+	c.ready()
 	s, ok := c.ownCacheStatus(resp.Header)
 	if !ok {
 		x.Reason = fmt.Sprintf("the response has no Cache-Status member by %q: it did not come through this Cache", c.name)
@@ -249,6 +254,7 @@ var detailWords = map[string]string{
 	"too large":        "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
 	"rule":             "a rule of the Cache (WithRule) says StoreNever for this response",
 	"stale on arrival": "the response was already stale when it arrived, and has no validator (ETag, Last-Modified) to revalidate it with (RFC 9111 §4.2, §4.3.1)",
+	"nil backend":      "the Cache's backend is a nil pointer, or a backend made from a nil client (ErrNilBackend): it can store nothing, so every request goes to the origin; the mistake is logged once, at Error",
 	"cache error":      "the cache failed (a backend error or a panic, logged at Warn and counted in Stats.Errors) and left the request to the origin",
 
 	// Why the request went to the origin as if there were no cache.

@@ -21,11 +21,12 @@ import (
 func TestExplainReasons(t *testing.T) {
 	t.Parallel()
 	type row struct {
-		detail string
-		opts   []Option
-		method string
-		url    string // the path on the origin, or a whole URL
-		header http.Header
+		detail  string
+		opts    []Option
+		backend Backend // nil: NewCache's default
+		method  string
+		url     string // the path on the origin, or a whole URL
+		header  http.Header
 		// handler answers the explained request; prime, if set, is the
 		// response stored first, after is how long the clock moves after it.
 		handler func(w http.ResponseWriter, r *http.Request)
@@ -55,6 +56,7 @@ func TestExplainReasons(t *testing.T) {
 	}
 	rows := []row{
 		{detail: "method", method: "POST", handler: cc("max-age=60")},
+		{detail: "nil backend", backend: (*LRU)(nil), handler: cc("max-age=60")},
 		{detail: "rule", handler: cc("max-age=60"), opts: []Option{WithRule(func(*http.Request, *http.Response) Rule {
 			return Rule{Store: StoreNever}
 		})}},
@@ -159,7 +161,7 @@ func TestExplainReasons(t *testing.T) {
 				}
 			})
 			opts := append([]Option{WithClock(clock.Now)}, r.opts...)
-			c := NewCache(nil, opts...)
+			c := NewCache(r.backend, opts...)
 			var inner http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone() // Close closes it
 			if r.inner != nil {
 				inner = r.inner(inner)

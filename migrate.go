@@ -55,6 +55,10 @@ func (c *Cache) CachedResponse(req *http.Request) (*http.Response, error) {
 	if req == nil || req.URL == nil {
 		return nil, errors.New("acache: CachedResponse of a nil request or URL")
 	}
+	if c == nil {
+		return nil, nil // a nil Cache holds nothing
+	}
+	c.ready()
 	d := c.decide(req)
 	if err := req.Context().Err(); err != nil {
 		return nil, context.Cause(req.Context())

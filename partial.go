@@ -550,7 +550,7 @@ func incompleteResponse(req *http.Request, header http.Header, body []byte, p *p
 	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	header["Content-Range"] = []string{span{p.want, p.have.size}.String()}
 	return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header,
-		&storedBody{Reader: *bytes.NewReader(part)}, n)
+		newStoredBody(part), n)
 }
 
 // ifRangeMatches evaluates the If-Range field of a request against a

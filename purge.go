@@ -40,6 +40,9 @@ import (
 // [RFC 9111 Section 4.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.1
 // [RFC 9111 Section 4.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.4
 func (c *Cache) Purge(ctx context.Context, rawURL string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	keys, err := c.uriKeys(rawURL)
 	if err != nil {
 		return err
@@ -117,6 +120,9 @@ func (c *Cache) popWaiting(ctx context.Context, key string) (*Entry, error) {
 // When ctx is done first, Clear stops and returns its error; what it
 // removed stays removed.
 func (c *Cache) Clear(ctx context.Context) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	return c.await(ctx, "clear", func() error {
 		callCtx, cancel := c.callContext(ctx, "len")
 		n, err := c.backend.Len(callCtx)
@@ -210,6 +216,12 @@ type StoredResponse struct {
 // Stored returns an error for a URL it cannot parse or that the cache never
 // stores, for a backend error, and when ctx is done first.
 func (c *Cache) Stored(ctx context.Context, rawURL string) ([]StoredResponse, error) {
+	if c == nil {
+		return nil, nil // a nil Cache stores nothing
+	}
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	keys, err := c.uriKeys(rawURL)
 	if err != nil {
 		return nil, err
@@ -357,4 +369,22 @@ func redactedVaryHeader(h http.Header) http.Header {
 		}
 	}
 	return h
+}
+
+// errNilCache reports a method that changes the store called on a nil
+// *Cache, which has none.
+var errNilCache = errors.New("acache: nil *Cache")
+
+// usable readies c (a zero Cache becomes one of NewCache(nil)) and returns
+// why its store cannot be used: a nil c, or a backend that can store
+// nothing ([ErrNilBackend]).
+func (c *Cache) usable() error {
+	if c == nil {
+		return errNilCache
+	}
+	c.ready()
+	if err := c.disabled.Load(); err != nil {
+		return *err
+	}
+	return nil
 }

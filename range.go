@@ -1,9 +1,7 @@
 package acache
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -304,7 +302,7 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r byteRan
 		header.Del("Content-Length")
 		header.Set("Content-Length", strconv.FormatInt(n, 10))
 		header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", r.first, r.last, size))
-		return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header, io.NopCloser(bytes.NewReader(part)), n)
+		return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header, newStoredBody(part), n)
 	case rangeUnsatisfiable:
 		// answered below
 	default:

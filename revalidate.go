@@ -61,8 +61,12 @@ func (b *backgroundWork) release(key string) {
 // Close stops the Cache's background work, the refreshes of stale
 // responses, and waits for it to end. The Cache still answers requests
 // afterwards, without refreshing in the background. Close always returns
-// nil.
+// nil; it does nothing on a nil Cache.
 func (c *Cache) Close() error {
+	if c == nil {
+		return nil
+	}
+	c.ready()
 	c.background.mu.Lock()
 	c.background.closed = true
 	c.background.mu.Unlock()

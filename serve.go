@@ -6,11 +6,13 @@ package acache
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,9 +65,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 		if req.Method == http.MethodHead {
 			resp.ContentLength = headContentLength(e)
 		} else if len(e.Body) > 0 {
-			body := &storedBody{}
-			body.Reset(e.Body)
-			resp.Body = body
+			resp.Body = newStoredBody(e.Body)
 		}
 	}
 	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = e.Proto, int(m.protoMajor), int(m.protoMinor)
@@ -166,11 +166,44 @@ func notModifiedResponse(req *http.Request, stored http.Header) *http.Response {
 	return newResponse(req, http.StatusNotModified, "304 Not Modified", header, http.NoBody, 0)
 }
 
-// storedBody reads a stored body; the bytes are shared by every hit and
-// never written.
-type storedBody struct{ bytes.Reader }
+// errBodyClosed is what a stored body's Read returns after Close, as
+// net/http's bodies do.
+var errBodyClosed = errors.New("acache: read on closed response body")
 
-func (*storedBody) Close() error { return nil }
+// storedBody reads a stored body; the bytes are shared by every hit and
+// never written. Like a body from net/http, it fails to read once closed;
+// Close may be called while another goroutine reads.
+type storedBody struct {
+	r      bytes.Reader
+	closed atomic.Bool
+}
+
+// newStoredBody returns a reader of b.
+func newStoredBody(b []byte) *storedBody {
+	body := &storedBody{}
+	body.r.Reset(b)
+	return body
+}
+
+func (b *storedBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errBodyClosed
+	}
+	return b.r.Read(p)
+}
+
+// WriteTo writes the rest of the body to w, for io.Copy, without a buffer.
+func (b *storedBody) WriteTo(w io.Writer) (int64, error) {
+	if b.closed.Load() {
+		return 0, errBodyClosed
+	}
+	return b.r.WriteTo(w)
+}
+
+func (b *storedBody) Close() error {
+	b.closed.Store(true)
+	return nil
+}
 
 // cloneHeader copies the fields of h that omit, unless nil, does not report,
 // which hold values values in all, with room in the map for extra more

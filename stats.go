@@ -4,6 +4,7 @@ package acache
 // backend calls, and the reporting of failures it recovered from.
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -89,6 +90,10 @@ type BackendStats struct {
 // atomically, not all of them at one instant: while requests are served, a
 // snapshot may count a request in one counter and not yet in another.
 func (c *Cache) Stats() Stats {
+	if c == nil {
+		return Stats{} // a nil Cache has done nothing
+	}
+	c.ready()
 	return Stats{
 		Hits:          c.hits.Load(),
 		Collapsed:     c.collapsed.Load(),
@@ -234,6 +239,10 @@ func (o *observations) backendStats() map[string]BackendStats {
 // report counts a failure the Cache recovered from and logs it. A failure
 // of a backend operation (op one of backendOps) is also counted against it.
 func (c *Cache) report(op, key string, err error) {
+	if errors.Is(err, ErrNilBackend) {
+		c.disable(err) // a misconfiguration, not a failure: said once, at Error
+		return
+	}
 	c.errors.Add(1)
 	if i := backendOp(op); i >= 0 {
 		c.observed.backend[i].errors.Add(1)

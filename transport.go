@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +20,10 @@ type Transport struct {
 	// to. If nil, http.DefaultTransport is used.
 	Transport http.RoundTripper
 
-	// Cache holds the stored responses. If nil, the first request sets it to
-	// NewCache(nil), which can then be read (for its Stats) once that
-	// request has returned.
+	// Cache holds the stored responses. If nil, the Transport uses a
+	// Cache of its own, NewCache(nil), made at its first request; the field
+	// stays nil. To read that Cache's Stats, make the Transport with
+	// NewTransport, which sets the field.
 	Cache *Cache
 
 	// MarkCachedResponses is kept so that code written against
@@ -32,7 +33,8 @@ type Transport struct {
 	// [WithoutXFromCache].
 	MarkCachedResponses bool
 
-	cacheOnce sync.Once
+	// own is the Cache the Transport made for itself when Cache is nil.
+	own atomic.Pointer[Cache]
 }
 
 // NewTransport returns a Transport around http.DefaultTransport that stores
@@ -68,13 +70,18 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
+// cache returns the Cache t uses: its Cache field, ready (a zero Cache is
+// one of NewCache(nil)), or, when that is nil, one of its own.
 func (t *Transport) cache() *Cache {
-	t.cacheOnce.Do(func() {
-		if t.Cache == nil {
-			t.Cache = NewCache(nil)
-		}
-	})
-	return t.Cache
+	if c := t.Cache; c != nil {
+		c.ready()
+		return c
+	}
+	if c := t.own.Load(); c != nil {
+		return c
+	}
+	t.own.CompareAndSwap(nil, NewCache(nil)) // a Cache that loses starts nothing
+	return t.own.Load()
 }
 
 func (t *Transport) transport() http.RoundTripper {
@@ -239,8 +246,6 @@ func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Respon
 		c.observed.revalidations.Add(1)
 	case d.part.kind == partialFill:
 		out = fillRequest(req, &d.part) // only what the stored response lacks
-	case d.fields.conditionals:
-		out = quotedConditionalRequest(req) // the caller's If-None-Match, quoted (RFC 9110 Section 8.8.3)
 	}
 	out = modeFields(out, req, d.mode)
 	var times exchangeTimes

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -18,8 +18,9 @@ var (
 	_ acache.Sizer   = (*Store)(nil)
 )
 
-// errNoClient is returned by every method of a Store made without a client.
-var errNoClient = errors.New("rediscache: Store has no Redis client")
+// errNoClient is what every method of a Store made from a nil client
+// returns: the Cache then bypasses itself, and says so once.
+var errNoClient = fmt.Errorf("rediscache: Store has no Redis client: %w", acache.ErrNilBackend)
 
 // metaSlack is how much longer than the idle TTL the bookkeeping keys of a
 // shard live after the last write: they outlive every entry they count.

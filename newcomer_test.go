@@ -1,0 +1,170 @@
+package acache_test
+
+// Tests for the defects a new user hits: zero values and nil arguments that
+// panicked, raced or failed silently, and a hit's body that read after
+// Close. Each is named after what it guards.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acachecontrol/acache"
+)
+
+// cacheable is an origin whose responses are fresh for a minute.
+func cacheable(t *testing.T) *countingOrigin {
+	return newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "body of "+r.URL.Path)
+	})
+}
+
+func TestZeroCacheIsReady(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t)
+	cache := &acache.Cache{}
+	tr := acache.NewTransport(cache)
+	tr.Transport = newInner(t)
+	t.Cleanup(func() { tr.Close() })
+	fetchVia(t, tr, o.URL+"/a", nil)
+	resp, body := fetchVia(t, tr, o.URL+"/a", nil)
+	assert.True(t, hit(resp), "a zero Cache caches like NewCache(nil): %q", resp.Header.Get("Cache-Status"))
+	assert.Equal(t, "body of /a", body)
+	assert.EqualValues(t, 1, cache.Stats().Hits)
+	assert.EqualValues(t, 1, o.hits.Load())
+}
+
+// TestZeroTransportNeverWritesItsCacheField checks that a zero Transport
+// caches with a Cache of its own without writing its exported Cache field,
+// which a program may read while requests run (go test -race would see it).
+func TestZeroTransportNeverWritesItsCacheField(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t)
+	tr := &acache.Transport{Transport: newInner(t)}
+	t.Cleanup(func() { tr.Close() })
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { fetchVia(t, tr, o.URL+"/a", nil) })
+		wg.Go(func() {
+			assert.Zero(t, tr.Cache.Stats(), "the read-only methods of a nil *Cache return zero values")
+		})
+	}
+	wg.Wait()
+	assert.Nil(t, tr.Cache, "the Transport wrote its exported Cache field")
+	resp, _ := fetchVia(t, tr, o.URL+"/a", nil)
+	assert.True(t, hit(resp), "a zero Transport caches: %q", resp.Header.Get("Cache-Status"))
+}
+
+func TestNilCacheMethods(t *testing.T) {
+	t.Parallel()
+	var c *acache.Cache
+	ctx := context.Background()
+	assert.Equal(t, acache.Stats{}, c.Stats())
+	stored, err := c.Stored(ctx, "http://example.com/")
+	assert.NoError(t, err)
+	assert.Empty(t, stored)
+	req, err := http.NewRequest(http.MethodGet, "http://example.com/", nil)
+	require.NoError(t, err)
+	resp, err := c.CachedResponse(req)
+	assert.NoError(t, err)
+	assert.Nil(t, resp)
+	x := c.Explain(&http.Response{Header: http.Header{}})
+	assert.Contains(t, x.Reason, "nil *Cache")
+	assert.NoError(t, c.Close())
+	assert.Error(t, c.Purge(ctx, "http://example.com/"), "a nil Cache cannot purge: a misuse that fails clearly")
+	assert.Error(t, c.Clear(ctx))
+}
+
+// nilBackend is a backend type whose nil pointer is what a newcomer passes
+// after an ignored error: its methods would panic.
+type nilBackend struct{ acache.LRU }
+
+// TestNilBackendBypassesAndSaysSoOnce checks that a Cache over a nil
+// pointer Backend sends every request to the origin as if there were no
+// cache, says why in Cache-Status ("nil backend") and once at Error, and
+// counts no failures.
+func TestNilBackendBypassesAndSaysSoOnce(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []acache.Backend{(*acache.LRU)(nil), (*nilBackend)(nil)} {
+		o := cacheable(t)
+		var logs lockedBuffer
+		cache := acache.NewCache(backend, acache.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+		t.Cleanup(func() { cache.Close() })
+		tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+		for range 3 {
+			resp, body := fetchVia(t, tr, o.URL+"/a", nil)
+			assert.Equal(t, "body of /a", body)
+			status, _ := acache.CacheStatusOf(resp)
+			assert.Equal(t, "nil backend", status.Detail, "%T: Cache-Status %q", backend, resp.Header.Get("Cache-Status"))
+		}
+		assert.EqualValues(t, 3, o.hits.Load())
+		assert.Zero(t, cache.Stats().Errors, "a misconfiguration is said once, not counted as a failure per request")
+		records := logs.records(t)
+		require.Len(t, records, 1, "%T: one record, at Error: %s", backend, logs.String())
+		assert.Equal(t, "ERROR", records[0]["level"])
+		assert.Contains(t, records[0]["err"], "nil", "the record names the mistake")
+		assert.ErrorIs(t, cache.Purge(context.Background(), o.URL+"/a"), acache.ErrNilBackend)
+	}
+}
+
+func TestHitBodyReadAfterCloseFails(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t)
+	tr := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(nil)}
+	fetchVia(t, tr, o.URL+"/a", nil)
+	req, err := http.NewRequest(http.MethodGet, o.URL+"/a", nil)
+	require.NoError(t, err)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	require.True(t, hit(resp))
+	require.NoError(t, resp.Body.Close())
+	n, err := resp.Body.Read(make([]byte, 4))
+	assert.Zero(t, n)
+	assert.Error(t, err, "a hit's body read after Close, unlike net/http's bodies")
+	_, err = io.Copy(io.Discard, resp.Body)
+	assert.Error(t, err, "io.Copy (WriteTo) read a hit's body after Close")
+}
+
+// lockedBuffer is a bytes.Buffer for a slog handler that may be written from
+// several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// records returns the JSON records written so far.
+func (b *lockedBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r))
+		out = append(out, r)
+	}
+	return out
+}
