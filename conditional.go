@@ -1,6 +1,7 @@
 package acache
 
 import (
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
@@ -35,8 +36,11 @@ type entityTag struct {
 // (`ETag: 124567`), and such a response could never be revalidated. An
 // unquoted tag ([isUnquotedETag]), after an optional "W/", is read as the
 // opaque-tag it lacks the quotes of: `124567` is `"124567"` and `W/124567` is
-// `W/"124567"`. It is then compared, and sent in a conditional request, in
-// its quoted form ([entityTag.String]), so either spelling matches the other.
+// `W/"124567"`. It is compared in its quoted form, so either spelling matches
+// the other. It is not sent in that form: such an origin compares
+// If-None-Match with the bytes it sent, so the cache sends its stored tag
+// back as received ([etagAsReceived]) and a caller's If-None-Match as the
+// caller wrote it ([unionConditionalRequest]).
 //
 // ok is false for anything that is not exactly one entity-tag.
 //
@@ -94,7 +98,9 @@ func isETagChar(c byte) bool {
 }
 
 // String returns t as a field value of [RFC 9110 Section 8.8.3], with the
-// quotes of its opaque-tag: `"xyzzy"` or `W/"xyzzy"`.
+// quotes of its opaque-tag: `"xyzzy"` or `W/"xyzzy"`, even when it was
+// received without them. If-None-Match carries a stored tag as received
+// instead ([etagAsReceived]).
 //
 // [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
 func (t entityTag) String() string {
@@ -130,29 +136,42 @@ func (t entityTag) String() string {
 // [RFC 9110 Section 13.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2
 func parseETagList(values []string) (tags []entityTag, any bool) {
 	star, other := false, false
-	for _, line := range values {
-		for i := 0; i < len(line); {
-			if c := line[i]; c == ' ' || c == '\t' || c == ',' {
-				i++
-				continue
-			}
-			end := etagListMemberEnd(line, i)
-			member := strings.TrimRight(line[i:end], " \t")
-			i = end
-			if member == "*" {
-				star = true
-				continue
-			}
-			other = true
-			if t, ok := parseETag(member); ok {
-				tags = append(tags, t)
-			}
+	for member := range etagListMembers(values) {
+		if member == "*" {
+			star = true
+			continue
+		}
+		other = true
+		if t, ok := parseETag(member); ok {
+			tags = append(tags, t)
 		}
 	}
 	if star && !other {
 		return nil, true
 	}
 	return tags, false
+}
+
+// etagListMembers yields the members of the field lines values of an
+// entity-tag list, as [parseETagList] finds them, each without its OWS and
+// exactly as written otherwise: `"a,b"`, `W/x`, `a b`, `*`. Empty members
+// are skipped.
+func etagListMembers(values []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, line := range values {
+			for i := 0; i < len(line); {
+				if c := line[i]; c == ' ' || c == '\t' || c == ',' {
+					i++
+					continue
+				}
+				end := etagListMemberEnd(line, i)
+				if !yield(strings.TrimRight(line[i:end], " \t")) {
+					return
+				}
+				i = end
+			}
+		}
+	}
 }
 
 // etagListMemberEnd returns the index of the comma that ends the list member
@@ -176,75 +195,6 @@ func etagListMemberEnd(s string, i int) int {
 	return len(s)
 }
 
-// quotedIfNoneMatch returns the field lines values of a caller's
-// If-None-Match with every entity-tag that lacks its quotes ([parseETag])
-// quoted, for forwarding: `124567, W/abc` becomes `"124567", W/"abc"`, the
-// only form a recipient must understand ([RFC 9110 Section 8.8.3]). Members
-// are found as [parseETagList] finds them; "*", the members that are valid
-// already and those that are no entity-tag at all are kept as they are, and
-// so are the commas and OWS between them. changed reports whether anything
-// was quoted; if not, values itself is returned.
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func quotedIfNoneMatch(values []string) (quoted []string, changed bool) {
-	for n, line := range values {
-		var b strings.Builder
-		done := 0 // line[:done] is in b
-		for i := 0; i < len(line); {
-			if c := line[i]; c == ' ' || c == '\t' || c == ',' {
-				i++
-				continue
-			}
-			end := etagListMemberEnd(line, i)
-			member := strings.TrimRight(line[i:end], " \t")
-			opaque := strings.TrimPrefix(member, "W/")
-			if isUnquotedETag(opaque) {
-				b.WriteString(line[done : i+len(member)-len(opaque)])
-				b.WriteByte('"')
-				b.WriteString(opaque)
-				b.WriteByte('"')
-				done = i + len(member)
-			}
-			i = end
-		}
-		if done == 0 {
-			continue
-		}
-		if !changed {
-			quoted, changed = slices.Clone(values), true
-		}
-		b.WriteString(line[done:])
-		quoted[n] = b.String()
-	}
-	if !changed {
-		return values, false
-	}
-	return quoted, true
-}
-
-// quotedConditionalRequest returns req ready to be forwarded with the
-// caller's own If-None-Match ([RFC 9111 Section 4.3.2]): req itself, or, when
-// that field has an entity-tag without quotes, a clone of req with them
-// quoted ([quotedIfNoneMatch]). req is never modified. The field name is
-// matched in any case, as it is on the wire.
-//
-// [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
-func quotedConditionalRequest(req *http.Request) *http.Request {
-	out := req
-	for name, values := range req.Header {
-		if !strings.EqualFold(name, "If-None-Match") {
-			continue
-		}
-		if quoted, changed := quotedIfNoneMatch(values); changed {
-			if out == req {
-				out = req.Clone(req.Context())
-			}
-			out.Header[name] = quoted
-		}
-	}
-	return out
-}
-
 // strongMatch reports whether a and b match under the strong comparison of
 // [RFC 9110 Section 8.8.3.2]: neither is weak and their opaque-tags are
 // identical.
@@ -256,30 +206,31 @@ func strongMatch(a, b entityTag) bool {
 
 // unionConditionalRequest returns a copy of req, whose own If-None-Match
 // the cache revalidates a stale stored response with (header stored): the
-// caller's entity-tags, quoted where the caller left them unquoted, and the
-// stored response's, per [RFC 9111 Section 4.3.2]. The caller's other
-// validators stay as they are. A 304 for the stored tag freshens the stored
-// response, which then answers the caller; one for the caller's own tag is
-// the caller's answer. req itself is not modified.
+// caller's field lines as they are, then the stored response's entity-tag as
+// the origin sent it ([etagAsReceived]), per [RFC 9111 Section 4.3.2]. Each
+// tag keeps its own form, quoted or not, because an origin compares
+// If-None-Match with the tags it sent byte for byte: `"x"` from the caller
+// and `124567` from the cache go out as `"x", 124567`. The stored tag is not
+// added when the caller's list is "*", which already asks about every
+// representation, or holds that tag in the same form already. The caller's
+// other validators stay as they are. A 304 for the stored tag freshens the
+// stored response, which then answers the caller; one for the caller's own
+// tag is the caller's answer. req itself is not modified.
 //
 // [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
 func unionConditionalRequest(req *http.Request, stored http.Header) *http.Request {
-	out := quotedConditionalRequest(req)
-	if out == req {
-		out = req.Clone(req.Context())
-	}
-	own, _, ok := headerETag(stored)
+	out := req.Clone(req.Context())
+	own, ok := etagAsReceived(stored)
 	inm := out.Header.Values("If-None-Match")
-	tags, any := parseETagList(inm)
-	if !ok || any {
-		return out // "*" already asks about every representation
+	if _, any := parseETagList(inm); !ok || any {
+		return out
 	}
-	for _, t := range tags {
-		if t == own {
+	for member := range etagListMembers(inm) {
+		if member == own {
 			return out
 		}
 	}
-	out.Header["If-None-Match"] = append(slices.Clip(inm), own.String())
+	out.Header["If-None-Match"] = append(slices.Clip(inm), own)
 	return out
 }
 
@@ -307,6 +258,26 @@ func headerETag(h http.Header) (t entityTag, present, ok bool) {
 	}
 	t, ok = parseETag(v)
 	return t, true, ok
+}
+
+// etagAsReceived returns the ETag field value of h without its OWS, when
+// [headerETag] finds a valid entity-tag there: the bytes the origin sent,
+// which is what a validating request carries back in If-None-Match
+// ([RFC 9110 Section 13.1.2]). That is the tag's own form when it has its
+// quotes; without them it is `124567` or `W/abc`, never `"124567"`, since an
+// origin that sends its tags unquoted compares If-None-Match with them byte
+// for byte ([parseETag]).
+//
+// [RFC 9110 Section 13.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2
+func etagAsReceived(h http.Header) (string, bool) {
+	v, _, single := singleFieldValue(h, "Etag")
+	if !single {
+		return "", false
+	}
+	if _, ok := parseETag(v); !ok {
+		return "", false
+	}
+	return trimOWS(v), true
 }
 
 // notModifiedReceived reports whether a cache holding a stored response with
@@ -407,9 +378,11 @@ func notModifiedSince(reqHeader, stored http.Header, responseTime, now time.Time
 // both validators when both exist, as [RFC 9110 Section 8.8.4] advises.
 //
 //   - If-None-Match is the stored ETag, if it is a valid entity-tag
-//     ([headerETag]), as received; an entity-tag the origin sent without
-//     quotes (`ETag: 124567`) is sent with them (`If-None-Match: "124567"`),
-//     the only form a recipient must understand ([RFC 9110 Section 8.8.3]).
+//     ([headerETag]), exactly as received ([etagAsReceived]), an entity-tag
+//     the origin sent without quotes included: `ETag: 124567` goes back as
+//     `If-None-Match: 124567`. [RFC 9110 Section 8.8.3] requires the quotes,
+//     but the origins that leave them out compare the field with what they
+//     sent byte for byte, and answer `"124567"` with the whole body again.
 //   - If-Modified-Since is the stored Last-Modified field value, if it is a
 //     single valid HTTP-date ([headerDate]). An IMF-fixdate is sent exactly
 //     as received, even in another case ("gmt"), since some servers compare
@@ -427,8 +400,8 @@ func notModifiedSince(reqHeader, stored http.Header, responseTime, now time.Time
 // [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
 func validatorsFor(stored http.Header, now time.Time) http.Header {
 	v := make(http.Header, 2)
-	if t, _, ok := headerETag(stored); ok {
-		v["If-None-Match"] = []string{t.String()}
+	if tag, ok := etagAsReceived(stored); ok {
+		v["If-None-Match"] = []string{tag}
 	}
 	// now only chooses the century of an RFC 850 two-digit year.
 	if t, _, ok := headerDate(stored, "Last-Modified", now); ok {
