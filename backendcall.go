@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,10 +39,15 @@ var (
 // blocks and ignores contexts, so it gets ctx as it is, untimed, at no cost.
 // A failed call is counted by report, under the same op.
 func (c *Cache) callContext(ctx context.Context, op string) (context.Context, context.CancelFunc) {
+	return c.callContextWithin(ctx, op, c.backendTimeout)
+}
+
+// callContextWithin is callContext with a timeout of its own.
+func (c *Cache) callContextWithin(ctx context.Context, op string, timeout time.Duration) (context.Context, context.CancelFunc) {
 	if c.direct {
 		return ctx, func() {}
 	}
-	callCtx, cancel := context.WithTimeout(ctx, c.backendTimeout)
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()
 	return callCtx, func() {
 		cancel()
@@ -50,12 +56,23 @@ func (c *Cache) callContext(ctx context.Context, op string) (context.Context, co
 }
 
 // detached runs job, which calls the backend, in a goroutine of its own and
-// waits for it to finish, for at most the backend timeout and never after ctx
-// is done. It reports whether job finished in time; when it did not, job goes
-// on until the backend returns, and the caller must not read what job writes.
-// A panic in job is recovered and reported as a failure of op. With
-// maxBackendJobs jobs already running it runs nothing and reports false.
-func (c *Cache) detached(ctx context.Context, op string, job func()) bool {
+// waits for it to finish, for at most what is left of the request's budget
+// b (the backend timeout when b is nil) and never after ctx is done, and
+// spends from b the time it waited. It reports whether job finished in
+// time; when it did not, job goes on until the backend returns, and the
+// caller must not read what job writes. A panic in job is recovered and
+// reported as a failure of op. It runs nothing and reports false, without
+// waiting, when b is spent, when the circuit breaker is open, and with
+// maxBackendJobs jobs already running.
+func (c *Cache) detached(ctx context.Context, op string, b *budget, job func()) bool {
+	wait := b.wait(c.backendTimeout)
+	if wait <= 0 {
+		return false // the request's share of its time for the backend is spent
+	}
+	if c.breaker != nil && c.breaker.open() {
+		c.breaker.skipped.Add(1)
+		return false
+	}
 	select {
 	case c.jobs <- struct{}{}:
 	default:
@@ -70,7 +87,9 @@ func (c *Cache) detached(ctx context.Context, op string, job func()) bool {
 		defer c.recovered(op, &failed)
 		job()
 	}()
-	timer := time.NewTimer(c.backendTimeout)
+	start := time.Now()
+	defer func() { b.spend(time.Since(start)) }()
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-finished:
@@ -88,15 +107,17 @@ func (c *Cache) detached(ctx context.Context, op string, job func()) bool {
 	}
 }
 
-// detachedCall runs call, one backend call, through detached under its own
-// deadline; ok is false when it did not answer in time. (A function of its
-// own, so that the variables the goroutine writes do not move to the heap on
-// the LRU's path, which calls the backend directly.)
-func detachedCall[T any](c *Cache, ctx context.Context, op string, call func(context.Context) (T, error)) (v T, err error, ok bool) {
+// detachedCall runs call, one backend call, through detached, with a
+// deadline of its own as long as detached waits for it; ok is false when it
+// did not answer in time. (A function of its own, so that the variables the
+// goroutine writes do not move to the heap on the LRU's path, which calls
+// the backend directly.)
+func detachedCall[T any](c *Cache, ctx context.Context, op string, b *budget, call func(context.Context) (T, error)) (v T, err error, ok bool) {
 	var got T
 	var gotErr error
-	ok = c.detached(ctx, op, func() {
-		callCtx, cancel := c.callContext(ctx, op)
+	wait := b.wait(c.backendTimeout)
+	ok = c.detached(ctx, op, b, func() {
+		callCtx, cancel := c.callContextWithin(ctx, op, wait)
 		defer cancel()
 		got, gotErr = call(callCtx)
 	})
@@ -104,6 +125,53 @@ func detachedCall[T any](c *Cache, ctx context.Context, op string, call func(con
 		return v, nil, false
 	}
 	return got, gotErr, true
+}
+
+// budgetShare is the share of a request's time left that its backend calls
+// may take, together: a quarter, the origin keeps the rest.
+const budgetShare = 4
+
+// budget is how long one request's backend calls may keep it waiting,
+// together: its lookup, and its store once its body has been read (a store
+// that outlasts it goes on in the background). It is the smaller of the
+// backend timeout and a quarter of the time left before the request's
+// deadline, so that a backend that hangs, or a client timeout shorter than
+// the backend timeout, never costs the request its answer from the origin.
+// A nil *budget is the backend timeout for each call, for the calls that no
+// request waits for (Purge, background refreshes).
+type budget struct {
+	left atomic.Int64 // nanoseconds
+}
+
+// budgetFor returns the budget of a request with context ctx, or nil over
+// the in-memory LRU, which never makes a request wait.
+func (c *Cache) budgetFor(ctx context.Context) *budget {
+	if c.direct {
+		return nil
+	}
+	limit := c.backendTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(deadline)/budgetShare)
+	}
+	b := &budget{}
+	b.left.Store(int64(max(limit, 0)))
+	return b
+}
+
+// wait returns how long the next backend call may keep the request
+// waiting: what is left of b, and at most limit (limit when b is nil).
+func (b *budget) wait(limit time.Duration) time.Duration {
+	if b == nil {
+		return limit
+	}
+	return min(limit, time.Duration(b.left.Load()))
+}
+
+// spend takes d from what is left of b.
+func (b *budget) spend(d time.Duration) {
+	if b != nil {
+		b.left.Add(-int64(d))
+	}
 }
 
 // keyLocks serialises the stores and removals of one key, so that the bytes

@@ -115,7 +115,7 @@ func TestDetachedJobThatFinishes(t *testing.T) {
 	var logs logBuffer
 	c := detachedCache(time.Hour, &logs)
 	wrote := 0
-	ok := c.detached(t.Context(), "get", func() { wrote = 1 })
+	ok := c.detached(t.Context(), "get", nil, func() { wrote = 1 })
 	assert.True(t, ok, "detached of a job that returns at once")
 	assert.Equal(t, 1, wrote, "what the job wrote, readable once detached reported true")
 	assert.Zero(t, c.Stats().Errors, "failures counted")
@@ -150,7 +150,7 @@ func TestDetachedJobThatBlocks(t *testing.T) {
 			}
 			release := make(chan struct{})
 			var ended atomic.Bool
-			ok := c.detached(ctx, "get", func() {
+			ok := c.detached(ctx, "get", nil, func() {
 				<-release
 				ended.Store(true)
 			})
@@ -178,7 +178,7 @@ func TestDetachedCallerAlreadyDone(t *testing.T) {
 	cancel()
 	release := make(chan struct{})
 	start := time.Now()
-	ok := c.detached(ctx, "move", func() { <-release })
+	ok := c.detached(ctx, "move", nil, func() { <-release })
 	assert.False(t, ok, "detached for a caller whose context is done")
 	assert.Less(t, time.Since(start), backendCallLiveness, "detached waited for a caller that had gone")
 	assertLogged(t, &logs, 1, "move", context.Canceled.Error())
@@ -190,7 +190,7 @@ func TestDetachedJobThatPanics(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var logs logBuffer
 	c := detachedCache(time.Hour, &logs)
-	assert.NotPanics(t, func() { c.detached(t.Context(), "store", func() { panic("backend exploded") }) },
+	assert.NotPanics(t, func() { c.detached(t.Context(), "store", nil, func() { panic("backend exploded") }) },
 		"a panic in a backend job reached the caller")
 	assert.EqualValues(t, 1, c.Stats().Errors, "the panic is counted")
 	assertLogged(t, &logs, 1, "store", "backend exploded")
@@ -211,7 +211,7 @@ func TestDetachedWithEverySlotTaken(t *testing.T) {
 	var finished atomic.Int32
 	for range maxBackendJobs {
 		wg.Go(func() {
-			if c.detached(ctx, "get", func() { <-release }) {
+			if c.detached(ctx, "get", nil, func() { <-release }) {
 				finished.Add(1)
 			}
 		})
@@ -224,7 +224,7 @@ func TestDetachedWithEverySlotTaken(t *testing.T) {
 	// backend timeout is an hour and the caller has no deadline.
 	var ran atomic.Bool
 	start := time.Now()
-	ok := c.detached(context.Background(), "get", func() { ran.Store(true) })
+	ok := c.detached(context.Background(), "get", nil, func() { ran.Store(true) })
 	assert.False(t, ok, "detached with every slot taken")
 	assert.Less(t, time.Since(start), backendCallLiveness, "detached waited for a slot")
 	assert.False(t, ran.Load(), "a job ran beyond maxBackendJobs")
@@ -236,7 +236,7 @@ func TestDetachedWithEverySlotTaken(t *testing.T) {
 	// Once the backend answers, the slots are free again.
 	close(release)
 	waitForJobs(t, c)
-	assert.True(t, c.detached(t.Context(), "get", func() {}), "detached after the blocked jobs ended")
+	assert.True(t, c.detached(t.Context(), "get", nil, func() {}), "detached after the blocked jobs ended")
 	waitForJobs(t, c)
 }
 
@@ -249,7 +249,7 @@ func TestDetachedThroughTheCache(t *testing.T) {
 	var logs logBuffer
 	c := NewCache(hangingGets{LRU: NewLRU(), release: release}, WithBackendTimeout(50*time.Millisecond), WithLogger(logs.logger()))
 	start := time.Now()
-	e := c.lookup(t.Context(), "GET http://example.test/", nil)
+	e := c.lookup(t.Context(), nil, "GET http://example.test/", nil)
 	assert.Nil(t, e, "a lookup that timed out")
 	assert.Less(t, time.Since(start), backendCallLiveness, "the lookup kept its caller past the backend timeout")
 	assertLogged(t, &logs, 1, "get", errBackendTimeout.Error())

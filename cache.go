@@ -72,6 +72,9 @@ type Cache struct {
 	// direct reports the in-memory LRU, which never blocks: it is called in
 	// the caller's goroutine, without deadlines.
 	direct bool
+	// breaker skips any other backend after failures in a row (breaker.go);
+	// nil for the LRU. backend is then the breakerBackend around it.
+	breaker *breaker
 	// jobs holds a token for each backend operation running off its
 	// caller's goroutine (see detached).
 	jobs chan struct{}
@@ -134,10 +137,18 @@ func (c *Cache) setup(backend Backend, opts []Option) {
 	c.backendTimeout, c.collapseWait = DefaultBackendTimeout, DefaultCollapseWait
 	c.jobs = make(chan struct{}, maxBackendJobs)
 	c.lru, c.direct = backend.(*LRU)
-	if !c.direct {
-		c.peeker, _ = backend.(Peeker)
-	}
 	c.sizer, _ = backend.(Sizer)
+	if !c.direct && !nilPointer(backend) {
+		// Any backend but the in-memory LRU can fail: it is called behind
+		// a circuit breaker, but for what it answers from memory (Peek).
+		c.peeker, _ = backend.(Peeker)
+		c.breaker = newBreaker()
+		guarded := &breakerBackend{b: c.breaker, inner: backend}
+		c.backend = guarded
+		if c.sizer != nil {
+			guarded.sizer, c.sizer = c.sizer, guarded
+		}
+	}
 	c.background.slots = make(chan struct{}, maxBackgroundRefreshes)
 	c.background.closing, c.background.stop = context.WithCancel(context.Background())
 	secret := make([]byte, 32)
@@ -533,7 +544,7 @@ func (c *Cache) variantMatches(names []string, stored, req http.Header) bool {
 // done, and an entry that fails validation are reported and become a miss;
 // a bad entry is removed. got, when not nil, is what the LRU already
 // returned for key (keyAndEntry), which it checks instead.
-func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
+func (c *Cache) lookup(ctx context.Context, b *budget, key string, got *Entry) *Entry {
 	e := got
 	var err error
 	switch {
@@ -546,7 +557,7 @@ func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
 		}
 		if e == nil {
 			var ok bool
-			if e, err, ok = detachedCall(c, ctx, "get", func(ctx context.Context) (*Entry, error) {
+			if e, err, ok = detachedCall(c, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
 				return c.backend.Get(ctx, key)
 			}); !ok {
 				return nil
@@ -556,7 +567,7 @@ func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
 	if err != nil {
 		c.report("get", key, err)
 		if errors.Is(err, ErrCorruptEntry) { // bytes that do not decode: drop them
-			c.remove(ctx, key)
+			c.remove(ctx, b, key)
 		}
 		return nil
 	}
@@ -565,7 +576,7 @@ func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
 	}
 	if e.Key != key {
 		c.report("get", key, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, e.Key))
-		c.remove(ctx, key)
+		c.remove(ctx, b, key)
 		return nil
 	}
 	if !c.derivedHere(e) {
@@ -573,7 +584,7 @@ func (c *Cache) lookup(ctx context.Context, key string, got *Entry) *Entry {
 		// it, or it was changed, or another Cache stored it. Trust nothing.
 		if err := c.validEntry(e); err != nil {
 			c.report("get", key, err)
-			c.remove(ctx, key)
+			c.remove(ctx, b, key)
 			return nil
 		}
 	}
@@ -613,10 +624,29 @@ func (c *Cache) touch(key string, ref lruRef) {
 // recently used entries until the Cache is within its limits. It waits for
 // the backend for at most the backend timeout and never after ctx is done;
 // the store goes on in the background after that, under its own deadlines.
-func (c *Cache) store(ctx context.Context, key string, e *Entry) {
+func (c *Cache) store(ctx context.Context, b *budget, key string, e *Entry) {
+	c.storeThen(ctx, b, key, e, nil)
+}
+
+// storeThen is store, and calls then (when not nil) once the store has
+// ended, stored or not: after store returned, when the store outlasted the
+// wait.
+func (c *Cache) storeThen(ctx context.Context, b *budget, key string, e *Entry, then func()) {
+	var once sync.Once
+	finish := func() {
+		if then != nil {
+			once.Do(then)
+		}
+	}
 	var failed bool
+	defer func() {
+		if failed {
+			finish()
+		}
+	}()
 	defer c.recovered("store", &failed)
 	if e.Size() > c.maxBytes {
+		finish()
 		return
 	}
 	if e.meta == nil {
@@ -624,10 +654,19 @@ func (c *Cache) store(ctx context.Context, key string, e *Entry) {
 	}
 	if c.direct {
 		c.storeNow(ctx, key, e)
+		finish()
 		return
 	}
 	job := context.WithoutCancel(ctx)
-	c.detached(ctx, "store", func() { c.storeNow(job, key, e) })
+	var started atomic.Bool
+	ran := c.detached(ctx, "store", b, func() {
+		started.Store(true)
+		defer finish()
+		c.storeNow(job, key, e)
+	})
+	if !ran && !started.Load() {
+		finish() // not started (the budget spent, the breaker open): nothing to wait for
+	}
 }
 
 // storeNow is store in the goroutine that runs it: each backend call under
@@ -932,7 +971,7 @@ func (c *Cache) reserveInFlight(n int64) bool {
 // remove deletes the entry stored under key, if any, and the responses its
 // index lists (for a URI key, those of every partition), waiting for the
 // backend as store does.
-func (c *Cache) remove(ctx context.Context, key string) {
+func (c *Cache) remove(ctx context.Context, b *budget, key string) {
 	var failed bool
 	defer c.recovered("remove", &failed)
 	if key == "" {
@@ -950,7 +989,7 @@ func (c *Cache) remove(ctx context.Context, key string) {
 		return
 	}
 	job := context.WithoutCancel(ctx)
-	c.detached(ctx, "remove", func() { removeNow(job) })
+	c.detached(ctx, "remove", b, func() { removeNow(job) })
 }
 
 // pop removes the entry stored under key and its bytes from the count. ok
@@ -974,7 +1013,7 @@ func (c *Cache) pop(ctx context.Context, key string) (old *Entry, ok bool) {
 // per [RFC 9111 Section 4.4].
 //
 // [RFC 9111 Section 4.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.4
-func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
+func (c *Cache) invalidate(req *http.Request, b *budget, resp *http.Response) {
 	ctx := req.Context()
 	targets := []*url.URL{req.URL}
 	for _, field := range []string{"Location", "Content-Location"} {
@@ -994,7 +1033,7 @@ func (c *Cache) invalidate(req *http.Request, resp *http.Response) {
 			host = "" // u.Host, already checked to be the same origin
 		}
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
-			c.remove(ctx, c.keyFor(method, u, host, ""))
+			c.remove(ctx, b, c.keyFor(method, u, host, ""))
 		}
 	}
 }

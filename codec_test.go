@@ -277,7 +277,7 @@ func TestEntryOfAnOlderVersionWithCredentialsIsAMiss(t *testing.T) {
 	data, err := old.MarshalBinary()
 	require.NoError(t, err)
 	data[len(codecMagic)] = 2 // the layout of version 2, credentials in clear
-	backend := c.backend.(*codecBackend)
+	backend := c.backend.(*breakerBackend).inner.(*codecBackend)
 	backend.set(key, resum(data))
 
 	resp, body := fetch(t, tr, "GET", o.URL+"/old", hdr("Authorization", "Bearer in-clear"))

@@ -46,6 +46,9 @@ type decision struct {
 	// mode and freshFor are what the request's Control asks (control.go).
 	mode     Mode
 	freshFor time.Duration
+	// budget is how long the request's backend calls may keep it waiting,
+	// together; nil over the in-memory LRU.
+	budget *budget
 }
 
 // rangeResult is what a Range request gets from a stored response.
@@ -104,6 +107,7 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	}
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
 	d.now = c.now()
+	d.budget = c.budgetFor(req.Context())
 	var f found
 	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
@@ -161,7 +165,7 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 		if key == d.key {
 			got = stored
 		}
-		e := c.lookup(req.Context(), key, got)
+		e := c.lookup(req.Context(), d.budget, key, got)
 		if e == nil {
 			continue
 		}
@@ -346,7 +350,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	}
 
 	if !safeMethod(req.Method) && resp.StatusCode < 400 {
-		c.invalidate(req, resp)
+		c.invalidate(req, d.budget, resp)
 	}
 	if d.bypass {
 		get, ok := c.postAsGET(d, resp)
@@ -364,11 +368,14 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		return a
 	}
 	if req.Method == http.MethodHead && resp.StatusCode == http.StatusOK {
-		c.freshenFromHEAD(req, resp, times)
+		c.freshenFromHEAD(req, d.budget, resp, times)
 	}
 	cc := c.responseCacheControl(resp.Header)
 	rule := c.ruleFor(req, resp)
 	refused := c.refusalsOf(d, resp, cc)
+	if c.breaker != nil && c.breaker.open() {
+		refused |= refuseBackendUnavailable // known now: Cache-Status says no "stored"
+	}
 	switch rule.Store {
 	case StoreNever:
 		refused |= refuseRule
@@ -543,12 +550,12 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 	}
 	if refused := c.freshenedRefusals(req, d, &fresh); refused != 0 {
 		if refused&^refuseRequestNoStore != 0 {
-			c.remove(req.Context(), d.entryKey)
+			c.remove(req.Context(), d.budget, d.entryKey)
 		}
 		c.notStored(d.entryKey, refused.String())
 		return &fresh, refused
 	}
-	c.store(req.Context(), d.entryKey, &fresh)
+	c.store(req.Context(), d.budget, d.entryKey, &fresh)
 	return &fresh, 0
 }
 
@@ -575,9 +582,9 @@ func (c *Cache) freshenedRefusals(req *http.Request, d *decision, e *Entry) refu
 // that has them alone.
 //
 // [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
-func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times exchangeTimes) {
+func (c *Cache) freshenFromHEAD(req *http.Request, b *budget, resp *http.Response, times exchangeTimes) {
 	key := c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req))
-	e := c.lookup(req.Context(), key, nil)
+	e := c.lookup(req.Context(), b, key, nil)
 	if e == nil {
 		return
 	}
@@ -591,11 +598,11 @@ func (c *Cache) freshenFromHEAD(req *http.Request, resp *http.Response, times ex
 	}
 	switch {
 	case length != "" && length != strconv.FormatInt(complete, 10):
-		c.remove(req.Context(), key)
+		c.remove(req.Context(), b, key)
 	case matches304(resp.Header, v.Header, times.response):
-		c.freshen(req, &decision{entry: v, meta: m, entryKey: key}, resp.Header, times)
+		c.freshen(req, &decision{entry: v, meta: m, entryKey: key, budget: b}, resp.Header, times)
 	case hasValidator(resp.Header):
-		c.remove(req.Context(), key)
+		c.remove(req.Context(), b, key)
 	}
 }
 

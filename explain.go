@@ -250,12 +250,13 @@ var detailWords = map[string]string{
 	"status not cacheable by default": "status %d is not cacheable by default (RFC 9110 §15.1), and the response gives neither explicit freshness (max-age, s-maxage, Expires) nor public or private (RFC 9111 §3)",
 	"authorization added below the cache": "the RoundTripper inside the cache added an Authorization field the cache never saw, so the response may be that user's alone; " +
 		"only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5)",
-	"unframed body":    "the HTTP/1 body has neither Content-Length nor chunked framing, so a cut-short body cannot be told from a complete one (RFC 9112 §6.3, RFC 9111 §3.3); WithUnframedBodies stores such bodies",
-	"too large":        "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
-	"rule":             "a rule of the Cache (WithRule) says StoreNever for this response",
-	"stale on arrival": "the response was already stale when it arrived, and has no validator (ETag, Last-Modified) to revalidate it with (RFC 9111 §4.2, §4.3.1)",
-	"nil backend":      "the Cache's backend is a nil pointer, or a backend made from a nil client (ErrNilBackend): it can store nothing, so every request goes to the origin; the mistake is logged once, at Error",
-	"cache error":      "the cache failed (a backend error or a panic, logged at Warn and counted in Stats.Errors) and left the request to the origin",
+	"unframed body":       "the HTTP/1 body has neither Content-Length nor chunked framing, so a cut-short body cannot be told from a complete one (RFC 9112 §6.3, RFC 9111 §3.3); WithUnframedBodies stores such bodies",
+	"too large":           "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
+	"rule":                "a rule of the Cache (WithRule) says StoreNever for this response",
+	"stale on arrival":    "the response was already stale when it arrived, and has no validator (ETag, Last-Modified) to revalidate it with (RFC 9111 §4.2, §4.3.1)",
+	"backend unavailable": "the backend failed or timed out several times in a row, and the circuit breaker skips it for a second before it probes it again: the response went to the origin at once and is not stored (Stats.BreakerOpen)",
+	"nil backend":         "the Cache's backend is a nil pointer, or a backend made from a nil client (ErrNilBackend): it can store nothing, so every request goes to the origin; the mistake is logged once, at Error",
+	"cache error":         "the cache failed (a backend error or a panic, logged at Warn and counted in Stats.Errors) and left the request to the origin",
 
 	// Why the request went to the origin as if there were no cache.
 	"invalid request": "the request has a field or method that net/http refuses to send, so nothing stored may answer it",

@@ -24,6 +24,7 @@ func TestExplainReasons(t *testing.T) {
 		detail  string
 		opts    []Option
 		backend Backend // nil: NewCache's default
+		setup   func(c *Cache)
 		method  string
 		url     string // the path on the origin, or a whole URL
 		header  http.Header
@@ -57,6 +58,13 @@ func TestExplainReasons(t *testing.T) {
 	rows := []row{
 		{detail: "method", method: "POST", handler: cc("max-age=60")},
 		{detail: "nil backend", backend: (*LRU)(nil), handler: cc("max-age=60")},
+		{detail: "backend unavailable", backend: acachetestFree{NewLRU()}, handler: cc("max-age=60"), setup: func(c *Cache) {
+			for range breakerFailures { // failures in a row open the breaker
+				done, err := c.breaker.allow()
+				require.NoError(t, err)
+				done(errors.New("the backend failed"))
+			}
+		}},
 		{detail: "rule", handler: cc("max-age=60"), opts: []Option{WithRule(func(*http.Request, *http.Response) Rule {
 			return Rule{Store: StoreNever}
 		})}},
@@ -168,6 +176,9 @@ func TestExplainReasons(t *testing.T) {
 			}
 			tr := &Transport{Transport: inner, Cache: c}
 			t.Cleanup(func() { tr.Close() })
+			if r.setup != nil {
+				r.setup(c)
+			}
 			url := o.URL + r.url
 			if strings.HasPrefix(r.url, "http:") {
 				url = r.url
@@ -286,3 +297,7 @@ func TestExplainWithoutCacheStatus(t *testing.T) {
 	assert.True(t, strings.HasPrefix(x.String(), "Not explained: "), "%s", x)
 	assert.Equal(t, "no response", c.Explain(nil).Reason)
 }
+
+// acachetestFree is a Backend that is not the LRU itself, so that the Cache
+// calls it off the caller's goroutine, behind its circuit breaker.
+type acachetestFree struct{ *LRU }

@@ -448,6 +448,13 @@ func fillRequest(req *http.Request, p *partialPlan) *http.Request {
 	out := req.Clone(req.Context())
 	delete(out.Header, "If-Range")
 	out.Header["Range"] = []string{"bytes=" + strconv.FormatInt(p.have.r.last+1, 10) + "-" + strconv.FormatInt(p.want.last, 10)}
+	// The stored tag goes in If-Range quoted (entityTag.String), even when
+	// the origin sent it without quotes, unlike If-None-Match, which carries
+	// it as received (etagAsReceived). Unquoted, If-Range would be read as an
+	// HTTP-date (RFC 9110 Section 13.1.5); an origin that sends unquoted tags
+	// and compares them byte for byte fails the quoted form too. Either way
+	// it answers 200 with the whole representation, which replaces the
+	// stored part: one full fetch, never a wrong combination.
 	out.Header["If-Range"] = []string{p.etag.String()}
 	return out
 }

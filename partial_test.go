@@ -546,14 +546,13 @@ func TestTeeStoresTheBytesBeforeAReadError(t *testing.T) {
 		expected:    10,
 		complete:    func([]byte) { t.Error("a body cut short is not complete") },
 		interrupted: func(body []byte) { stored = body },
-		done:        func() { done++ },
+		done:        func() { done++ }, // for a copy dropped; interrupted's own job otherwise
 	}
 	_, err := io.ReadAll(b)
 	require.Error(t, err)
 	assert.Equal(t, "abc", string(stored), "the bytes that came with the error are not stored")
-	assert.Equal(t, 1, done)
 	require.NoError(t, b.Close())
-	assert.Equal(t, 1, done, "done is called once")
+	assert.Zero(t, done, "a copy handed to interrupted is not dropped as well")
 	assert.Zero(t, c.inFlight.Load(), "the reservation is released")
 }
 

@@ -287,7 +287,7 @@ func (c *Cache) storedEntry(ctx context.Context, key string) (*Entry, error) {
 	switch {
 	case errors.Is(err, ErrCorruptEntry):
 		c.report("get", key, err)
-		c.remove(ctx, key)
+		c.remove(ctx, nil, key)
 		return nil, nil
 	case err != nil:
 		c.report("get", key, err)
@@ -301,7 +301,7 @@ func (c *Cache) storedEntry(ctx context.Context, key string) (*Entry, error) {
 	}
 	if err != nil {
 		c.report("get", key, err)
-		c.remove(ctx, key)
+		c.remove(ctx, nil, key)
 		return nil, nil
 	}
 	return e, nil

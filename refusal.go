@@ -31,6 +31,7 @@ const (
 	refuseRule                                      // a rule's StoreNever (WithRule)
 	refuseStaleOnArrival                            // stale, without a validator (Section 4.2)
 	refusePartOfStored                              // a part of what is stored complete (Section 3.4)
+	refuseBackendUnavailable                        // the circuit breaker is open: no store can be made
 	refusalCount                = iota
 )
 
@@ -59,6 +60,7 @@ var refusalDetails = [refusalCount]string{
 	"rule",
 	"stale on arrival",
 	"part of a stored response",
+	"backend unavailable",
 }
 
 // String returns the Cache-Status detail of the first reason in r, or "" for

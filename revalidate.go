@@ -123,6 +123,7 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 		return
 	}
 	refresh := *d
+	refresh.budget = nil // background work: its backend calls keep no caller waiting
 	refresh.verdict = verdict{action: forward, fwd: FwdStale}
 	if d.meta.validator {
 		refresh.action = revalidate
@@ -189,7 +190,7 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 	if a.entry != nil {
 		plan, keep := planBody(d, resp, a.entry)
 		if keep {
-			storeBody(c, req, resp, a.entry, plan, nil)
+			storeBody(c, req, nil, resp, a.entry, plan, nil)
 		} else {
 			a.status.Stored, a.status.TTL, a.status.Detail = false, 0, refusePartOfStored.String()
 		}

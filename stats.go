@@ -60,6 +60,17 @@ type Stats struct {
 	// the in-memory [LRU], which is called directly, cannot fail and is not
 	// timed, so that a hit costs nothing more.
 	Backend map[string]BackendStats
+	// BreakerOpen reports that the circuit breaker in front of the backend
+	// is open: after failures or timeouts in a row, the Cache calls the
+	// backend no more, and every request goes to the origin at once, until
+	// one call probes the backend a second later. BreakerTrips counts how
+	// often it opened, and BackendSkips the backend calls it spared: each
+	// one a lookup or a store that would have waited for a backend that
+	// fails. All three stay zero over the in-memory [LRU], which cannot
+	// fail.
+	BreakerOpen  bool
+	BreakerTrips int64
+	BackendSkips int64
 	// Bytes is the size of the entries this Cache stored and has not
 	// removed. Over a backend that counts its own bytes ([Sizer]), it is
 	// the backend's count when the Cache last stored: it then includes
@@ -108,6 +119,9 @@ func (c *Cache) Stats() Stats {
 		Bytes:         c.usage.stored(),
 
 		RefusalsByReason: c.observed.refusalsByReason(),
+		BreakerOpen:      c.breaker != nil && c.breaker.open(),
+		BreakerTrips:     c.breaker.tripped(),
+		BackendSkips:     c.breaker.skips(),
 		Backend:          c.observed.backendStats(),
 		InFlightBytes:    c.inFlight.Load(),
 	}
@@ -239,9 +253,12 @@ func (o *observations) backendStats() map[string]BackendStats {
 // report counts a failure the Cache recovered from and logs it. A failure
 // of a backend operation (op one of backendOps) is also counted against it.
 func (c *Cache) report(op, key string, err error) {
-	if errors.Is(err, ErrNilBackend) {
+	switch {
+	case errors.Is(err, ErrNilBackend):
 		c.disable(err) // a misconfiguration, not a failure: said once, at Error
 		return
+	case errors.Is(err, errBreakerOpen):
+		return // not a call that failed, but one not made (Stats.BreakerSkips)
 	}
 	c.errors.Add(1)
 	if i := backendOp(op); i >= 0 {

@@ -15,17 +15,21 @@ import (
 // its end intact, combined as plan says with stored bytes (partial.go). A
 // response without a body is stored at once. When plan allows it, a body cut
 // short (closed early, or a read error) stores the bytes that did arrive
-// intact as an incomplete response (RFC 9111 Section 3.3).
+// intact as an incomplete response (RFC 9111 Section 3.3). The store waits
+// for the backend at most what is left of the request's budget b.
 //
-// done, when not nil, is called once the body is stored or will not be: it
-// releases the requests waiting for this one (collapse.go). storeBody
-// reports whether the body will call it; when it does not, the response was
-// stored before it returned, and the caller calls done.
-func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan bodyPlan, done func()) (bodyCallsDone bool) {
+// done, when not nil, is called once the store has ended, or will not be
+// made: it releases the requests waiting for this one (collapse.go), which
+// then find the response stored, even when the store outlasted what the
+// request could wait for it.
+func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *Entry, plan bodyPlan, done func()) {
 	ctx := req.Context()
+	if done == nil {
+		done = func() {}
+	}
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
-		c.store(ctx, e.Key, e)
-		return false
+		c.storeThen(ctx, b, e.Key, e, done)
+		return
 	}
 	expected := resp.ContentLength
 	if s, ok := contentRange(e.Header); ok && e.StatusCode == http.StatusPartialContent {
@@ -40,8 +44,10 @@ func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan 
 		expected: expected,
 		complete: func(body []byte) {
 			if e := c.completeEntry(e, &plan, body); e != nil {
-				c.store(ctx, e.Key, e)
+				c.storeThen(ctx, b, e.Key, e, done)
+				return
 			}
+			done()
 		},
 		done: done,
 	}
@@ -49,15 +55,15 @@ func storeBody(c *Cache, req *http.Request, resp *http.Response, e *Entry, plan 
 		tee.interrupted = func(body []byte) {
 			if plan.partial {
 				if e := c.pieceEntry(e, &plan, body); e != nil {
-					c.store(ctx, e.Key, e)
+					c.storeThen(ctx, b, e.Key, e, done)
 					return
 				}
 			}
-			c.remove(ctx, e.Key) // out of date, and nothing to replace it with
+			c.remove(ctx, b, e.Key) // out of date, and nothing to replace it with
+			done()
 		}
 	}
 	resp.Body = tee
-	return true
 }
 
 // teeBody streams a response body to the caller while keeping a copy, and
@@ -77,9 +83,9 @@ type teeBody struct {
 	body        io.ReadCloser
 	cache       *Cache
 	expected    int64 // Content-Length, or -1
-	complete    func(body []byte)
-	interrupted func(body []byte) // nil: a body cut short stores nothing
-	done        func()            // called once, when the copy is stored or dropped
+	complete    func(body []byte) // calls done when the store has ended
+	interrupted func(body []byte) // likewise; nil: a body cut short stores nothing
+	done        func()            // called when the copy is dropped
 
 	// mu guards the fields below: Close may be called while a Read is
 	// blocked in another goroutine.
@@ -98,18 +104,16 @@ func (b *teeBody) Read(p []byte) (int, error) {
 }
 
 // hand releases the copy's reservation and hands it on: to complete, or to
-// interrupted when the body was cut short. The store counts the body against
-// the same limit as the reservation: it is released first, so that it is
-// never counted twice. b.mu is not held: a Close need not wait for the store.
+// interrupted when the body was cut short, either of which calls done once
+// the store has ended. The store counts the body against the same limit as
+// the reservation: it is released first, so that it is never counted twice.
+// b.mu is not held: a Close need not wait for the store.
 func (b *teeBody) hand(body []byte, reserved int64, cut bool) {
 	b.cache.inFlight.Add(-reserved)
 	if cut {
 		b.interrupted(body)
 	} else {
 		b.complete(body)
-	}
-	if b.done != nil {
-		b.done()
 	}
 }
 
@@ -209,7 +213,7 @@ func (b *teeBody) Close() error {
 // b.mu is held.
 func (b *teeBody) drop() {
 	b.cache.inFlight.Add(-b.reserved)
-	if !b.dropped && b.done != nil {
+	if !b.dropped {
 		b.done() // nothing will be stored: the waiters go to the origin
 	}
 	b.dropped, b.buf, b.reserved = true, nil, 0

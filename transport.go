@@ -195,7 +195,8 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 	}
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
-		bodyLands = storeBody(c, req, resp, a.entry, plan, land)
+		bodyLands = true
+		storeBody(c, req, d.budget, resp, a.entry, plan, land)
 	}
 	if d.part.kind == partialFill {
 		// The stored bytes, then the origin's part as it arrives (teed
