@@ -82,7 +82,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 type teeBody struct {
 	body        io.ReadCloser
 	cache       *Cache
-	expected    int64 // Content-Length, or -1
+	expected    int64             // Content-Length, or -1
 	complete    func(body []byte) // calls done when the store has ended
 	interrupted func(body []byte) // likewise; nil: a body cut short stores nothing
 	done        func()            // called when the copy is dropped
