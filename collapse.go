@@ -33,6 +33,34 @@ type flight struct {
 	done  chan struct{} // closed when it lands
 	once  sync.Once
 	timer *time.Timer // set under flights.mu
+	// storing is closed when the response has arrived whole and its store
+	// has begun: the waiters then wait for a backend, within their budget.
+	storing     chan struct{}
+	storingOnce sync.Once
+}
+
+// flightLead is what the request that leads a flight holds to end it; nil
+// for a request that leads none. Its methods do nothing on nil.
+type flightLead struct {
+	fs  *flights
+	key string
+	f   *flight
+}
+
+// land ends the flight: its response is stored, or will not be.
+func (l *flightLead) land() {
+	if l != nil {
+		l.fs.land(l.key, l.f)
+	}
+}
+
+// storing tells the waiters that the response has arrived whole and that
+// its store has begun: they wait for the store as for any backend call,
+// within their own budget, not for as long as the store may take.
+func (l *flightLead) storing() {
+	if l != nil {
+		l.f.storingOnce.Do(func() { close(l.f.storing) })
+	}
 }
 
 // join returns the flight for key, and whether the caller leads it: the
@@ -47,7 +75,7 @@ func (fs *flights) join(key string, bound time.Duration) (f *flight, leader bool
 	if fs.byKey == nil {
 		fs.byKey = make(map[string]*flight)
 	}
-	f = &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{}), storing: make(chan struct{})}
 	fs.byKey[key] = f
 	f.timer = time.AfterFunc(bound, func() { fs.land(key, f) })
 	return f, true
@@ -91,13 +119,31 @@ func collapsible(d *decision) bool {
 // response was not stored, does not fit this request, or did not land in
 // time), with the fresh decision for that. err is the caller's context
 // error if it ended first.
+//
+// Once the twin's response has arrived and its store has begun, the wait is
+// a wait for the backend: it takes at most what is left of the request's
+// budget, after which the store may still be under way, and the request
+// goes to the origin rather than wait for a backend that does not answer.
 func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision) (*http.Response, decision, error) {
+	ctx := req.Context()
 	select {
 	case <-f.done:
-	case <-req.Context().Done():
-		return nil, d, req.Context().Err()
+	case <-f.storing:
+		start := time.Now()
+		timer := time.NewTimer(d.budget.wait(c.backendTimeout))
+		select {
+		case <-f.done:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		d.budget.spend(time.Since(start))
+	case <-ctx.Done():
 	}
-	again := c.decide(req)
+	if err := ctx.Err(); err != nil {
+		return nil, d, err
+	}
+	again := c.decideWithin(req, d.budget)
 	if again.action != serve {
 		return nil, again, nil
 	}

@@ -61,8 +61,16 @@ type rangeResult struct {
 // cache reads it, the stored response found for it (find), and the verdict
 // of the RFC rules on the two (decideVerdict). A failure anywhere in the
 // cache makes it a bypass: the request goes to the origin as if there were
-// no cache.
-func (c *Cache) decide(req *http.Request) (d decision) {
+// no cache. The request's backend calls get a budget of their own
+// (budgetFor).
+func (c *Cache) decide(req *http.Request) decision {
+	return c.decideWithin(req, nil)
+}
+
+// decideWithin is decide for a request that has spent part of its budget b
+// already (nil: a new budget): a request that waited for its twin in
+// flight and decides again (collapse.go).
+func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 	ctl, _ := ControlOf(req.Context())
 	// One defer, so that it stays open-coded (free on the hit path): it
 	// turns a panic into a bypass, and gives every decision the mode.
@@ -107,7 +115,10 @@ func (c *Cache) decide(req *http.Request) (d decision) {
 	}
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
 	d.now = c.now()
-	d.budget = c.budgetFor(req.Context())
+	d.budget = b
+	if b == nil {
+		d.budget = c.budgetFor(req.Context())
+	}
 	var f found
 	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&

@@ -8,17 +8,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/acachetest"
 )
 
 // cacheable is an origin whose responses are fresh for a minute.
@@ -167,4 +170,31 @@ func (b *lockedBuffer) records(t *testing.T) []map[string]any {
 		out = append(out, r)
 	}
 	return out
+}
+
+// TestHungBackendAndAShortClientTimeout checks the promise that a request
+// never fails because of the cache: over a backend whose every call hangs,
+// ignoring its context, and an http.Client whose timeout (800 ms) is
+// shorter than the backend timeout (1 s), every request is answered by the
+// origin. Before, each one failed with "context deadline exceeded".
+func TestHungBackendAndAShortClientTimeout(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t)
+	faulty := acachetest.NewFaultyBackend(acache.NewLRU())
+	t.Cleanup(faulty.Release)
+	for _, op := range []acachetest.Op{acachetest.OpGet, acachetest.OpSet, acachetest.OpPop, acachetest.OpLen} {
+		faulty.Inject(op, acachetest.Fault{Hang: true, IgnoreContext: true})
+	}
+	cache := acache.NewCache(faulty)
+	t.Cleanup(func() { cache.Close() })
+	client := &http.Client{Transport: &acache.Transport{Transport: newInner(t), Cache: cache}, Timeout: 800 * time.Millisecond}
+	for i := range 12 {
+		resp, err := client.Get(fmt.Sprintf("%s/p/%d", o.URL, i%3))
+		require.NoError(t, err, "request %d failed because of the cache", i)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err, "request %d: reading the body", i)
+		assert.Equal(t, fmt.Sprintf("body of /p/%d", i%3), string(body))
+	}
+	assert.True(t, cache.Stats().BreakerOpen, "the breaker did not open over a backend that hangs")
 }

@@ -18,16 +18,15 @@ import (
 // intact as an incomplete response (RFC 9111 Section 3.3). The store waits
 // for the backend at most what is left of the request's budget b.
 //
-// done, when not nil, is called once the store has ended, or will not be
-// made: it releases the requests waiting for this one (collapse.go), which
-// then find the response stored, even when the store outlasted what the
-// request could wait for it.
-func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *Entry, plan bodyPlan, done func()) {
+// lead, when not nil, is the flight of the requests waiting for this one
+// (collapse.go): it is told when the store begins, and lands once the store
+// has ended, or will not be made, so that the waiters find the response
+// stored, even when the store outlasted what this request could wait for it.
+func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *Entry, plan bodyPlan, lead *flightLead) {
 	ctx := req.Context()
-	if done == nil {
-		done = func() {}
-	}
+	done := lead.land
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
+		lead.storing()
 		c.storeThen(ctx, b, e.Key, e, done)
 		return
 	}
@@ -44,6 +43,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 		expected: expected,
 		complete: func(body []byte) {
 			if e := c.completeEntry(e, &plan, body); e != nil {
+				lead.storing()
 				c.storeThen(ctx, b, e.Key, e, done)
 				return
 			}
@@ -55,6 +55,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 		tee.interrupted = func(body []byte) {
 			if plan.partial {
 				if e := c.pieceEntry(e, &plan, body); e != nil {
+					lead.storing()
 					c.storeThen(ctx, b, e.Key, e, done)
 					return
 				}

@@ -120,24 +120,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		d = bypassing(d.req, FwdBypass, "cache error")
 	}
-	resp, land, err := t.collapse(c, req, &d)
+	resp, lead, err := t.collapse(c, req, &d)
 	if resp != nil || err != nil {
 		closeRequestBody(req)
 		return resp, err
 	}
-	return t.exchange(c, req, &d, land)
+	return t.exchange(c, req, &d, lead)
 }
 
 // exchange sends req to the origin, or answers it with the cache's own 504,
 // and makes what comes back the caller's response: a stale one where
 // stale-if-error allows it, the stored one freshened by a 304, or the
-// origin's, stored once its body has been read. land releases the requests
-// waiting for this one, once its response is stored or will not be.
-func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func()) (*http.Response, error) {
+// origin's, stored once its body has been read. lead, when not nil, leads
+// the flight of the requests waiting for this one: it lands once the
+// response is stored or will not be.
+func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *flightLead) (*http.Response, error) {
 	bodyLands := false // the body lands the flight once its store is done
 	defer func() {
 		if !bodyLands {
-			land()
+			lead.land()
 		}
 	}()
 	c.miss()
@@ -196,7 +197,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
 		bodyLands = true
-		storeBody(c, req, d.budget, resp, a.entry, plan, land)
+		storeBody(c, req, d.budget, resp, a.entry, plan, lead)
 	}
 	if d.part.kind == partialFill {
 		// The stored bytes, then the origin's part as it arrives (teed
@@ -209,21 +210,19 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, land func
 // collapse lets a request that goes to the origin wait for a twin already
 // in flight there (collapse.go). It returns the response from the cache once
 // the twin's is stored, or the caller's context error; otherwise the request
-// goes to the origin with *d decided again, and land is what its own
-// exchange calls when it is done, to release the requests that wait for it
-// (a no-op when none may).
-func (t *Transport) collapse(c *Cache, req *http.Request, d *decision) (resp *http.Response, land func(), err error) {
-	land = func() {}
+// goes to the origin with *d decided again, and lead is the flight its own
+// exchange lands when it is done, to release the requests that wait for it
+// (nil when none may).
+func (t *Transport) collapse(c *Cache, req *http.Request, d *decision) (resp *http.Response, lead *flightLead, err error) {
 	if !collapsible(d) {
-		return nil, land, nil
+		return nil, nil, nil
 	}
 	f, leader := c.flights.join(d.key, c.collapseWait)
 	if leader {
-		key := d.key
-		return nil, func() { c.flights.land(key, f) }, nil
+		return nil, &flightLead{fs: &c.flights, key: d.key, f: f}, nil
 	}
 	resp, *d, err = t.awaitTwin(c, req, f, *d)
-	return resp, land, err
+	return resp, nil, err
 }
 
 // exchangeTimes are the request_time and response_time of one exchange with

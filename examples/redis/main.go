@@ -41,7 +41,17 @@ func main() {
 	url := fmt.Sprintf("%s/shared/%d", origin.URL, time.Now().UnixNano())
 
 	for _, name := range []string{"process A", "process B"} {
-		client := redis.NewClient(&redis.Options{Addr: *addr, DialTimeout: 100 * time.Millisecond, DialerRetries: 1})
+		// No retries, and timeouts shorter than the backend timeout: a
+		// cache miss is cheaper than a retry (see the README).
+		client := redis.NewClient(&redis.Options{
+			Addr:          *addr,
+			MaxRetries:    -1,
+			DialerRetries: 1,
+			DialTimeout:   100 * time.Millisecond,
+			ReadTimeout:   200 * time.Millisecond,
+			WriteTimeout:  200 * time.Millisecond,
+			PoolTimeout:   200 * time.Millisecond,
+		})
 		store := rediscache.New(client, rediscache.WithPrefix(*prefix))
 		cache := acache.NewCache(store, acache.WithBackendTimeout(300*time.Millisecond))
 
