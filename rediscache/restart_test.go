@@ -108,14 +108,17 @@ func TestRedisDownAndBack(t *testing.T) {
 
 	server.start()
 	// The pool may still hold a connection to the old server, which fails
-	// once; hits resume within a few requests.
+	// once, and the circuit breaker, open after the failures in a row,
+	// probes Redis again a second after it opened: hits resume then.
 	resumed := false
-	for i := range 20 {
+	restarted := time.Now()
+	for i := range 40 {
 		if resp, _ := fetch(t, transport, o.URL+"/after"); hit(resp) {
-			t.Logf("the first hit after the restart was request %d", i+1)
+			t.Logf("the first hit after the restart was request %d, %v after it", i+1, time.Since(restarted).Round(time.Millisecond))
 			resumed = true
 			break
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	assert.True(t, resumed, "no hit after Redis came back")
 }
