@@ -401,7 +401,10 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
 	ttl := e.meta.lifetime - currentAge(e.meta, e.ResponseTime, times.response)
 	switch {
-	case ttl <= 0 && !hasValidator(e.Header):
+	case ttl <= 0 && !hasValidator(e.Header) && !staleUsable(e.meta, -ttl, c.shared):
+		// Stale on arrival, nothing to revalidate it with, and no window
+		// in which it may be served stale (a CDN's max-age=60,
+		// stale-while-revalidate=600 with Age: 75 has one).
 		refused |= refuseStaleOnArrival
 	case e.Size()+max(0, resp.ContentLength) > c.maxBytes:
 		refused |= refuseTooLarge // for the whole cache: never stored

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,4 +198,87 @@ func TestHungBackendAndAShortClientTimeout(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("body of /p/%d", i%3), string(body))
 	}
 	assert.True(t, cache.Stats().BreakerOpen, "the breaker did not open over a backend that hangs")
+}
+
+// TestRFC5861_StaleOnArrivalWithinItsWindowIsStored checks that a response
+// already stale when it arrives (a CDN's max-age=60 with Age: 75) and
+// without a validator is stored when it has a stale-while-revalidate or
+// stale-if-error window (RFC 5861 Sections 3 and 4): later requests are
+// served stale within the window, refreshed at most once per max-age, and
+// on an origin error it is served; without a window it is refused.
+func TestRFC5861_StaleOnArrivalWithinItsWindowIsStored(t *testing.T) {
+	t.Parallel()
+	t.Run("stale-while-revalidate", func(t *testing.T) {
+		t.Parallel()
+		clock := newClock()
+		o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Date", clock.Now().Format(http.TimeFormat))
+			w.Header().Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+			w.Header().Set("Age", "75")
+			io.WriteString(w, "from the CDN")
+		})
+		cache := acache.NewCache(nil, acache.WithClock(clock.Now))
+		t.Cleanup(func() { cache.Close() })
+		tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+		resp, body := fetchVia(t, tr, o.URL+"/cdn", nil)
+		status, _ := acache.CacheStatusOf(resp)
+		assert.True(t, status.Stored, "a response stale on arrival within its window is stored: %q", resp.Header.Get("Cache-Status"))
+		assert.Equal(t, "from the CDN", body, "the caller that fetched it gets it as it is")
+
+		burst := func() {
+			var wg sync.WaitGroup
+			for range 48 {
+				wg.Go(func() {
+					resp, body := fetchVia(t, tr, o.URL+"/cdn", nil)
+					assert.True(t, hit(resp), "served stale within the window: %q", resp.Header.Get("Cache-Status"))
+					assert.Equal(t, "from the CDN", body)
+				})
+			}
+			wg.Wait()
+		}
+		burst()
+		assert.EqualValues(t, 1, o.hits.Load(), "refreshed before max-age had passed since it was stored")
+		clock.Advance(61 * time.Second)
+		burst()
+		assert.Eventually(t, func() bool { return o.hits.Load() == 2 }, liveness, time.Millisecond,
+			"one refresh once max-age has passed")
+		burst()
+		assert.EqualValues(t, 2, o.hits.Load(), "an origin whose Age keeps the response stale is asked once per max-age, not per request")
+	})
+	t.Run("stale-if-error", func(t *testing.T) {
+		t.Parallel()
+		clock := newClock()
+		var failing atomic.Bool
+		o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Date", clock.Now().Format(http.TimeFormat))
+			w.Header().Set("Cache-Control", "max-age=60, stale-if-error=600")
+			w.Header().Set("Age", "75")
+			io.WriteString(w, "from the CDN")
+		})
+		cache := acache.NewCache(nil, acache.WithClock(clock.Now))
+		t.Cleanup(func() { cache.Close() })
+		tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+		fetchVia(t, tr, o.URL+"/cdn", nil)
+		failing.Store(true)
+		resp, body := fetchVia(t, tr, o.URL+"/cdn", nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "the stored response is served when the origin fails")
+		assert.Equal(t, "from the CDN", body)
+	})
+	t.Run("no window", func(t *testing.T) {
+		t.Parallel()
+		o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Age", "75")
+			io.WriteString(w, "stale")
+		})
+		cache := acache.NewCache(nil)
+		t.Cleanup(func() { cache.Close() })
+		resp, _ := fetchVia(t, &acache.Transport{Transport: newInner(t), Cache: cache}, o.URL+"/s", nil)
+		status, _ := acache.CacheStatusOf(resp)
+		assert.Equal(t, "stale on arrival", status.Detail)
+	})
 }

@@ -655,6 +655,23 @@ func staleWhileRevalidateAllowed(m *entryMeta, reqCC cacheControl, age time.Dura
 	return staleness >= 0 && staleness <= seconds(int64(m.cc.staleWhileRevalidate.seconds))
 }
 
+// staleUsable reports whether a response stale by staleness may still be
+// served stale by this cache: within its stale-while-revalidate or
+// stale-if-error window ([RFC 5861] Sections 3 and 4), where no directive
+// forbids serving it stale (RFC 9111 Section 4.2.4: must-revalidate,
+// no-cache, and in a shared cache proxy-revalidate and s-maxage). A
+// response that arrives stale and has no validator is worth storing only
+// then.
+//
+// [RFC 5861]: https://www.rfc-editor.org/rfc/rfc5861
+func staleUsable(m *entryMeta, staleness time.Duration, shared bool) bool {
+	if m.cc.mustRevalidate || m.cc.noCache || shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set) {
+		return false
+	}
+	return m.cc.staleWhileRevalidate.set && staleness <= seconds(int64(m.cc.staleWhileRevalidate.seconds)) ||
+		m.cc.staleIfError.set && staleness <= seconds(int64(m.cc.staleIfError.seconds))
+}
+
 // staleOnErrorAllowed reports whether a stale stored response may be served
 // instead of an origin that failed (a 500, 502, 503 or 504, or no answer):
 // within the stale-if-error window of the response or of the request

@@ -114,6 +114,9 @@ func (c *Cache) inBackground(from context.Context, job func(ctx context.Context)
 // collapse wait: a refresh that hangs holds one slot, not all of them.
 func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision) {
 	key := d.key
+	if d.now.Sub(d.entry.ResponseTime) < refreshInterval(d.meta) {
+		return // refreshed a moment ago: an origin whose Age keeps it stale is asked no more often
+	}
 	if !c.background.claim(key) {
 		return
 	}
@@ -140,6 +143,15 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 		c.flights.land(key, f)
 		c.background.release(key)
 	}
+}
+
+// refreshInterval is how long after a response was stored no background
+// refresh of it starts: its freshness lifetime, and at least a second. A
+// response is stale within it only when it arrived stale (an Age past its
+// max-age, as a CDN may send): refreshing it on every request would ask the
+// origin each time for a response that arrives as stale again.
+func refreshInterval(m *entryMeta) time.Duration {
+	return max(time.Second, m.lifetime)
 }
 
 // refreshRequest returns the request a background refresh sends in place of
