@@ -282,3 +282,39 @@ func TestRFC5861_StaleOnArrivalWithinItsWindowIsStored(t *testing.T) {
 		assert.Equal(t, "stale on arrival", status.Detail)
 	})
 }
+
+// TestRFC9111_3_2_NotModifiedWithoutAgeMakesTheResponseFresh checks that a
+// 304 without Age freshens a stored response that carried one: its age
+// starts again from the 304 (the stored Age is not kept), so one
+// revalidation serves the herd that follows, instead of one per request.
+func TestRFC9111_3_2_NotModifiedWithoutAgeMakesTheResponseFresh(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clock.Now().Format(http.TimeFormat))
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified) // no Age: the origin's own answer
+			return
+		}
+		w.Header().Set("Age", "61") // through a CDN, already stale
+		io.WriteString(w, "body")
+	})
+	cache := acache.NewCache(nil, acache.WithClock(clock.Now))
+	t.Cleanup(func() { cache.Close() })
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, o.URL+"/a", nil)
+	var wg sync.WaitGroup
+	for range 48 {
+		wg.Go(func() {
+			_, body := fetchVia(t, tr, o.URL+"/a", nil)
+			assert.Equal(t, "body", body)
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, 2, o.hits.Load(), "the response and one revalidation, for 49 requests")
+	resp, _ := fetchVia(t, tr, o.URL+"/a", nil)
+	assert.True(t, hit(resp), "the freshened response is fresh: %q", resp.Header.Get("Cache-Status"))
+	assert.Equal(t, "0", resp.Header.Get("Age"), "its age starts from the 304")
+}

@@ -503,11 +503,19 @@ func isHopByHop(name string) bool {
 // Content-Length, and the content coding of the stored body (Content-Encoding,
 // which Go's transport may have decoded), which describe the stored bytes.
 //
+// Age and Date are the new response's, not the stored one's, departing from
+// the letter of Section 3.2 (a stored field the update lacks stays): the
+// update is a new response from the origin, whose age starts from it. A
+// stored Age the update lacks is removed, and a Date it lacks is the time
+// it was received (RFC 9110 Section 6.6.1); a kept Age: 61 would make a
+// max-age=60 response stale again at every revalidation, forever.
+//
 // [RFC 9111 Section 3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-3.2
 func updatedHeader(stored, update http.Header, responseTime time.Time) http.Header {
 	update = update.Clone()
 	ensureDate(update, responseTime) // the new response's Date, not the stored one
 	out := stored.Clone()
+	delete(out, "Age") // the new response's, or none
 	for name, values := range storedHeader(update, cacheControl{}, false) {
 		switch name {
 		case "Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding":
