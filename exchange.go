@@ -205,7 +205,7 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 	if d.entry == nil {
 		return
 	}
-	d.ttl = d.meta.lifetime - d.age
+	d.ttl = ttl(d.meta.lifetime, d.age)
 	f.meta, f.age = d.meta, d.age
 	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
 		// The cache may add the stored response's entity-tag to the
@@ -399,9 +399,9 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		return a
 	}
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
-	ttl := e.meta.lifetime - currentAge(e.meta, e.ResponseTime, times.response)
-	switch {
-	case ttl <= 0 && !hasValidator(e.Header) && !staleUsable(e.meta, -ttl, c.shared):
+	age := currentAge(e.meta, e.ResponseTime, times.response)
+	switch left := e.meta.lifetime - age; {
+	case left <= 0 && !hasValidator(e.Header) && !staleUsable(e.meta, -left, c.shared):
 		// Stale on arrival, nothing to revalidate it with, and no window
 		// in which it may be served stale (a CDN's max-age=60,
 		// stale-while-revalidate=600 with Age: 75 has one).
@@ -416,7 +416,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	}
 	a.entry = e
 	a.status.Stored = true
-	a.status.TTL = ttl
+	a.status.TTL = ttl(e.meta.lifetime, age)
 	return a
 }
 
@@ -530,7 +530,7 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 	fresh.entry, fresh.meta = e, e.meta
 	fresh.now = times.response
 	fresh.age = currentAge(e.meta, e.ResponseTime, times.response)
-	fresh.ttl = e.meta.lifetime - fresh.age
+	fresh.ttl = ttl(e.meta.lifetime, fresh.age)
 	status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
 		Stored: true, TTL: fresh.ttl, Detail: d.detail}
 	if refused != 0 {
@@ -652,7 +652,7 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	if !staleOnErrorAllowed(d.meta, d.reqCC, age, c.shared, c.serveStale) {
 		return nil
 	}
-	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: d.meta.lifetime - age, Detail: "stale-if-error"}
+	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: ttl(d.meta.lifetime, age), Detail: "stale-if-error"}
 	if err == nil {
 		status.FwdStatus = resp.StatusCode
 		discardBody(resp)

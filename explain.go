@@ -52,16 +52,18 @@ type Explanation struct {
 	// FreshnessFrom says where FreshFor came from: "s-maxage", "max-age",
 	// "Expires", "heuristic", "policy" when the Cache's options changed it
 	// ([WithDefaultFreshness], [WithMaxFreshness]), "rule" when a
-	// [WithRule] rule gives it (asked again, for resp and resp.Request), or
+	// [WithRule] rule gives it (asked again, for resp and resp.Request),
+	// "request" when the request's [Control] gives its own (FreshFor), or
 	// "" when nothing gives the response a lifetime (FreshFor is then zero).
 	FreshnessFrom string
-	// Age is the response's current age ([RFC 9111 Section 4.2.3]).
+	// Age is the response's current age ([RFC 9111 Section 4.2.3]), in
+	// whole seconds, as the Age field states it.
 	//
 	// [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
 	Age time.Duration
-	// TTL is how much longer the response stays fresh, FreshFor minus Age,
-	// negative once stale. For a hit or a stored response it is the ttl of
-	// the Cache-Status member, in whole seconds.
+	// TTL is how much longer the response stays fresh, FreshFor minus Age
+	// in whole seconds, negative once stale: for a hit or a stored response,
+	// the ttl of its Cache-Status member.
 	TTL time.Duration
 }
 
@@ -118,8 +120,13 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 			x.FreshnessFrom = "rule" // WithRule
 		}
 	}
-	x.Age = currentAge(m, e.ResponseTime, now)
-	x.TTL = x.FreshFor - x.Age
+	if resp.Request != nil {
+		if ctl, ok := ControlOf(resp.Request.Context()); ok && ctl.FreshFor > 0 {
+			x.FreshFor, x.FreshnessFrom = min(ctl.FreshFor, maxAge), "request" // Control.FreshFor
+		}
+	}
+	x.Age = currentAge(m, e.ResponseTime, now).Truncate(time.Second) // as the Age field states it
+	x.TTL = ttl(x.FreshFor, x.Age)
 	if x.Stored {
 		x.TTL = s.TTL
 	}
@@ -186,17 +193,18 @@ func (x Explanation) String() string {
 		return b.String() // its freshness does not matter
 	}
 	b.WriteString(" ")
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	switch {
 	case x.FreshnessFrom == "":
 		b.WriteString("It has no freshness lifetime")
 	default:
-		fmt.Fprintf(&b, "Fresh for %v (%s)", x.FreshFor, x.FreshnessFrom)
+		fmt.Fprintf(&b, "Fresh for %v (%s)", ms(x.FreshFor), x.FreshnessFrom)
 	}
-	fmt.Fprintf(&b, ", age %v", x.Age)
+	fmt.Fprintf(&b, ", age %v", ms(x.Age))
 	if x.TTL >= 0 {
-		fmt.Fprintf(&b, ", %v left.", x.TTL)
+		fmt.Fprintf(&b, ", %v left.", ms(x.TTL))
 	} else {
-		fmt.Fprintf(&b, ", stale by %v.", -x.TTL)
+		fmt.Fprintf(&b, ", stale by %v.", ms(-x.TTL))
 	}
 	return b.String()
 }

@@ -158,6 +158,16 @@ func currentAge(m *entryMeta, responseTime, now time.Time) time.Duration {
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
 const maxAge = maxDeltaSeconds * time.Second
 
+// ttl returns the freshness a response of this lifetime has left at this
+// age, as Cache-Status states it (RFC 9211 Section 2.5), in whole seconds:
+// the lifetime minus the age, each rounded down to whole seconds as the Age
+// field is (RFC 9111 Section 5.1). Every ttl the cache states is computed
+// here, so that ttl + Age = lifetime, and the ttl of one response never
+// rises as time passes. Decisions use the exact durations.
+func ttl(lifetime, age time.Duration) time.Duration {
+	return lifetime.Truncate(time.Second) - age.Truncate(time.Second)
+}
+
 // clampAge bounds d to [0, maxAge]: an age is never negative, and saturates.
 func clampAge(d time.Duration) time.Duration {
 	return min(max(d, 0), maxAge)

@@ -86,10 +86,10 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	defer c.recovered("serve", &failed)
 	// The ttl and the Age field come from the same whole seconds of age, so
 	// that the two agree (max-age=60 at Age: 0 is ttl=60).
-	ttl := d.meta.lifetime/time.Second - d.age/time.Second
-	member := c.hitMember(int64(ttl))
+	left := ttl(d.meta.lifetime, d.age)
+	member := c.hitMember(int64(left / time.Second))
 	if d.detail != "" { // stale-while-revalidate: the ttl is negative
-		member = CacheStatus{Cache: c.name, Hit: true, TTL: ttl * time.Second, Detail: d.detail}.String()
+		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.detail}.String()
 	}
 	resp = storedResponse(c, req, d, member, false)
 	c.hits.add(uint(d.ref.shard), 1)
@@ -126,11 +126,11 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 		}
 	}()
 	defer c.recovered("serve", &failed)
-	ttl := (d.meta.lifetime/time.Second - d.age/time.Second) * time.Second
-	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true, TTL: ttl}
+	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true,
+		TTL: ttl(d.meta.lifetime, d.age)}
 	resp = storedResponse(c, req, d, member.String(), false)
-	c.hits.add(uint(d.ref.shard), 1)
-	c.collapsed.Add(1)
+	c.collapsed.Add(1) // not a hit: its Cache-Status says fwd and collapsed
+
 	return c.decided(eventHit, d, resp)
 }
 

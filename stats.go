@@ -16,13 +16,18 @@ import (
 // returns a copy; its maps belong to the caller.
 type Stats struct {
 	// Hits counts requests served from the cache without the origin,
-	// stale responses served under stale-while-revalidate included.
+	// stale responses served under stale-while-revalidate included: the
+	// responses whose Cache-Status member says "hit".
 	Hits int64
-	// Collapsed counts the hits that waited for a request in flight to the
-	// origin for the same response instead of going there too.
+	// Collapsed counts the requests that waited for a request in flight to
+	// the origin for the same response instead of going there too, and were
+	// served what it stored: the responses whose Cache-Status member says
+	// "collapsed" (RFC 9211 Section 2.6). They are not hits.
 	Collapsed int64
 	// Misses counts requests forwarded to the origin, or answered with the
-	// cache's own 504 (only-if-cached): every request that is not a hit.
+	// cache's own 504 (only-if-cached): every request that is neither a hit
+	// nor collapsed, so that Hits + Collapsed + Misses counts the requests
+	// the Cache answered.
 	Misses int64
 	// Revalidations counts the conditional requests the Cache sent to the
 	// origin to revalidate a stale stored response (RFC 9111 Section
