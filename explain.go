@@ -5,6 +5,7 @@ package acache
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -31,7 +32,10 @@ type Explanation struct {
 	Revalidated bool
 	// Stored reports that the response is in the cache: served from it,
 	// or stored as it arrived. A response decided storable is stored when
-	// its body has been read to the end intact.
+	// its body has been read to the end intact: called after the body's
+	// end, Explain says whether it was (a body cut short, or larger than
+	// the cache keeps, is not, and Detail says why); before, it says what
+	// the Cache-Status member promised.
 	Stored bool
 	// Detail is the short reason the Cache-Status member gives, such as
 	// "no-store" or "private" (the keys of [Stats.RefusalsByReason]),
@@ -96,6 +100,13 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		s.Hit && s.TTL < 0 // max-stale, ModeForceCache
 	x.Revalidated = s.Stored && s.FwdStatus == http.StatusNotModified
 	x.Stored = s.Hit || s.Collapsed || s.Stored || x.Stale
+	if t := teeOf(resp.Body); t != nil && s.Stored {
+		// The member was written before the body was read; the body says
+		// how it ended.
+		if refused, ended := t.notStored(); ended && refused != 0 {
+			x.Stored, s.Detail = false, refused.String()
+		}
+	}
 	x.Detail, x.Reason = explainDetail(s, resp.StatusCode)
 
 	now := c.now()
@@ -262,6 +273,7 @@ var detailWords = map[string]string{
 	"too large":           "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
 	"rule":                "a rule of the Cache (WithRule) says StoreNever for this response",
 	"stale on arrival":    "the response was already stale when it arrived, and has no validator (ETag, Last-Modified) to revalidate it with (RFC 9111 §4.2, §4.3.1)",
+	"body cut short":      "the body ended before its announced length, failed, was closed before its end, or had another length than announced, so it cannot be stored as the complete response (RFC 9111 §3.3); the bytes that arrived intact are kept as an incomplete response when it has a strong validator and the origin accepts ranges",
 	"backend unavailable": "the backend failed or timed out several times in a row, and the circuit breaker skips it for a second before it probes it again: the response went to the origin at once and is not stored (Stats.BreakerOpen)",
 	"nil backend":         "the Cache's backend is a nil pointer, or a backend made from a nil client (ErrNilBackend): it can store nothing, so every request goes to the origin; the mistake is logged once, at Error",
 	"cache error":         "the cache failed (a backend error or a panic, logged at Warn and counted in Stats.Errors) and left the request to the origin",
@@ -281,4 +293,17 @@ var detailWords = map[string]string{
 	"stale-while-revalidate": "the stored response is stale, served at once while it is refreshed in the background (RFC 5861 §3)",
 	"stale-if-error":         "the origin failed, and the stale stored response was served instead (RFC 5861 §4, RFC 9111 §4.2.4)",
 	"must-revalidate":        "the stored response must be revalidated and the origin could not be reached, so the cache answered 504 (RFC 9111 §5.2.2.2)",
+}
+
+// teeOf returns the body tee behind a response body the Transport returned
+// (tee.go), or nil when the body is another, or was replaced by the caller.
+func teeOf(body io.ReadCloser) *teeBody {
+	switch b := body.(type) {
+	case *teeBody:
+		return b
+	case *prefixedBody:
+		t, _ := b.body.(*teeBody)
+		return t
+	}
+	return nil
 }

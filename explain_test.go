@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -58,6 +59,18 @@ func TestExplainReasons(t *testing.T) {
 	rows := []row{
 		{detail: "method", method: "POST", handler: cc("max-age=60")},
 		{detail: "nil backend", backend: (*LRU)(nil), handler: cc("max-age=60")},
+		{detail: "body cut short", handler: cc("max-age=60"), inner: func(next http.RoundTripper) http.RoundTripper {
+			return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+				resp, err := next.RoundTrip(req)
+				if err == nil { // the connection fails after 2 of the 4 bytes
+					resp.Body = struct {
+						io.Reader
+						io.Closer
+					}{io.MultiReader(io.LimitReader(resp.Body, 2), iotest.ErrReader(io.ErrUnexpectedEOF)), resp.Body}
+				}
+				return resp, err
+			})
+		}},
 		{detail: "backend unavailable", backend: acachetestFree{NewLRU()}, handler: cc("max-age=60"), setup: func(c *Cache) {
 			for range breakerFailures { // failures in a row open the breaker
 				done, err := c.breaker.allow()

@@ -32,6 +32,7 @@ const (
 	refuseStaleOnArrival                            // stale, without a validator (Section 4.2)
 	refusePartOfStored                              // a part of what is stored complete (Section 3.4)
 	refuseBackendUnavailable                        // the circuit breaker is open: no store can be made
+	refuseCutShort                                  // the body ended early, failed, or had another length than announced (Section 3.3)
 	refusalCount                = iota
 )
 
@@ -61,6 +62,7 @@ var refusalDetails = [refusalCount]string{
 	"stale on arrival",
 	"part of a stored response",
 	"backend unavailable",
+	"body cut short",
 }
 
 // String returns the Cache-Status detail of the first reason in r, or "" for

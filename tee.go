@@ -92,8 +92,9 @@ type teeBody struct {
 	// blocked in another goroutine.
 	mu       sync.Mutex
 	buf      []byte
-	reserved int64 // bytes of the cache's in-flight budget that buf holds
-	dropped  bool  // over the limit, failed, closed early or already stored
+	reserved int64   // bytes of the cache's in-flight budget that buf holds
+	dropped  bool    // over the limit, failed, closed early or already stored
+	refused  refusal // why the body was not stored whole, once dropped
 }
 
 func (b *teeBody) Read(p []byte) (int, error) {
@@ -132,8 +133,8 @@ func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bo
 		body, reserved = b.cut()
 		return body, reserved, body != nil
 	}
-	if !b.grow(len(p)) {
-		b.drop()
+	if refused := b.grow(len(p)); refused != 0 {
+		b.drop(refused)
 		return nil, 0, false
 	}
 	b.buf = append(b.buf, p...)
@@ -142,7 +143,7 @@ func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bo
 	}
 	body = b.buf
 	if b.expected >= 0 && int64(len(body)) != b.expected {
-		b.drop()
+		b.drop(refuseCutShort)
 		return nil, 0, false
 	}
 	if cap(body)-len(body) > len(body)/8 {
@@ -158,9 +159,10 @@ func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bo
 // and otherwise drops them and returns nil. b.mu is held.
 func (b *teeBody) cut() (body []byte, reserved int64) {
 	if b.interrupted == nil || len(b.buf) == 0 {
-		b.drop()
+		b.drop(refuseCutShort)
 		return nil, 0
 	}
+	b.refused = refuseCutShort // what is stored, if anything, is the part that arrived
 	body, reserved = b.buf, b.reserved
 	if cap(body)-len(body) > len(body)/8 {
 		body = slices.Clone(body)
@@ -170,29 +172,33 @@ func (b *teeBody) cut() (body []byte, reserved int64) {
 }
 
 // grow makes room in the copy for n more bytes, reserving what it adds; it
-// reports false when the body passes the size limit or the announced length,
-// or the budget of bodies in flight is spent. b.mu is held.
-func (b *teeBody) grow(n int) bool {
+// returns why it cannot: the body passes the announced length
+// (refuseCutShort: it is not the body announced), or the size limit, or the
+// budget of bodies in flight is spent (refuseTooLarge). b.mu is held.
+func (b *teeBody) grow(n int) refusal {
 	need := int64(len(b.buf) + n)
 	if need <= int64(cap(b.buf)) {
-		return true
+		return 0
+	}
+	if b.expected >= 0 && need > b.expected {
+		return refuseCutShort
 	}
 	limit := b.cache.maxBodySize
 	if b.expected >= 0 {
 		limit = min(limit, b.expected)
 	}
 	if need > limit {
-		return false
+		return refuseTooLarge
 	}
 	newCap := min(max(need, 2*int64(cap(b.buf)), 512), limit)
 	if !b.cache.reserveInFlight(newCap - int64(cap(b.buf))) {
-		return false
+		return refuseTooLarge
 	}
 	b.reserved += newCap - int64(cap(b.buf))
 	grown := make([]byte, len(b.buf), newCap)
 	copy(grown, b.buf)
 	b.buf = grown
-	return true
+	return 0
 }
 
 func (b *teeBody) Close() error {
@@ -210,12 +216,21 @@ func (b *teeBody) Close() error {
 	return err
 }
 
-// drop releases the copy and its reservation; nothing is stored after it.
-// b.mu is held.
-func (b *teeBody) drop() {
+// drop releases the copy and its reservation, for the reason refused;
+// nothing is stored after it. b.mu is held.
+func (b *teeBody) drop(refused refusal) {
 	b.cache.inFlight.Add(-b.reserved)
 	if !b.dropped {
+		b.refused = refused
 		b.done() // nothing will be stored: the waiters go to the origin
 	}
 	b.dropped, b.buf, b.reserved = true, nil, 0
+}
+
+// notStored returns why the body, which has ended, was not stored as the
+// response it came with (Cache.Explain), and whether it has ended at all.
+func (b *teeBody) notStored() (refused refusal, ended bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.refused, b.dropped
 }
