@@ -42,6 +42,9 @@ type Cache struct {
 	// disabled holds why the backend can store nothing (ErrNilBackend), or
 	// nil: every request then bypasses the Cache.
 	disabled atomic.Pointer[error]
+	// addedBelowOnce logs, once, that an auth transport inside the cache
+	// keeps responses from being stored, and how to fix it.
+	addedBelowOnce sync.Once
 
 	backend       Backend
 	lru           *LRU                       // the backend, when it is the in-memory LRU

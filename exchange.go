@@ -396,6 +396,11 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	if refused != 0 {
 		a.status.Detail = refused.String()
 		c.notStored(d.key, a.status.Detail)
+		if refused&refuseAddedBelow != 0 {
+			c.addedBelowOnce.Do(func() {
+				c.logger.Warn("acache: responses are not cached: "+addedBelowWords, "url", req.URL.Redacted())
+			})
+		}
 		return a
 	}
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))

@@ -267,8 +267,7 @@ var detailWords = map[string]string{
 	"authorization":                   "the request carries Authorization, and the response does not say public, must-revalidate or s-maxage, one of which a shared cache needs to store it (RFC 9111 §3.5)",
 	"vary *":                          "the response's Vary is * or names too many fields: no later request can be matched to it (RFC 9111 §4.1)",
 	"status not cacheable by default": "status %d is not cacheable by default (RFC 9110 §15.1), and the response gives neither explicit freshness (max-age, s-maxage, Expires) nor public or private (RFC 9111 §3)",
-	"authorization added below the cache": "the RoundTripper inside the cache added an Authorization field the cache never saw, so the response may be that user's alone; " +
-		"only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5)",
+	"authorization added below the cache": addedBelowWords,
 	"unframed body":       "the HTTP/1 body has neither Content-Length nor chunked framing, so a cut-short body cannot be told from a complete one (RFC 9112 §6.3, RFC 9111 §3.3); WithUnframedBodies stores such bodies",
 	"too large":           "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
 	"rule":                "a rule of the Cache (WithRule) says StoreNever for this response",
@@ -307,3 +306,11 @@ func teeOf(body io.ReadCloser) *teeBody {
 	}
 	return nil
 }
+
+// addedBelowWords says what the refusal "authorization added below the
+// cache" means and how to fix it, for Explain and the Warn record the Cache
+// writes the first time it refuses a response for it.
+const addedBelowWords = "the RoundTripper inside the cache added an Authorization field the cache never saw, " +
+	"so the response may be that user's alone, and only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5); " +
+	"to cache such responses per user, put the auth transport outside the cache, so that the cache sees the credentials and keys by them: " +
+	"&oauth2.Transport{Base: acache.NewTransport(nil)}, not acache.Transport{Transport: &oauth2.Transport{...}}"

@@ -452,3 +452,47 @@ func TestStatsAddUpToTheResponses(t *testing.T) {
 	assert.Positive(t, collapsed, "the herd collapsed")
 	assert.Equal(t, hits+collapsed+2, marked, "X-From-Cache marks the hits, the collapsed, the revalidated and the stale-if-error response")
 }
+
+// TestAuthTransportInsideTheCacheSaysHowToFixIt checks the migration step
+// that turns caching off silently: an auth transport inside the cache (as
+// with gregjones/httpcache, t.Transport = &oauth2.Transport{...}) adds
+// Authorization below it, so nothing is stored; Explain and one Warn record
+// say so and show the working order.
+func TestAuthTransportInsideTheCacheSaysHowToFixIt(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t)
+	var logs lockedBuffer
+	cache := acache.NewCache(nil, acache.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	t.Cleanup(func() { cache.Close() })
+	inner := newInner(t)
+	auth := roundTripFunc(func(req *http.Request) (*http.Response, error) { // what oauth2.Transport does
+		out := req.Clone(req.Context())
+		out.Header.Set("Authorization", "Bearer token")
+		return inner.RoundTrip(out)
+	})
+	tr := &acache.Transport{Transport: auth, Cache: cache}
+	var resp *http.Response
+	for range 3 {
+		resp, _ = fetchVia(t, tr, o.URL+"/a", nil)
+	}
+	x := cache.Explain(resp)
+	assert.Equal(t, "authorization added below the cache", x.Detail)
+	assert.Contains(t, x.Reason, "&oauth2.Transport{Base: acache.NewTransport(nil)}", "Explain says how to fix it")
+	records := logs.records(t)
+	require.Len(t, records, 1, "one Warn record, not one per request: %s", logs.String())
+	assert.Equal(t, "WARN", records[0]["level"])
+	assert.Contains(t, records[0]["msg"], "&oauth2.Transport{Base: acache.NewTransport(nil)}", "the record says how to fix it")
+
+	// The working order: the auth transport wraps the cache.
+	cache2 := acache.NewCache(nil)
+	t.Cleanup(func() { cache2.Close() })
+	cached := &acache.Transport{Transport: inner, Cache: cache2}
+	outside := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		out := req.Clone(req.Context())
+		out.Header.Set("Authorization", "Bearer token")
+		return cached.RoundTrip(out)
+	})
+	fetchVia(t, outside, o.URL+"/a", nil)
+	resp, _ = fetchVia(t, outside, o.URL+"/a", nil)
+	assert.True(t, hit(resp), "with the auth transport outside, each user's responses are cached: %q", resp.Header.Get("Cache-Status"))
+}
