@@ -496,3 +496,25 @@ func TestAuthTransportInsideTheCacheSaysHowToFixIt(t *testing.T) {
 	resp, _ = fetchVia(t, outside, o.URL+"/a", nil)
 	assert.True(t, hit(resp), "with the auth transport outside, each user's responses are cached: %q", resp.Header.Get("Cache-Status"))
 }
+
+// TestExplainHonoursTheRequestsFreshness checks that Explain gives a
+// response fetched with a Control.FreshFor the lifetime the Cache used for
+// that request, and prints durations to the millisecond.
+func TestExplainHonoursTheRequestsFreshness(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t) // max-age=60
+	cache := acache.NewCache(nil)
+	t.Cleanup(func() { cache.Close() })
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, o.URL+"/a", nil)
+	ctx := acache.WithControl(context.Background(), acache.Control{FreshFor: 1500 * time.Millisecond})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL+"/a", nil)
+	require.NoError(t, err)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	x := cache.Explain(resp)
+	assert.Equal(t, 1500*time.Millisecond, x.FreshFor, "the request's own freshness, not max-age")
+	assert.Equal(t, "request", x.FreshnessFrom)
+	assert.Contains(t, x.String(), "Fresh for 1.5s (request)")
+}

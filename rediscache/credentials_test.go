@@ -68,3 +68,40 @@ func TestCredentialsAreNeverStoredInClear(t *testing.T) {
 	require.NoError(t, iter.Err())
 	assert.NotZero(t, values, "nothing was stored")
 }
+
+// TestNilClientBypassesTheCache checks that a Store made from a nil client,
+// a mistake New cannot report, makes the Cache send every request to the
+// origin and say why ("nil backend"), rather than fail each with a cache
+// error.
+func TestNilClientBypassesTheCache(t *testing.T) {
+	t.Parallel()
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, "from the origin")
+	}))
+	t.Cleanup(o.Close)
+	cache := acache.NewCache(New(nil))
+	tr := acache.NewTransport(cache)
+	t.Cleanup(func() { tr.Close() })
+	for range 3 {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, o.URL+"/a", nil)
+		require.NoError(t, err)
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, "from the origin", string(body))
+		if status, _ := acache.CacheStatusOf(resp); status.Detail != "nil backend" {
+			// The first request learns it from the Store's first error.
+			assert.Equal(t, "", status.Detail, "Cache-Status %q", resp.Header.Get("Cache-Status"))
+		}
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, o.URL+"/a", nil)
+	require.NoError(t, err)
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	status, _ := acache.CacheStatusOf(resp)
+	assert.Equal(t, "nil backend", status.Detail)
+	assert.Zero(t, cache.Stats().Errors, "a misconfiguration is said once, not counted per request")
+}
