@@ -144,9 +144,12 @@ func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision
 		return nil, d, err
 	}
 	again := c.decideWithin(req, d.budget)
-	if again.action != serve {
+	if again.action != serve && again.action != serveStale {
 		return nil, again, nil
 	}
+	// What the twin stored may be stale already (it arrived so, within its
+	// stale-while-revalidate window): it is served as it was to the twin,
+	// not fetched once more.
 	if resp := c.collapsedHit(req, &again, d.fwd); resp != nil {
 		return resp, again, nil
 	}

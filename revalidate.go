@@ -137,6 +137,9 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 		out := refreshRequest(ctx, req)
 		refresh.req, refresh.fields = readableRequest(out)
 		refresh.ranges, refresh.part = rangeResult{}, partialPlan{}
+		if c.refreshedSince(ctx, &refresh) {
+			return // another refresh stored it after this request decided
+		}
 		t.refresh(c, out, &refresh)
 	})
 	if !started {
@@ -152,6 +155,18 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 // origin each time for a response that arrives as stale again.
 func refreshInterval(m *entryMeta) time.Duration {
 	return max(time.Second, m.lifetime)
+}
+
+// refreshedSince reports whether the response stored for d's request now,
+// looked up again, was stored less than its refreshInterval ago: a refresh
+// that ended after d was decided stored it, and another is not due.
+func (c *Cache) refreshedSince(ctx context.Context, d *decision) bool {
+	e := c.lookup(ctx, nil, d.key, nil)
+	if e == nil {
+		return false
+	}
+	v, m := c.selectVariant(e, d.req.Header)
+	return v != nil && c.now().Sub(v.ResponseTime) < refreshInterval(m)
 }
 
 // refreshRequest returns the request a background refresh sends in place of

@@ -127,7 +127,10 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	}()
 	defer c.recovered("serve", &failed)
 	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true,
-		TTL: ttl(d.meta.lifetime, d.age)}
+		TTL: ttl(d.meta.lifetime, d.age), Detail: d.detail}
+	if d.action == serveStale {
+		c.observed.staleServed.Add(1)
+	}
 	resp = storedResponse(c, req, d, member.String(), false)
 	c.collapsed.Add(1) // not a hit: its Cache-Status says fwd and collapsed
 
