@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -83,22 +86,53 @@ func within(t *testing.T, d time.Duration, what string, f func()) {
 	}
 }
 
+// heldOrigin is an origin in memory, for the tests that run in a synctest
+// bubble, which cannot use the network: it counts its requests and answers
+// each, with the given Cache-Control, once release is closed.
+func heldOrigin(cacheControl string, calls *atomic.Int64, release <-chan struct{}) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		<-release
+		body := "body of " + req.URL.Path
+		return &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Cache-Control": {cacheControl}, "Content-Length": {strconv.Itoa(len(body))}},
+			Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req}, nil
+	})
+}
+
 func TestCollapseConcurrentMissesReachTheOriginOnce(t *testing.T) {
 	t.Parallel()
-	origin := slowOrigin(t, "max-age=60", 50*time.Millisecond)
-	tr := NewTransport(NewCache(nil))
-	bodies, statuses, errs := stampede(t, tr, herd, origin.URL+"/herd", nil)
-	collapsed := 0
-	for i := range herd {
-		require.NoError(t, errs[i])
-		assert.Equal(t, "body of /herd", bodies[i])
-		if statuses[i].Collapsed {
-			collapsed++
+	// In a bubble, the origin answers only once every request of the herd
+	// is either at the origin or waiting for the one that is: a loaded
+	// machine cannot start some of them after the response was stored.
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		release := make(chan struct{})
+		tr := &Transport{Transport: heldOrigin("max-age=60", &calls, release), Cache: NewCache(nil)}
+		var bodies []string
+		var statuses []CacheStatus
+		var errs []error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			bodies, statuses, errs = stampede(t, tr, herd, "http://origin.test/herd", nil)
+		}()
+		synctest.Wait()
+		assert.EqualValues(t, 1, calls.Load(), "requests at the origin while the first of %d was in flight", herd)
+		close(release)
+		<-done
+		collapsed := 0
+		for i := range herd {
+			require.NoError(t, errs[i])
+			assert.Equal(t, "body of /herd", bodies[i])
+			if statuses[i].Collapsed {
+				collapsed++
+			}
 		}
-	}
-	assert.EqualValues(t, 1, origin.hits.Load(), "%d concurrent requests for one URL reached the origin %d times", herd, origin.hits.Load())
-	assert.Equal(t, herd-1, collapsed, "every request but the one that went to the origin says collapsed (RFC 9211 Section 2.6)")
-	assert.Zero(t, tr.Cache.flights.inFlight(), "a flight stayed registered")
+		assert.EqualValues(t, 1, calls.Load(), "%d concurrent requests for one URL reached the origin %d times", herd, calls.Load())
+		assert.Equal(t, herd-1, collapsed, "every request but the one that went to the origin says collapsed (RFC 9211 Section 2.6)")
+		assert.Zero(t, tr.Cache.flights.inFlight(), "a flight stayed registered")
+	})
 }
 
 func TestCollapseRevalidationsToo(t *testing.T) {
@@ -132,7 +166,7 @@ func TestCollapseNotStorableSendsTheWaitersAtOnce(t *testing.T) {
 	t.Parallel()
 	origin := slowOrigin(t, "no-store", 50*time.Millisecond)
 	tr := NewTransport(NewCache(nil, WithCollapseWait(time.Hour)))
-	within(t, 10*time.Second, "waiters of a response that is not stored", func() {
+	within(t, backendCallLiveness, "waiters of a response that is not stored", func() {
 		bodies, _, errs := stampede(t, tr, herd, origin.URL+"/private", nil)
 		for i := range herd {
 			require.NoError(t, errs[i])
@@ -152,7 +186,7 @@ func TestCollapseFailingOriginReleasesTheWaiters(t *testing.T) {
 		return nil, errors.New("connection refused")
 	})
 	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
-	within(t, 10*time.Second, "waiters of a failed request", func() {
+	within(t, backendCallLiveness, "waiters of a failed request", func() {
 		_, _, errs := stampede(t, tr, herd, "http://origin.test/down", nil)
 		for i := range herd {
 			assert.Error(t, errs[i], "every caller gets the origin's error")
@@ -168,7 +202,7 @@ func TestCollapseALeaderThatNeverReadsHoldsNobodyPastTheBound(t *testing.T) {
 	tr := NewTransport(NewCache(nil, WithCollapseWait(200*time.Millisecond)))
 	leader, err := tr.RoundTrip(mustGet(t, origin.URL+"/slow-reader"))
 	require.NoError(t, err) // its body is not read until the end
-	within(t, 10*time.Second, "waiters of a leader that does not read", func() {
+	within(t, backendCallLiveness, "waiters of a leader that does not read", func() {
 		bodies, _, errs := stampede(t, tr, 8, origin.URL+"/slow-reader", nil)
 		for i := range 8 {
 			require.NoError(t, errs[i])
@@ -181,68 +215,96 @@ func TestCollapseALeaderThatNeverReadsHoldsNobodyPastTheBound(t *testing.T) {
 	assert.Zero(t, tr.Cache.flights.inFlight(), "the flight of an unread body stayed registered")
 }
 
+// The tests of a cancellation run in a bubble, where synctest.Wait says when
+// a request has joined the flight it waits for: the cancellation then comes
+// while it waits, however loaded the machine.
+
 func TestCollapseLeaderCancelledMidFlight(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	var calls atomic.Int64
-	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		if calls.Add(1) == 1 { // the leader: stuck until its context ends
-			<-req.Context().Done()
-			return nil, req.Context().Err()
-		}
-		<-release
-		return &http.Response{StatusCode: 200, Header: http.Header{"Cache-Control": {"no-store"}},
-			Body: io.NopCloser(http.NoBody), Request: req}, nil
-	})
-	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
-	ctx, cancel := context.WithCancel(context.Background())
-	leaderDone := make(chan error, 1)
-	go func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://origin.test/x", nil)
-		_, err := tr.RoundTrip(req)
-		leaderDone <- err
-	}()
-	require.Eventually(t, func() bool { return calls.Load() == 1 }, 5*time.Second, time.Millisecond)
-	waiterDone := make(chan error, 1)
-	go func() {
-		_, err := tr.RoundTrip(mustGet(t, "http://origin.test/x"))
-		waiterDone <- err
-	}()
-	time.Sleep(20 * time.Millisecond) // let it join the flight
-	cancel()
-	assert.ErrorIs(t, <-leaderDone, context.Canceled)
-	close(release)
-	within(t, 10*time.Second, "a waiter whose leader was cancelled", func() {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var calls atomic.Int64
+		held := heldOrigin("no-store", &calls, release)
+		inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			if calls.Load() == 0 { // the leader: stuck until its context ends
+				calls.Add(1)
+				<-req.Context().Done()
+				return nil, req.Context().Err()
+			}
+			return held.RoundTrip(req)
+		})
+		tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
+		ctx, cancel := context.WithCancel(context.Background())
+		leaderDone := make(chan error, 1)
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://origin.test/x", nil)
+			_, err := tr.RoundTrip(req)
+			leaderDone <- err
+		}()
+		synctest.Wait()
+		require.EqualValues(t, 1, calls.Load(), "the leader is at the origin")
+		waiterDone := make(chan error, 1)
+		go func() {
+			resp, err := tr.RoundTrip(mustGet(t, "http://origin.test/x"))
+			if err == nil {
+				resp.Body.Close()
+			}
+			waiterDone <- err
+		}()
+		synctest.Wait()
+		assert.EqualValues(t, 1, calls.Load(), "the second request went to the origin instead of waiting for the leader")
+		cancel()
+		assert.ErrorIs(t, <-leaderDone, context.Canceled)
+		synctest.Wait()
+		assert.EqualValues(t, 2, calls.Load(), "the waiter of a cancelled leader did not ask the origin itself")
+		close(release)
 		assert.NoError(t, <-waiterDone, "the waiter asked the origin itself")
+		assert.Zero(t, tr.Cache.flights.inFlight())
 	})
-	assert.Zero(t, tr.Cache.flights.inFlight())
 }
 
 func TestCollapseWaiterCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	inner := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		<-release
-		return &http.Response{StatusCode: 200, Header: http.Header{"Cache-Control": {"max-age=60"}},
-			Body: io.NopCloser(http.NoBody), Request: req}, nil
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var calls atomic.Int64
+		tr := &Transport{Transport: heldOrigin("max-age=60", &calls, release), Cache: NewCache(nil, WithCollapseWait(time.Hour))}
+		leaderDone := make(chan error, 1)
+		go func() { // the leader, held at the origin
+			_, err := fetchErr(tr, mustGet(t, "http://origin.test/x"))
+			leaderDone <- err
+		}()
+		synctest.Wait()
+		require.Equal(t, 1, tr.Cache.flights.inFlight(), "the leader's flight")
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://origin.test/x", nil)
+		done := make(chan error, 1)
+		go func() {
+			_, err := fetchErr(tr, req)
+			done <- err
+		}()
+		synctest.Wait() // the waiter waits for the leader's flight
+		start := time.Now()
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled, "the waiter's cancellation ends its wait")
+		assert.Zero(t, time.Since(start), "the cancelled waiter went on waiting: the bubble's clock moved")
+		assert.EqualValues(t, 1, calls.Load(), "the cancelled waiter went to the origin")
+		close(release)
+		assert.NoError(t, <-leaderDone)
+		assert.Zero(t, tr.Cache.flights.inFlight())
 	})
-	tr := &Transport{Transport: inner, Cache: NewCache(nil, WithCollapseWait(time.Hour))}
-	go tr.RoundTrip(mustGet(t, "http://origin.test/x")) // the leader, stuck at the origin
-	require.Eventually(t, func() bool { return tr.Cache.flights.inFlight() == 1 }, 5*time.Second, time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://origin.test/x", nil)
-	done := make(chan error, 1)
-	go func() {
-		_, err := tr.RoundTrip(req)
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
-	within(t, 5*time.Second, "a cancelled waiter", func() {
-		assert.ErrorIs(t, <-done, context.Canceled, "the waiter's cancellation ends its wait at once")
-	})
-	close(release)
-	require.Eventually(t, func() bool { return tr.Cache.flights.inFlight() == 0 }, 5*time.Second, time.Millisecond)
+}
+
+// fetchErr sends req through rt and reads the body, returning the error of
+// either.
+func fetchErr(rt http.RoundTripper, req *http.Request) (string, error) {
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
 }
 
 func TestCollapseNeverForRequestsThatMustGoThemselves(t *testing.T) {

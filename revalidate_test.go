@@ -198,8 +198,8 @@ func TestRFC5861_3_CloseStopsBackgroundWork(t *testing.T) {
 	clock.Advance(70 * time.Second)
 	resp, _ := fetch(t, tr, "GET", origin.URL, nil)
 	require.True(t, isHit(resp))
-	require.Eventually(t, refreshing.Load, 5*time.Second, time.Millisecond)
-	within(t, 5*time.Second, "Close with a refresh hanging at the origin", func() {
+	require.Eventually(t, refreshing.Load, backendCallLiveness, time.Millisecond)
+	within(t, backendCallLiveness, "Close with a refresh hanging at the origin", func() {
 		assert.NoError(t, tr.Close())
 	})
 	assert.Zero(t, tr.Cache.flights.inFlight())

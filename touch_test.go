@@ -24,13 +24,13 @@ func TestTouchRecencyReachesTheBackend(t *testing.T) {
 	})
 	lru := acache.NewLRU()
 	faulty := acachetest.NewFaultyBackend(lru) // not the LRU itself: touches are queued
-	tr := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(faulty, acache.WithMaxEntries(2))}
+	tr := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(faulty, acache.WithMaxEntries(2), acache.WithBackendTimeout(liveness))}
 	fetchVia(t, tr, origin.URL+"/a", nil)
 	fetchVia(t, tr, origin.URL+"/b", nil)
 	resp, _ := fetchVia(t, tr, origin.URL+"/a", nil)
 	require.True(t, hit(resp))
 	require.Eventually(t, func() bool { return faulty.Calls(acachetest.OpMoveToEnd) == 1 },
-		5*time.Second, time.Millisecond, "the hit's MoveToEnd reached the backend")
+		liveness, time.Millisecond, "the hit's MoveToEnd reached the backend")
 
 	fetchVia(t, tr, origin.URL+"/c", nil) // evicts the least recently used: /b
 	resp, _ = fetchVia(t, tr, origin.URL+"/a", nil)
@@ -62,6 +62,8 @@ func TestTouchHungBackendHoldsOneGoroutine(t *testing.T) {
 		require.True(t, hit(resp), "request %d", i)
 	}
 	assert.Equal(t, int64(1), origin.hits.Load(), "no lookup failed for want of room")
+	require.Eventually(t, func() bool { return faulty.Calls(acachetest.OpMoveToEnd) > 0 }, liveness, time.Millisecond,
+		"no touch reached the backend")
 	assert.Equal(t, int64(1), faulty.Calls(acachetest.OpMoveToEnd), "one touch is under way; the rest wait in the queue")
 	assert.Zero(t, cache.Stats().Errors)
 }
@@ -110,7 +112,7 @@ func TestPeekAnswersHitsWithoutGet(t *testing.T) {
 
 	backend.Clear(acachetest.OpGet)
 	memoryless := &peekingBackend{FaultyBackend: acachetest.NewFaultyBackend(lru), memory: acache.NewLRU()}
-	tr2 := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(memoryless)}
+	tr2 := &acache.Transport{Transport: newInner(t), Cache: acache.NewCache(memoryless, acache.WithBackendTimeout(liveness))}
 	resp, _ := fetchVia(t, tr2, origin.URL+"/a", nil)
 	assert.True(t, hit(resp), "an entry Peek does not have is asked of Get")
 	assert.Positive(t, memoryless.Calls(acachetest.OpGet))

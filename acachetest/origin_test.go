@@ -172,17 +172,55 @@ func TestOriginCutStall(t *testing.T) {
 		Body: []byte("0123456789"), Truncate: true, TruncateAt: 4, Cut: acachetest.CutStall,
 	}))
 	tr := newClient(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
+	ctx, expire := clientDeadline(t)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
 	require.NoError(t, err)
 	resp, err := tr.RoundTrip(req)
 	require.NoError(t, err, "the header must arrive before the stall")
 	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
+	got := make([]byte, 4)
+	_, err = io.ReadFull(resp.Body, got)
+	require.NoError(t, err, "the bytes before the stall must arrive")
+	assert.Equal(t, "0123", string(got), "the bytes before the stall")
+	rest, err := readPastDeadline(t, resp.Body, expire)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "a stalled read must end at the client's deadline")
-	assert.Error(t, ctx.Err(), "the read returned before the client's deadline")
-	assert.Equal(t, "0123", string(got), "the bytes before the stall must arrive")
+	assert.Empty(t, rest, "no byte after the stall must arrive")
+}
+
+// clientDeadline returns a client's context, and the function that makes
+// its deadline pass: the test makes it pass after the exchange reached the
+// point under test, where a timer could pass first on a loaded machine. The
+// exchange then fails as at a deadline, with [context.DeadlineExceeded].
+func clientDeadline(t *testing.T) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	t.Cleanup(func() { cancel(nil) })
+	return ctx, func() { cancel(context.DeadlineExceeded) }
+}
+
+// readPastDeadline reads body to its end in a goroutine, fails the test if
+// that read returns before the client's deadline (checked for a moment:
+// on a loaded machine the check may miss a read that returns, never fail
+// one that waits), makes the deadline pass with expire, and returns what
+// the read got.
+func readPastDeadline(t *testing.T, body io.Reader, expire func()) ([]byte, error) {
+	t.Helper()
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(body)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("the read returned %q, %v before the client's deadline", r.b, r.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	expire()
+	r := wait(t, done, "the read after the client's deadline")
+	return r.b, r.err
 }
 
 func TestOriginRawHead(t *testing.T) {
@@ -350,14 +388,13 @@ func TestOriginCloseEndsWaits(t *testing.T) {
 func TestOriginBodyDelay(t *testing.T) {
 	t.Parallel()
 	o := acachetest.NewOrigin(t, reply(acachetest.Reply{Body: []byte("late"), BodyDelay: time.Hour}))
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
+	ctx, expire := clientDeadline(t)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
 	require.NoError(t, err)
 	resp, err := newClient(t).RoundTrip(req)
 	require.NoError(t, err, "the header must arrive before BodyDelay")
 	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
+	got, err := readPastDeadline(t, resp.Body, expire)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "reading a body that comes after the client's deadline")
 	assert.Empty(t, got, "no body must arrive before BodyDelay")
 }

@@ -44,7 +44,7 @@ func TestCredentialsAreNeverStoredInClear(t *testing.T) {
 
 	first, err := Open(dir)
 	require.NoError(t, err)
-	tr := acache.NewTransport(acache.NewCache(first, opts...))
+	tr := acache.NewTransport(acache.NewCache(first, append([]acache.Option{acache.WithBackendTimeout(liveness)}, opts...)...))
 	get(tr)
 	tr.Close()
 	require.NoError(t, first.Close())

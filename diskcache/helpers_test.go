@@ -52,11 +52,16 @@ func newOrigin(t testing.TB, body []byte) *origin {
 	return o
 }
 
+// liveness bounds how long a test waits for what must happen promptly: far
+// above any real delay, even a slow fsync on a loaded machine, so that it
+// fails only on a hang. It is also the backend timeout of the tests' Caches.
+const liveness = 10 * time.Second
+
 // newTransport returns a Transport over a Cache on s, with a backend timeout
-// long enough for a slow fsync, closed when t ends.
+// long enough for a slow fsync (liveness), closed when t ends.
 func newTransport(t testing.TB, s *Store, opts ...acache.Option) *acache.Transport {
 	t.Helper()
-	opts = append([]acache.Option{acache.WithBackendTimeout(10 * time.Second)}, opts...)
+	opts = append([]acache.Option{acache.WithBackendTimeout(liveness)}, opts...)
 	tr := acache.NewTransport(acache.NewCache(s, opts...))
 	t.Cleanup(func() { tr.Close() })
 	return tr

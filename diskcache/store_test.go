@@ -22,7 +22,7 @@ func TestRestartKeepsEntries(t *testing.T) {
 
 	s, err := Open(dir)
 	require.NoError(t, err)
-	tr := acache.NewTransport(acache.NewCache(s))
+	tr := acache.NewTransport(acache.NewCache(s, acache.WithBackendTimeout(liveness)))
 	for _, u := range urls {
 		_, hit := fetch(t, tr, u)
 		require.False(t, hit, "the first request for %s was a hit", u)
@@ -146,7 +146,7 @@ func TestCorruptEntryThroughTransport(t *testing.T) {
 	o := newOrigin(t, nil)
 	s, err := Open(dir)
 	require.NoError(t, err)
-	tr := acache.NewTransport(acache.NewCache(s))
+	tr := acache.NewTransport(acache.NewCache(s, acache.WithBackendTimeout(liveness)))
 	fetch(t, tr, o.URL+"/x")
 	require.NoError(t, tr.Close())
 	key, e, err := s.PopOldest(ctx) // learn the Cache's key for the URL
