@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // Default limits of a Cache; see [WithMaxEntries], [WithMaxBytes] and
@@ -323,14 +325,14 @@ func appendKey(dst []byte, method string, u *url.URL, host, partition string) []
 	if u.ForceQuery || u.RawQuery != "" {
 		mark = "?"
 	}
-	if contacted == "" || !validToken(method) || !validHost(contacted) ||
+	if contacted == "" || !httpsyntax.ValidToken(method) || !httpsyntax.ValidHost(contacted) ||
 		!keySafe(path) || !keySafe(u.RawQuery) {
 		return nil
 	}
 	vhost := ""
 	if host != "" && host != u.Host {
 		if named := normalizeHost(scheme, host); named != contacted {
-			if !validHost(named) {
+			if !httpsyntax.ValidHost(named) {
 				return nil
 			}
 			vhost = named
@@ -481,7 +483,7 @@ func (c *Cache) appendVaryDigest(dst []byte, name string, values []string) []byt
 	defer c.hmacPool.Put(p)
 	p.in = append(append(append(p.in[:0], "vary\x00"...), name...), 0)
 	if len(values) == 1 && !strings.Contains(values[0], ",") {
-		p.in = append(p.in, trimOWS(values[0])...) // normalizedList, without allocating
+		p.in = append(p.in, httpsyntax.TrimOWS(values[0])...) // normalizedList, without allocating
 	} else {
 		p.in = append(p.in, normalizedList(values)...)
 	}
@@ -600,7 +602,7 @@ func (c *Cache) lookup(ctx context.Context, b *budget, key string, got *Entry) *
 // responseCacheControl returns the directives that govern a response in this
 // Cache: those of the first targeted field it has (RFC 9213), else those of
 // Cache-Control.
-func (c *Cache) responseCacheControl(h http.Header) cacheControl {
+func (c *Cache) responseCacheControl(h http.Header) httpsyntax.CacheControl {
 	return responseDirectives(h, c.targets)
 }
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // Reasons a cache forwarded a request, the values of the fwd parameter defined
@@ -81,9 +83,9 @@ func (s CacheStatus) String() string {
 	}
 	if s.Fwd != "" {
 		b.WriteString("; fwd=")
-		writeTokenOrString(&b, s.Fwd)
+		httpsyntax.WriteTokenOrString(&b, s.Fwd)
 	}
-	if s.FwdStatus != 0 && -maxSFInteger <= s.FwdStatus && s.FwdStatus <= maxSFInteger {
+	if s.FwdStatus != 0 && -httpsyntax.MaxSFInteger <= s.FwdStatus && s.FwdStatus <= httpsyntax.MaxSFInteger {
 		b.WriteString("; fwd-status=")
 		b.WriteString(strconv.Itoa(s.FwdStatus))
 	}
@@ -99,16 +101,10 @@ func (s CacheStatus) String() string {
 	}
 	if s.Detail != "" {
 		b.WriteString("; detail=")
-		writeSFString(&b, s.Detail)
+		httpsyntax.WriteSFString(&b, s.Detail)
 	}
 	return b.String()
 }
-
-// maxSFInteger is the largest magnitude of an sf-integer, which has at most
-// 15 digits ([RFC 8941 Section 3.3.1]).
-//
-// [RFC 8941 Section 3.3.1]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.1
-const maxSFInteger = 999_999_999_999_999
 
 // cacheIdentifier returns name as the identifier that starts a Cache-Status
 // member ([RFC 9211 Section 2]): an sf-token when it is one, else an
@@ -116,65 +112,12 @@ const maxSFInteger = 999_999_999_999_999
 //
 // [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
 func cacheIdentifier(name string) string {
-	if sfToken(name) {
+	if httpsyntax.SFToken(name) {
 		return name
 	}
 	var b strings.Builder
-	writeSFString(&b, name)
+	httpsyntax.WriteSFString(&b, name)
 	return b.String()
-}
-
-// writeTokenOrString writes v as an sf-token when it is one, else as an
-// sf-string.
-func writeTokenOrString(b *strings.Builder, v string) {
-	if sfToken(v) {
-		b.WriteString(v)
-		return
-	}
-	writeSFString(b, v)
-}
-
-// sfToken reports whether v is an sf-token ([RFC 8941 Section 3.3.4]): an
-// ALPHA or "*", then tchar, ":" or "/".
-//
-// [RFC 8941 Section 3.3.4]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.4
-func sfToken(v string) bool {
-	if v == "" {
-		return false
-	}
-	if c := v[0]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '*') {
-		return false
-	}
-	for i := 1; i < len(v); i++ {
-		if c := v[i]; !tokenChars[c] && c != ':' && c != '/' {
-			return false
-		}
-	}
-	return true
-}
-
-// writeSFString writes v as an sf-string ([RFC 8941 Section 3.3.3]): in
-// double quotes, `"` and `\` escaped with a backslash, and every byte that
-// is not printable ASCII replaced by its percent-encoding, %XX.
-//
-// [RFC 8941 Section 3.3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.3
-func writeSFString(b *strings.Builder, v string) {
-	const hex = "0123456789ABCDEF"
-	b.WriteByte('"')
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c > 0x7e:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
 }
 
 // CacheStatusOf returns the last member of resp's Cache-Status field, the one
@@ -194,7 +137,7 @@ func CacheStatusOf(resp *http.Response) (s CacheStatus, ok bool) {
 func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 	var last string
 	for _, line := range lines {
-		for _, member := range splitOutsideQuotes(line, ',') {
+		for _, member := range httpsyntax.SplitOutsideQuotes(line, ',') {
 			if member = strings.TrimSpace(member); member != "" {
 				last = member
 			}
@@ -203,15 +146,15 @@ func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 	if last == "" {
 		return CacheStatus{}, false
 	}
-	parts := splitOutsideQuotes(last, ';')
-	name, ok := structuredItem(strings.TrimSpace(parts[0]))
+	parts := httpsyntax.SplitOutsideQuotes(last, ';')
+	name, ok := httpsyntax.StructuredItem(strings.TrimSpace(parts[0]))
 	if !ok || name == "" {
 		return CacheStatus{}, false
 	}
 	s.Cache = name
 	for _, param := range parts[1:] {
 		key, value, hasValue := strings.Cut(strings.TrimSpace(param), "=")
-		value, valid := structuredItem(value)
+		value, valid := httpsyntax.StructuredItem(value)
 		if hasValue && !valid {
 			return CacheStatus{}, false
 		}
@@ -221,7 +164,7 @@ func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 		case "fwd":
 			s.Fwd = value
 		case "fwd-status":
-			if n, ok := sfInteger(value); ok {
+			if n, ok := httpsyntax.SFInteger(value); ok {
 				s.FwdStatus = int(n)
 			}
 		case "stored":
@@ -229,83 +172,12 @@ func parseCacheStatus(lines []string) (s CacheStatus, ok bool) {
 		case "collapsed":
 			s.Collapsed = !hasValue || value == "?1"
 		case "ttl":
-			if n, ok := sfInteger(value); ok {
-				s.TTL = time.Duration(min(max(n, -maxDeltaSeconds), maxDeltaSeconds)) * time.Second
+			if n, ok := httpsyntax.SFInteger(value); ok {
+				s.TTL = time.Duration(min(max(n, -httpsyntax.MaxDeltaSeconds), httpsyntax.MaxDeltaSeconds)) * time.Second
 			}
 		case "detail":
 			s.Detail = value
 		}
 	}
 	return s, true
-}
-
-// structuredItem returns a bare item ([RFC 8941 Section 3.3]): a token,
-// integer, decimal, byte sequence or boolean as it is, an sf-string without
-// its quotes and escapes ([RFC 8941 Section 4.2.5]). ok is false for
-// anything else, such as an sf-string with a byte that is not printable
-// ASCII, an escape other than \" and \\, or no closing quote.
-//
-// [RFC 8941 Section 3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3
-// [RFC 8941 Section 4.2.5]: https://www.rfc-editor.org/rfc/rfc8941#section-4.2.5
-func structuredItem(v string) (string, bool) {
-	if !strings.HasPrefix(v, `"`) {
-		return v, bareItem(v)
-	}
-	var b strings.Builder
-	for i := 1; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '\\':
-			if i++; i == len(v) || v[i] != '"' && v[i] != '\\' {
-				return "", false
-			}
-			b.WriteByte(v[i])
-		case c == '"':
-			return b.String(), i == len(v)-1
-		case c < 0x20 || c > 0x7e:
-			return "", false
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", false // no closing quote
-}
-
-// bareItem reports whether v is a bare item other than an sf-string: an
-// sf-token, an sf-integer, an sf-decimal, an sf-binary (byte sequence) or an
-// sf-boolean ([RFC 8941 Section 3.3]).
-//
-// [RFC 8941 Section 3.3]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3
-func bareItem(v string) bool {
-	if _, ok := sfInteger(v); ok || sfToken(v) || v == "?0" || v == "?1" {
-		return true
-	}
-	if whole, frac, ok := strings.Cut(v, "."); ok { // sf-decimal
-		_, wholeOK := sfInteger(whole)
-		_, fracOK := sfInteger(frac)
-		return wholeOK && len(strings.TrimPrefix(whole, "-")) <= 12 &&
-			fracOK && frac[0] != '-' && len(frac) <= 3
-	}
-	if len(v) >= 2 && v[0] == ':' && v[len(v)-1] == ':' { // sf-binary
-		for i := 1; i < len(v)-1; i++ {
-			c := v[i]
-			alnum := '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-			if !alnum && c != '+' && c != '/' && c != '=' {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// sfInteger parses an sf-integer ([RFC 8941 Section 3.3.1]): an optional
-// minus and 1 to 15 digits.
-//
-// [RFC 8941 Section 3.3.1]: https://www.rfc-editor.org/rfc/rfc8941#section-3.3.1
-func sfInteger(v string) (int64, bool) {
-	if digits := strings.TrimPrefix(v, "-"); len(digits) > 15 || !isDigits(digits) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -432,7 +433,7 @@ func FuzzParseCacheStatus(f *testing.F) {
 		if s.Cache == "" {
 			t.Fatalf("parseCacheStatus(%q) accepted an empty cache name", line)
 		}
-		if s.TTL > maxDeltaSeconds*time.Second || s.TTL < -maxDeltaSeconds*time.Second {
+		if s.TTL > httpsyntax.MaxDeltaSeconds*time.Second || s.TTL < -httpsyntax.MaxDeltaSeconds*time.Second {
 			t.Fatalf("parseCacheStatus(%q).TTL = %v; out of range", line, s.TTL)
 		}
 		out := s.String()

@@ -109,7 +109,7 @@ func (fs *flights) inFlight() int {
 // own.
 func collapsible(d *decision) bool {
 	return (d.action == forward || d.action == revalidate) && !d.bypass &&
-		d.req.Method == http.MethodGet && !d.reqCC.noStore && !d.reqCC.noCache &&
+		d.req.Method == http.MethodGet && !d.reqCC.NoStore && !d.reqCC.NoCache &&
 		!d.fields.rangeRequest && !d.fields.conditionals
 }
 

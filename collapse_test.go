@@ -15,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -318,7 +319,7 @@ func TestCollapseNeverForRequestsThatMustGoThemselves(t *testing.T) {
 		d := decision{req: &http.Request{Method: http.MethodGet, Header: header}, verdict: verdict{action: forward}}
 		d.fields = scanRequestFields(header)
 		if cc := header["Cache-Control"]; len(cc) > 0 {
-			d.reqCC = parseRequestCacheControl(header)
+			d.reqCC = httpsyntax.ParseRequestCacheControl(header)
 		}
 		assert.False(t, collapsible(&d), "%s: a request that must reach the origin would wait for another", name)
 	}

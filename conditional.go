@@ -1,208 +1,13 @@
 package acache
 
 import (
-	"iter"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
-
-// entityTag is a parsed entity-tag of [RFC 9110 Section 8.8.3]: the weak
-// flag ("W/" prefix) and the opaque-tag, which keeps its double quotes, e.g.
-// `"xyzzy"`, or gains them when the sender left them out ([parseETag]). Two
-// entity-tags are compared with [strongMatch] or [weakMatch].
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-type entityTag struct {
-	weak   bool
-	opaque string // including the quotes, e.g. `"xyzzy"`
-}
-
-// parseETag parses a single entity-tag, the value of an ETag response field,
-// per the grammar of [RFC 9110 Section 8.8.3]:
-//
-//	entity-tag = [ weak ] opaque-tag
-//	weak       = %s"W/"
-//	opaque-tag = DQUOTE *etagc DQUOTE
-//	etagc      = %x21 / %x23-7E / obs-text
-//
-// Leading and trailing SP and HTAB are ignored, since a field value excludes
-// them ([RFC 9110 Section 5.5]); anything else must match exactly. "W/" is
-// case-sensitive, so `w/"x"` is invalid, and there is no escaping inside the
-// quotes: a backslash is an ordinary etagc and a second DQUOTE ends the tag.
-//
-// One departure from the grammar: many origins leave out the quotes
-// (`ETag: 124567`), and such a response could never be revalidated. An
-// unquoted tag ([isUnquotedETag]), after an optional "W/", is read as the
-// opaque-tag it lacks the quotes of: `124567` is `"124567"` and `W/124567` is
-// `W/"124567"`. It is compared in its quoted form, so either spelling matches
-// the other. It is not sent in that form: such an origin compares
-// If-None-Match with the bytes it sent, so the cache sends its stored tag
-// back as received ([etagAsReceived]) and a caller's If-None-Match as the
-// caller wrote it ([unionConditionalRequest]).
-//
-// ok is false for anything that is not exactly one entity-tag.
-//
-// [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func parseETag(s string) (entityTag, bool) {
-	s = strings.Trim(s, " \t")
-	var t entityTag
-	if strings.HasPrefix(s, "W/") {
-		t.weak = true
-		s = s[len("W/"):]
-	}
-	if isUnquotedETag(s) {
-		t.opaque = `"` + s + `"`
-		return t, true
-	}
-	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
-		return entityTag{}, false
-	}
-	for i := 1; i < len(s)-1; i++ {
-		if !isETagChar(s[i]) {
-			return entityTag{}, false
-		}
-	}
-	t.opaque = s
-	return t, true
-}
-
-// isUnquotedETag reports whether s is the inside of an opaque-tag sent
-// without its quotes, as parseETag accepts it: one or more etagc of
-// [RFC 9110 Section 8.8.3] (%x21 / %x23-7E / obs-text) other than a comma,
-// which would split a list, and not "*" alone, which If-None-Match gives its
-// own meaning. An etagc is never DQUOTE, SP, HTAB, DEL or another control
-// character, so `"a`, `a"`, `a b` and the empty string are not unquoted tags.
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func isUnquotedETag(s string) bool {
-	if s == "" || s == "*" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isETagChar(c) || c == ',' {
-			return false
-		}
-	}
-	return true
-}
-
-// isETagChar reports whether c is an etagc of [RFC 9110 Section 8.8.3]: a
-// VCHAR other than DQUOTE, or obs-text.
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func isETagChar(c byte) bool {
-	return c == 0x21 || c >= 0x23 && c != 0x7f
-}
-
-// String returns t as a field value of [RFC 9110 Section 8.8.3], with the
-// quotes of its opaque-tag: `"xyzzy"` or `W/"xyzzy"`, even when it was
-// received without them. If-None-Match carries a stored tag as received
-// instead ([etagAsReceived]).
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func (t entityTag) String() string {
-	if t.weak {
-		return "W/" + t.opaque
-	}
-	return t.opaque
-}
-
-// parseETagList parses the field lines values of an If-None-Match or
-// If-Match field ([RFC 9110 Section 13.1.2], [RFC 9110 Section 13.1.1]):
-//
-//	If-None-Match = "*" / #entity-tag
-//
-// It returns any=true (and no tags) when the field is "*", and otherwise the
-// entity-tags of the list in order.
-//
-// Members are separated by commas outside the quotes of an opaque-tag, so
-// `"a,b"` is one tag ([RFC 9110 Section 5.6.1]); empty members and OWS are
-// skipped. A member that is not a valid entity-tag is skipped and the others
-// are kept. A "*" counts only when every member of every line is "*"; mixed
-// with anything else (which the grammar does not allow) it is skipped like
-// any other invalid member.
-//
-// Each field line is parsed on its own: a sender splits a list only between
-// members ([RFC 9110 Section 5.3]), so a malformed line, say one with an
-// unbalanced quote that swallows the rest of its line, cannot take a
-// following line with it.
-//
-// [RFC 9110 Section 5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
-// [RFC 9110 Section 5.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.1
-// [RFC 9110 Section 13.1.1]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1
-// [RFC 9110 Section 13.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2
-func parseETagList(values []string) (tags []entityTag, any bool) {
-	star, other := false, false
-	for member := range etagListMembers(values) {
-		if member == "*" {
-			star = true
-			continue
-		}
-		other = true
-		if t, ok := parseETag(member); ok {
-			tags = append(tags, t)
-		}
-	}
-	if star && !other {
-		return nil, true
-	}
-	return tags, false
-}
-
-// etagListMembers yields the members of the field lines values of an
-// entity-tag list, as [parseETagList] finds them, each without its OWS and
-// exactly as written otherwise: `"a,b"`, `W/x`, `a b`, `*`. Empty members
-// are skipped.
-func etagListMembers(values []string) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		for _, line := range values {
-			for i := 0; i < len(line); {
-				if c := line[i]; c == ' ' || c == '\t' || c == ',' {
-					i++
-					continue
-				}
-				end := etagListMemberEnd(line, i)
-				if !yield(strings.TrimRight(line[i:end], " \t")) {
-					return
-				}
-				i = end
-			}
-		}
-	}
-}
-
-// etagListMemberEnd returns the index of the comma that ends the list member
-// starting at s[i], or len(s). A comma between double quotes is part of an
-// opaque-tag ([RFC 9110 Section 8.8.3]), which has no escapes, so every
-// DQUOTE opens or closes a quoted run.
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func etagListMemberEnd(s string, i int) int {
-	quoted := false
-	for ; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			quoted = !quoted
-		case ',':
-			if !quoted {
-				return i
-			}
-		}
-	}
-	return len(s)
-}
-
-// strongMatch reports whether a and b match under the strong comparison of
-// [RFC 9110 Section 8.8.3.2]: neither is weak and their opaque-tags are
-// identical.
-//
-// [RFC 9110 Section 8.8.3.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3.2
-func strongMatch(a, b entityTag) bool {
-	return !a.weak && !b.weak && a.opaque == b.opaque
-}
 
 // unionConditionalRequest returns a copy of req, whose own If-None-Match
 // the cache revalidates a stale stored response with (header stored): the
@@ -220,64 +25,18 @@ func strongMatch(a, b entityTag) bool {
 // [RFC 9111 Section 4.3.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
 func unionConditionalRequest(req *http.Request, stored http.Header) *http.Request {
 	out := req.Clone(req.Context())
-	own, ok := etagAsReceived(stored)
+	own, ok := httpsyntax.ETagAsReceived(stored)
 	inm := out.Header.Values("If-None-Match")
-	if _, any := parseETagList(inm); !ok || any {
+	if _, any := httpsyntax.ParseETagList(inm); !ok || any {
 		return out
 	}
-	for member := range etagListMembers(inm) {
+	for member := range httpsyntax.ETagListMembers(inm) {
 		if member == own {
 			return out
 		}
 	}
 	out.Header["If-None-Match"] = append(slices.Clip(inm), own)
 	return out
-}
-
-// weakMatch reports whether a and b match under the weak comparison of
-// [RFC 9110 Section 8.8.3.2]: their opaque-tags are identical, whether or not
-// either is weak.
-//
-// [RFC 9110 Section 8.8.3.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3.2
-func weakMatch(a, b entityTag) bool {
-	return a.opaque == b.opaque
-}
-
-// headerETag returns the entity-tag in the ETag field of h
-// ([RFC 9110 Section 8.8.3]), the counterpart of [headerDate].
-//
-// present reports whether the field has at least one field line. ok is false
-// if the field is absent, has field lines with differing values (identical
-// repeated lines are fine; ETag is a singleton field), or does not parse.
-//
-// [RFC 9110 Section 8.8.3]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
-func headerETag(h http.Header) (t entityTag, present, ok bool) {
-	v, present, single := singleFieldValue(h, "Etag")
-	if !single {
-		return entityTag{}, present, false
-	}
-	t, ok = parseETag(v)
-	return t, true, ok
-}
-
-// etagAsReceived returns the ETag field value of h without its OWS, when
-// [headerETag] finds a valid entity-tag there: the bytes the origin sent,
-// which is what a validating request carries back in If-None-Match
-// ([RFC 9110 Section 13.1.2]). That is the tag's own form when it has its
-// quotes; without them it is `124567` or `W/abc`, never `"124567"`, since an
-// origin that sends its tags unquoted compares If-None-Match with them byte
-// for byte ([parseETag]).
-//
-// [RFC 9110 Section 13.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2
-func etagAsReceived(h http.Header) (string, bool) {
-	v, _, single := singleFieldValue(h, "Etag")
-	if !single {
-		return "", false
-	}
-	if _, ok := parseETag(v); !ok {
-		return "", false
-	}
-	return trimOWS(v), true
 }
 
 // notModifiedReceived reports whether a cache holding a stored response with
@@ -328,16 +87,16 @@ func notModifiedReceived(method string, reqHeader, stored http.Header, responseT
 		return false
 	}
 	if inm := reqHeader.Values("If-None-Match"); len(inm) > 0 {
-		tags, star := parseETagList(inm)
+		tags, star := httpsyntax.ParseETagList(inm)
 		if star {
 			return true
 		}
-		current, _, ok := headerETag(stored)
+		current, _, ok := httpsyntax.HeaderETag(stored)
 		if !ok {
 			return false
 		}
 		for _, t := range tags {
-			if weakMatch(t, current) {
+			if httpsyntax.WeakMatch(t, current) {
 				return true
 			}
 		}
@@ -358,13 +117,13 @@ func notModifiedSince(reqHeader, stored http.Header, responseTime, now time.Time
 	if len(reqHeader.Values("If-Modified-Since")) != 1 {
 		return false
 	}
-	since, _, ok := headerDate(reqHeader, "If-Modified-Since", now)
+	since, _, ok := httpsyntax.HeaderDate(reqHeader, "If-Modified-Since", now)
 	if !ok || since.After(now) {
 		return false
 	}
-	modified, present, ok := headerDate(stored, "Last-Modified", now)
+	modified, present, ok := httpsyntax.HeaderDate(stored, "Last-Modified", now)
 	if !present {
-		modified, _, ok = headerDate(stored, "Date", now)
+		modified, _, ok = httpsyntax.HeaderDate(stored, "Date", now)
 		if !ok && !responseTime.IsZero() {
 			// To the second, as the Date the cache would have added.
 			modified, ok = responseTime.Truncate(time.Second), true
@@ -400,13 +159,13 @@ func notModifiedSince(reqHeader, stored http.Header, responseTime, now time.Time
 // [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
 func validatorsFor(stored http.Header, now time.Time) http.Header {
 	v := make(http.Header, 2)
-	if tag, ok := etagAsReceived(stored); ok {
+	if tag, ok := httpsyntax.ETagAsReceived(stored); ok {
 		v["If-None-Match"] = []string{tag}
 	}
 	// now only chooses the century of an RFC 850 two-digit year.
-	if t, _, ok := headerDate(stored, "Last-Modified", now); ok {
+	if t, _, ok := httpsyntax.HeaderDate(stored, "Last-Modified", now); ok {
 		s := strings.Trim(stored.Get("Last-Modified"), " \t")
-		if len(s) != imfFixdateLen || s[3] != ',' {
+		if len(s) != httpsyntax.IMFFixdateLen || s[3] != ',' {
 			s = t.Format(http.TimeFormat)
 		}
 		v["If-Modified-Since"] = []string{s}
@@ -437,15 +196,15 @@ func validatorsFor(stored http.Header, now time.Time) http.Header {
 // [RFC 9110 Section 8.8.3.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3.2
 // [RFC 9111 Section 4.3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
 func matches304(resp304, stored http.Header, now time.Time) bool {
-	tag, hasTag, ok := headerETag(resp304)
+	tag, hasTag, ok := httpsyntax.HeaderETag(resp304)
 	if hasTag && !ok {
 		return false
 	}
-	if hasTag && !tag.weak {
-		current, _, ok := headerETag(stored)
-		return ok && strongMatch(tag, current)
+	if hasTag && !tag.Weak {
+		current, _, ok := httpsyntax.HeaderETag(stored)
+		return ok && httpsyntax.StrongMatch(tag, current)
 	}
-	modified, hasModified, ok := headerDate(resp304, "Last-Modified", now)
+	modified, hasModified, ok := httpsyntax.HeaderDate(resp304, "Last-Modified", now)
 	if hasModified && !ok {
 		return false
 	}
@@ -453,13 +212,13 @@ func matches304(resp304, stored http.Header, now time.Time) bool {
 		return len(stored.Values("Etag")) == 0 && len(stored.Values("Last-Modified")) == 0
 	}
 	if hasTag {
-		current, _, ok := headerETag(stored)
-		if !ok || !weakMatch(tag, current) {
+		current, _, ok := httpsyntax.HeaderETag(stored)
+		if !ok || !httpsyntax.WeakMatch(tag, current) {
 			return false
 		}
 	}
 	if hasModified {
-		current, _, ok := headerDate(stored, "Last-Modified", now)
+		current, _, ok := httpsyntax.HeaderDate(stored, "Last-Modified", now)
 		if !ok || !current.Equal(modified) {
 			return false
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // Entry is one stored response: what the origin sent, when, and for which
@@ -236,11 +238,11 @@ func (c *Cache) validResponse(e *Entry) error {
 // a stored "cache-control" would hide its directives.
 func validStoredHeader(h http.Header) bool {
 	for name := range h {
-		if !validToken(name) || !canonicalName(name) {
+		if !httpsyntax.ValidToken(name) || !httpsyntax.CanonicalName(name) {
 			return false
 		}
 	}
-	return validHeader(h)
+	return httpsyntax.ValidHeader(h)
 }
 
 // entryMeta is what the Cache derives from a stored response once, at store
@@ -249,7 +251,7 @@ func validStoredHeader(h http.Header) bool {
 type entryMeta struct {
 	// from records how the Cache that derived it reads responses.
 	from *derivation
-	cc   cacheControl
+	cc   httpsyntax.CacheControl
 	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
 	lifetime time.Duration
 	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
@@ -284,7 +286,7 @@ func (m *entryMeta) withheldOnHit(name string) bool {
 	if name == "Age" || name == XFromCache || isHopByHop(name) {
 		return true
 	}
-	_, found := slices.BinarySearch(m.cc.noCacheFields, name)
+	_, found := slices.BinarySearch(m.cc.NoCacheFields, name)
 	return found
 }
 
@@ -316,7 +318,7 @@ func deriveMeta(e *Entry, from *derivation) *entryMeta {
 	lifetime, explicit := freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
 	m.lifetime = policy.lifetime(lifetime, explicit, e.FreshFor)
 	if e.FreshFor > 0 {
-		m.cc.noCache = false // a rule's freshness replaces the origin's no-cache
+		m.cc.NoCache = false // a rule's freshness replaces the origin's no-cache
 	}
 	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // This file holds what the Cache makes of one exchange: before the request is
@@ -26,7 +28,7 @@ type decision struct {
 	// bypass reports a request the cache neither serves from nor stores
 	// into: it goes to the origin as if there were no cache.
 	bypass bool
-	reqCC  cacheControl
+	reqCC  httpsyntax.CacheControl
 
 	// entry and meta are the stored response selected for the request, if
 	// any; entryKey is the key it is stored under (for a HEAD request, the
@@ -53,8 +55,8 @@ type decision struct {
 
 // rangeResult is what a Range request gets from a stored response.
 type rangeResult struct {
-	outcome rangeOutcome
-	r       byteRange
+	outcome httpsyntax.RangeOutcome
+	r       httpsyntax.ByteRange
 }
 
 // decide looks req up and says what to do with it: the request as the
@@ -103,15 +105,15 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		return bypassing(req, FwdBypass, "uncacheable URL")
 	}
 	if len(req.Header["Cache-Control"]) > 0 {
-		d.reqCC = parseRequestCacheControl(req.Header)
+		d.reqCC = httpsyntax.ParseRequestCacheControl(req.Header)
 	} else if pragmaNoCache(req.Header) {
-		d.reqCC.noCache = true // RFC 9111 Section 5.4
+		d.reqCC.NoCache = true // RFC 9111 Section 5.4
 	}
 	switch ctl.Mode {
 	case ModeNoStore:
 		return bypassing(req, FwdBypass, "no-store mode")
 	case ModeNoCache:
-		d.reqCC.noCache = true // validation required, as for the directive
+		d.reqCC.NoCache = true // validation required, as for the directive
 	}
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
 	d.now = c.now()
@@ -211,7 +213,7 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 		// The cache may add the stored response's entity-tag to the
 		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
 		// incomplete response.
-		_, _, f.unionETag = headerETag(d.entry.Header)
+		_, _, f.unionETag = httpsyntax.HeaderETag(d.entry.Header)
 	}
 	switch {
 	case req.Method != http.MethodGet:
@@ -222,9 +224,9 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 		// RFC 9110 Section 13.1.5: the caller's copy is not the stored
 		// response, so it gets all of it, as the origin would answer.
 	default:
-		d.ranges.r, d.ranges.outcome = parseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
+		d.ranges.r, d.ranges.outcome = httpsyntax.ParseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
-	if f.ranges == rangeIgnore {
+	if f.ranges == httpsyntax.RangeIgnore {
 		f.ranges = d.ranges.outcome
 	}
 }
@@ -269,14 +271,14 @@ func scanRequestFields(h http.Header) (f requestFields) {
 		case "Range":
 			f.rangeRequest = true
 		default:
-			if !validToken(name) {
+			if !httpsyntax.ValidToken(name) {
 				f.invalid = true
-			} else if !canonicalName(name) {
+			} else if !httpsyntax.CanonicalName(name) {
 				f.nonCanonical = true
 			}
 		}
 		for _, v := range values {
-			if !validFieldValue(v) {
+			if !httpsyntax.ValidFieldValue(v) {
 				f.invalid = true
 			}
 		}
@@ -291,14 +293,14 @@ func scanRequestFields(h http.Header) (f requestFields) {
 // the partition, Vary and every directive see what the origin sees.
 func readableRequest(req *http.Request) (*http.Request, requestFields) {
 	f := scanRequestFields(req.Header)
-	if !validToken(req.Method) || req.URL == nil {
+	if !httpsyntax.ValidToken(req.Method) || req.URL == nil {
 		f.invalid = true // the key refuses an invalid host
 	}
 	if f.invalid || !f.nonCanonical {
 		return req, f
 	}
 	view := *req
-	view.Header = canonicalHeader(req.Header)
+	view.Header = httpsyntax.CanonicalHeader(req.Header)
 	return &view, scanRequestFields(view.Header)
 }
 
@@ -312,7 +314,7 @@ func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
 		if !m.varyOK || !c.variantMatches(m.varyNames, v.VaryHeader, h) {
 			continue
 		}
-		if v.Credentials != "" || (m.cc.private && !c.shared) {
+		if v.Credentials != "" || (m.cc.Private && !c.shared) {
 			if credentials == "" {
 				credentials = c.credentialsOf(h)
 			}
@@ -333,7 +335,7 @@ func resendable(req *http.Request) bool {
 
 // pragmaNoCache reports a Pragma: no-cache request field (RFC 9111 Section 5.4).
 func pragmaNoCache(h http.Header) bool {
-	return listContains(h, "Pragma", "no-cache")
+	return httpsyntax.ListContains(h, "Pragma", "no-cache")
 }
 
 // admission is what the Cache makes of the origin's response: the entry to
@@ -439,7 +441,7 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 	location := resp.Header.Get("Content-Location")
 	cc := c.responseCacheControl(resp.Header)
 	_, expires := resp.Header["Expires"]
-	if location == "" || !(cc.maxAge.set || c.shared && cc.sMaxAge.set || expires && !cc.targeted) {
+	if location == "" || !(cc.MaxAge.Set || c.shared && cc.SMaxAge.Set || expires && !cc.Targeted) {
 		return decision{}, false
 	}
 	u, err := req.URL.Parse(location)
@@ -455,7 +457,7 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 	get := decision{req: &view, fields: d.fields, now: d.now, verdict: d.verdict}
 	get.key = c.key(&view)
 	if len(req.Header["Cache-Control"]) > 0 {
-		get.reqCC = parseRequestCacheControl(req.Header)
+		get.reqCC = httpsyntax.ParseRequestCacheControl(req.Header)
 	}
 	return get, get.key != ""
 }
@@ -463,10 +465,10 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 // refusalsOf returns every reason resp, the origin's answer to d's request,
 // is not stored, or the empty set if it may be: the rules of RFC 9111
 // Section 3, and what the cache cannot prove of the body.
-func (c *Cache) refusalsOf(d *decision, resp *http.Response, cc cacheControl) refusal {
+func (c *Cache) refusalsOf(d *decision, resp *http.Response, cc httpsyntax.CacheControl) refusal {
 	req := d.req
 	r := storable(req, d.reqCC, resp, cc, c.shared)
-	if credentialsAddedBelow(req, resp.Request) && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set {
+	if credentialsAddedBelow(req, resp.Request) && !cc.Public && !cc.MustRevalidate && !cc.SMaxAge.Set {
 		// The request the origin answered carried credentials the cache
 		// never saw (an auth transport inside the cache): the response may
 		// be that user's alone, and the key has no partition for it. Only
@@ -485,7 +487,7 @@ func (c *Cache) refusalsOf(d *decision, resp *http.Response, cc cacheControl) re
 // newEntry returns the entry that stores resp, without its body, with what
 // the Cache derives from it, and the freshness lifetime a rule gave it (zero
 // for none).
-func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, times exchangeTimes, freshFor time.Duration) *Entry {
+func (c *Cache) newEntry(d *decision, resp *http.Response, cc httpsyntax.CacheControl, times exchangeTimes, freshFor time.Duration) *Entry {
 	e := &Entry{
 		FreshFor:     freshFor,
 		Key:          d.key,
@@ -502,7 +504,7 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc cacheControl, time
 	ensureDate(e.Header, times.response)
 	m := deriveMeta(e, c.derivation) // the entry carries it: not for the memo
 	e.VaryHeader = c.storedVaryHeader(d.req.Header, m.varyNames)
-	if m.cc.private && !c.shared {
+	if m.cc.Private && !c.shared {
 		// RFC 9111 Section 5.2.2.7: intended for a single user. A private
 		// cache may store it, but several clients may share this one: it is
 		// served only to requests with the same credentials.
@@ -564,7 +566,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 	fresh.Variants = nil
 	fresh.RequestTime, fresh.ResponseTime = times.request, times.response
 	fresh.meta = deriveMeta(&fresh, c.derivation)
-	if fresh.meta.cc.private && !c.shared && fresh.Credentials == "" {
+	if fresh.meta.cc.Private && !c.shared && fresh.Credentials == "" {
 		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
 	}
 	if refused := c.freshenedRefusals(req, d, &fresh); refused != 0 {
@@ -613,7 +615,7 @@ func (c *Cache) freshenFromHEAD(req *http.Request, b *budget, resp *http.Respons
 	}
 	length, complete := resp.Header.Get("Content-Length"), int64(len(v.Body))
 	if have, ok := incompleteOf(v); ok {
-		complete = have.size // the HEAD response describes the whole
+		complete = have.Size // the HEAD response describes the whole
 	}
 	switch {
 	case length != "" && length != strconv.FormatInt(complete, 10):
@@ -633,7 +635,7 @@ func credentialsAddedBelow(req, sent *http.Request) bool {
 		return false
 	}
 	have := slices.Sorted(slices.Values(req.Header["Authorization"]))
-	got := slices.Sorted(slices.Values(fieldValuesFold(sent.Header, "Authorization")))
+	got := slices.Sorted(slices.Values(httpsyntax.FieldValuesFold(sent.Header, "Authorization")))
 	return !slices.Equal(have, got)
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // Explanation says what a Cache did with one response and why: whether it
@@ -149,7 +151,7 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 func (c *Cache) ownCacheStatus(h http.Header) (CacheStatus, bool) {
 	var members []string
 	for _, line := range h.Values("Cache-Status") {
-		members = append(members, splitOutsideQuotes(line, ',')...)
+		members = append(members, httpsyntax.SplitOutsideQuotes(line, ',')...)
 	}
 	for i := len(members) - 1; i >= 0; i-- {
 		if s, ok := parseCacheStatus(members[i : i+1]); ok && s.Cache == c.name {
@@ -163,9 +165,9 @@ func (c *Cache) ownCacheStatus(h http.Header) (CacheStatus, bool) {
 // from, in its order of precedence.
 func freshnessSource(e *Entry, m *entryMeta, shared bool) string {
 	switch {
-	case shared && m.cc.sMaxAge.set:
+	case shared && m.cc.SMaxAge.Set:
 		return "s-maxage"
-	case m.cc.maxAge.set:
+	case m.cc.MaxAge.Set:
 		return "max-age"
 	case len(e.Header["Expires"]) > 0:
 		return "Expires"

@@ -231,3 +231,12 @@ func (l *logBuffer) records(t *testing.T) []map[string]any {
 	}
 	return out
 }
+
+// utc returns the instant of the date and clock given, in UTC.
+func utc(year int, month time.Month, day, hour, minute, second int) time.Time {
+	return time.Date(year, month, day, hour, minute, second, 0, time.UTC)
+}
+
+// httpDateNow is the time against which the tests read the two-digit year
+// of an RFC 850 date.
+var httpDateNow = time.Date(2025, time.June, 1, 0, 0, 0, 0, time.UTC)

@@ -32,97 +32,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
-
-// span is the part of a representation that an incomplete response holds:
-// the bytes r (first and last inclusive) of a representation of size bytes,
-// as a Content-Range of [RFC 9110 Section 14.4] states it.
-//
-// [RFC 9110 Section 14.4]: https://www.rfc-editor.org/rfc/rfc9110#section-14.4
-type span struct {
-	r    byteRange
-	size int64
-}
-
-// length returns the number of bytes s holds.
-func (s span) length() int64 { return s.r.last - s.r.first + 1 }
-
-// String returns s as a Content-Range field value, "bytes first-last/size".
-func (s span) String() string {
-	return "bytes " + strconv.FormatInt(s.r.first, 10) + "-" + strconv.FormatInt(s.r.last, 10) +
-		"/" + strconv.FormatInt(s.size, 10)
-}
-
-// parseContentRange parses a Content-Range field value of the bytes unit
-// with a known complete length, per [RFC 9110 Section 14.4]:
-//
-//	Content-Range = range-unit SP incl-range "/" complete-length
-//	incl-range    = first-pos "-" last-pos
-//
-// ok is false for anything else, including an unsatisfied-range ("*/n"), an
-// unknown length ("/*"), and a range that is not within the length.
-//
-// [RFC 9110 Section 14.4]: https://www.rfc-editor.org/rfc/rfc9110#section-14.4
-func parseContentRange(v string) (s span, ok bool) {
-	v = trimOWS(v)
-	unit, rest, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(unit, "bytes") {
-		return span{}, false
-	}
-	incl, complete, ok := strings.Cut(rest, "/")
-	if !ok {
-		return span{}, false
-	}
-	first, last, ok := strings.Cut(incl, "-")
-	const maxDigits = 18 // every numeral fits an int64
-	for _, n := range []string{first, last, complete} {
-		if !isDigits(n) || len(n) > maxDigits {
-			return span{}, false
-		}
-	}
-	if !ok {
-		return span{}, false
-	}
-	s = span{byteRange{parseDigits(first), parseDigits(last)}, parseDigits(complete)}
-	if s.r.first > s.r.last || s.r.last >= s.size {
-		return span{}, false
-	}
-	return s, true
-}
-
-// contentRange returns the single Content-Range of h, or false.
-func contentRange(h http.Header) (span, bool) {
-	v, _, ok := singleFieldValue(h, "Content-Range")
-	if !ok {
-		return span{}, false
-	}
-	return parseContentRange(v)
-}
-
-// strongETag returns the entity-tag of h when it is a single strong one
-// ([RFC 9110 Section 8.8.1]): the validator that makes two parts of a
-// representation combinable ([RFC 9111 Section 3.4]).
-//
-// [RFC 9110 Section 8.8.1]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.1
-// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
-func strongETag(h http.Header) (entityTag, bool) {
-	t, _, ok := headerETag(h)
-	return t, ok && !t.weak
-}
 
 // incompleteOf returns the span an incomplete stored response holds, or
 // false for any other entry (a complete one, or a 206 that is not a valid
 // incomplete response).
-func incompleteOf(e *Entry) (span, bool) {
+func incompleteOf(e *Entry) (httpsyntax.Span, bool) {
 	if e.StatusCode != http.StatusPartialContent {
-		return span{}, false
+		return httpsyntax.Span{}, false
 	}
-	s, ok := contentRange(e.Header)
-	if !ok || s.length() != int64(len(e.Body)) {
-		return span{}, false
+	s, ok := httpsyntax.ContentRange(e.Header)
+	if !ok || s.Length() != int64(len(e.Body)) {
+		return httpsyntax.Span{}, false
 	}
-	if _, strong := strongETag(e.Header); !strong {
-		return span{}, false
+	if _, strong := httpsyntax.StrongETag(e.Header); !strong {
+		return httpsyntax.Span{}, false
 	}
 	return s, true
 }
@@ -145,11 +71,11 @@ func storablePartial(req *http.Request, resp *http.Response) bool {
 	if req.Method != http.MethodGet || resp.Uncompressed {
 		return false
 	}
-	s, ok := contentRange(resp.Header)
-	if !ok || resp.ContentLength >= 0 && resp.ContentLength != s.length() {
+	s, ok := httpsyntax.ContentRange(resp.Header)
+	if !ok || resp.ContentLength >= 0 && resp.ContentLength != s.Length() {
 		return false
 	}
-	_, strong := strongETag(resp.Header)
+	_, strong := httpsyntax.StrongETag(resp.Header)
 	return strong
 }
 
@@ -167,10 +93,10 @@ func resumable(req *http.Request, resp *http.Response, e *Entry) (first, size in
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
-		s, ok := contentRange(e.Header)
-		return s.r.first, s.size, ok && storablePartial(req, resp)
+		s, ok := httpsyntax.ContentRange(e.Header)
+		return s.Range.First, s.Size, ok && storablePartial(req, resp)
 	case http.StatusOK:
-		_, strong := strongETag(e.Header)
+		_, strong := httpsyntax.StrongETag(e.Header)
 		if !strong || resp.ContentLength <= 0 || !acceptsByteRanges(e.Header) {
 			return 0, 0, false
 		}
@@ -184,7 +110,7 @@ func resumable(req *http.Request, resp *http.Response, e *Entry) (first, size in
 //
 // [RFC 9110 Section 14.3]: https://www.rfc-editor.org/rfc/rfc9110#section-14.3
 func acceptsByteRanges(h http.Header) bool {
-	return listContains(h, "Accept-Ranges", "bytes")
+	return httpsyntax.ListContains(h, "Accept-Ranges", "bytes")
 }
 
 // piece is a contiguous part of a representation: body holds its bytes from
@@ -233,7 +159,7 @@ func (c *Cache) withPiece(e *Entry, p piece, size int64) *Entry {
 		delete(out.Header, "Content-Range")
 	} else {
 		out.StatusCode = http.StatusPartialContent
-		out.Header["Content-Range"] = []string{span{byteRange{p.first, p.first + n - 1}, size}.String()}
+		out.Header["Content-Range"] = []string{httpsyntax.Span{Range: httpsyntax.ByteRange{First: p.first, Last: p.first + n - 1}, Size: size}.String()}
 	}
 	out.Header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	out.meta = deriveMeta(&out, c.derivation)
@@ -312,9 +238,9 @@ func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep b
 	if d.entry == nil || d.bypass {
 		return plan, true
 	}
-	newTag, _ := strongETag(e.Header)
-	oldTag, strong := strongETag(d.entry.Header)
-	if !strong || !strongMatch(oldTag, newTag) || !sameCoding(d.entry.Header, e.Header) {
+	newTag, _ := httpsyntax.StrongETag(e.Header)
+	oldTag, strong := httpsyntax.StrongETag(d.entry.Header)
+	if !strong || !httpsyntax.StrongMatch(oldTag, newTag) || !sameCoding(d.entry.Header, e.Header) {
 		// Another representation: the newer replaces the older, which
 		// is out of date even if the newer is cut short.
 		plan.outdated = d.entryKey == d.key && resp.StatusCode == http.StatusOK
@@ -330,8 +256,8 @@ func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep b
 		plan.partial = false // cut short, it would be a part of what is stored complete
 		return plan, true
 	}
-	if have, ok := incompleteOf(d.entry); ok && have.size == size {
-		plan.base = piece{have.r.first, d.entry.Body}
+	if have, ok := incompleteOf(d.entry); ok && have.Size == size {
+		plan.base = piece{have.Range.First, d.entry.Body}
 		plan.combine = true
 	}
 	return plan, true
@@ -365,54 +291,54 @@ const (
 // stored response.
 type partialPlan struct {
 	kind partialKind
-	have span      // what the stored response holds
-	want byteRange // what the caller gets
+	have httpsyntax.Span      // what the stored response holds
+	want httpsyntax.ByteRange // what the caller gets
 	// whole reports a caller who asked no range: it gets a 200 of the
 	// complete representation.
 	whole bool
 	// unsatisfiable reports a Range no byte of the representation satisfies
 	// (answered 416 from the cache).
 	unsatisfiable bool
-	etag          entityTag // the stored strong validator
+	etag          httpsyntax.ETag // the stored strong validator
 }
 
 // planPartial decides what d's request gets from the incomplete response d
 // found, and returns the range outcome to give the verdict.
-func planPartial(d *decision) rangeOutcome {
+func planPartial(d *decision) httpsyntax.RangeOutcome {
 	have, ok := incompleteOf(d.entry)
-	etag, _ := strongETag(d.entry.Header)
+	etag, _ := httpsyntax.StrongETag(d.entry.Header)
 	d.part = partialPlan{have: have, etag: etag}
 	req := d.req
 	if !ok || req.Method != http.MethodGet || d.fields.conditionals || d.mode == ModeReload {
-		return rangeForward
+		return httpsyntax.RangeForward
 	}
-	want, outcome := byteRange{0, have.size - 1}, rangeIgnore
+	want, outcome := httpsyntax.ByteRange{First: 0, Last: have.Size - 1}, httpsyntax.RangeIgnore
 	if d.fields.rangeRequest {
-		want, outcome = parseRange(req.Header.Values("Range"), have.size)
+		want, outcome = httpsyntax.ParseRange(req.Header.Values("Range"), have.Size)
 		if d.fields.ifRange && !ifRangeMatches(req.Header, d.entry.Header, d.now) {
 			// The caller's copy is of another representation: it wants the
 			// whole current one, which only the origin has.
-			return rangeForward
+			return httpsyntax.RangeForward
 		}
 	}
 	switch outcome {
-	case rangeUnsatisfiable:
+	case httpsyntax.RangeUnsatisfiable:
 		d.part.kind, d.part.unsatisfiable = partialHit, true
 		return outcome
-	case rangeForward:
+	case httpsyntax.RangeForward:
 		return outcome
-	case rangeIgnore:
-		want, d.part.whole = byteRange{0, have.size - 1}, true
+	case httpsyntax.RangeIgnore:
+		want, d.part.whole = httpsyntax.ByteRange{First: 0, Last: have.Size - 1}, true
 	}
 	d.part.want = want
 	switch {
-	case !d.part.whole && want.first >= have.r.first && want.last <= have.r.last:
+	case !d.part.whole && want.First >= have.Range.First && want.Last <= have.Range.Last:
 		d.part.kind = partialHit
-		return rangeSingle
-	case want.first >= have.r.first && want.first <= have.r.last+1 && want.last > have.r.last:
+		return httpsyntax.RangeSingle
+	case want.First >= have.Range.First && want.First <= have.Range.Last+1 && want.Last > have.Range.Last:
 		d.part.kind = partialFill
 	}
-	return rangeForward
+	return httpsyntax.RangeForward
 }
 
 // partialVerdict adjusts v, the verdict on a request for which d found an
@@ -424,7 +350,7 @@ func partialVerdict(d *decision, v verdict) verdict {
 	if d.part.kind == partialHit || v.action == gatewayTimeout {
 		return v
 	}
-	if d.reqCC.onlyIfCached {
+	if d.reqCC.OnlyIfCached {
 		d.part.kind = partialNone
 		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
 	}
@@ -447,7 +373,7 @@ func partialVerdict(d *decision, v verdict) verdict {
 func fillRequest(req *http.Request, p *partialPlan) *http.Request {
 	out := req.Clone(req.Context())
 	delete(out.Header, "If-Range")
-	out.Header["Range"] = []string{"bytes=" + strconv.FormatInt(p.have.r.last+1, 10) + "-" + strconv.FormatInt(p.want.last, 10)}
+	out.Header["Range"] = []string{"bytes=" + strconv.FormatInt(p.have.Range.Last+1, 10) + "-" + strconv.FormatInt(p.want.Last, 10)}
 	// The stored tag goes in If-Range quoted (entityTag.String), even when
 	// the origin sent it without quotes, unlike If-None-Match, which carries
 	// it as received (etagAsReceived). Unquoted, If-Range would be read as an
@@ -467,13 +393,13 @@ func fillsGap(p *partialPlan, stored http.Header, resp *http.Response) bool {
 	if resp.StatusCode != http.StatusPartialContent || resp.Uncompressed {
 		return false
 	}
-	got, ok := contentRange(resp.Header)
-	want := span{byteRange{p.have.r.last + 1, p.want.last}, p.have.size}
-	if !ok || got != want || resp.ContentLength >= 0 && resp.ContentLength != want.length() {
+	got, ok := httpsyntax.ContentRange(resp.Header)
+	want := httpsyntax.Span{Range: httpsyntax.ByteRange{First: p.have.Range.Last + 1, Last: p.want.Last}, Size: p.have.Size}
+	if !ok || got != want || resp.ContentLength >= 0 && resp.ContentLength != want.Length() {
 		return false
 	}
-	tag, strong := strongETag(resp.Header)
-	return strong && strongMatch(tag, p.etag) && sameCoding(stored, resp.Header)
+	tag, strong := httpsyntax.StrongETag(resp.Header)
+	return strong && httpsyntax.StrongMatch(tag, p.etag) && sameCoding(stored, resp.Header)
 }
 
 // combinedResponse turns resp, the origin's 206 with the part that the
@@ -483,14 +409,14 @@ func fillsGap(p *partialPlan, stored http.Header, resp *http.Response) bool {
 // asked for, or a 200 when it asked for no range.
 func combinedResponse(d *decision, resp *http.Response) {
 	p := &d.part
-	stored := d.entry.Body[p.want.first-p.have.r.first:]
-	n := p.want.last - p.want.first + 1
+	stored := d.entry.Body[p.want.First-p.have.Range.First:]
+	n := p.want.Last - p.want.First + 1
 	header := resp.Header
 	if p.whole {
 		resp.StatusCode, resp.Status = http.StatusOK, statusLine(http.StatusOK)
 		delete(header, "Content-Range")
 	} else {
-		header["Content-Range"] = []string{span{p.want, p.have.size}.String()}
+		header["Content-Range"] = []string{httpsyntax.Span{Range: p.want, Size: p.have.Size}.String()}
 	}
 	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	resp.ContentLength = n
@@ -547,15 +473,15 @@ func (b *prefixedBody) Close() error { return b.body.Close() }
 func incompleteResponse(req *http.Request, header http.Header, body []byte, p *partialPlan) *http.Response {
 	if p.unsatisfiable {
 		header["Content-Length"] = []string{"0"}
-		header["Content-Range"] = []string{"bytes */" + strconv.FormatInt(p.have.size, 10)}
+		header["Content-Range"] = []string{"bytes */" + strconv.FormatInt(p.have.Size, 10)}
 		return newResponse(req, http.StatusRequestedRangeNotSatisfiable,
 			statusLine(http.StatusRequestedRangeNotSatisfiable), header, http.NoBody, 0)
 	}
-	from := p.want.first - p.have.r.first
-	part := body[from : from+p.want.last-p.want.first+1 : from+p.want.last-p.want.first+1]
+	from := p.want.First - p.have.Range.First
+	part := body[from : from+p.want.Last-p.want.First+1 : from+p.want.Last-p.want.First+1]
 	n := int64(len(part))
 	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
-	header["Content-Range"] = []string{span{p.want, p.have.size}.String()}
+	header["Content-Range"] = []string{httpsyntax.Span{Range: p.want, Size: p.have.Size}.String()}
 	return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header,
 		newStoredBody(part), n)
 }
@@ -571,20 +497,20 @@ func incompleteResponse(req *http.Request, header http.Header, body []byte, p *p
 // [RFC 9110 Section 8.8.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.2.2
 // [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
 func ifRangeMatches(req, stored http.Header, now time.Time) bool {
-	v, _, ok := singleFieldValue(req, "If-Range")
+	v, _, ok := httpsyntax.SingleFieldValue(req, "If-Range")
 	if !ok {
 		return false
 	}
-	if v = trimOWS(v); strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "W/") {
-		tag, ok := parseETag(v)
-		current, strong := strongETag(stored)
-		return ok && strong && strongMatch(tag, current)
+	if v = httpsyntax.TrimOWS(v); strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "W/") {
+		tag, ok := httpsyntax.ParseETag(v)
+		current, strong := httpsyntax.StrongETag(stored)
+		return ok && strong && httpsyntax.StrongMatch(tag, current)
 	}
-	date, ok := parseHTTPDateAt(v, now)
+	date, ok := httpsyntax.ParseHTTPDate(v, now)
 	if !ok {
 		return false
 	}
-	lastModified, _, ok := headerDate(stored, "Last-Modified", now)
+	lastModified, _, ok := httpsyntax.HeaderDate(stored, "Last-Modified", now)
 	return ok && date.Equal(lastModified) && strongLastModified(stored, now)
 }
 
@@ -594,17 +520,17 @@ func ifRangeMatches(req, stored http.Header, now time.Time) bool {
 //
 // [RFC 9110 Section 8.8.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.2.2
 func strongLastModified(h http.Header, now time.Time) bool {
-	lastModified, _, ok := headerDate(h, "Last-Modified", now)
+	lastModified, _, ok := httpsyntax.HeaderDate(h, "Last-Modified", now)
 	if !ok {
 		return false
 	}
-	date, _, ok := headerDate(h, "Date", now)
+	date, _, ok := httpsyntax.HeaderDate(h, "Date", now)
 	return ok && date.Sub(lastModified) >= time.Second
 }
 
 // strongValidator reports a stored response that If-Range can be evaluated
 // against: a strong entity-tag or a strong Last-Modified.
 func strongValidator(h http.Header, now time.Time) bool {
-	_, strong := strongETag(h)
+	_, strong := httpsyntax.StrongETag(h)
 	return strong || strongLastModified(h, now)
 }

@@ -483,35 +483,6 @@ func (b *deliveredBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func TestParseContentRange(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		want span
-		ok   bool
-	}{
-		{"bytes 0-9/10", span{byteRange{0, 9}, 10}, true},
-		{"bytes 5-5/6", span{byteRange{5, 5}, 6}, true},
-		{"BYTES 0-0/1", span{byteRange{0, 0}, 1}, true},
-		{" bytes 1-2/3 ", span{byteRange{1, 2}, 3}, true},
-		{"bytes 0-9/*", span{}, false},
-		{"bytes */10", span{}, false},
-		{"bytes 5-4/10", span{}, false},
-		{"bytes 0-10/10", span{}, false},
-		{"bytes 0-9", span{}, false},
-		{"bytes=0-9/10", span{}, false},
-		{"items 0-9/10", span{}, false},
-		{"bytes -1-9/10", span{}, false},
-		{"bytes 0-+9/10", span{}, false},
-		{"bytes 0-9/10000000000000000000000", span{}, false},
-		{"", span{}, false},
-	} {
-		got, ok := parseContentRange(tc.in)
-		assert.Equal(t, tc.ok, ok, "parseContentRange(%q)", tc.in)
-		assert.Equal(t, tc.want, got, "parseContentRange(%q)", tc.in)
-	}
-}
-
 func TestUnion(t *testing.T) {
 	t.Parallel()
 	p := func(first int64, s string) piece { return piece{first, []byte(s)} }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // This file holds the rules of RFC 9111 as pure functions: no I/O and no clock
@@ -20,11 +22,11 @@ const maxHeuristicFreshness = 24 * time.Hour
 // else those of Cache-Control.
 //
 // [RFC 9213 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9213#section-2.2
-func responseDirectives(h http.Header, targets []string) cacheControl {
-	if cc, ok := targetedDirectives(h, targets); ok {
+func responseDirectives(h http.Header, targets []string) httpsyntax.CacheControl {
+	if cc, ok := httpsyntax.TargetedDirectives(h, targets); ok {
 		return cc
 	}
-	return parseResponseCacheControl(h)
+	return httpsyntax.ParseResponseCacheControl(h)
 }
 
 // dateValue returns the response's Date, or the time it was received when the
@@ -32,7 +34,7 @@ func responseDirectives(h http.Header, targets []string) cacheControl {
 //
 // [RFC 9110 Section 6.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1
 func dateValue(h http.Header, responseTime time.Time) time.Time {
-	if t, _, ok := headerDate(h, "Date", responseTime); ok {
+	if t, _, ok := httpsyntax.HeaderDate(h, "Date", responseTime); ok {
 		return t
 	}
 	return responseTime
@@ -57,16 +59,16 @@ func ensureDate(h http.Header, responseTime time.Time) {
 // An invalid max-age or Expires means the response is already stale.
 //
 // [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
-func freshnessLifetime(status int, h http.Header, cc cacheControl, dateValue time.Time, shared bool) (lifetime time.Duration, explicit bool) {
+func freshnessLifetime(status int, h http.Header, cc httpsyntax.CacheControl, dateValue time.Time, shared bool) (lifetime time.Duration, explicit bool) {
 	switch {
-	case shared && cc.sMaxAge.set:
-		return seconds(int64(cc.sMaxAge.seconds)), true
-	case cc.maxAge.set:
-		return seconds(int64(cc.maxAge.seconds)), true
+	case shared && cc.SMaxAge.Set:
+		return seconds(int64(cc.SMaxAge.Seconds)), true
+	case cc.MaxAge.Set:
+		return seconds(int64(cc.MaxAge.Seconds)), true
 	}
 	// RFC 9213 Section 2.2: a cache that obeys a targeted field ignores
 	// Expires, as it does Cache-Control.
-	if expires, present, ok := headerDate(h, "Expires", dateValue); present && !cc.targeted {
+	if expires, present, ok := httpsyntax.HeaderDate(h, "Expires", dateValue); present && !cc.Targeted {
 		if !ok || !expires.After(dateValue) {
 			return 0, true
 		}
@@ -81,11 +83,11 @@ func freshnessLifetime(status int, h http.Header, cc cacheControl, dateValue tim
 // whose status is heuristically cacheable or that are marked cacheable.
 //
 // [RFC 9111 Section 4.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.2
-func heuristicFreshness(status int, h http.Header, cc cacheControl, dateValue time.Time, shared bool) time.Duration {
-	if !heuristicallyCacheable(status) && !cc.public && !(cc.private && !shared) {
+func heuristicFreshness(status int, h http.Header, cc httpsyntax.CacheControl, dateValue time.Time, shared bool) time.Duration {
+	if !heuristicallyCacheable(status) && !cc.Public && !(cc.Private && !shared) {
 		return 0
 	}
-	lastModified, _, ok := headerDate(h, "Last-Modified", dateValue)
+	lastModified, _, ok := httpsyntax.HeaderDate(h, "Last-Modified", dateValue)
 	if !ok || lastModified.After(dateValue) {
 		return 0
 	}
@@ -115,14 +117,14 @@ func ageValue(h http.Header) int64 {
 		return 0
 	}
 	first, _, _ := strings.Cut(values[0], ",")
-	first = trimOWS(first)
+	first = httpsyntax.TrimOWS(first)
 	if first == "" {
 		return 0
 	}
-	if !isDigits(first) {
+	if !httpsyntax.IsDigits(first) {
 		return 0
 	}
-	return min(parseDigits(first), maxDeltaSeconds)
+	return min(httpsyntax.ParseDigits(first), httpsyntax.MaxDeltaSeconds)
 }
 
 // correctedInitialAge returns the age of a response at the moment it was
@@ -156,7 +158,7 @@ func currentAge(m *entryMeta, responseTime, now time.Time) time.Duration {
 // ages are at most maxAge, so the sum cannot overflow before it is clamped.
 //
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
-const maxAge = maxDeltaSeconds * time.Second
+const maxAge = httpsyntax.MaxDeltaSeconds * time.Second
 
 // ttl returns the freshness a response of this lifetime has left at this
 // age, as Cache-Status states it (RFC 9211 Section 2.5), in whole seconds:
@@ -179,7 +181,7 @@ func clampAge(d time.Duration) time.Duration {
 // (Section 3.3).
 //
 // [RFC 9111 Section 3]: https://www.rfc-editor.org/rfc/rfc9111#section-3
-func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cacheControl, shared bool) refusal {
+func storable(req *http.Request, reqCC httpsyntax.CacheControl, resp *http.Response, cc httpsyntax.CacheControl, shared bool) refusal {
 	var r refusal
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		r |= refuseMethod
@@ -193,27 +195,27 @@ func storable(req *http.Request, reqCC cacheControl, resp *http.Response, cc cac
 		// Content-Range is a complete response like any other.
 		r |= refusePartial
 	}
-	if reqCC.noStore {
+	if reqCC.NoStore {
 		r |= refuseRequestNoStore
 	}
-	if cc.mustUnderstand && !understoodStatus(resp.StatusCode) {
+	if cc.MustUnderstand && !understoodStatus(resp.StatusCode) {
 		r |= refuseMustUnderstand // Section 5.2.2.3
 	}
-	if cc.noStore && !cc.mustUnderstand {
+	if cc.NoStore && !cc.MustUnderstand {
 		r |= refuseNoStore // must-understand overrides no-store (Section 5.2.2.3)
 	}
-	if shared && cc.private {
+	if shared && cc.Private {
 		r |= refusePrivate
 	}
-	if shared && len(req.Header["Authorization"]) > 0 && !cc.public && !cc.mustRevalidate && !cc.sMaxAge.set {
+	if shared && len(req.Header["Authorization"]) > 0 && !cc.Public && !cc.MustRevalidate && !cc.SMaxAge.Set {
 		r |= refuseAuthorization // Section 3.5
 	}
 	if varyNeverMatches(resp.Header) {
 		r |= refuseVaryStar // Section 4.1: can never be matched (or too costly to)
 	}
 	_, expires := resp.Header["Expires"]
-	if !(expires && !cc.targeted || cc.public || cc.private || cc.maxAge.set ||
-		(shared && cc.sMaxAge.set) || heuristicallyCacheable(resp.StatusCode)) {
+	if !(expires && !cc.Targeted || cc.Public || cc.Private || cc.MaxAge.Set ||
+		(shared && cc.SMaxAge.Set) || heuristicallyCacheable(resp.StatusCode)) {
 		r |= refuseNotCacheableByDefault
 	}
 	return r
@@ -237,18 +239,18 @@ func understoodStatus(status int) bool {
 // [RFC 9111 Section 4.2] and the request directives of Section 5.2.1.
 //
 // [RFC 9111 Section 4.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2
-func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) bool {
-	if m.cc.noCache || reqCC.noCache {
+func servable(m *entryMeta, reqCC httpsyntax.CacheControl, age time.Duration, shared bool) bool {
+	if m.cc.NoCache || reqCC.NoCache {
 		return false // Sections 5.2.2.4 and 5.2.1.4: validation required
 	}
 	// An immutable response is not revalidated while fresh (RFC 8246
 	// Section 2): a request max-age, such as a browser's reload, does not
 	// cut its freshness short.
-	immutableFresh := m.cc.immutable && m.lifetime > age
-	if reqCC.maxAge.set && age > seconds(int64(reqCC.maxAge.seconds)) && !immutableFresh {
+	immutableFresh := m.cc.Immutable && m.lifetime > age
+	if reqCC.MaxAge.Set && age > seconds(int64(reqCC.MaxAge.Seconds)) && !immutableFresh {
 		return false // Section 5.2.1.1
 	}
-	if reqCC.minFresh.set && m.lifetime-age < seconds(int64(reqCC.minFresh.seconds)) {
+	if reqCC.MinFresh.Set && m.lifetime-age < seconds(int64(reqCC.MinFresh.Seconds)) {
 		return false // Section 5.2.1.3
 	}
 	if m.lifetime > age {
@@ -257,13 +259,13 @@ func servable(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) 
 	// Stale: only a request's max-stale allows it (Section 4.2.4), and never
 	// past must-revalidate (Section 5.2.2.2) or, in a shared cache,
 	// proxy-revalidate and s-maxage (Sections 5.2.2.8 and 5.2.2.10).
-	if m.cc.mustRevalidate || (shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set)) {
+	if m.cc.MustRevalidate || (shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set)) {
 		return false
 	}
 	switch {
-	case reqCC.maxStale.set:
-		return age-m.lifetime <= seconds(int64(reqCC.maxStale.seconds))
-	case reqCC.maxStaleAny:
+	case reqCC.MaxStale.Set:
+		return age-m.lifetime <= seconds(int64(reqCC.MaxStale.Seconds))
+	case reqCC.MaxStaleAny:
 		return true
 	}
 	return false
@@ -285,7 +287,7 @@ const maxVaryNames = 64
 func varyNames(h http.Header) (names []string, ok bool) {
 	for _, line := range h["Vary"] {
 		for member := range strings.SplitSeq(line, ",") {
-			member = trimOWS(member)
+			member = httpsyntax.TrimOWS(member)
 			switch {
 			case member == "":
 				continue
@@ -375,23 +377,23 @@ func normalizedPreference(values []string) (string, bool) {
 	var members []member
 	for _, line := range values {
 		for _, raw := range strings.Split(line, ",") {
-			raw = trimOWS(raw)
+			raw = httpsyntax.TrimOWS(raw)
 			if raw == "" {
 				continue // empty list elements are allowed (RFC 9110 Section 5.6.1)
 			}
 			name, params, _ := strings.Cut(raw, ";")
-			name = strings.ToLower(trimOWS(name))
-			if !validToken(name) {
+			name = strings.ToLower(httpsyntax.TrimOWS(name))
+			if !httpsyntax.ValidToken(name) {
 				return "", false
 			}
 			q := 1000
 			if params != "" {
-				key, weight, found := strings.Cut(trimOWS(params), "=")
-				if !found || !strings.EqualFold(trimOWS(key), "q") {
+				key, weight, found := strings.Cut(httpsyntax.TrimOWS(params), "=")
+				if !found || !strings.EqualFold(httpsyntax.TrimOWS(key), "q") {
 					return "", false
 				}
 				var ok bool
-				if q, ok = parseQValue(trimOWS(weight)); !ok {
+				if q, ok = parseQValue(httpsyntax.TrimOWS(weight)); !ok {
 					return "", false
 				}
 			}
@@ -420,7 +422,7 @@ func normalizedPreference(values []string) (string, bool) {
 // either with up to three decimals, at most 1. It returns thousandths.
 func parseQValue(s string) (int, bool) {
 	whole, frac, _ := strings.Cut(s, ".") // "1." is a qvalue too
-	if (whole != "0" && whole != "1") || len(frac) > 3 || (frac != "" && !isDigits(frac)) {
+	if (whole != "0" && whole != "1") || len(frac) > 3 || (frac != "" && !httpsyntax.IsDigits(frac)) {
 		return 0, false
 	}
 	n := 0
@@ -448,11 +450,11 @@ func normalizedList(values []string) string {
 	}
 	var b strings.Builder
 	for _, line := range values {
-		for _, member := range splitOutsideQuotes(line, ',') {
+		for _, member := range httpsyntax.SplitOutsideQuotes(line, ',') {
 			if b.Len() > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(trimOWS(member))
+			b.WriteString(httpsyntax.TrimOWS(member))
 		}
 	}
 	return b.String()
@@ -476,14 +478,14 @@ var hopByHopFields = []string{
 // client's session to another, or roll a newer session back. A shared cache
 // also leaves out the fields a qualified private directive names
 // (Section 5.2.2.7).
-func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
+func storedHeader(h http.Header, cc httpsyntax.CacheControl, shared bool) http.Header {
 	out := h.Clone()
 	if out == nil {
 		out = http.Header{}
 	}
 	for _, line := range h["Connection"] {
 		for name := range strings.SplitSeq(line, ",") {
-			if name = trimOWS(name); name != "" {
+			if name = httpsyntax.TrimOWS(name); name != "" {
 				delete(out, textproto.CanonicalMIMEHeaderKey(name))
 			}
 		}
@@ -494,7 +496,7 @@ func storedHeader(h http.Header, cc cacheControl, shared bool) http.Header {
 	delete(out, "Set-Cookie")
 	delete(out, "Set-Cookie2")
 	if shared {
-		for _, name := range cc.privateFields {
+		for _, name := range cc.PrivateFields {
 			delete(out, name)
 		}
 	}
@@ -526,7 +528,7 @@ func updatedHeader(stored, update http.Header, responseTime time.Time) http.Head
 	ensureDate(update, responseTime) // the new response's Date, not the stored one
 	out := stored.Clone()
 	delete(out, "Age") // the new response's, or none
-	for name, values := range storedHeader(update, cacheControl{}, false) {
+	for name, values := range storedHeader(update, httpsyntax.CacheControl{}, false) {
 		switch name {
 		case "Content-Length", "Content-Encoding", "Content-Range", "Transfer-Encoding":
 			continue
@@ -538,7 +540,7 @@ func updatedHeader(stored, update http.Header, responseTime time.Time) http.Head
 
 // seconds converts delta-seconds to a Duration, clamped to maxDeltaSeconds.
 func seconds(n int64) time.Duration {
-	return time.Duration(min(max(n, 0), maxDeltaSeconds)) * time.Second
+	return time.Duration(min(max(n, 0), httpsyntax.MaxDeltaSeconds)) * time.Second
 }
 
 func containsFold(list []string, s string) bool {
@@ -587,13 +589,13 @@ type found struct {
 	varyMiss bool
 	age      time.Duration // the selected response's current age
 
-	reqCC cacheControl
+	reqCC httpsyntax.CacheControl
 	// conditionals reports the caller's own If-None-Match or
 	// If-Modified-Since, which go to the origin as they are (Section 4.3.2);
 	// resendable that the request can be sent twice.
 	conditionals, resendable bool
 	// ranges is what the request's Range makes of the stored response.
-	ranges rangeOutcome
+	ranges httpsyntax.RangeOutcome
 	shared bool
 	// mode is the request's own cache mode (Control.Mode).
 	mode Mode
@@ -613,7 +615,7 @@ type found struct {
 // [RFC 9111 Section 4]: https://www.rfc-editor.org/rfc/rfc9111#section-4
 func decideVerdict(f *found) verdict {
 	v := decideForward(f)
-	if v.action != serve && v.action != serveStale && f.reqCC.onlyIfCached {
+	if v.action != serve && v.action != serveStale && f.reqCC.OnlyIfCached {
 		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
 	}
 	return v
@@ -631,21 +633,21 @@ func decideForward(f *found) verdict {
 	case ModeReload:
 		return verdict{action: forward, fwd: FwdRequest, detail: "reload mode"}
 	case ModeForceCache, ModeOnlyIfCached:
-		if f.ranges != rangeForward { // however stale, without validation
+		if f.ranges != httpsyntax.RangeForward { // however stale, without validation
 			return verdict{action: serve}
 		}
 	}
 	if servable(f.meta, f.reqCC, f.age, f.shared) {
-		if f.ranges == rangeForward {
+		if f.ranges == httpsyntax.RangeForward {
 			return verdict{action: forward, fwd: FwdRequest, detail: "multiple ranges"}
 		}
 		return verdict{action: serve}
 	}
-	if f.ranges != rangeForward && staleWhileRevalidateAllowed(f.meta, f.reqCC, f.age, f.shared) {
+	if f.ranges != httpsyntax.RangeForward && staleWhileRevalidateAllowed(f.meta, f.reqCC, f.age, f.shared) {
 		return verdict{action: serveStale, detail: "stale-while-revalidate"}
 	}
 	fwd := FwdRequest // the request's directives ask for the origin
-	if f.meta.lifetime <= f.age || f.meta.cc.noCache {
+	if f.meta.lifetime <= f.age || f.meta.cc.NoCache {
 		fwd = FwdStale
 	}
 	if f.meta.validator && (!f.conditionals || f.unionETag) && f.resendable {
@@ -662,15 +664,15 @@ func decideForward(f *found) verdict {
 // that asks for a fresh response (no-cache, max-age, min-fresh).
 //
 // [RFC 5861 Section 3]: https://www.rfc-editor.org/rfc/rfc5861#section-3
-func staleWhileRevalidateAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, shared bool) bool {
+func staleWhileRevalidateAllowed(m *entryMeta, reqCC httpsyntax.CacheControl, age time.Duration, shared bool) bool {
 	switch {
-	case !m.cc.staleWhileRevalidate.set, m.cc.mustRevalidate, m.cc.noCache,
-		shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set),
-		reqCC.noCache, reqCC.maxAge.set, reqCC.minFresh.set:
+	case !m.cc.StaleWhileRevalidate.Set, m.cc.MustRevalidate, m.cc.NoCache,
+		shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set),
+		reqCC.NoCache, reqCC.MaxAge.Set, reqCC.MinFresh.Set:
 		return false
 	}
 	staleness := age - m.lifetime
-	return staleness >= 0 && staleness <= seconds(int64(m.cc.staleWhileRevalidate.seconds))
+	return staleness >= 0 && staleness <= seconds(int64(m.cc.StaleWhileRevalidate.Seconds))
 }
 
 // staleUsable reports whether a response stale by staleness may still be
@@ -683,11 +685,11 @@ func staleWhileRevalidateAllowed(m *entryMeta, reqCC cacheControl, age time.Dura
 //
 // [RFC 5861]: https://www.rfc-editor.org/rfc/rfc5861
 func staleUsable(m *entryMeta, staleness time.Duration, shared bool) bool {
-	if m.cc.mustRevalidate || m.cc.noCache || shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set) {
+	if m.cc.MustRevalidate || m.cc.NoCache || shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set) {
 		return false
 	}
-	return m.cc.staleWhileRevalidate.set && staleness <= seconds(int64(m.cc.staleWhileRevalidate.seconds)) ||
-		m.cc.staleIfError.set && staleness <= seconds(int64(m.cc.staleIfError.seconds))
+	return m.cc.StaleWhileRevalidate.Set && staleness <= seconds(int64(m.cc.StaleWhileRevalidate.Seconds)) ||
+		m.cc.StaleIfError.Set && staleness <= seconds(int64(m.cc.StaleIfError.Seconds))
 }
 
 // staleOnErrorAllowed reports whether a stale stored response may be served
@@ -703,20 +705,20 @@ func staleUsable(m *entryMeta, staleness time.Duration, shared bool) bool {
 // response or of the request does not lift that.
 //
 // [RFC 5861 Section 4]: https://www.rfc-editor.org/rfc/rfc5861#section-4
-func staleOnErrorAllowed(m *entryMeta, reqCC cacheControl, age time.Duration, shared, anyStale bool) bool {
-	if m.cc.mustRevalidate || m.cc.noCache || reqCC.noCache ||
-		shared && (m.cc.proxyRevalidate || m.cc.sMaxAge.set) {
+func staleOnErrorAllowed(m *entryMeta, reqCC httpsyntax.CacheControl, age time.Duration, shared, anyStale bool) bool {
+	if m.cc.MustRevalidate || m.cc.NoCache || reqCC.NoCache ||
+		shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set) {
 		return false
 	}
 	staleness := max(0, age-m.lifetime)
-	if reqCC.maxStale.set && staleness > seconds(int64(reqCC.maxStale.seconds)) ||
-		reqCC.maxAge.set && age > seconds(int64(reqCC.maxAge.seconds)) {
+	if reqCC.MaxStale.Set && staleness > seconds(int64(reqCC.MaxStale.Seconds)) ||
+		reqCC.MaxAge.Set && age > seconds(int64(reqCC.MaxAge.Seconds)) {
 		return false
 	}
 	switch {
-	case m.cc.staleIfError.set && staleness <= seconds(int64(m.cc.staleIfError.seconds)):
+	case m.cc.StaleIfError.Set && staleness <= seconds(int64(m.cc.StaleIfError.Seconds)):
 		return true
-	case reqCC.staleIfError.set && staleness <= seconds(int64(reqCC.staleIfError.seconds)):
+	case reqCC.StaleIfError.Set && staleness <= seconds(int64(reqCC.StaleIfError.Seconds)):
 		return true
 	}
 	return anyStale

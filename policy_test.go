@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -321,7 +322,7 @@ func TestPolicyFreshnessLifetime(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			status := orDefault(tc.status, http.StatusOK)
-			cc := parseResponseCacheControl(tc.header)
+			cc := httpsyntax.ParseResponseCacheControl(tc.header)
 			lifetime, explicit := freshnessLifetime(status, tc.header, cc, dateValue(tc.header, policyT0), tc.shared)
 			assert.Equal(t, tc.lifetime, lifetime, "freshness lifetime: %s", tc.wrong)
 			assert.Equal(t, tc.explicit, explicit, "explicit: %s (the heuristic and explicit lifetimes were confused)", tc.wrong)
@@ -694,7 +695,7 @@ func TestPolicyStorable(t *testing.T) {
 				req.Header = tc.reqHeader
 			}
 			resp := &http.Response{StatusCode: orDefault(tc.status, http.StatusOK), Header: tc.header, Request: req}
-			refused := storable(req, parseRequestCacheControl(req.Header), resp, parseResponseCacheControl(resp.Header), tc.shared)
+			refused := storable(req, httpsyntax.ParseRequestCacheControl(req.Header), resp, httpsyntax.ParseResponseCacheControl(resp.Header), tc.shared)
 			ok, reason := refused == 0, refused.String()
 			if tc.ok {
 				assert.True(t, ok, "a cacheable %s %d response would never be stored (refused for %q)", req.Method, resp.StatusCode, reason)
@@ -787,10 +788,10 @@ func TestPolicyServable(t *testing.T) {
 			t.Parallel()
 			m := &entryMeta{
 				from:     &derivation{shared: tc.shared},
-				cc:       parseResponseCacheControl(http.Header{"Cache-Control": {tc.respCC}}),
+				cc:       httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {tc.respCC}}),
 				lifetime: tc.lifetime,
 			}
-			reqCC := parseRequestCacheControl(http.Header{"Cache-Control": {tc.reqCC}})
+			reqCC := httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {tc.reqCC}})
 			assert.Equal(t, tc.want, servable(m, reqCC, tc.age, tc.shared), "%s", tc.wrong)
 		})
 	}
@@ -1132,7 +1133,7 @@ func TestPolicyStoredHeader(t *testing.T) {
 			t.Run(fmt.Sprintf("%s (shared=%v)", tc.name, shared), func(t *testing.T) {
 				t.Parallel()
 				before := tc.header.Clone()
-				got := storedHeader(tc.header, parseResponseCacheControl(tc.header), shared)
+				got := storedHeader(tc.header, httpsyntax.ParseResponseCacheControl(tc.header), shared)
 				assert.Equal(t, tc.want, got, "%s", tc.wrong)
 				assert.Equal(t, before, tc.header, "storing a response would change the header the caller reads")
 			})
@@ -1144,7 +1145,7 @@ func TestPolicyStoredHeader(t *testing.T) {
 		for _, name := range hopByHopFields {
 			for _, shared := range []bool{false, true} {
 				h := http.Header{name: {"x"}, "X-Kept": {"yes"}}
-				got := storedHeader(h, cacheControl{}, shared)
+				got := storedHeader(h, httpsyntax.CacheControl{}, shared)
 				assert.Equal(t, http.Header{"X-Kept": {"yes"}}, got,
 					"the hop-by-hop field %s would be replayed to later clients (shared=%v)", name, shared)
 				assert.Equal(t, http.Header{name: {"x"}, "X-Kept": {"yes"}}, h,
@@ -1164,7 +1165,7 @@ func TestPolicyStoredHeader(t *testing.T) {
 	t.Run("3.1 the copy is independent of the input", func(t *testing.T) {
 		t.Parallel()
 		in := http.Header{"X-Kept": {"a"}}
-		got := storedHeader(in, cacheControl{}, false)
+		got := storedHeader(in, httpsyntax.CacheControl{}, false)
 		got["X-Kept"][0] = "changed"
 		got.Set("X-New", "1")
 		assert.Equal(t, http.Header{"X-Kept": {"a"}}, in, "editing a stored header would change the response the caller reads")
@@ -1217,7 +1218,7 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		// max(apparent 10s, Age 5s + delay 1s).
 		assert.Equal(t, 10*time.Second, m.initialAge, "the stored response would be served with the wrong Age")
 		assert.Equal(t, []string{"Accept-Encoding", "Accept"}, m.varyNames, "the stored response would be matched on the wrong request fields")
-		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.cc.noCacheFields, "the response's directives would be misread")
+		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.cc.NoCacheFields, "the response's directives would be misread")
 		assert.False(t, m.from.shared, "the metadata would claim the wrong cache mode")
 	})
 
@@ -1297,9 +1298,11 @@ func TestPolicyDeriveMeta(t *testing.T) {
 func TestPolicyVerdict(t *testing.T) {
 	t.Parallel()
 	meta := func(cc string, lifetime time.Duration) *entryMeta {
-		return &entryMeta{cc: parseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: lifetime}
+		return &entryMeta{cc: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: lifetime}
 	}
-	req := func(cc string) cacheControl { return parseRequestCacheControl(http.Header{"Cache-Control": {cc}}) }
+	req := func(cc string) httpsyntax.CacheControl {
+		return httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {cc}})
+	}
 	withValidator := func(m *entryMeta) *entryMeta {
 		v := *m
 		v.validator = true
@@ -1317,7 +1320,7 @@ func TestPolicyVerdict(t *testing.T) {
 			verdict{action: forward, fwd: FwdVaryMiss}},
 		{"4.2 fresh is served", found{meta: fresh, age: 30 * time.Second, resendable: true},
 			verdict{action: serve}},
-		{"4.2 fresh, several ranges go to the origin", found{meta: fresh, ranges: rangeForward, resendable: true},
+		{"4.2 fresh, several ranges go to the origin", found{meta: fresh, ranges: httpsyntax.RangeForward, resendable: true},
 			verdict{action: forward, fwd: FwdRequest, detail: "multiple ranges"}},
 		{"4.3.1 stale with a validator is revalidated", found{meta: withValidator(fresh), age: 2 * time.Minute, resendable: true},
 			verdict{action: revalidate, fwd: FwdStale}},
@@ -1359,7 +1362,7 @@ func TestPolicyVerdict(t *testing.T) {
 			verdict{action: serve}},
 		{"Fetch force-cache mode serves a no-cache response without validation", found{meta: withValidator(meta("no-cache", 0)), mode: ModeForceCache, resendable: true},
 			verdict{action: serve}},
-		{"Fetch force-cache mode with several ranges goes to the origin", found{meta: fresh, age: time.Hour, ranges: rangeForward, mode: ModeForceCache, resendable: true},
+		{"Fetch force-cache mode with several ranges goes to the origin", found{meta: fresh, age: time.Hour, ranges: httpsyntax.RangeForward, mode: ModeForceCache, resendable: true},
 			verdict{action: forward, fwd: FwdStale}},
 		{"Fetch force-cache mode for another variant goes to the origin", found{varyMiss: true, mode: ModeForceCache, resendable: true},
 			verdict{action: forward, fwd: FwdVaryMiss}},
@@ -1377,13 +1380,15 @@ func TestPolicyVerdict(t *testing.T) {
 func TestPolicyStaleOnErrorAllowed(t *testing.T) {
 	t.Parallel()
 	meta := func(cc string) *entryMeta {
-		return &entryMeta{cc: parseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
+		return &entryMeta{cc: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
 	}
-	req := func(cc string) cacheControl { return parseRequestCacheControl(http.Header{"Cache-Control": {cc}}) }
+	req := func(cc string) httpsyntax.CacheControl {
+		return httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {cc}})
+	}
 	rows := []struct {
 		name     string
 		meta     *entryMeta
-		reqCC    cacheControl
+		reqCC    httpsyntax.CacheControl
 		age      time.Duration
 		shared   bool
 		anyStale bool
@@ -1428,7 +1433,7 @@ func TestPolicyStorableReportsEveryReason(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer a")
 	resp := &http.Response{StatusCode: http.StatusOK, Request: req,
 		Header: http.Header{"Cache-Control": {"no-store, private"}, "Vary": {"*"}}}
-	got := storable(req, cacheControl{}, resp, parseResponseCacheControl(resp.Header), true)
+	got := storable(req, httpsyntax.CacheControl{}, resp, httpsyntax.ParseResponseCacheControl(resp.Header), true)
 	want := refuseNoStore | refusePrivate | refuseAuthorization | refuseVaryStar
 	assert.Equal(t, want, got, "storable must report every refusal, so that StoreAlways's override cannot hide one")
 	assert.Equal(t, "no-store", got.String(), "Cache-Status reports the first refusal")

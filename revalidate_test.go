@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -212,7 +213,7 @@ func TestRFC5861_3_CloseStopsBackgroundWork(t *testing.T) {
 func TestPolicyStaleWhileRevalidateAllowed(t *testing.T) {
 	t.Parallel()
 	meta := func(cc string) *entryMeta {
-		return &entryMeta{cc: parseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
+		return &entryMeta{cc: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
 	}
 	swr := meta("max-age=60, stale-while-revalidate=30")
 	for _, tc := range []struct {
@@ -225,7 +226,7 @@ func TestPolicyStaleWhileRevalidateAllowed(t *testing.T) {
 		{"RFC5861/3 at the end of the window", 90 * time.Second, true},
 		{"RFC5861/3 past the window", 91 * time.Second, false},
 	} {
-		assert.Equal(t, tc.want, staleWhileRevalidateAllowed(swr, cacheControl{}, tc.age, false), tc.name)
+		assert.Equal(t, tc.want, staleWhileRevalidateAllowed(swr, httpsyntax.CacheControl{}, tc.age, false), tc.name)
 	}
-	assert.False(t, staleWhileRevalidateAllowed(meta("max-age=60"), cacheControl{}, 70*time.Second, false), "no directive")
+	assert.False(t, staleWhileRevalidateAllowed(meta("max-age=60"), httpsyntax.CacheControl{}, 70*time.Second, false), "no directive")
 }

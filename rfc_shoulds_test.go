@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,7 +30,7 @@ func TestRFC9110_5_6_7_HTTPDateCase(t *testing.T) {
 				for _, layout := range []string{http.TimeFormat, "Monday, 02-Jan-06 15:04:05 GMT", time.ANSIC} {
 					canonical := want.Format(layout)
 					for _, in := range []string{canonical, toLowerASCII(canonical), toUpperASCII(canonical)} {
-						got, ok := parseHTTPDateAt(in, httpDateNow)
+						got, ok := httpsyntax.ParseHTTPDate(in, httpDateNow)
 						require.True(t, ok, "parseHTTPDateAt(%q)", in)
 						assert.True(t, want.Equal(got), "parseHTTPDateAt(%q) = %v, want %v", in, got, want)
 					}

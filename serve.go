@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // storedResponse builds the response to req from the stored response
@@ -45,7 +47,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 		header["Cache-Status"] = spare[2:3:3]
 	}
 	if validated {
-		for _, name := range m.cc.noCacheFields {
+		for _, name := range m.cc.NoCacheFields {
 			if values, ok := e.Header[name]; ok {
 				header[name] = slices.Clone(values) // the caller may write to it
 			}
@@ -56,7 +58,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	switch {
 	case d.fields.conditionals && notModifiedReceived(d.req.Method, d.req.Header, e.Header, e.ResponseTime, d.now):
 		resp = notModifiedResponse(req, header)
-	case d.ranges.outcome == rangeSingle || d.ranges.outcome == rangeUnsatisfiable:
+	case d.ranges.outcome == httpsyntax.RangeSingle || d.ranges.outcome == httpsyntax.RangeUnsatisfiable:
 		resp = rangeResponse(req, header, e.Body, d.ranges.r, d.ranges.outcome)
 	case d.part.kind == partialHit:
 		resp = incompleteResponse(req, header, e.Body, &d.part)

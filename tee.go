@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 )
 
 // storeBody stores e with resp's body once the caller has read the body to
@@ -31,11 +33,11 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 		return
 	}
 	expected := resp.ContentLength
-	if s, ok := contentRange(e.Header); ok && e.StatusCode == http.StatusPartialContent {
+	if s, ok := httpsyntax.ContentRange(e.Header); ok && e.StatusCode == http.StatusPartialContent {
 		// A part is exactly the bytes its Content-Range places (RFC 9110
 		// Section 14.4): a body longer or shorter than that, whatever its
 		// framing says, is not those bytes, and is not stored.
-		expected = s.length()
+		expected = s.Length()
 	}
 	tee := &teeBody{
 		body:     resp.Body,

@@ -1,4 +1,4 @@
-package acache
+package httpsyntax
 
 import (
 	"encoding/base64"
@@ -424,6 +424,8 @@ func (p *sfReader) boolean() (sfItem, bool) {
 	return sfItem{kind: sfKindBoolean, boolean: c == '1'}, true
 }
 
-func sfDigit(c byte) bool   { return '0' <= c && c <= '9' }
+func sfDigit(c byte) bool { return '0' <= c && c <= '9' }
+
 func sfLCAlpha(c byte) bool { return 'a' <= c && c <= 'z' }
-func sfAlpha(c byte) bool   { return sfLCAlpha(c) || 'A' <= c && c <= 'Z' }
+
+func sfAlpha(c byte) bool { return sfLCAlpha(c) || 'A' <= c && c <= 'Z' }

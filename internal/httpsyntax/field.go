@@ -1,4 +1,4 @@
-package acache
+package httpsyntax
 
 import (
 	"maps"
@@ -29,11 +29,11 @@ func init() {
 	}
 }
 
-// validToken reports a non-empty token ([RFC 9110 Section 5.6.2]): the syntax
+// ValidToken reports a non-empty token ([RFC 9110 Section 5.6.2]): the syntax
 // of field names and methods.
 //
 // [RFC 9110 Section 5.6.2]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2
-func validToken(s string) bool {
+func ValidToken(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -45,12 +45,12 @@ func validToken(s string) bool {
 	return true
 }
 
-// validFieldValue reports a field value net/http would send
+// ValidFieldValue reports a field value net/http would send
 // ([RFC 9110 Section 5.5]): no control characters but horizontal tab, so no
 // CR, LF or NUL that could split or end a header.
 //
 // [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
-func validFieldValue(v string) bool {
+func ValidFieldValue(v string) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false
@@ -59,15 +59,15 @@ func validFieldValue(v string) bool {
 	return true
 }
 
-// validHeader reports whether every name in h is a token and every value a
+// ValidHeader reports whether every name in h is a token and every value a
 // valid field value.
-func validHeader(h http.Header) bool {
+func ValidHeader(h http.Header) bool {
 	for name, values := range h {
-		if !validToken(name) {
+		if !ValidToken(name) {
 			return false
 		}
 		for _, v := range values {
-			if !validFieldValue(v) {
+			if !ValidFieldValue(v) {
 				return false
 			}
 		}
@@ -75,13 +75,13 @@ func validHeader(h http.Header) bool {
 	return true
 }
 
-// validHost reports a Host value net/http would send as it is: the bytes of
+// ValidHost reports a Host value net/http would send as it is: the bytes of
 // a uri-host and port ([RFC 9110 Section 7.2]), with the brackets of an IPv6
 // literal. net/http rewrites a Host it finds invalid rather than refuse it
 // (it sends another, or none), so the cache refuses such hosts itself.
 //
 // [RFC 9110 Section 7.2]: https://www.rfc-editor.org/rfc/rfc9110#section-7.2
-func validHost(host string) bool {
+func ValidHost(host string) bool {
 	for i := 0; i < len(host); i++ {
 		if !hostChars[host[i]] {
 			return false
@@ -90,12 +90,12 @@ func validHost(host string) bool {
 	return true
 }
 
-// canonicalHeader returns h with every field name in canonical form
+// CanonicalHeader returns h with every field name in canonical form
 // ([textproto.CanonicalMIMEHeaderKey]), the values of names that differ only
 // in case combined as separate field lines. Names are visited in sorted order,
 // the order in which net/http writes them on the wire, so the result does not
 // depend on map iteration.
-func canonicalHeader(h http.Header) http.Header {
+func CanonicalHeader(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for _, name := range slices.Sorted(maps.Keys(h)) {
 		canonical := textproto.CanonicalMIMEHeaderKey(name)
@@ -104,9 +104,9 @@ func canonicalHeader(h http.Header) http.Header {
 	return out
 }
 
-// fieldValuesFold returns the values of the field name in h, with names
+// FieldValuesFold returns the values of the field name in h, with names
 // compared case-insensitively, as the wire compares them. name is canonical.
-func fieldValuesFold(h http.Header, name string) []string {
+func FieldValuesFold(h http.Header, name string) []string {
 	values := h[name]
 	for other, v := range h {
 		if other != name && len(other) == len(name) && textproto.CanonicalMIMEHeaderKey(other) == name {
@@ -116,12 +116,12 @@ func fieldValuesFold(h http.Header, name string) []string {
 	return values
 }
 
-// singleFieldValue returns the value of the singleton field name of h
+// SingleFieldValue returns the value of the singleton field name of h
 // ([RFC 9110 Section 5.5]). present reports whether the field has at least one
 // field line; ok is false if it has none or if its lines differ.
 //
 // [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
-func singleFieldValue(h http.Header, name string) (v string, present, ok bool) {
+func SingleFieldValue(h http.Header, name string) (v string, present, ok bool) {
 	values := h.Values(name)
 	if len(values) == 0 {
 		return "", false, false
@@ -134,22 +134,22 @@ func singleFieldValue(h http.Header, name string) (v string, present, ok bool) {
 	return values[0], true, true
 }
 
-// trimOWS removes the optional whitespace (SP and HTAB) around a field value
+// TrimOWS removes the optional whitespace (SP and HTAB) around a field value
 // or list member, [RFC 9110 Section 5.6.3]: no more, unlike
 // strings.TrimSpace.
 //
 // [RFC 9110 Section 5.6.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.3
-func trimOWS(s string) string {
+func TrimOWS(s string) string {
 	return strings.Trim(s, " \t")
 }
 
-// isDigits reports whether s is 1*DIGIT: one or more ASCII digits, without a
+// IsDigits reports whether s is 1*DIGIT: one or more ASCII digits, without a
 // sign, the syntax of delta-seconds ([RFC 9111 Section 1.2.2]), of range
 // positions ([RFC 9110 Section 14.1.2]) and of the numbers in an HTTP-date.
 //
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
 // [RFC 9110 Section 14.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
-func isDigits(s string) bool {
+func IsDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
@@ -158,14 +158,14 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// parseDigits returns the value of s, which satisfies isDigits, saturated
+// ParseDigits returns the value of s, which satisfies isDigits, saturated
 // at math.MaxInt64 instead of overflowing: a recipient of a numeral too
 // large to represent treats it as very large ([RFC 9110 Section 14.1.2],
 // [RFC 9111 Section 1.2.2]).
 //
 // [RFC 9110 Section 14.1.2]: https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
-func parseDigits(s string) int64 {
+func ParseDigits(s string) int64 {
 	var n int64
 	for i := 0; i < len(s); i++ {
 		d := int64(s[i] - '0')
@@ -177,10 +177,10 @@ func parseDigits(s string) int64 {
 	return n
 }
 
-// canonicalName reports whether name, a token, is in the form
+// CanonicalName reports whether name, a token, is in the form
 // [textproto.CanonicalMIMEHeaderKey] gives it: upper case at the start and
 // after each hyphen, lower case elsewhere.
-func canonicalName(name string) bool {
+func CanonicalName(name string) bool {
 	upper := true
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -228,8 +228,8 @@ func memberEnd(s string, i int, sep byte) int {
 	return i
 }
 
-// splitOutsideQuotes splits s at each sep that is not inside a quoted string.
-func splitOutsideQuotes(s string, sep byte) []string {
+// SplitOutsideQuotes splits s at each sep that is not inside a quoted string.
+func SplitOutsideQuotes(s string, sep byte) []string {
 	var parts []string
 	for start := 0; ; {
 		end := memberEnd(s, start, sep)
@@ -241,12 +241,12 @@ func splitOutsideQuotes(s string, sep byte) []string {
 	}
 }
 
-// listContains reports whether the list field name of h (RFC 9110 Section
+// ListContains reports whether the list field name of h (RFC 9110 Section
 // 5.6.1), its lines combined, has a member equal to token, case-insensitively.
-func listContains(h http.Header, name, token string) bool {
+func ListContains(h http.Header, name, token string) bool {
 	for _, line := range h[name] {
 		for member := range strings.SplitSeq(line, ",") {
-			if strings.EqualFold(trimOWS(member), token) {
+			if strings.EqualFold(TrimOWS(member), token) {
 				return true
 			}
 		}

@@ -1,10 +1,12 @@
-package acache
+package httpsyntax
 
 import (
 	"net/http"
 	"strings"
 	"time"
 )
+
+// This file holds the HTTP-date of RFC 9110 Section 5.6.7, read strictly.
 
 // The names an HTTP-date may use, as [RFC 9110 Section 5.6.7] spells them.
 // The grammar is case-sensitive, but a cache recipient SHOULD match them in
@@ -21,13 +23,13 @@ var (
 
 // The fixed lengths of the IMF-fixdate and asctime forms.
 const (
-	imfFixdateLen = len("Sun, 06 Nov 1994 08:49:37 GMT")
+	IMFFixdateLen = len("Sun, 06 Nov 1994 08:49:37 GMT")
 	asctimeLen    = len("Sun Nov  6 08:49:37 1994")
 	// rfc850TailLen is the length of an rfc850-date after its day-name.
 	rfc850TailLen = len(", 06-Nov-94 08:49:37 GMT")
 )
 
-// parseHTTPDateAt parses an HTTP-date in any of the three forms
+// ParseHTTPDate parses an HTTP-date in any of the three forms
 // [RFC 9110 Section 5.6.7] allows: the preferred IMF-fixdate
 // ("Sun, 06 Nov 1994 08:49:37 GMT") and the obsolete RFC 850
 // ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime ("Sun Nov  6 08:49:37 1994")
@@ -63,10 +65,10 @@ const (
 // [RFC 9110 Section 5.5]: https://www.rfc-editor.org/rfc/rfc9110#section-5.5
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
 // [RFC 9111 Section 4.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2
-func parseHTTPDateAt(s string, now time.Time) (t time.Time, ok bool) {
+func ParseHTTPDate(s string, now time.Time) (t time.Time, ok bool) {
 	s = strings.Trim(s, " \t")
 	switch {
-	case len(s) == imfFixdateLen && s[3] == ',':
+	case len(s) == IMFFixdateLen && s[3] == ',':
 		return parseIMFFixdate(s)
 	case len(s) == asctimeLen && s[3] == ' ':
 		return parseASCTime(s)
@@ -195,10 +197,10 @@ func makeHTTPDate(year int, month time.Month, day int, clock string) (time.Time,
 // dateDigits returns the value of s, which must be 1*DIGIT (the callers
 // pass at most four).
 func dateDigits(s string) (int, bool) {
-	if !isDigits(s) {
+	if !IsDigits(s) {
 		return 0, false
 	}
-	return int(parseDigits(s)), true
+	return int(ParseDigits(s)), true
 }
 
 // parseMonth returns the month named s ("Jan" to "Dec", in any case).
@@ -269,7 +271,7 @@ func daysIn(month time.Month, year int) int {
 	}
 }
 
-// headerDate returns the single date in the header field name of h, as
+// HeaderDate returns the single date in the header field name of h, as
 // [RFC 9111] uses Date, Expires and Last-Modified; the value must be an
 // HTTP-date of [RFC 9110 Section 5.6.7].
 //
@@ -280,11 +282,11 @@ func daysIn(month time.Month, year int) int {
 //
 // [RFC 9111]: https://www.rfc-editor.org/rfc/rfc9111
 // [RFC 9110 Section 5.6.7]: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
-func headerDate(h http.Header, name string, now time.Time) (t time.Time, present, ok bool) {
-	v, present, ok := singleFieldValue(h, name)
+func HeaderDate(h http.Header, name string, now time.Time) (t time.Time, present, ok bool) {
+	v, present, ok := SingleFieldValue(h, name)
 	if !ok {
 		return time.Time{}, present, false
 	}
-	t, ok = parseHTTPDateAt(v, now)
+	t, ok = ParseHTTPDate(v, now)
 	return t, true, ok
 }

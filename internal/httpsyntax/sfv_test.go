@@ -1,4 +1,4 @@
-package acache
+package httpsyntax
 
 import (
 	"cmp"
@@ -472,7 +472,7 @@ func checkSFDictionary(t *testing.T, in string, d sfDictionary) {
 				checkItem(inner, true)
 			}
 		case sfKindInteger:
-			if item.num > maxSFInteger || item.num < -maxSFInteger {
+			if item.num > MaxSFInteger || item.num < -MaxSFInteger {
 				t.Fatalf("parseDictionary(%q): integer %d out of range", in, item.num)
 			}
 		case sfKindDecimal:
@@ -486,7 +486,7 @@ func checkSFDictionary(t *testing.T, in string, d sfDictionary) {
 				}
 			}
 		case sfKindToken:
-			if !sfToken(item.str) {
+			if !SFToken(item.str) {
 				t.Fatalf("parseDictionary(%q): %q is not a token", in, item.str)
 			}
 		case sfKindBytes, sfKindBoolean:

@@ -1,4 +1,4 @@
-package acache
+package httpsyntax
 
 import (
 	"math"
@@ -9,28 +9,31 @@ import (
 	"github.com/pquerna/cachecontrol/cacheobject"
 )
 
-// deltaSeconds is a parsed delta-seconds argument ([RFC 9111 Section 1.2.2]).
+// This file holds the Cache-Control directives of RFC 9111 Section 5.2, read
+// over github.com/pquerna/cachecontrol, and the targeted fields of RFC 9213.
+
+// DeltaSeconds is a parsed delta-seconds argument ([RFC 9111 Section 1.2.2]).
 //
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
-type deltaSeconds struct {
-	// seconds is the value, at most maxDeltaSeconds (which fits 32 bits:
+type DeltaSeconds struct {
+	// Seconds is the value, at most maxDeltaSeconds (which fits 32 bits:
 	// an entry keeps six of these). It is 0 when the value of max-age or
 	// s-maxage was invalid.
-	seconds uint32
-	set     bool // the directive appeared (with a valid value, or it is max-age/s-maxage)
+	Seconds uint32
+	Set     bool // the directive appeared (with a valid value, or it is max-age/s-maxage)
 }
 
-// maxDeltaSeconds is the value a cache takes for a delta-seconds too large to
+// MaxDeltaSeconds is the value a cache takes for a delta-seconds too large to
 // represent, per [RFC 9111 Section 1.2.2]: 2^31. cacheobject clamps such
 // values to 2^31-1, which clampDelta lifts to this one constant.
 //
 // [RFC 9111 Section 1.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2
-const maxDeltaSeconds = 1 << 31
+const MaxDeltaSeconds = 1 << 31
 
 // clampDelta bounds a delta-seconds value to maxDeltaSeconds.
 func clampDelta(s int64) int64 {
 	if s >= math.MaxInt32 { // cacheobject's clamp, or a larger value
-		return maxDeltaSeconds
+		return MaxDeltaSeconds
 	}
 	return s
 }
@@ -38,23 +41,23 @@ func clampDelta(s int64) int64 {
 // keepMin records s if d is unset or s is smaller: the most restrictive of
 // several max-age, s-maxage, max-stale, stale-while-revalidate or
 // stale-if-error directives wins.
-func (d *deltaSeconds) keepMin(s int64) {
+func (d *DeltaSeconds) keepMin(s int64) {
 	s = clampDelta(s)
-	if !d.set || s < int64(d.seconds) {
-		d.set, d.seconds = true, uint32(s)
+	if !d.Set || s < int64(d.Seconds) {
+		d.Set, d.Seconds = true, uint32(s)
 	}
 }
 
 // keepMax records s if d is unset or s is larger: the most restrictive of
 // several min-fresh directives wins.
-func (d *deltaSeconds) keepMax(s int64) {
+func (d *DeltaSeconds) keepMax(s int64) {
 	s = clampDelta(s)
-	if !d.set || s > int64(d.seconds) {
-		d.set, d.seconds = true, uint32(s)
+	if !d.Set || s > int64(d.Seconds) {
+		d.Set, d.Seconds = true, uint32(s)
 	}
 }
 
-// cacheControl holds the directives of one Cache-Control header, request or
+// CacheControl holds the directives of one Cache-Control header, request or
 // response ([RFC 9111 Section 5.2]). A request's value holds only request
 // directives ([RFC 9111 Section 5.2.1] and stale-if-error), a response's only
 // response directives ([RFC 9111 Section 5.2.2], stale-while-revalidate,
@@ -63,50 +66,50 @@ func (d *deltaSeconds) keepMax(s int64) {
 // [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
 // [RFC 9111 Section 5.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1
 // [RFC 9111 Section 5.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2
-type cacheControl struct {
-	noStore, noCache, mustRevalidate, proxyRevalidate, public, private, immutable, mustUnderstand, noTransform, onlyIfCached bool
-	// maxStaleAny reports a request max-stale without a value: any staleness
+type CacheControl struct {
+	NoStore, NoCache, MustRevalidate, ProxyRevalidate, Public, Private, Immutable, MustUnderstand, NoTransform, OnlyIfCached bool
+	// MaxStaleAny reports a request max-stale without a value: any staleness
 	// is accepted (RFC 9111 Section 5.2.1.2). A valued max-stale, being more
 	// restrictive, overrides it.
-	maxStaleAny bool
-	// targeted reports directives read from a targeted field (RFC 9213
+	MaxStaleAny bool
+	// Targeted reports directives read from a Targeted field (RFC 9213
 	// Section 2.2), not from Cache-Control: the response's Expires is then
 	// to be ignored too.
-	targeted bool
+	Targeted bool
 
-	// noCacheFields and privateFields hold the canonical header names, sorted
+	// NoCacheFields and PrivateFields hold the canonical header names, sorted
 	// and without duplicates, of the qualified forms no-cache="a, b" and
 	// private="a" of a response. The bare form sets noCache or private
 	// instead, and wins over the qualified form: the fields are then nil.
-	noCacheFields, privateFields []string
+	NoCacheFields, PrivateFields []string
 
 	// The delta-seconds directives; max-stale holds only a valued max-stale.
-	maxAge, sMaxAge, minFresh, maxStale, staleWhileRevalidate, staleIfError deltaSeconds
+	MaxAge, SMaxAge, MinFresh, MaxStale, StaleWhileRevalidate, StaleIfError DeltaSeconds
 }
 
-// parseResponseCacheControl parses the Cache-Control field lines of a
+// ParseResponseCacheControl parses the Cache-Control field lines of a
 // response per [RFC 9111 Section 5.2]. It never fails: unknown and malformed
 // directives are ignored or, when that is safer, read as restrictively as
 // possible (see [parseCacheControl]).
 //
 // [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
-func parseResponseCacheControl(h http.Header) cacheControl {
+func ParseResponseCacheControl(h http.Header) CacheControl {
 	return parseCacheControl(h, "Cache-Control", false)
 }
 
-// targetedDirectives returns the directives of the first field of targets,
+// TargetedDirectives returns the directives of the first field of targets,
 // the cache's target list, that h has with a valid, non-empty value, per
 // [RFC 9213 Section 2.2]. ok is false if there is none: the cache then obeys
 // Cache-Control.
 //
 // [RFC 9213 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9213#section-2.2
-func targetedDirectives(h http.Header, targets []string) (cc cacheControl, ok bool) {
+func TargetedDirectives(h http.Header, targets []string) (cc CacheControl, ok bool) {
 	for _, name := range targets {
 		if cc, ok := parseTargetedField(h, name); ok {
 			return cc, true
 		}
 	}
-	return cacheControl{}, false
+	return CacheControl{}, false
 }
 
 // parseTargetedField parses the field name of a response as a targeted cache
@@ -142,56 +145,56 @@ func targetedDirectives(h http.Header, targets []string) (cc cacheControl, ok bo
 //
 // [RFC 9213 Section 2.1]: https://www.rfc-editor.org/rfc/rfc9213#section-2.1
 // [RFC 8941 Section 3.2]: https://www.rfc-editor.org/rfc/rfc8941#section-3.2
-func parseTargetedField(h http.Header, name string) (cc cacheControl, ok bool) {
+func parseTargetedField(h http.Header, name string) (cc CacheControl, ok bool) {
 	lines := h.Values(name)
 	if len(lines) == 0 {
-		return cacheControl{}, false
+		return CacheControl{}, false
 	}
 	dict, ok := parseDictionary(lines)
 	if !ok || len(dict) == 0 {
-		return cacheControl{}, false
+		return CacheControl{}, false
 	}
 	for _, m := range dict {
 		if !cc.addTargeted(m.key, m.item) {
-			return cacheControl{}, false
+			return CacheControl{}, false
 		}
 	}
 	cc.finish()
-	cc.targeted = true
+	cc.Targeted = true
 	return cc, true
 }
 
 // addTargeted sets the directive of a targeted field named key (see
 // [parseTargetedField]) to item. It reports false if item has the wrong
 // type for key.
-func (cc *cacheControl) addTargeted(key string, item sfItem) bool {
+func (cc *CacheControl) addTargeted(key string, item sfItem) bool {
 	switch key {
 	case "max-age":
-		return cc.maxAge.setTargeted(item)
+		return cc.MaxAge.setTargeted(item)
 	case "s-maxage":
-		return cc.sMaxAge.setTargeted(item)
+		return cc.SMaxAge.setTargeted(item)
 	case "stale-while-revalidate":
-		return cc.staleWhileRevalidate.setTargeted(item)
+		return cc.StaleWhileRevalidate.setTargeted(item)
 	case "stale-if-error":
-		return cc.staleIfError.setTargeted(item)
+		return cc.StaleIfError.setTargeted(item)
 	case "no-store":
-		return setTargetedFlag(&cc.noStore, item)
+		return setTargetedFlag(&cc.NoStore, item)
 	case "must-revalidate":
-		return setTargetedFlag(&cc.mustRevalidate, item)
+		return setTargetedFlag(&cc.MustRevalidate, item)
 	case "proxy-revalidate":
-		return setTargetedFlag(&cc.proxyRevalidate, item)
+		return setTargetedFlag(&cc.ProxyRevalidate, item)
 	case "public":
-		return setTargetedFlag(&cc.public, item)
+		return setTargetedFlag(&cc.Public, item)
 	case "immutable":
-		return setTargetedFlag(&cc.immutable, item)
+		return setTargetedFlag(&cc.Immutable, item)
 	case "must-understand":
-		return setTargetedFlag(&cc.mustUnderstand, item)
+		return setTargetedFlag(&cc.MustUnderstand, item)
 	case "no-transform":
-		return setTargetedFlag(&cc.noTransform, item)
+		return setTargetedFlag(&cc.NoTransform, item)
 	case "no-cache":
-		return setTargetedFields(&cc.noCache, &cc.noCacheFields, item)
+		return setTargetedFields(&cc.NoCache, &cc.NoCacheFields, item)
 	case "private":
-		return setTargetedFields(&cc.private, &cc.privateFields, item)
+		return setTargetedFields(&cc.Private, &cc.PrivateFields, item)
 	}
 	return true
 }
@@ -208,11 +211,11 @@ func setTargetedFlag(flag *bool, item sfItem) bool {
 
 // setTargeted sets d to the value of an Integer item, clamped, and reports
 // whether item is a non-negative Integer.
-func (d *deltaSeconds) setTargeted(item sfItem) bool {
+func (d *DeltaSeconds) setTargeted(item sfItem) bool {
 	if item.kind != sfKindInteger || item.num < 0 {
 		return false
 	}
-	d.set, d.seconds = true, uint32(clampDelta(item.num))
+	d.Set, d.Seconds = true, uint32(clampDelta(item.num))
 	return true
 }
 
@@ -228,10 +231,10 @@ func setTargetedFields(bare *bool, fields *[]string, item sfItem) bool {
 	case sfKindString:
 		n := len(*fields)
 		for _, name := range strings.Split(item.str, ",") {
-			if name = trimOWS(name); name == "" {
+			if name = TrimOWS(name); name == "" {
 				continue // an empty list element (RFC 9110 Section 5.6.1)
 			}
-			if !validToken(name) {
+			if !ValidToken(name) {
 				return false
 			}
 			*fields = append(*fields, http.CanonicalHeaderKey(name))
@@ -244,11 +247,11 @@ func setTargetedFields(bare *bool, fields *[]string, item sfItem) bool {
 	return false
 }
 
-// parseRequestCacheControl parses the Cache-Control field lines of a request
+// ParseRequestCacheControl parses the Cache-Control field lines of a request
 // per [RFC 9111 Section 5.2], like [parseResponseCacheControl].
 //
 // [RFC 9111 Section 5.2]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
-func parseRequestCacheControl(h http.Header) cacheControl {
+func ParseRequestCacheControl(h http.Header) CacheControl {
 	return parseCacheControl(h, "Cache-Control", true)
 }
 
@@ -272,8 +275,8 @@ func parseRequestCacheControl(h http.Header) cacheControl {
 //
 // [RFC 9110 Section 5.3]: https://www.rfc-editor.org/rfc/rfc9110#section-5.3
 // [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
-func parseCacheControl(h http.Header, name string, request bool) cacheControl {
-	var cc cacheControl
+func parseCacheControl(h http.Header, name string, request bool) CacheControl {
+	var cc CacheControl
 	for _, line := range h.Values(name) {
 		for i := 0; i < len(line); {
 			var d directive
@@ -288,12 +291,12 @@ func parseCacheControl(h http.Header, name string, request bool) cacheControl {
 }
 
 // add merges one directive into cc.
-func (cc *cacheControl) add(d directive, request bool) {
+func (cc *CacheControl) add(d directive, request bool) {
 	name := strings.ToLower(d.name)
 	// cacheobject reads "max-age=99999999999x" as the clamped maximum
 	// (strconv.ParseUint reports the overflow before the syntax error), so we
 	// check that a delta-seconds argument is 1*DIGIT ourselves.
-	valid := d.value == "" || !isDeltaSecondsDirective(name) || isDigits(unquote(d.value))
+	valid := d.value == "" || !isDeltaSecondsDirective(name) || IsDigits(unquote(d.value))
 	if d.ok && valid {
 		if request {
 			if r, err := cacheobject.ParseRequestCacheControl(d.elem); err == nil {
@@ -312,61 +315,61 @@ func (cc *cacheControl) add(d directive, request bool) {
 
 // mergeRequest merges the directives cacheobject found in the request
 // directive with the given lower-case name.
-func (cc *cacheControl) mergeRequest(r *cacheobject.RequestCacheDirectives, name string) {
-	cc.noCache = cc.noCache || r.NoCache
-	cc.noStore = cc.noStore || r.NoStore
-	cc.noTransform = cc.noTransform || r.NoTransform
-	cc.onlyIfCached = cc.onlyIfCached || r.OnlyIfCached
+func (cc *CacheControl) mergeRequest(r *cacheobject.RequestCacheDirectives, name string) {
+	cc.NoCache = cc.NoCache || r.NoCache
+	cc.NoStore = cc.NoStore || r.NoStore
+	cc.NoTransform = cc.NoTransform || r.NoTransform
+	cc.OnlyIfCached = cc.OnlyIfCached || r.OnlyIfCached
 	if r.MaxAge >= 0 {
-		cc.maxAge.keepMin(int64(r.MaxAge))
+		cc.MaxAge.keepMin(int64(r.MaxAge))
 	}
 	if r.MinFresh >= 0 {
-		cc.minFresh.keepMax(int64(r.MinFresh))
+		cc.MinFresh.keepMax(int64(r.MinFresh))
 	}
 	if r.MaxStale >= 0 {
-		cc.maxStale.keepMin(int64(r.MaxStale))
+		cc.MaxStale.keepMin(int64(r.MaxStale))
 	} else if r.MaxStaleSet {
-		cc.maxStaleAny = true
+		cc.MaxStaleAny = true
 	}
 	// ParseRequestCacheControl leaves StaleIfError at 0, not -1, when the
 	// directive is absent, so we look at the name.
 	if name == "stale-if-error" && r.StaleIfError >= 0 {
-		cc.staleIfError.keepMin(int64(r.StaleIfError))
+		cc.StaleIfError.keepMin(int64(r.StaleIfError))
 	}
 }
 
 // mergeResponse merges the directives cacheobject found in one response
 // directive.
-func (cc *cacheControl) mergeResponse(r *cacheobject.ResponseCacheDirectives) {
-	cc.mustRevalidate = cc.mustRevalidate || r.MustRevalidate
-	cc.noStore = cc.noStore || r.NoStore
-	cc.noTransform = cc.noTransform || r.NoTransform
-	cc.public = cc.public || r.Public
-	cc.proxyRevalidate = cc.proxyRevalidate || r.ProxyRevalidate
-	cc.immutable = cc.immutable || r.Immutable
+func (cc *CacheControl) mergeResponse(r *cacheobject.ResponseCacheDirectives) {
+	cc.MustRevalidate = cc.MustRevalidate || r.MustRevalidate
+	cc.NoStore = cc.NoStore || r.NoStore
+	cc.NoTransform = cc.NoTransform || r.NoTransform
+	cc.Public = cc.Public || r.Public
+	cc.ProxyRevalidate = cc.ProxyRevalidate || r.ProxyRevalidate
+	cc.Immutable = cc.Immutable || r.Immutable
 	if r.NoCachePresent {
-		cc.noCacheFields = appendFields(cc.noCacheFields, r.NoCache, &cc.noCache)
+		cc.NoCacheFields = appendFields(cc.NoCacheFields, r.NoCache, &cc.NoCache)
 	}
 	if r.PrivatePresent {
-		cc.privateFields = appendFields(cc.privateFields, r.Private, &cc.private)
+		cc.PrivateFields = appendFields(cc.PrivateFields, r.Private, &cc.Private)
 	}
 	if r.MaxAge >= 0 {
-		cc.maxAge.keepMin(int64(r.MaxAge))
+		cc.MaxAge.keepMin(int64(r.MaxAge))
 	}
 	if r.SMaxAge >= 0 {
-		cc.sMaxAge.keepMin(int64(r.SMaxAge))
+		cc.SMaxAge.keepMin(int64(r.SMaxAge))
 	}
 	if r.StaleWhileRevalidate >= 0 {
-		cc.staleWhileRevalidate.keepMin(int64(r.StaleWhileRevalidate))
+		cc.StaleWhileRevalidate.keepMin(int64(r.StaleWhileRevalidate))
 	}
 	if r.StaleIfError >= 0 {
-		cc.staleIfError.keepMin(int64(r.StaleIfError))
+		cc.StaleIfError.keepMin(int64(r.StaleIfError))
 	}
 	// cacheobject does not know must-understand (RFC 9111 Section 5.2.2.3)
 	// and lists it among the extensions.
 	for _, ext := range r.Extensions {
 		if name, _, _ := strings.Cut(ext, "="); name == "must-understand" {
-			cc.mustUnderstand = true
+			cc.MustUnderstand = true
 		}
 	}
 }
@@ -400,47 +403,47 @@ func appendFields(fields []string, names cacheobject.FieldNames, bare *bool) []s
 //   - a directive that takes no argument is set anyway ("no-store=1" is
 //     no-store), and no-cache or private with a malformed field list is read
 //     as the bare form: the restrictive reading.
-func (cc *cacheControl) addInvalid(name string, request bool) {
+func (cc *CacheControl) addInvalid(name string, request bool) {
 	switch name {
 	case "max-age":
-		cc.maxAge.keepMin(0)
+		cc.MaxAge.keepMin(0)
 	case "no-cache":
-		cc.noCache = true
+		cc.NoCache = true
 	case "no-store":
-		cc.noStore = true
+		cc.NoStore = true
 	case "no-transform":
-		cc.noTransform = true
+		cc.NoTransform = true
 	}
 	if request {
 		if name == "only-if-cached" {
-			cc.onlyIfCached = true
+			cc.OnlyIfCached = true
 		}
 		return
 	}
 	switch name {
 	case "s-maxage":
-		cc.sMaxAge.keepMin(0)
+		cc.SMaxAge.keepMin(0)
 	case "must-revalidate":
-		cc.mustRevalidate = true
+		cc.MustRevalidate = true
 	case "must-understand":
-		cc.mustUnderstand = true
+		cc.MustUnderstand = true
 	case "private":
-		cc.private = true
+		cc.Private = true
 	case "proxy-revalidate":
-		cc.proxyRevalidate = true
+		cc.ProxyRevalidate = true
 	case "public":
-		cc.public = true
+		cc.Public = true
 	case "immutable":
-		cc.immutable = true
+		cc.Immutable = true
 	}
 }
 
 // finish resolves the combinations of directives once all are merged.
-func (cc *cacheControl) finish() {
-	cc.noCacheFields = tidyFields(cc.noCacheFields, cc.noCache)
-	cc.privateFields = tidyFields(cc.privateFields, cc.private)
-	if cc.maxStale.set {
-		cc.maxStaleAny = false
+func (cc *CacheControl) finish() {
+	cc.NoCacheFields = tidyFields(cc.NoCacheFields, cc.NoCache)
+	cc.PrivateFields = tidyFields(cc.PrivateFields, cc.Private)
+	if cc.MaxStale.Set {
+		cc.MaxStaleAny = false
 	}
 }
 

@@ -1,4 +1,4 @@
-package acache
+package httpsyntax
 
 import (
 	"net/http"
@@ -164,7 +164,7 @@ func TestRFC9110_5_6_7_HTTPDate(t *testing.T) {
 			if now.IsZero() {
 				now = httpDateNow
 			}
-			got, ok := parseHTTPDateAt(tc.in, now)
+			got, ok := ParseHTTPDate(tc.in, now)
 			require.Equal(t, tc.ok, ok, "parseHTTPDateAt(%q)", tc.in)
 			if !tc.ok {
 				assert.True(t, got.IsZero(), "parseHTTPDateAt(%q) = %v, want the zero Time", tc.in, got)
@@ -184,7 +184,7 @@ func TestRFC9110_5_6_7_HTTPDateMonths(t *testing.T) {
 			want.Format("Monday, 02-Jan-06 15:04:05 GMT"),
 			want.Format(time.ANSIC),
 		} {
-			got, ok := parseHTTPDateAt(in, httpDateNow)
+			got, ok := ParseHTTPDate(in, httpDateNow)
 			require.True(t, ok, "parseHTTPDateAt(%q)", in)
 			assert.True(t, want.Equal(got), "parseHTTPDateAt(%q) = %v, want %v", in, got, want)
 		}
@@ -196,7 +196,7 @@ func TestParseHTTPDateUsesNow(t *testing.T) {
 	// its century whenever the test runs.
 	year := time.Now().UTC().Year() + 2
 	in := time.Date(year, time.March, 1, 0, 0, 0, 0, time.UTC).Format("Monday, 02-Jan-06 15:04:05 GMT")
-	got, ok := parseHTTPDateAt(in, time.Now())
+	got, ok := ParseHTTPDate(in, time.Now())
 	require.True(t, ok, "parseHTTPDateAt(%q)", in)
 	assert.Equal(t, year, got.Year())
 }
@@ -230,7 +230,7 @@ func TestHeaderDate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, present, ok := headerDate(tc.header, tc.field, time.Now())
+			got, present, ok := HeaderDate(tc.header, tc.field, time.Now())
 			assert.Equal(t, tc.present, present, "present")
 			require.Equal(t, tc.ok, ok, "ok")
 			if ok {
@@ -247,7 +247,7 @@ func FuzzParseHTTPDate(f *testing.F) {
 		f.Add(tc.in)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := parseHTTPDateAt(s, httpDateNow)
+		got, ok := ParseHTTPDate(s, httpDateNow)
 		if !ok {
 			require.True(t, got.IsZero(), "rejected %q but returned %v", s, got)
 			return
@@ -256,7 +256,7 @@ func FuzzParseHTTPDate(f *testing.F) {
 
 		// Whatever is accepted round-trips through the preferred format.
 		formatted := got.Format(http.TimeFormat)
-		back, ok := parseHTTPDateAt(formatted, httpDateNow)
+		back, ok := ParseHTTPDate(formatted, httpDateNow)
 		require.True(t, ok, "parseHTTPDateAt(%q) = %v, but its IMF-fixdate %q does not parse", s, got, formatted)
 		require.True(t, got.Equal(back), "parseHTTPDateAt(%q) = %v, but %q parses to %v", s, got, formatted, back)
 
@@ -266,12 +266,12 @@ func FuzzParseHTTPDate(f *testing.F) {
 		// whitespace and a "GMT" in another case (it matches names in any
 		// case, but not the zone).
 		trimmed := strings.Trim(s, " \t")
-		if len(trimmed) != imfFixdateLen && len(trimmed) != asctimeLen || strings.Contains(trimmed, ":60 ") {
+		if len(trimmed) != IMFFixdateLen && len(trimmed) != asctimeLen || strings.Contains(trimmed, ":60 ") {
 			return
 		}
-		if len(trimmed) == imfFixdateLen {
-			require.True(t, strings.EqualFold(trimmed[imfFixdateLen-3:], "GMT"), "parseHTTPDateAt(%q): zone", s)
-			trimmed = trimmed[:imfFixdateLen-3] + "GMT"
+		if len(trimmed) == IMFFixdateLen {
+			require.True(t, strings.EqualFold(trimmed[IMFFixdateLen-3:], "GMT"), "parseHTTPDateAt(%q): zone", s)
+			trimmed = trimmed[:IMFFixdateLen-3] + "GMT"
 		}
 		want, err := http.ParseTime(trimmed)
 		require.NoError(t, err, "parseHTTPDateAt(%q) = %v", s, got)
@@ -290,7 +290,7 @@ func BenchmarkParseHTTPDate(b *testing.B) {
 			now := time.Now()
 			b.ReportAllocs()
 			for b.Loop() {
-				parseHTTPDateAt(bc.in, now)
+				ParseHTTPDate(bc.in, now)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package acache
+package httpsyntax
 
 import (
 	"bufio"
@@ -8,49 +8,12 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/textproto"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// FuzzRequestFieldNames checks the request header scan against net/textproto:
-// a name is canonical exactly when CanonicalMIMEHeaderKey leaves it alone,
-// and the canonical view of a header keeps every value.
-func FuzzRequestFieldNames(f *testing.F) {
-	f.Add("authorization", "Bearer a", "Authorization", "Bearer b")
-	f.Add("X-FOO", "1", "x-foo", "2")
-	f.Add("Bad Name", "v", "Cookie", "a\r\nb")
-	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string) {
-		for _, name := range []string{n1, n2} {
-			if validToken(name) && canonicalName(name) != (textproto.CanonicalMIMEHeaderKey(name) == name) {
-				t.Fatalf("canonicalName(%q) = %v; textproto canonicalises it to %q", name, canonicalName(name), textproto.CanonicalMIMEHeaderKey(name))
-			}
-		}
-		h := http.Header{n1: {v1}}
-		h[n2] = append(h[n2], v2)
-		f := scanRequestFields(h)
-		if !validToken(n1) || !validToken(n2) || !validFieldValue(v1) || !validFieldValue(v2) {
-			if !f.invalid {
-				t.Fatalf("%v is not a header net/http sends, yet it passed", h)
-			}
-			return
-		}
-		view := canonicalHeader(h)
-		total := 0
-		for name, values := range view {
-			if !canonicalName(name) {
-				t.Fatalf("canonicalHeader(%v) kept the name %q", h, name)
-			}
-			total += len(values)
-		}
-		if total != 2 {
-			t.Fatalf("canonicalHeader(%v) = %v: values lost or added", h, view)
-		}
-	})
-}
 
 // errNoDial is what the Transport of netHTTPSends dials: it stands for a
 // request net/http would have sent.
@@ -129,7 +92,7 @@ func TestRFC9110_5_6_2_Tokens(t *testing.T) {
 		{"é", false},
 		{"a\x80", false},
 	} {
-		assert.Equal(t, tc.want, validToken(tc.s), "validToken(%q)", tc.s)
+		assert.Equal(t, tc.want, ValidToken(tc.s), "validToken(%q)", tc.s)
 		if tc.s != "" { // net/http reads an empty method as GET
 			_, err := http.NewRequest(tc.s, "http://example.test/", nil)
 			assert.Equal(t, tc.want, err == nil, "validToken(%q) = %v; net/http accepts it as a method: %v", tc.s, tc.want, err == nil)
@@ -159,13 +122,13 @@ func TestRFC9110_5_5_FieldValues(t *testing.T) {
 		{"\x1f", false},
 		{"\x7f", false},
 	} {
-		assert.Equal(t, tc.want, validFieldValue(tc.v), "validFieldValue(%q)", tc.v)
+		assert.Equal(t, tc.want, ValidFieldValue(tc.v), "validFieldValue(%q)", tc.v)
 		assert.Equal(t, tc.want, netHTTPSends(t, http.Header{"X-Value": {tc.v}}),
 			"validFieldValue(%q) = %v; net/http sends it", tc.v, tc.want)
-		assert.Equal(t, tc.want, validHeader(http.Header{"Accept": {"a"}, "X-Value": {"b", tc.v}}), "validHeader with the value %q", tc.v)
+		assert.Equal(t, tc.want, ValidHeader(http.Header{"Accept": {"a"}, "X-Value": {"b", tc.v}}), "validHeader with the value %q", tc.v)
 	}
-	assert.True(t, validHeader(nil), "validHeader(nil)")
-	assert.False(t, validHeader(http.Header{"Bad Name": {"v"}}), "validHeader with a name that is not a token")
+	assert.True(t, ValidHeader(nil), "validHeader(nil)")
+	assert.False(t, ValidHeader(http.Header{"Bad Name": {"v"}}), "validHeader with a name that is not a token")
 }
 
 func TestRFC9110_7_2_Host(t *testing.T) {
@@ -201,7 +164,7 @@ func TestRFC9110_7_2_Host(t *testing.T) {
 		{"a\x7f", false, ""},
 		{"bücher.example", false, "xn--bcher-kva.example"},
 	} {
-		assert.Equal(t, tc.valid, validHost(tc.host), "validHost(%q)", tc.host)
+		assert.Equal(t, tc.valid, ValidHost(tc.host), "validHost(%q)", tc.host)
 		sent, _, err := onTheWire(t, tc.host, nil)
 		require.NoError(t, err, "net/http writing the Host %q", tc.host)
 		assert.Equal(t, tc.sent, sent, "the Host net/http writes for %q", tc.host)
@@ -232,7 +195,7 @@ func TestRFC9110_5_1_CanonicalHeader(t *testing.T) {
 		{"no fields", http.Header{}, http.Header{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := canonicalHeader(tc.h)
+			got := CanonicalHeader(tc.h)
 			assert.Equal(t, tc.want, got, "canonicalHeader(%v)", tc.h)
 			_, read, err := onTheWire(t, "", tc.h)
 			require.NoError(t, err)
@@ -256,7 +219,7 @@ func TestRFC9110_5_1_FieldValuesFold(t *testing.T) {
 		{"absent", http.Header{"X-Other": {"x"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := fieldValuesFold(tc.h, "Authorization")
+			got := FieldValuesFold(tc.h, "Authorization")
 			assert.ElementsMatch(t, tc.want, got, "fieldValuesFold(%v, Authorization)", tc.h)
 			_, read, err := onTheWire(t, "", tc.h)
 			require.NoError(t, err)
@@ -268,7 +231,7 @@ func TestRFC9110_5_1_FieldValuesFold(t *testing.T) {
 		spare := make([]string, 1, 4)
 		spare[0] = "a"
 		h := http.Header{"Authorization": spare, "authorization": {"b"}}
-		assert.Equal(t, []string{"a", "b"}, fieldValuesFold(h, "Authorization"))
+		assert.Equal(t, []string{"a", "b"}, FieldValuesFold(h, "Authorization"))
 		assert.Equal(t, []string{"a"}, h["Authorization"], "the caller's values")
 		assert.Equal(t, "", spare[:2][1], "fieldValuesFold wrote into the spare capacity of the caller's values")
 	})
@@ -288,7 +251,7 @@ func TestRFC9110_5_5_SingleFieldValue(t *testing.T) {
 		{"equal lines", http.Header{"Expires": {"x", "x"}}, "x", true, true},
 		{"lines that differ", http.Header{"Expires": {"x", "y"}}, "", true, false},
 	} {
-		v, present, ok := singleFieldValue(tc.h, "Expires")
+		v, present, ok := SingleFieldValue(tc.h, "Expires")
 		assert.Equal(t, []any{tc.v, tc.present, tc.ok}, []any{v, present, ok}, "%s: singleFieldValue(%v)", tc.name, tc.h)
 	}
 }
@@ -303,7 +266,7 @@ func TestRFC9110_5_6_3_TrimOWS(t *testing.T) {
 		"\r\na\r\n":   "\r\na\r\n",
 		" \t \t":      "",
 	} {
-		assert.Equal(t, want, trimOWS(in), "trimOWS(%q)", in)
+		assert.Equal(t, want, TrimOWS(in), "trimOWS(%q)", in)
 	}
 }
 
@@ -327,9 +290,9 @@ func TestRFC9111_1_2_2_Digits(t *testing.T) {
 		{"1.0", false, 0},
 		{"١", false, 0}, // not an ASCII digit
 	} {
-		assert.Equal(t, tc.valid, isDigits(tc.s), "isDigits(%q)", tc.s)
+		assert.Equal(t, tc.valid, IsDigits(tc.s), "isDigits(%q)", tc.s)
 		if tc.valid {
-			assert.Equal(t, tc.n, parseDigits(tc.s), "parseDigits(%q)", tc.s)
+			assert.Equal(t, tc.n, ParseDigits(tc.s), "parseDigits(%q)", tc.s)
 		}
 	}
 }
