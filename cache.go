@@ -796,7 +796,7 @@ const maxVariants = 8
 // fields as e with other values. A response whose Vary differs from e's is
 // dropped: the origin has changed what it varies on.
 func (c *Cache) keptVariants(e, old *Entry) []*Entry {
-	names := c.metaOf(e).varyNames
+	names := c.metaOf(e).VaryNames
 	if len(names) == 0 && e.Credentials == "" {
 		return nil
 	}
@@ -811,7 +811,7 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 		if unmatchable(v) {
 			continue // an entry of an older encoding whose credentials were dropped
 		}
-		vNames := c.metaOf(v).varyNames
+		vNames := c.metaOf(v).VaryNames
 		otherUser := v.Credentials != "" && e.Credentials != "" && v.Credentials != e.Credentials
 		if slices.Equal(vNames, names) && (otherUser || !varyMatches(names, v.VaryHeader, e.VaryHeader)) {
 			if len(v.Variants) > 0 || len(v.Partitions) > 0 {

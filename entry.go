@@ -249,33 +249,39 @@ func validStoredHeader(h http.Header) bool {
 // time, so that a hit re-parses nothing. One is kept per stored response,
 // so its fields are ordered to leave no padding (176 bytes).
 type entryMeta struct {
+	// Facts are what RFC 9111 derives from the stored response.
+	Facts
 	// from records how the Cache that derived it reads responses.
 	from *derivation
-	cc   httpsyntax.CacheControl
-	// lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
-	lifetime time.Duration
-	// initialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
-	// of the response when it was received. The entry's ResponseTime is
-	// response_time.
-	initialAge time.Duration
-	// varyNames lists the canonical request header names the response varies
-	// on (RFC 9111 Section 4.1).
-	varyNames []string
 	// hitHeaderValues counts the values of the stored header that a hit
 	// serves (see withheldOnHit), for a one-allocation clone.
 	hitHeaderValues int32
 	// protoMajor and protoMinor are the version of the entry's Proto.
 	protoMajor, protoMinor uint8
-	// varyOK is false when the response's Vary can never be matched: a
-	// decoded entry that should not have been stored.
-	varyOK bool
-	// validator reports an ETag or Last-Modified: the response can be
-	// revalidated (RFC 9111 Section 4.3.1).
-	validator bool
 	// withheld reports that the stored header has fields a hit leaves out
 	// (withheldOnHit). Most have none, and a hit then copies every field
 	// without asking; no second header is kept per entry either way.
 	withheld bool
+}
+
+// Facts are what RFC 9111 derives from a stored response, once, so that a
+// hit parses nothing.
+type Facts struct {
+	CC httpsyntax.CacheControl
+	// Lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
+	Lifetime time.Duration
+	// InitialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
+	// of the response when it was received.
+	InitialAge time.Duration
+	// VaryNames lists the canonical request header names the response varies
+	// on (RFC 9111 Section 4.1).
+	VaryNames []string
+	// VaryOK is false when the response's Vary can never be matched: a
+	// decoded entry that should not have been stored.
+	VaryOK bool
+	// Validator reports an ETag or Last-Modified: the response can be
+	// revalidated (RFC 9111 Section 4.3.1).
+	Validator bool
 }
 
 // withheldOnHit reports a stored field that a hit does not serve: Age,
@@ -286,7 +292,7 @@ func (m *entryMeta) withheldOnHit(name string) bool {
 	if name == "Age" || name == XFromCache || isHopByHop(name) {
 		return true
 	}
-	_, found := slices.BinarySearch(m.cc.NoCacheFields, name)
+	_, found := slices.BinarySearch(m.CC.NoCacheFields, name)
 	return found
 }
 
@@ -304,23 +310,23 @@ type derivation struct {
 func deriveMeta(e *Entry, from *derivation) *entryMeta {
 	shared, targets, policy := from.shared, from.targets, from.policy
 	m := &entryMeta{
+		Facts:      Facts{CC: responseDirectives(e.Header, targets)},
 		from:       from,
-		cc:         responseDirectives(e.Header, targets),
 		protoMajor: 1,
 		protoMinor: 1,
 	}
 	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok && major <= 255 && minor <= 255 {
 		m.protoMajor, m.protoMinor = uint8(major), uint8(minor)
 	}
-	m.varyNames, m.varyOK = varyNames(e.Header)
-	m.validator = hasValidator(e.Header)
+	m.VaryNames, m.VaryOK = varyNames(e.Header)
+	m.Validator = hasValidator(e.Header)
 	dateValue := dateValue(e.Header, e.ResponseTime)
-	lifetime, explicit := freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue, shared)
-	m.lifetime = policy.lifetime(lifetime, explicit, e.FreshFor)
+	lifetime, explicit := freshnessLifetime(e.StatusCode, e.Header, m.CC, dateValue, shared)
+	m.Lifetime = policy.lifetime(lifetime, explicit, e.FreshFor)
 	if e.FreshFor > 0 {
-		m.cc.NoCache = false // a rule's freshness replaces the origin's no-cache
+		m.CC.NoCache = false // a rule's freshness replaces the origin's no-cache
 	}
-	m.initialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
+	m.InitialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 
 	for name, values := range e.Header {
 		if m.withheldOnHit(name) {

@@ -192,11 +192,11 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 		}
 		if d.freshFor > 0 { // the request's own freshness (Control.FreshFor)
 			own := *m
-			own.lifetime = d.freshFor
+			own.Lifetime = d.freshFor
 			m = &own
 		}
-		age := currentAge(m, v.ResponseTime, d.now)
-		usable := servable(m, d.reqCC, age, c.shared)
+		age := currentAge(&m.Facts, v.ResponseTime, d.now)
+		usable := servable(&m.Facts, d.reqCC, age, c.shared)
 		if d.entry == nil || usable {
 			d.entry, d.meta, d.entryKey, d.age = v, m, key, age
 		}
@@ -207,8 +207,8 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 	if d.entry == nil {
 		return
 	}
-	d.ttl = ttl(d.meta.lifetime, d.age)
-	f.meta, f.age = d.meta, d.age
+	d.ttl = ttl(d.meta.Lifetime, d.age)
+	f.meta, f.age = &d.meta.Facts, d.age
 	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
 		// The cache may add the stored response's entity-tag to the
 		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
@@ -311,10 +311,10 @@ func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
 	credentials := "" // of the request, hashed only when a variant needs it
 	for v := range e.responses() {
 		m := c.metaOf(v)
-		if !m.varyOK || !c.variantMatches(m.varyNames, v.VaryHeader, h) {
+		if !m.VaryOK || !c.variantMatches(m.VaryNames, v.VaryHeader, h) {
 			continue
 		}
-		if v.Credentials != "" || (m.cc.Private && !c.shared) {
+		if v.Credentials != "" || (m.CC.Private && !c.shared) {
 			if credentials == "" {
 				credentials = c.credentialsOf(h)
 			}
@@ -406,9 +406,9 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		return a
 	}
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
-	age := currentAge(e.meta, e.ResponseTime, times.response)
-	switch left := e.meta.lifetime - age; {
-	case left <= 0 && !hasValidator(e.Header) && !staleUsable(e.meta, -left, c.shared):
+	age := currentAge(&e.meta.Facts, e.ResponseTime, times.response)
+	switch left := e.meta.Lifetime - age; {
+	case left <= 0 && !hasValidator(e.Header) && !staleUsable(&e.meta.Facts, -left, c.shared):
 		// Stale on arrival, nothing to revalidate it with, and no window
 		// in which it may be served stale (a CDN's max-age=60,
 		// stale-while-revalidate=600 with Age: 75 has one).
@@ -423,7 +423,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	}
 	a.entry = e
 	a.status.Stored = true
-	a.status.TTL = ttl(e.meta.lifetime, age)
+	a.status.TTL = ttl(e.meta.Lifetime, age)
 	return a
 }
 
@@ -503,8 +503,8 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc httpsyntax.CacheCo
 	}
 	ensureDate(e.Header, times.response)
 	m := deriveMeta(e, c.derivation) // the entry carries it: not for the memo
-	e.VaryHeader = c.storedVaryHeader(d.req.Header, m.varyNames)
-	if m.cc.Private && !c.shared {
+	e.VaryHeader = c.storedVaryHeader(d.req.Header, m.VaryNames)
+	if m.CC.Private && !c.shared {
 		// RFC 9111 Section 5.2.2.7: intended for a single user. A private
 		// cache may store it, but several clients may share this one: it is
 		// served only to requests with the same credentials.
@@ -536,8 +536,8 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 	fresh = *d
 	fresh.entry, fresh.meta = e, e.meta
 	fresh.now = times.response
-	fresh.age = currentAge(e.meta, e.ResponseTime, times.response)
-	fresh.ttl = ttl(e.meta.lifetime, fresh.age)
+	fresh.age = currentAge(&e.meta.Facts, e.ResponseTime, times.response)
+	fresh.ttl = ttl(e.meta.Lifetime, fresh.age)
 	status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
 		Stored: true, TTL: fresh.ttl, Detail: d.detail}
 	if refused != 0 {
@@ -566,7 +566,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 	fresh.Variants = nil
 	fresh.RequestTime, fresh.ResponseTime = times.request, times.response
 	fresh.meta = deriveMeta(&fresh, c.derivation)
-	if fresh.meta.cc.Private && !c.shared && fresh.Credentials == "" {
+	if fresh.meta.CC.Private && !c.shared && fresh.Credentials == "" {
 		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
 	}
 	if refused := c.freshenedRefusals(req, d, &fresh); refused != 0 {
@@ -588,7 +588,7 @@ func (c *Cache) freshenedRefusals(req *http.Request, d *decision, e *Entry) refu
 	const fromFields = refuseRequestNoStore | refuseMustUnderstand | refuseNoStore | refusePrivate |
 		refuseAuthorization | refuseVaryStar
 	resp := &http.Response{StatusCode: e.StatusCode, Proto: e.Proto, Header: e.Header, Request: req}
-	refused := storable(req, d.reqCC, resp, e.meta.cc, c.shared) & fromFields
+	refused := storable(req, d.reqCC, resp, e.meta.CC, c.shared) & fromFields
 	if refused&overridable != 0 && c.ruleFor(req, resp).Store == StoreAlways {
 		refused &^= overridable
 	}
@@ -655,11 +655,11 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	}()
 	defer c.recovered("serve", &failed)
 	now := c.now()
-	age := currentAge(d.meta, d.entry.ResponseTime, now)
-	if !staleOnErrorAllowed(d.meta, d.reqCC, age, c.shared, c.serveStale) {
+	age := currentAge(&d.meta.Facts, d.entry.ResponseTime, now)
+	if !staleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
 		return nil
 	}
-	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: ttl(d.meta.lifetime, age), Detail: "stale-if-error"}
+	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: ttl(d.meta.Lifetime, age), Detail: "stale-if-error"}
 	if err == nil {
 		status.FwdStatus = resp.StatusCode
 		discardBody(resp)

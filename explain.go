@@ -125,9 +125,9 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		}()
 	}
 	m := deriveMeta(e, c.derivation)
-	x.FreshFor = m.lifetime
+	x.FreshFor = m.Lifetime
 	x.FreshnessFrom = freshnessSource(e, m, c.shared)
-	if rfc, _ := freshnessLifetime(e.StatusCode, e.Header, m.cc, dateValue(e.Header, now), c.shared); rfc != m.lifetime {
+	if rfc, _ := freshnessLifetime(e.StatusCode, e.Header, m.CC, dateValue(e.Header, now), c.shared); rfc != m.Lifetime {
 		x.FreshnessFrom = "policy" // WithDefaultFreshness, WithMaxFreshness
 		if e.FreshFor > 0 {
 			x.FreshnessFrom = "rule" // WithRule
@@ -138,7 +138,7 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 			x.FreshFor, x.FreshnessFrom = min(ctl.FreshFor, maxAge), "request" // Control.FreshFor
 		}
 	}
-	x.Age = currentAge(m, e.ResponseTime, now).Truncate(time.Second) // as the Age field states it
+	x.Age = currentAge(&m.Facts, e.ResponseTime, now).Truncate(time.Second) // as the Age field states it
 	x.TTL = ttl(x.FreshFor, x.Age)
 	if x.Stored {
 		x.TTL = s.TTL
@@ -165,13 +165,13 @@ func (c *Cache) ownCacheStatus(h http.Header) (CacheStatus, bool) {
 // from, in its order of precedence.
 func freshnessSource(e *Entry, m *entryMeta, shared bool) string {
 	switch {
-	case shared && m.cc.SMaxAge.Set:
+	case shared && m.CC.SMaxAge.Set:
 		return "s-maxage"
-	case m.cc.MaxAge.Set:
+	case m.CC.MaxAge.Set:
 		return "max-age"
 	case len(e.Header["Expires"]) > 0:
 		return "Expires"
-	case m.lifetime > 0:
+	case m.Lifetime > 0:
 		return "heuristic"
 	}
 	return ""

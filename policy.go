@@ -149,8 +149,8 @@ func correctedInitialAge(h http.Header, dateValue, requestTime, responseTime tim
 // time it has spent in the cache.
 //
 // [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
-func currentAge(m *entryMeta, responseTime, now time.Time) time.Duration {
-	return clampAge(m.initialAge + clampAge(now.Sub(responseTime)))
+func currentAge(m *Facts, responseTime, now time.Time) time.Duration {
+	return clampAge(m.InitialAge + clampAge(now.Sub(responseTime)))
 }
 
 // maxAge is the oldest age the cache computes: 2^31 seconds, the largest
@@ -239,32 +239,32 @@ func understoodStatus(status int) bool {
 // [RFC 9111 Section 4.2] and the request directives of Section 5.2.1.
 //
 // [RFC 9111 Section 4.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2
-func servable(m *entryMeta, reqCC httpsyntax.CacheControl, age time.Duration, shared bool) bool {
-	if m.cc.NoCache || reqCC.NoCache {
+func servable(m *Facts, reqCC httpsyntax.CacheControl, age time.Duration, shared bool) bool {
+	if m.CC.NoCache || reqCC.NoCache {
 		return false // Sections 5.2.2.4 and 5.2.1.4: validation required
 	}
 	// An immutable response is not revalidated while fresh (RFC 8246
 	// Section 2): a request max-age, such as a browser's reload, does not
 	// cut its freshness short.
-	immutableFresh := m.cc.Immutable && m.lifetime > age
+	immutableFresh := m.CC.Immutable && m.Lifetime > age
 	if reqCC.MaxAge.Set && age > seconds(int64(reqCC.MaxAge.Seconds)) && !immutableFresh {
 		return false // Section 5.2.1.1
 	}
-	if reqCC.MinFresh.Set && m.lifetime-age < seconds(int64(reqCC.MinFresh.Seconds)) {
+	if reqCC.MinFresh.Set && m.Lifetime-age < seconds(int64(reqCC.MinFresh.Seconds)) {
 		return false // Section 5.2.1.3
 	}
-	if m.lifetime > age {
+	if m.Lifetime > age {
 		return true
 	}
 	// Stale: only a request's max-stale allows it (Section 4.2.4), and never
 	// past must-revalidate (Section 5.2.2.2) or, in a shared cache,
 	// proxy-revalidate and s-maxage (Sections 5.2.2.8 and 5.2.2.10).
-	if m.cc.MustRevalidate || (shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set)) {
+	if m.CC.MustRevalidate || (shared && (m.CC.ProxyRevalidate || m.CC.SMaxAge.Set)) {
 		return false
 	}
 	switch {
 	case reqCC.MaxStale.Set:
-		return age-m.lifetime <= seconds(int64(reqCC.MaxStale.Seconds))
+		return age-m.Lifetime <= seconds(int64(reqCC.MaxStale.Seconds))
 	case reqCC.MaxStaleAny:
 		return true
 	}
@@ -585,7 +585,7 @@ type found struct {
 	// meta describes the stored response selected for the request, or is
 	// nil when there is none; varyMiss reports that responses are stored for
 	// the URI but none for the request's Vary selection.
-	meta     *entryMeta
+	meta     *Facts
 	varyMiss bool
 	age      time.Duration // the selected response's current age
 
@@ -647,10 +647,10 @@ func decideForward(f *found) verdict {
 		return verdict{action: serveStale, detail: "stale-while-revalidate"}
 	}
 	fwd := FwdRequest // the request's directives ask for the origin
-	if f.meta.lifetime <= f.age || f.meta.cc.NoCache {
+	if f.meta.Lifetime <= f.age || f.meta.CC.NoCache {
 		fwd = FwdStale
 	}
-	if f.meta.validator && (!f.conditionals || f.unionETag) && f.resendable {
+	if f.meta.Validator && (!f.conditionals || f.unionETag) && f.resendable {
 		return verdict{action: revalidate, fwd: fwd}
 	}
 	return verdict{action: forward, fwd: fwd}
@@ -664,15 +664,15 @@ func decideForward(f *found) verdict {
 // that asks for a fresh response (no-cache, max-age, min-fresh).
 //
 // [RFC 5861 Section 3]: https://www.rfc-editor.org/rfc/rfc5861#section-3
-func staleWhileRevalidateAllowed(m *entryMeta, reqCC httpsyntax.CacheControl, age time.Duration, shared bool) bool {
+func staleWhileRevalidateAllowed(m *Facts, reqCC httpsyntax.CacheControl, age time.Duration, shared bool) bool {
 	switch {
-	case !m.cc.StaleWhileRevalidate.Set, m.cc.MustRevalidate, m.cc.NoCache,
-		shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set),
+	case !m.CC.StaleWhileRevalidate.Set, m.CC.MustRevalidate, m.CC.NoCache,
+		shared && (m.CC.ProxyRevalidate || m.CC.SMaxAge.Set),
 		reqCC.NoCache, reqCC.MaxAge.Set, reqCC.MinFresh.Set:
 		return false
 	}
-	staleness := age - m.lifetime
-	return staleness >= 0 && staleness <= seconds(int64(m.cc.StaleWhileRevalidate.Seconds))
+	staleness := age - m.Lifetime
+	return staleness >= 0 && staleness <= seconds(int64(m.CC.StaleWhileRevalidate.Seconds))
 }
 
 // staleUsable reports whether a response stale by staleness may still be
@@ -684,12 +684,12 @@ func staleWhileRevalidateAllowed(m *entryMeta, reqCC httpsyntax.CacheControl, ag
 // then.
 //
 // [RFC 5861]: https://www.rfc-editor.org/rfc/rfc5861
-func staleUsable(m *entryMeta, staleness time.Duration, shared bool) bool {
-	if m.cc.MustRevalidate || m.cc.NoCache || shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set) {
+func staleUsable(m *Facts, staleness time.Duration, shared bool) bool {
+	if m.CC.MustRevalidate || m.CC.NoCache || shared && (m.CC.ProxyRevalidate || m.CC.SMaxAge.Set) {
 		return false
 	}
-	return m.cc.StaleWhileRevalidate.Set && staleness <= seconds(int64(m.cc.StaleWhileRevalidate.Seconds)) ||
-		m.cc.StaleIfError.Set && staleness <= seconds(int64(m.cc.StaleIfError.Seconds))
+	return m.CC.StaleWhileRevalidate.Set && staleness <= seconds(int64(m.CC.StaleWhileRevalidate.Seconds)) ||
+		m.CC.StaleIfError.Set && staleness <= seconds(int64(m.CC.StaleIfError.Seconds))
 }
 
 // staleOnErrorAllowed reports whether a stale stored response may be served
@@ -705,18 +705,18 @@ func staleUsable(m *entryMeta, staleness time.Duration, shared bool) bool {
 // response or of the request does not lift that.
 //
 // [RFC 5861 Section 4]: https://www.rfc-editor.org/rfc/rfc5861#section-4
-func staleOnErrorAllowed(m *entryMeta, reqCC httpsyntax.CacheControl, age time.Duration, shared, anyStale bool) bool {
-	if m.cc.MustRevalidate || m.cc.NoCache || reqCC.NoCache ||
-		shared && (m.cc.ProxyRevalidate || m.cc.SMaxAge.Set) {
+func staleOnErrorAllowed(m *Facts, reqCC httpsyntax.CacheControl, age time.Duration, shared, anyStale bool) bool {
+	if m.CC.MustRevalidate || m.CC.NoCache || reqCC.NoCache ||
+		shared && (m.CC.ProxyRevalidate || m.CC.SMaxAge.Set) {
 		return false
 	}
-	staleness := max(0, age-m.lifetime)
+	staleness := max(0, age-m.Lifetime)
 	if reqCC.MaxStale.Set && staleness > seconds(int64(reqCC.MaxStale.Seconds)) ||
 		reqCC.MaxAge.Set && age > seconds(int64(reqCC.MaxAge.Seconds)) {
 		return false
 	}
 	switch {
-	case m.cc.StaleIfError.Set && staleness <= seconds(int64(m.cc.StaleIfError.Seconds)):
+	case m.CC.StaleIfError.Set && staleness <= seconds(int64(m.CC.StaleIfError.Seconds)):
 		return true
 	case reqCC.StaleIfError.Set && staleness <= seconds(int64(reqCC.StaleIfError.Seconds)):
 		return true

@@ -557,14 +557,14 @@ func TestPolicyCurrentAge(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := &entryMeta{initialAge: tc.initialAge}
+			m := &Facts{InitialAge: tc.initialAge}
 			assert.Equal(t, tc.want, currentAge(m, policyT0, policyT0.Add(tc.now)), "current_age: %s", tc.wrong)
 		})
 	}
 
 	t.Run("1.2.2 a response time of zero (a decoded entry) saturates", func(t *testing.T) {
 		t.Parallel()
-		m := &entryMeta{initialAge: 5 * time.Second}
+		m := &Facts{InitialAge: 5 * time.Second}
 		assert.Equal(t, policyMaxDelta, currentAge(m, time.Time{}, policyT0),
 			"now minus a zero response time saturates; adding the initial age would wrap negative and look fresh")
 	})
@@ -584,7 +584,7 @@ func TestPolicyCurrentAge(t *testing.T) {
 		}
 		m := deriveMeta(e, &derivation{shared: false})
 		// max(apparent 10s, Age 5s + delay 2s) + resident 100s.
-		assert.Equal(t, 110*time.Second, currentAge(m, e.ResponseTime, policyT0.Add(100*time.Second)),
+		assert.Equal(t, 110*time.Second, currentAge(&m.Facts, e.ResponseTime, policyT0.Add(100*time.Second)),
 			"a stored response would be served with the wrong Age and for the wrong time")
 	})
 }
@@ -786,10 +786,9 @@ func TestPolicyServable(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := &entryMeta{
-				from:     &derivation{shared: tc.shared},
-				cc:       httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {tc.respCC}}),
-				lifetime: tc.lifetime,
+			m := &Facts{
+				CC:       httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {tc.respCC}}),
+				Lifetime: tc.lifetime,
 			}
 			reqCC := httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {tc.reqCC}})
 			assert.Equal(t, tc.want, servable(m, reqCC, tc.age, tc.shared), "%s", tc.wrong)
@@ -1214,11 +1213,11 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		assert.Equal(t, int32(7), m.hitHeaderValues, "a hit would clone the header into a wrongly sized buffer")
 		assert.Len(t, h["Age"], 1, "deriving the metadata would change the stored header")
 
-		assert.Equal(t, 60*time.Second, m.lifetime, "the stored response would get the wrong freshness lifetime")
+		assert.Equal(t, 60*time.Second, m.Lifetime, "the stored response would get the wrong freshness lifetime")
 		// max(apparent 10s, Age 5s + delay 1s).
-		assert.Equal(t, 10*time.Second, m.initialAge, "the stored response would be served with the wrong Age")
-		assert.Equal(t, []string{"Accept-Encoding", "Accept"}, m.varyNames, "the stored response would be matched on the wrong request fields")
-		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.cc.NoCacheFields, "the response's directives would be misread")
+		assert.Equal(t, 10*time.Second, m.InitialAge, "the stored response would be served with the wrong Age")
+		assert.Equal(t, []string{"Accept-Encoding", "Accept"}, m.VaryNames, "the stored response would be matched on the wrong request fields")
+		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.CC.NoCacheFields, "the response's directives would be misread")
 		assert.False(t, m.from.shared, "the metadata would claim the wrong cache mode")
 	})
 
@@ -1235,9 +1234,9 @@ func TestPolicyDeriveMeta(t *testing.T) {
 	t.Run("4.2.1 a shared cache derives the s-maxage lifetime", func(t *testing.T) {
 		t.Parallel()
 		h := http.Header{"Cache-Control": {"max-age=60, s-maxage=600"}, "Date": {policyAt(0)}}
-		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).lifetime,
+		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).Lifetime,
 			"a shared cache would ignore s-maxage")
-		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false}).lifetime,
+		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false}).Lifetime,
 			"a private cache would apply s-maxage")
 		assert.True(t, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).from.shared, "the metadata would claim the wrong cache mode")
 	})
@@ -1246,8 +1245,8 @@ func TestPolicyDeriveMeta(t *testing.T) {
 		t.Parallel()
 		h := http.Header{"Expires": {policyAt(time.Hour)}}
 		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false})
-		assert.Equal(t, time.Hour, m.lifetime, "a response without Date would get the wrong lifetime from Expires")
-		assert.Equal(t, time.Second, m.initialAge, "a response without Date would get the wrong initial age")
+		assert.Equal(t, time.Hour, m.Lifetime, "a response without Date would get the wrong lifetime from Expires")
+		assert.Equal(t, time.Second, m.InitialAge, "a response without Date would get the wrong initial age")
 	})
 
 	statuses := []struct {
@@ -1297,15 +1296,15 @@ func TestPolicyDeriveMeta(t *testing.T) {
 // what it found: one row per rule of RFC 9111 Sections 4 and 5.2.1.
 func TestPolicyVerdict(t *testing.T) {
 	t.Parallel()
-	meta := func(cc string, lifetime time.Duration) *entryMeta {
-		return &entryMeta{cc: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: lifetime}
+	meta := func(cc string, lifetime time.Duration) *Facts {
+		return &Facts{CC: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), Lifetime: lifetime}
 	}
 	req := func(cc string) httpsyntax.CacheControl {
 		return httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {cc}})
 	}
-	withValidator := func(m *entryMeta) *entryMeta {
+	withValidator := func(m *Facts) *Facts {
 		v := *m
-		v.validator = true
+		v.Validator = true
 		return &v
 	}
 	fresh := meta("max-age=60", time.Minute)
@@ -1379,15 +1378,15 @@ func TestPolicyVerdict(t *testing.T) {
 
 func TestPolicyStaleOnErrorAllowed(t *testing.T) {
 	t.Parallel()
-	meta := func(cc string) *entryMeta {
-		return &entryMeta{cc: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
+	meta := func(cc string) *Facts {
+		return &Facts{CC: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), Lifetime: time.Minute}
 	}
 	req := func(cc string) httpsyntax.CacheControl {
 		return httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {cc}})
 	}
 	rows := []struct {
 		name     string
-		meta     *entryMeta
+		meta     *Facts
 		reqCC    httpsyntax.CacheControl
 		age      time.Duration
 		shared   bool

@@ -269,7 +269,7 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 			VaryHeader:  redactedVaryHeader(v.VaryHeader),
 			Partitioned: partitioned || v.Credentials != "",
 			Stored:      v.ResponseTime,
-			TTL:         ttl(m.lifetime, currentAge(m, v.ResponseTime, now)),
+			TTL:         ttl(m.Lifetime, currentAge(&m.Facts, v.ResponseTime, now)),
 			Size:        v.ownSize(),
 		})
 	}

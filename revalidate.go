@@ -114,7 +114,7 @@ func (c *Cache) inBackground(from context.Context, job func(ctx context.Context)
 // collapse wait: a refresh that hangs holds one slot, not all of them.
 func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision) {
 	key := d.key
-	if d.now.Sub(d.entry.ResponseTime) < refreshInterval(d.meta) {
+	if d.now.Sub(d.entry.ResponseTime) < refreshInterval(&d.meta.Facts) {
 		return // refreshed a moment ago: an origin whose Age keeps it stale is asked no more often
 	}
 	if !c.background.claim(key) {
@@ -128,7 +128,7 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 	refresh := *d
 	refresh.budget = nil // background work: its backend calls keep no caller waiting
 	refresh.verdict = verdict{action: forward, fwd: FwdStale}
-	if d.meta.validator {
+	if d.meta.Validator {
 		refresh.action = revalidate
 	}
 	started := c.inBackground(req.Context(), func(ctx context.Context) {
@@ -153,8 +153,8 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 // response is stale within it only when it arrived stale (an Age past its
 // max-age, as a CDN may send): refreshing it on every request would ask the
 // origin each time for a response that arrives as stale again.
-func refreshInterval(m *entryMeta) time.Duration {
-	return max(time.Second, m.lifetime)
+func refreshInterval(m *Facts) time.Duration {
+	return max(time.Second, m.Lifetime)
 }
 
 // refreshedSince reports whether the response stored for d's request now,
@@ -166,7 +166,7 @@ func (c *Cache) refreshedSince(ctx context.Context, d *decision) bool {
 		return false
 	}
 	v, m := c.selectVariant(e, d.req.Header)
-	return v != nil && c.now().Sub(v.ResponseTime) < refreshInterval(m)
+	return v != nil && c.now().Sub(v.ResponseTime) < refreshInterval(&m.Facts)
 }
 
 // refreshRequest returns the request a background refresh sends in place of

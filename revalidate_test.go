@@ -212,8 +212,8 @@ func TestRFC5861_3_CloseStopsBackgroundWork(t *testing.T) {
 
 func TestPolicyStaleWhileRevalidateAllowed(t *testing.T) {
 	t.Parallel()
-	meta := func(cc string) *entryMeta {
-		return &entryMeta{cc: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), lifetime: time.Minute}
+	meta := func(cc string) *Facts {
+		return &Facts{CC: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), Lifetime: time.Minute}
 	}
 	swr := meta("max-age=60, stale-while-revalidate=30")
 	for _, tc := range []struct {

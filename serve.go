@@ -47,7 +47,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 		header["Cache-Status"] = spare[2:3:3]
 	}
 	if validated {
-		for _, name := range m.cc.NoCacheFields {
+		for _, name := range m.CC.NoCacheFields {
 			if values, ok := e.Header[name]; ok {
 				header[name] = slices.Clone(values) // the caller may write to it
 			}
@@ -88,7 +88,7 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	defer c.recovered("serve", &failed)
 	// The ttl and the Age field come from the same whole seconds of age, so
 	// that the two agree (max-age=60 at Age: 0 is ttl=60).
-	left := ttl(d.meta.lifetime, d.age)
+	left := ttl(d.meta.Lifetime, d.age)
 	member := c.hitMember(int64(left / time.Second))
 	if d.detail != "" { // stale-while-revalidate: the ttl is negative
 		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.detail}.String()
@@ -129,7 +129,7 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	}()
 	defer c.recovered("serve", &failed)
 	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true,
-		TTL: ttl(d.meta.lifetime, d.age), Detail: d.detail}
+		TTL: ttl(d.meta.Lifetime, d.age), Detail: d.detail}
 	if d.action == serveStale {
 		c.observed.staleServed.Add(1)
 	}

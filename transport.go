@@ -164,7 +164,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		return c.decided(eventStale, d, stale), nil
 	}
 	if err != nil {
-		if d.action == revalidate && d.meta.cc.MustRevalidate {
+		if d.action == revalidate && d.meta.CC.MustRevalidate {
 			// RFC 9111 Section 5.2.2.2: never the stale response; an error
 			// response instead.
 			return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, "must-revalidate: "+err.Error())), nil
