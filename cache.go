@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Default limits of a Cache; see [WithMaxEntries], [WithMaxBytes] and
@@ -485,7 +486,7 @@ func (c *Cache) appendVaryDigest(dst []byte, name string, values []string) []byt
 	if len(values) == 1 && !strings.Contains(values[0], ",") {
 		p.in = append(p.in, httpsyntax.TrimOWS(values[0])...) // normalizedList, without allocating
 	} else {
-		p.in = append(p.in, normalizedList(values)...)
+		p.in = append(p.in, policy.NormalizedList(values)...)
 	}
 	p.mac.Reset()
 	p.mac.Write(p.in)
@@ -499,7 +500,7 @@ func (c *Cache) appendVaryDigest(dst []byte, name string, values []string) []byt
 // response's Vary select, as the entry keeps them (RFC 9111 Section 4.1):
 // as sent, but for credentials, kept as a keyed hash.
 func (c *Cache) storedVaryHeader(req http.Header, names []string) http.Header {
-	h := varyHeader(req, names)
+	h := policy.VaryHeader(req, names)
 	for name, values := range h {
 		if credentialField(name) {
 			h[name] = []string{c.varyDigest(name, values)}
@@ -537,7 +538,7 @@ func (c *Cache) variantMatches(names []string, stored, req http.Header) bool {
 			if len(storedValues) != 1 || string(c.appendVaryDigest(digest[:0], name, reqValues)) != storedValues[0] {
 				return false
 			}
-		case selectingValue(name, storedValues) != selectingValue(name, reqValues):
+		case policy.SelectingValue(name, storedValues) != policy.SelectingValue(name, reqValues):
 			return false
 		}
 	}
@@ -603,7 +604,7 @@ func (c *Cache) lookup(ctx context.Context, b *budget, key string, got *Entry) *
 // Cache: those of the first targeted field it has (RFC 9213), else those of
 // Cache-Control.
 func (c *Cache) responseCacheControl(h http.Header) httpsyntax.CacheControl {
-	return responseDirectives(h, c.targets)
+	return policy.ResponseDirectives(h, c.targets)
 }
 
 // touch marks key as recently used; a failure only costs recency. A hit
@@ -813,7 +814,7 @@ func (c *Cache) keptVariants(e, old *Entry) []*Entry {
 		}
 		vNames := c.metaOf(v).VaryNames
 		otherUser := v.Credentials != "" && e.Credentials != "" && v.Credentials != e.Credentials
-		if slices.Equal(vNames, names) && (otherUser || !varyMatches(names, v.VaryHeader, e.VaryHeader)) {
+		if slices.Equal(vNames, names) && (otherUser || !policy.VaryMatches(names, v.VaryHeader, e.VaryHeader)) {
 			if len(v.Variants) > 0 || len(v.Partitions) > 0 {
 				flat := *v // a variant has neither variants nor an index
 				flat.Variants, flat.Partitions = nil, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Reasons a cache forwarded a request, the values of the fwd parameter defined
@@ -14,14 +15,14 @@ import (
 //
 // [RFC 9211 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9211#section-2.2
 const (
-	FwdBypass   = "bypass"    // the cache was configured or decided not to handle the request
-	FwdMethod   = "method"    // the request method is not cacheable
-	FwdURIMiss  = "uri-miss"  // nothing was stored for the URI
-	FwdVaryMiss = "vary-miss" // a response was stored, for another variant
-	FwdMiss     = "miss"      // the cache did not find a usable response
-	FwdRequest  = "request"   // the request's directives asked for the origin
-	FwdStale    = "stale"     // the stored response was stale
-	FwdPartial  = "partial"   // the stored response was incomplete (RFC 9111 Section 3.3)
+	FwdBypass   = policy.FwdBypass   // the cache was configured or decided not to handle the request
+	FwdMethod   = policy.FwdMethod   // the request method is not cacheable
+	FwdURIMiss  = policy.FwdURIMiss  // nothing was stored for the URI
+	FwdVaryMiss = policy.FwdVaryMiss // a response was stored, for another variant
+	FwdMiss     = policy.FwdMiss     // the cache did not find a usable response
+	FwdRequest  = policy.FwdRequest  // the request's directives asked for the origin
+	FwdStale    = policy.FwdStale    // the stored response was stale
+	FwdPartial  = policy.FwdPartial  // the stored response was incomplete (RFC 9111 Section 3.3)
 )
 
 // CacheStatus is one cache's report of how it handled a request: a member of

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // The encoding of an Entry, version 2:
@@ -297,7 +299,7 @@ func (r *decoder) record(withVariants bool) *Entry {
 	e.Uncompressed = r.bool()
 	if r.version >= 2 {
 		freshFor := r.uvarint()
-		if freshFor > uint64(maxAge) {
+		if freshFor > uint64(policy.MaxAge) {
 			r.fail("a rule's freshness of %d ns", freshFor)
 		}
 		e.FreshFor = time.Duration(freshFor)

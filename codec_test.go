@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -192,7 +193,7 @@ func TestEntryDecodingRejectsBadInput(t *testing.T) {
 	noVersion[len(codecMagic)] = 0
 	reject("version 0", resum(noVersion))
 	ruled := codecEntries()["full"]
-	ruled.FreshFor = maxAge + 1
+	ruled.FreshFor = policy.MaxAge + 1
 	tooFresh, err := ruled.MarshalBinary()
 	require.NoError(t, err)
 	reject("a rule's freshness past 2^31 seconds", tooFresh)

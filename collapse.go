@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // DefaultCollapseWait is how long, by default, a request waits for a twin
@@ -108,7 +110,7 @@ func (fs *flights) inFlight() int {
 // cannot give (no-store, no-cache, a Range) and carries no validators of its
 // own.
 func collapsible(d *decision) bool {
-	return (d.action == forward || d.action == revalidate) && !d.bypass &&
+	return (d.Action == policy.Forward || d.Action == policy.Revalidate) && !d.bypass &&
 		d.req.Method == http.MethodGet && !d.reqCC.NoStore && !d.reqCC.NoCache &&
 		!d.fields.rangeRequest && !d.fields.conditionals
 }
@@ -144,13 +146,13 @@ func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision
 		return nil, d, err
 	}
 	again := c.decideWithin(req, d.budget)
-	if again.action != serve && again.action != serveStale {
+	if again.Action != policy.Serve && again.Action != policy.ServeStale {
 		return nil, again, nil
 	}
 	// What the twin stored may be stale already (it arrived so, within its
 	// stale-while-revalidate window): it is served as it was to the twin,
 	// not fetched once more.
-	if resp := c.collapsedHit(req, &again, d.fwd); resp != nil {
+	if resp := c.collapsedHit(req, &again, d.Fwd); resp != nil {
 		return resp, again, nil
 	}
 	return nil, bypassing(again.req, FwdBypass, "cache error"), nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -316,14 +317,14 @@ func TestCollapseNeverForRequestsThatMustGoThemselves(t *testing.T) {
 		"Range":              {"Range": {"bytes=0-3"}},
 		"its own validators": {"If-None-Match": {`"v0"`}},
 	} {
-		d := decision{req: &http.Request{Method: http.MethodGet, Header: header}, verdict: verdict{action: forward}}
+		d := decision{req: &http.Request{Method: http.MethodGet, Header: header}, Verdict: policy.Verdict{Action: policy.Forward}}
 		d.fields = scanRequestFields(header)
 		if cc := header["Cache-Control"]; len(cc) > 0 {
 			d.reqCC = httpsyntax.ParseRequestCacheControl(header)
 		}
 		assert.False(t, collapsible(&d), "%s: a request that must reach the origin would wait for another", name)
 	}
-	post := decision{req: &http.Request{Method: http.MethodPost, Header: http.Header{}}, verdict: verdict{action: forward}}
+	post := decision{req: &http.Request{Method: http.MethodPost, Header: http.Header{}}, Verdict: policy.Verdict{Action: policy.Forward}}
 	assert.False(t, collapsible(&post), "an unsafe method")
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -147,7 +148,7 @@ func TestRFC9111_4_3_2_NotModified(t *testing.T) {
 			// A receipt time changes nothing when the stored Date is valid
 			// or Last-Modified is present.
 			if _, _, dateOK := httpsyntax.HeaderDate(tc.stored, "Date", conditionalNow); dateOK || len(tc.stored.Values("Last-Modified")) > 0 {
-				assert.Equal(t, tc.want, notModifiedReceived(method, tc.req, tc.stored, condLateTime, conditionalNow), "with a receipt time")
+				assert.Equal(t, tc.want, policy.NotModifiedReceived(method, tc.req, tc.stored, condLateTime, conditionalNow), "with a receipt time")
 			}
 		})
 	}
@@ -181,7 +182,7 @@ func TestRFC9111_4_3_2_IfModifiedSinceAgainstDateRules(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, notModifiedReceived(http.MethodGet, tc.req, tc.stored, tc.received, conditionalNow))
+			assert.Equal(t, tc.want, policy.NotModifiedReceived(http.MethodGet, tc.req, tc.stored, tc.received, conditionalNow))
 		})
 	}
 }
@@ -498,7 +499,7 @@ func TestRFC9111_4_3_1_ConditionalValidatorsFor(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := validatorsFor(tc.stored, time.Now())
+			got := policy.ValidatorsFor(tc.stored, time.Now())
 			require.NotNil(t, got)
 			assert.Equal(t, tc.want, got)
 		})
@@ -576,7 +577,7 @@ func TestRFC9111_4_3_4_ConditionalMatches304(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, matches304(tc.resp304, tc.store, conditionalNow))
+			assert.Equal(t, tc.want, policy.Matches304(tc.resp304, tc.store, conditionalNow))
 		})
 	}
 }
@@ -618,7 +619,7 @@ func FuzzConditional(f *testing.F) {
 
 		// The validators the cache sends are valid, and a request carrying
 		// them is answered 304 from the response they came from.
-		v := validatorsFor(stored, time.Now())
+		v := policy.ValidatorsFor(stored, time.Now())
 		if s := v.Get("If-None-Match"); s != "" {
 			_, ok := httpsyntax.ParseETag(s)
 			require.True(t, ok, "If-None-Match %q", s)
@@ -643,9 +644,9 @@ func FuzzConditional(f *testing.F) {
 		_, hasTag, tagOK := httpsyntax.HeaderETag(stored)
 		_, hasLM, lmOK := httpsyntax.HeaderDate(stored, "Last-Modified", conditionalNow)
 		if (!hasTag || tagOK) && (!hasLM || lmOK) {
-			require.True(t, matches304(stored, stored, conditionalNow), "stored %v does not match itself", stored)
+			require.True(t, policy.Matches304(stored, stored, conditionalNow), "stored %v does not match itself", stored)
 		}
-		_ = matches304(req, stored, conditionalNow)
+		_ = policy.Matches304(req, stored, conditionalNow)
 	})
 }
 
@@ -653,5 +654,5 @@ func FuzzConditional(f *testing.F) {
 // time is unknown: without a valid Date, If-Modified-Since then has nothing
 // to compare against.
 func notModified(method string, reqHeader, stored http.Header, now time.Time) bool {
-	return notModifiedReceived(method, reqHeader, stored, time.Time{}, now)
+	return policy.NotModifiedReceived(method, reqHeader, stored, time.Time{}, now)
 }

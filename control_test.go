@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -225,4 +226,16 @@ func TestControlModeString(t *testing.T) {
 	assert.Equal(t, Control{Mode: ModeReload, FreshFor: time.Second}, ctl)
 	_, ok = ControlOf(context.Background())
 	assert.False(t, ok)
+}
+
+// TestModesAreThePolicysModes checks that the Mode a request's Control
+// carries is, value for value, the mode internal/policy decides with.
+func TestModesAreThePolicysModes(t *testing.T) {
+	t.Parallel()
+	for mode, want := range map[Mode]policy.Mode{
+		ModeDefault: policy.ModeDefault, ModeNoStore: policy.ModeNoStore, ModeReload: policy.ModeReload,
+		ModeNoCache: policy.ModeNoCache, ModeForceCache: policy.ModeForceCache, ModeOnlyIfCached: policy.ModeOnlyIfCached,
+	} {
+		assert.Equal(t, want, policy.Mode(mode), "Mode %d", mode)
+	}
 }

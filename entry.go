@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Entry is one stored response: what the origin sent, when, and for which
@@ -190,7 +191,7 @@ func (c *Cache) validEntry(e *Entry) error {
 		return err
 	}
 	for v := range e.responses() {
-		if v.FreshFor < 0 || v.FreshFor > maxAge {
+		if v.FreshFor < 0 || v.FreshFor > policy.MaxAge {
 			return fmt.Errorf("%w: a rule's freshness of %v", ErrCorruptEntry, v.FreshFor)
 		}
 	}
@@ -214,7 +215,7 @@ func (c *Cache) validResponse(e *Entry) error {
 		return fmt.Errorf("%w: a body of %d bytes, more than the cache stores", ErrCorruptEntry, len(e.Body))
 	case head && len(e.Body) > 0:
 		return fmt.Errorf("%w: a HEAD response with a body", ErrCorruptEntry)
-	case varyNeverMatches(e.Header):
+	case policy.VaryNeverMatches(e.Header):
 		return fmt.Errorf("%w: a Vary no request matches", ErrCorruptEntry)
 	case e.StatusCode == http.StatusPartialContent && !validIncomplete(e):
 		// An incomplete response (partial.go) must say which bytes it holds.
@@ -250,7 +251,7 @@ func validStoredHeader(h http.Header) bool {
 // so its fields are ordered to leave no padding (176 bytes).
 type entryMeta struct {
 	// Facts are what RFC 9111 derives from the stored response.
-	Facts
+	policy.Facts
 	// from records how the Cache that derived it reads responses.
 	from *derivation
 	// hitHeaderValues counts the values of the stored header that a hit
@@ -264,32 +265,12 @@ type entryMeta struct {
 	withheld bool
 }
 
-// Facts are what RFC 9111 derives from a stored response, once, so that a
-// hit parses nothing.
-type Facts struct {
-	CC httpsyntax.CacheControl
-	// Lifetime is the freshness lifetime (RFC 9111 Section 4.2.1).
-	Lifetime time.Duration
-	// InitialAge is corrected_initial_age (RFC 9111 Section 4.2.3): the age
-	// of the response when it was received.
-	InitialAge time.Duration
-	// VaryNames lists the canonical request header names the response varies
-	// on (RFC 9111 Section 4.1).
-	VaryNames []string
-	// VaryOK is false when the response's Vary can never be matched: a
-	// decoded entry that should not have been stored.
-	VaryOK bool
-	// Validator reports an ETag or Last-Modified: the response can be
-	// revalidated (RFC 9111 Section 4.3.1).
-	Validator bool
-}
-
 // withheldOnHit reports a stored field that a hit does not serve: Age,
 // recomputed per hit (RFC 9111 Section 4.2.3); the cache's own marker; a
 // hop-by-hop field (Section 3.1); a field a qualified no-cache forbids
 // sending without revalidation (Section 5.2.2.4).
 func (m *entryMeta) withheldOnHit(name string) bool {
-	if name == "Age" || name == XFromCache || isHopByHop(name) {
+	if name == "Age" || name == XFromCache || policy.IsHopByHop(name) {
 		return true
 	}
 	_, found := slices.BinarySearch(m.CC.NoCacheFields, name)
@@ -308,9 +289,9 @@ type derivation struct {
 // deriveMeta computes the entryMeta of e as a cache that reads responses as
 // from says sees it.
 func deriveMeta(e *Entry, from *derivation) *entryMeta {
-	shared, targets, policy := from.shared, from.targets, from.policy
+	shared, targets, fp := from.shared, from.targets, from.policy
 	m := &entryMeta{
-		Facts:      Facts{CC: responseDirectives(e.Header, targets)},
+		Facts:      policy.Facts{CC: policy.ResponseDirectives(e.Header, targets)},
 		from:       from,
 		protoMajor: 1,
 		protoMinor: 1,
@@ -318,15 +299,15 @@ func deriveMeta(e *Entry, from *derivation) *entryMeta {
 	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok && major <= 255 && minor <= 255 {
 		m.protoMajor, m.protoMinor = uint8(major), uint8(minor)
 	}
-	m.VaryNames, m.VaryOK = varyNames(e.Header)
-	m.Validator = hasValidator(e.Header)
-	dateValue := dateValue(e.Header, e.ResponseTime)
-	lifetime, explicit := freshnessLifetime(e.StatusCode, e.Header, m.CC, dateValue, shared)
-	m.Lifetime = policy.lifetime(lifetime, explicit, e.FreshFor)
+	m.VaryNames, m.VaryOK = policy.VaryNames(e.Header)
+	m.Validator = policy.HasValidator(e.Header)
+	dateValue := policy.DateValue(e.Header, e.ResponseTime)
+	lifetime, explicit := policy.FreshnessLifetime(e.StatusCode, e.Header, m.CC, dateValue, shared)
+	m.Lifetime = fp.lifetime(lifetime, explicit, e.FreshFor)
 	if e.FreshFor > 0 {
 		m.CC.NoCache = false // a rule's freshness replaces the origin's no-cache
 	}
-	m.InitialAge = correctedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
+	m.InitialAge = policy.CorrectedInitialAge(e.Header, dateValue, e.RequestTime, e.ResponseTime)
 
 	for name, values := range e.Header {
 		if m.withheldOnHit(name) {

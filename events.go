@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // eventMessage is the message of every decision record.
@@ -30,7 +32,7 @@ func sentAction(d *decision) string {
 	switch {
 	case d.bypass:
 		return eventBypass
-	case d.action == revalidate:
+	case d.Action == policy.Revalidate:
 		return eventRevalidate
 	}
 	return eventForward
@@ -50,7 +52,7 @@ func (c *Cache) decided(action string, d *decision, resp *http.Response) *http.R
 	if resp == nil || d.req == nil || !c.debugEnabled(d.req.Context()) {
 		return resp
 	}
-	if action == eventHit && d.action == serveStale {
+	if action == eventHit && d.Action == policy.ServeStale {
 		action = eventStale
 	}
 	s, _ := parseCacheStatus(resp.Header["Cache-Status"])
@@ -58,7 +60,7 @@ func (c *Cache) decided(action string, d *decision, resp *http.Response) *http.R
 		action: action,
 		status: resp.StatusCode,
 		cs:     s,
-		age:    seconds(ageValue(resp.Header)),
+		age:    policy.Seconds(policy.AgeValue(resp.Header)),
 	})
 	return resp
 }
@@ -71,7 +73,7 @@ func (c *Cache) decidedError(d *decision, err error) error {
 	}
 	c.logDecision(d, decisionEvent{
 		action: sentAction(d),
-		cs:     CacheStatus{Cache: c.name, Fwd: d.fwd, Detail: d.detail},
+		cs:     CacheStatus{Cache: c.name, Fwd: d.Fwd, Detail: d.Detail},
 		err:    err,
 	})
 	return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // This file holds what the Cache makes of one exchange: before the request is
@@ -24,7 +25,7 @@ type decision struct {
 	// ref is the LRU's reference to what it holds under key, when it is the
 	// backend and holds something (see Cache.touch).
 	ref lruRef
-	verdict
+	policy.Verdict
 	// bypass reports a request the cache neither serves from nor stores
 	// into: it goes to the origin as if there were no cache.
 	bypass bool
@@ -121,19 +122,19 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 	if b == nil {
 		d.budget = c.budgetFor(req.Context())
 	}
-	var f found
+	var f policy.Found
 	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
-		d.entry != nil && !strongValidator(d.entry.Header, d.now) {
+		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {
 		// If-Range is evaluated against a strong validator only
 		// (RFC 9110 Section 13.1.5); without one, the origin evaluates it.
 		return bypassing(req, FwdBypass, "precondition")
 	}
-	d.verdict = decideVerdict(&f)
+	d.Verdict = policy.DecideVerdict(&f)
 	if d.entry != nil && d.entry.StatusCode == http.StatusPartialContent {
-		d.verdict = partialVerdict(&d, d.verdict)
+		d.Verdict = partialVerdict(&d, d.Verdict)
 	}
-	if d.action == serve {
+	if d.Action == policy.Serve {
 		if d.entryKey != d.key {
 			d.ref = lruRef{} // a HEAD served from the GET response's entry
 		}
@@ -152,7 +153,7 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 
 // bypassing is the decision for a request the cache leaves to the origin.
 func bypassing(req *http.Request, fwd, detail string) decision {
-	return decision{req: req, bypass: true, verdict: verdict{action: forward, fwd: fwd, detail: detail}}
+	return decision{req: req, bypass: true, Verdict: policy.Verdict{Action: policy.Forward, Fwd: fwd, Detail: detail}}
 }
 
 // find looks up the stored responses for d's request and records in d the
@@ -163,9 +164,9 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 // what a GET gets from the response found: the range of a complete one
 // (If-Range evaluated, RFC 9110 Section 13.1.5), or the plan for an
 // incomplete one (partial.go), which a HEAD request never selects.
-func (c *Cache) find(d *decision, f *found, stored *Entry) {
+func (c *Cache) find(d *decision, f *policy.Found, stored *Entry) {
 	req := d.req
-	*f = found{reqCC: d.reqCC, conditionals: d.fields.conditionals, resendable: resendable(req), shared: c.shared, mode: d.mode}
+	*f = policy.Found{ReqCC: d.reqCC, Conditionals: d.fields.conditionals, Resendable: resendable(req), Shared: c.shared, Mode: policy.Mode(d.mode)}
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req)), d.key}
@@ -184,7 +185,7 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 		}
 		v, m := c.selectVariant(e, req.Header)
 		if v == nil {
-			f.varyMiss = true
+			f.VaryMiss = true
 			continue
 		}
 		if req.Method == http.MethodHead && v.StatusCode == http.StatusPartialContent {
@@ -195,8 +196,8 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 			own.Lifetime = d.freshFor
 			m = &own
 		}
-		age := currentAge(&m.Facts, v.ResponseTime, d.now)
-		usable := servable(&m.Facts, d.reqCC, age, c.shared)
+		age := policy.CurrentAge(&m.Facts, v.ResponseTime, d.now)
+		usable := policy.Servable(&m.Facts, d.reqCC, age, c.shared)
 		if d.entry == nil || usable {
 			d.entry, d.meta, d.entryKey, d.age = v, m, key, age
 		}
@@ -207,27 +208,27 @@ func (c *Cache) find(d *decision, f *found, stored *Entry) {
 	if d.entry == nil {
 		return
 	}
-	d.ttl = ttl(d.meta.Lifetime, d.age)
-	f.meta, f.age = &d.meta.Facts, d.age
+	d.ttl = policy.TTL(d.meta.Lifetime, d.age)
+	f.Facts, f.Age = &d.meta.Facts, d.age
 	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
 		// The cache may add the stored response's entity-tag to the
 		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
 		// incomplete response.
-		_, _, f.unionETag = httpsyntax.HeaderETag(d.entry.Header)
+		_, _, f.UnionETag = httpsyntax.HeaderETag(d.entry.Header)
 	}
 	switch {
 	case req.Method != http.MethodGet:
 	case d.entry.StatusCode == http.StatusPartialContent:
-		f.ranges = planPartial(d)
+		f.Ranges = planPartial(d)
 	case !d.fields.rangeRequest || d.entry.StatusCode != http.StatusOK:
-	case d.fields.ifRange && !ifRangeMatches(req.Header, d.entry.Header, d.now):
+	case d.fields.ifRange && !policy.IfRangeMatches(req.Header, d.entry.Header, d.now):
 		// RFC 9110 Section 13.1.5: the caller's copy is not the stored
 		// response, so it gets all of it, as the origin would answer.
 	default:
 		d.ranges.r, d.ranges.outcome = httpsyntax.ParseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
-	if f.ranges == httpsyntax.RangeIgnore {
-		f.ranges = d.ranges.outcome
+	if f.Ranges == httpsyntax.RangeIgnore {
+		f.Ranges = d.ranges.outcome
 	}
 }
 
@@ -350,11 +351,11 @@ type admission struct {
 // (Section 4.4). A failure in it only means nothing is stored.
 func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a admission) {
 	req := d.req
-	a.status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: d.detail}
+	a.status = CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: resp.StatusCode, Detail: d.Detail}
 	failed := false
 	defer func() {
 		if failed {
-			a = admission{status: CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: resp.StatusCode, Detail: "cache error"}}
+			a = admission{status: CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: resp.StatusCode, Detail: "cache error"}}
 		}
 	}()
 	defer c.recovered("store", &failed)
@@ -362,7 +363,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		return a // nothing to store into, nothing to invalidate
 	}
 
-	if !safeMethod(req.Method) && resp.StatusCode < 400 {
+	if !policy.SafeMethod(req.Method) && resp.StatusCode < 400 {
 		c.invalidate(req, d.budget, resp)
 	}
 	if d.bypass {
@@ -375,7 +376,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	if resp.StatusCode == http.StatusNotModified && d.entry != nil {
 		// A 304 meant for the caller's own validators still tells us the
 		// stored response is current (RFC 9111 Section 4.3.4).
-		if matches304(resp.Header, d.entry.Header, times.response) {
+		if policy.Matches304(resp.Header, d.entry.Header, times.response) {
 			c.freshen(req, d, resp.Header, times) // a refusal is the caller's 304 all the same
 		}
 		return a
@@ -387,34 +388,34 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	rule := c.ruleFor(req, resp)
 	refused := c.refusalsOf(d, resp, cc)
 	if c.breaker != nil && c.breaker.open() {
-		refused |= refuseBackendUnavailable // known now: Cache-Status says no "stored"
+		refused |= policy.RefuseBackendUnavailable // known now: Cache-Status says no "stored"
 	}
 	switch rule.Store {
 	case StoreNever:
-		refused |= refuseRule
+		refused |= policy.RefuseRule
 	case StoreAlways:
-		refused &^= overridable // and nothing else: see StoreAlways
+		refused &^= policy.Overridable // and nothing else: see StoreAlways
 	}
 	if refused != 0 {
 		a.status.Detail = refused.String()
 		c.notStored(d.key, a.status.Detail)
-		if refused&refuseAddedBelow != 0 {
+		if refused&policy.RefuseAddedBelow != 0 {
 			c.addedBelowOnce.Do(func() {
 				c.logger.Warn("acache: responses are not cached: "+addedBelowWords, "url", req.URL.Redacted())
 			})
 		}
 		return a
 	}
-	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), maxAge))
-	age := currentAge(&e.meta.Facts, e.ResponseTime, times.response)
+	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), policy.MaxAge))
+	age := policy.CurrentAge(&e.meta.Facts, e.ResponseTime, times.response)
 	switch left := e.meta.Lifetime - age; {
-	case left <= 0 && !hasValidator(e.Header) && !staleUsable(&e.meta.Facts, -left, c.shared):
+	case left <= 0 && !policy.HasValidator(e.Header) && !policy.StaleUsable(&e.meta.Facts, -left, c.shared):
 		// Stale on arrival, nothing to revalidate it with, and no window
 		// in which it may be served stale (a CDN's max-age=60,
 		// stale-while-revalidate=600 with Age: 75 has one).
-		refused |= refuseStaleOnArrival
+		refused |= policy.RefuseStaleOnArrival
 	case e.Size()+max(0, resp.ContentLength) > c.maxBytes:
-		refused |= refuseTooLarge // for the whole cache: never stored
+		refused |= policy.RefuseTooLarge // for the whole cache: never stored
 	}
 	if refused != 0 {
 		a.status.Detail = refused.String()
@@ -423,7 +424,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	}
 	a.entry = e
 	a.status.Stored = true
-	a.status.TTL = ttl(e.meta.Lifetime, age)
+	a.status.TTL = policy.TTL(e.meta.Lifetime, age)
 	return a
 }
 
@@ -454,7 +455,7 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 	}
 	view := *req
 	view.Method = http.MethodGet
-	get := decision{req: &view, fields: d.fields, now: d.now, verdict: d.verdict}
+	get := decision{req: &view, fields: d.fields, now: d.now, Verdict: d.Verdict}
 	get.key = c.key(&view)
 	if len(req.Header["Cache-Control"]) > 0 {
 		get.reqCC = httpsyntax.ParseRequestCacheControl(req.Header)
@@ -465,21 +466,21 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 // refusalsOf returns every reason resp, the origin's answer to d's request,
 // is not stored, or the empty set if it may be: the rules of RFC 9111
 // Section 3, and what the cache cannot prove of the body.
-func (c *Cache) refusalsOf(d *decision, resp *http.Response, cc httpsyntax.CacheControl) refusal {
+func (c *Cache) refusalsOf(d *decision, resp *http.Response, cc httpsyntax.CacheControl) policy.Refusal {
 	req := d.req
-	r := storable(req, d.reqCC, resp, cc, c.shared)
+	r := policy.Storable(req, d.reqCC, resp, cc, c.shared)
 	if credentialsAddedBelow(req, resp.Request) && !cc.Public && !cc.MustRevalidate && !cc.SMaxAge.Set {
 		// The request the origin answered carried credentials the cache
 		// never saw (an auth transport inside the cache): the response may
 		// be that user's alone, and the key has no partition for it. Only
 		// what RFC 9111 Section 3.5 lets any cache reuse is stored.
-		r |= refuseAddedBelow
+		r |= policy.RefuseAddedBelow
 	}
 	if unframed(req, resp) && !c.storeUnframed {
-		r |= refuseUnframed
+		r |= policy.RefuseUnframed
 	}
 	if resp.ContentLength > c.maxBodySize {
-		r |= refuseTooLarge
+		r |= policy.RefuseTooLarge
 	}
 	return r
 }
@@ -493,7 +494,7 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc httpsyntax.CacheCo
 		Key:          d.key,
 		StatusCode:   resp.StatusCode,
 		Proto:        resp.Proto,
-		Header:       storedHeader(resp.Header, cc, c.shared),
+		Header:       policy.StoredHeader(resp.Header, cc, c.shared),
 		RequestTime:  times.request,
 		ResponseTime: times.response,
 		Uncompressed: resp.Uncompressed,
@@ -501,7 +502,7 @@ func (c *Cache) newEntry(d *decision, resp *http.Response, cc httpsyntax.CacheCo
 	if e.Proto == "" {
 		e.Proto = "HTTP/1.1"
 	}
-	ensureDate(e.Header, times.response)
+	policy.EnsureDate(e.Header, times.response)
 	m := deriveMeta(e, c.derivation) // the entry carries it: not for the memo
 	e.VaryHeader = c.storedVaryHeader(d.req.Header, m.VaryNames)
 	if m.CC.Private && !c.shared {
@@ -529,17 +530,17 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 	// A 304 with no validator of its own answers the validators the cache
 	// took from this very entry, so it selects it; one with validators must
 	// match it (RFC 9111 Section 4.3.4).
-	if hasValidator(resp304) && !matches304(resp304, d.entry.Header, times.response) {
+	if policy.HasValidator(resp304) && !policy.Matches304(resp304, d.entry.Header, times.response) {
 		return decision{}, CacheStatus{}, false
 	}
 	e, refused := c.freshen(d.req, d, resp304, times)
 	fresh = *d
 	fresh.entry, fresh.meta = e, e.meta
 	fresh.now = times.response
-	fresh.age = currentAge(&e.meta.Facts, e.ResponseTime, times.response)
-	fresh.ttl = ttl(e.meta.Lifetime, fresh.age)
-	status = CacheStatus{Cache: c.name, Fwd: d.fwd, FwdStatus: http.StatusNotModified,
-		Stored: true, TTL: fresh.ttl, Detail: d.detail}
+	fresh.age = policy.CurrentAge(&e.meta.Facts, e.ResponseTime, times.response)
+	fresh.ttl = policy.TTL(e.meta.Lifetime, fresh.age)
+	status = CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: http.StatusNotModified,
+		Stored: true, TTL: fresh.ttl, Detail: d.Detail}
 	if refused != 0 {
 		// The caller still gets the freshened response; it is not stored.
 		status.Stored, status.TTL, status.Detail = false, 0, refused.String()
@@ -560,9 +561,9 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 // the update from being stored (Section 5.2.1.5).
 //
 // [RFC 9111 Section 4.3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
-func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, times exchangeTimes) (*Entry, refusal) {
+func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, times exchangeTimes) (*Entry, policy.Refusal) {
 	fresh := *d.entry
-	fresh.Header = updatedHeader(d.entry.Header, update, times.response)
+	fresh.Header = policy.UpdatedHeader(d.entry.Header, update, times.response)
 	fresh.Variants = nil
 	fresh.RequestTime, fresh.ResponseTime = times.request, times.response
 	fresh.meta = deriveMeta(&fresh, c.derivation)
@@ -570,7 +571,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 		fresh.Credentials = c.credentialsOf(req.Header) // a 304 made it private
 	}
 	if refused := c.freshenedRefusals(req, d, &fresh); refused != 0 {
-		if refused&^refuseRequestNoStore != 0 {
+		if refused&^policy.RefuseRequestNoStore != 0 {
 			c.remove(req.Context(), d.budget, d.entryKey)
 		}
 		c.notStored(d.entryKey, refused.String())
@@ -584,13 +585,13 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 // HEAD response to req, may not be stored: the refusals of RFC 9111 Section 3
 // that its updated header fields and the request give, with what a rule
 // (WithRule), asked about the freshened response, overrides.
-func (c *Cache) freshenedRefusals(req *http.Request, d *decision, e *Entry) refusal {
-	const fromFields = refuseRequestNoStore | refuseMustUnderstand | refuseNoStore | refusePrivate |
-		refuseAuthorization | refuseVaryStar
+func (c *Cache) freshenedRefusals(req *http.Request, d *decision, e *Entry) policy.Refusal {
+	const fromFields = policy.RefuseRequestNoStore | policy.RefuseMustUnderstand | policy.RefuseNoStore | policy.RefusePrivate |
+		policy.RefuseAuthorization | policy.RefuseVaryStar
 	resp := &http.Response{StatusCode: e.StatusCode, Proto: e.Proto, Header: e.Header, Request: req}
-	refused := storable(req, d.reqCC, resp, e.meta.CC, c.shared) & fromFields
-	if refused&overridable != 0 && c.ruleFor(req, resp).Store == StoreAlways {
-		refused &^= overridable
+	refused := policy.Storable(req, d.reqCC, resp, e.meta.CC, c.shared) & fromFields
+	if refused&policy.Overridable != 0 && c.ruleFor(req, resp).Store == StoreAlways {
+		refused &^= policy.Overridable
 	}
 	return refused
 }
@@ -620,9 +621,9 @@ func (c *Cache) freshenFromHEAD(req *http.Request, b *budget, resp *http.Respons
 	switch {
 	case length != "" && length != strconv.FormatInt(complete, 10):
 		c.remove(req.Context(), b, key)
-	case matches304(resp.Header, v.Header, times.response):
+	case policy.Matches304(resp.Header, v.Header, times.response):
 		c.freshen(req, &decision{entry: v, meta: m, entryKey: key, budget: b}, resp.Header, times)
-	case hasValidator(resp.Header):
+	case policy.HasValidator(resp.Header):
 		c.remove(req.Context(), b, key)
 	}
 }
@@ -644,7 +645,7 @@ func credentialsAddedBelow(req, sent *http.Request) bool {
 // the option to serve stale while disconnected allows it; else nil. The
 // origin's response, if any, is then discarded.
 func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response, err error) (stale *http.Response) {
-	if d.entry == nil || d.bypass || d.fwd != FwdStale || !originFailed(resp, err) {
+	if d.entry == nil || d.bypass || d.Fwd != FwdStale || !policy.OriginFailed(resp, err) {
 		return nil
 	}
 	failed := false
@@ -655,11 +656,11 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	}()
 	defer c.recovered("serve", &failed)
 	now := c.now()
-	age := currentAge(&d.meta.Facts, d.entry.ResponseTime, now)
-	if !staleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
+	age := policy.CurrentAge(&d.meta.Facts, d.entry.ResponseTime, now)
+	if !policy.StaleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
 		return nil
 	}
-	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: ttl(d.meta.Lifetime, age), Detail: "stale-if-error"}
+	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: "stale-if-error"}
 	if err == nil {
 		status.FwdStatus = resp.StatusCode
 		discardBody(resp)
@@ -669,21 +670,6 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	served := *d
 	served.now, served.age = now, age
 	return storedResponse(c, req, &served, status.String(), false)
-}
-
-// safeMethod reports the methods RFC 9110 Section 9.2.1 defines as safe.
-func safeMethod(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
-	}
-	return false
-}
-
-// hasValidator reports whether a stored response can be revalidated
-// (RFC 9111 Section 4.3.1).
-func hasValidator(h http.Header) bool {
-	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
 }
 
 // unframed reports a response body whose end cannot be proven to be the end

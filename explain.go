@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Explanation says what a Cache did with one response and why: whether it
@@ -121,13 +122,13 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 	if resp.Request != nil {
 		func() {
 			defer func() { recover() }() // a rule that panics gives no freshness
-			e.FreshFor = min(max(c.ruleFor(resp.Request, resp).FreshFor, 0), maxAge)
+			e.FreshFor = min(max(c.ruleFor(resp.Request, resp).FreshFor, 0), policy.MaxAge)
 		}()
 	}
 	m := deriveMeta(e, c.derivation)
 	x.FreshFor = m.Lifetime
 	x.FreshnessFrom = freshnessSource(e, m, c.shared)
-	if rfc, _ := freshnessLifetime(e.StatusCode, e.Header, m.CC, dateValue(e.Header, now), c.shared); rfc != m.Lifetime {
+	if rfc, _ := policy.FreshnessLifetime(e.StatusCode, e.Header, m.CC, policy.DateValue(e.Header, now), c.shared); rfc != m.Lifetime {
 		x.FreshnessFrom = "policy" // WithDefaultFreshness, WithMaxFreshness
 		if e.FreshFor > 0 {
 			x.FreshnessFrom = "rule" // WithRule
@@ -135,11 +136,11 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 	}
 	if resp.Request != nil {
 		if ctl, ok := ControlOf(resp.Request.Context()); ok && ctl.FreshFor > 0 {
-			x.FreshFor, x.FreshnessFrom = min(ctl.FreshFor, maxAge), "request" // Control.FreshFor
+			x.FreshFor, x.FreshnessFrom = min(ctl.FreshFor, policy.MaxAge), "request" // Control.FreshFor
 		}
 	}
-	x.Age = currentAge(&m.Facts, e.ResponseTime, now).Truncate(time.Second) // as the Age field states it
-	x.TTL = ttl(x.FreshFor, x.Age)
+	x.Age = policy.CurrentAge(&m.Facts, e.ResponseTime, now).Truncate(time.Second) // as the Age field states it
+	x.TTL = policy.TTL(x.FreshFor, x.Age)
 	if x.Stored {
 		x.TTL = s.TTL
 	}

@@ -12,6 +12,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -314,3 +315,12 @@ func TestExplainWithoutCacheStatus(t *testing.T) {
 // acachetestFree is a Backend that is not the LRU itself, so that the Cache
 // calls it off the caller's goroutine, behind its circuit breaker.
 type acachetestFree struct{ *LRU }
+
+// TestExplainHasWordsForEveryRefusal checks that every reason for not
+// storing a response has words in Explain.
+func TestExplainHasWordsForEveryRefusal(t *testing.T) {
+	t.Parallel()
+	for _, bit := range policy.Refusals() {
+		assert.NotEmpty(t, detailWords[bit.String()], "the refusal %q has no words for Explain", bit.String())
+	}
+}

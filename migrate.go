@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // XFromCache is the name of the header field that marks a response served
@@ -63,7 +65,7 @@ func (c *Cache) CachedResponse(req *http.Request) (*http.Response, error) {
 	if err := req.Context().Err(); err != nil {
 		return nil, context.Cause(req.Context())
 	}
-	if d.action != serve {
+	if d.Action != policy.Serve {
 		return nil, nil
 	}
 	return c.hit(req, &d), nil

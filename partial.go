@@ -31,9 +31,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // incompleteOf returns the span an incomplete stored response holds, or
@@ -61,24 +61,6 @@ func validIncomplete(e *Entry) bool {
 	return ok && !strings.HasPrefix(e.Key, http.MethodHead+" ")
 }
 
-// storablePartial reports whether resp, a 206 answering req, may be stored as
-// an incomplete response ([RFC 9111 Section 3.3]): the answer to a GET with
-// a single Content-Range of a known length, a Content-Length (if known) that
-// agrees with it, a strong entity-tag, and bytes as the origin encoded them.
-//
-// [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
-func storablePartial(req *http.Request, resp *http.Response) bool {
-	if req.Method != http.MethodGet || resp.Uncompressed {
-		return false
-	}
-	s, ok := httpsyntax.ContentRange(resp.Header)
-	if !ok || resp.ContentLength >= 0 && resp.ContentLength != s.Length() {
-		return false
-	}
-	_, strong := httpsyntax.StrongETag(resp.Header)
-	return strong
-}
-
 // resumable returns the span that the body of resp, stored as e, would
 // start when cut short, and whether the bytes that did arrive may then be
 // stored as an incomplete response ([RFC 9111 Section 3.3]): a 206 that is
@@ -94,7 +76,7 @@ func resumable(req *http.Request, resp *http.Response, e *Entry) (first, size in
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		s, ok := httpsyntax.ContentRange(e.Header)
-		return s.Range.First, s.Size, ok && storablePartial(req, resp)
+		return s.Range.First, s.Size, ok && policy.StorablePartial(req, resp)
 	case http.StatusOK:
 		_, strong := httpsyntax.StrongETag(e.Header)
 		if !strong || resp.ContentLength <= 0 || !acceptsByteRanges(e.Header) {
@@ -315,7 +297,7 @@ func planPartial(d *decision) httpsyntax.RangeOutcome {
 	want, outcome := httpsyntax.ByteRange{First: 0, Last: have.Size - 1}, httpsyntax.RangeIgnore
 	if d.fields.rangeRequest {
 		want, outcome = httpsyntax.ParseRange(req.Header.Values("Range"), have.Size)
-		if d.fields.ifRange && !ifRangeMatches(req.Header, d.entry.Header, d.now) {
+		if d.fields.ifRange && !policy.IfRangeMatches(req.Header, d.entry.Header, d.now) {
 			// The caller's copy is of another representation: it wants the
 			// whole current one, which only the origin has.
 			return httpsyntax.RangeForward
@@ -346,24 +328,24 @@ func planPartial(d *decision) httpsyntax.RangeOutcome {
 // covers, or send the origin the request for what it lacks, or leave the
 // request to the origin. It never serves the incomplete response as a
 // complete one.
-func partialVerdict(d *decision, v verdict) verdict {
-	if d.part.kind == partialHit || v.action == gatewayTimeout {
+func partialVerdict(d *decision, v policy.Verdict) policy.Verdict {
+	if d.part.kind == partialHit || v.Action == policy.GatewayTimeout {
 		return v
 	}
 	if d.reqCC.OnlyIfCached {
 		d.part.kind = partialNone
-		return verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}
+		return policy.Verdict{Action: policy.GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}
 	}
 	if d.part.kind == partialFill {
 		// If-Range makes the request for the missing part a validation of
 		// the stored part too: whatever its freshness, a 206 with the same
 		// strong validator confirms it.
-		return verdict{action: forward, fwd: FwdPartial}
+		return policy.Verdict{Action: policy.Forward, Fwd: FwdPartial}
 	}
 	if d.mode == ModeReload {
 		return v
 	}
-	return verdict{action: forward, fwd: FwdPartial}
+	return policy.Verdict{Action: policy.Forward, Fwd: FwdPartial}
 }
 
 // fillRequest returns a copy of req that asks the origin for the part of
@@ -484,53 +466,4 @@ func incompleteResponse(req *http.Request, header http.Header, body []byte, p *p
 	header["Content-Range"] = []string{httpsyntax.Span{Range: p.want, Size: p.have.Size}.String()}
 	return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header,
 		newStoredBody(part), n)
-}
-
-// ifRangeMatches evaluates the If-Range field of a request against a
-// stored response with header stored, per [RFC 9110 Section 13.1.5]: true
-// when it is an entity-tag that strongly matches the stored ETag, or an
-// HTTP-date that exactly matches the stored Last-Modified when that date is
-// a strong validator ([RFC 9110 Section 8.8.2.2]: the stored Date is at
-// least one second after it). Anything else, several differing lines or an
-// invalid value included, does not match: the Range is then ignored.
-//
-// [RFC 9110 Section 8.8.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.2.2
-// [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
-func ifRangeMatches(req, stored http.Header, now time.Time) bool {
-	v, _, ok := httpsyntax.SingleFieldValue(req, "If-Range")
-	if !ok {
-		return false
-	}
-	if v = httpsyntax.TrimOWS(v); strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "W/") {
-		tag, ok := httpsyntax.ParseETag(v)
-		current, strong := httpsyntax.StrongETag(stored)
-		return ok && strong && httpsyntax.StrongMatch(tag, current)
-	}
-	date, ok := httpsyntax.ParseHTTPDate(v, now)
-	if !ok {
-		return false
-	}
-	lastModified, _, ok := httpsyntax.HeaderDate(stored, "Last-Modified", now)
-	return ok && date.Equal(lastModified) && strongLastModified(stored, now)
-}
-
-// strongLastModified reports a Last-Modified that is a strong validator
-// per [RFC 9110 Section 8.8.2.2]: the response's Date is at least one
-// second after it.
-//
-// [RFC 9110 Section 8.8.2.2]: https://www.rfc-editor.org/rfc/rfc9110#section-8.8.2.2
-func strongLastModified(h http.Header, now time.Time) bool {
-	lastModified, _, ok := httpsyntax.HeaderDate(h, "Last-Modified", now)
-	if !ok {
-		return false
-	}
-	date, _, ok := httpsyntax.HeaderDate(h, "Date", now)
-	return ok && date.Sub(lastModified) >= time.Second
-}
-
-// strongValidator reports a stored response that If-Range can be evaluated
-// against: a strong entity-tag or a strong Last-Modified.
-func strongValidator(h http.Header, now time.Time) bool {
-	_, strong := httpsyntax.StrongETag(h)
-	return strong || strongLastModified(h, now)
 }

@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Purge removes every response stored for the URL rawURL, for GET and HEAD:
@@ -269,7 +271,7 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 			VaryHeader:  redactedVaryHeader(v.VaryHeader),
 			Partitioned: partitioned || v.Credentials != "",
 			Stored:      v.ResponseTime,
-			TTL:         ttl(m.Lifetime, currentAge(&m.Facts, v.ResponseTime, now)),
+			TTL:         policy.TTL(m.Lifetime, policy.CurrentAge(&m.Facts, v.ResponseTime, now)),
 			Size:        v.ownSize(),
 		})
 	}

@@ -12,6 +12,8 @@ import (
 	"net/textproto"
 	"sync"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // maxBackgroundRefreshes bounds the refreshes running at once; past it, a
@@ -127,9 +129,9 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 	}
 	refresh := *d
 	refresh.budget = nil // background work: its backend calls keep no caller waiting
-	refresh.verdict = verdict{action: forward, fwd: FwdStale}
+	refresh.Verdict = policy.Verdict{Action: policy.Forward, Fwd: FwdStale}
 	if d.meta.Validator {
-		refresh.action = revalidate
+		refresh.Action = policy.Revalidate
 	}
 	started := c.inBackground(req.Context(), func(ctx context.Context) {
 		defer c.background.release(key)
@@ -153,7 +155,7 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 // response is stale within it only when it arrived stale (an Age past its
 // max-age, as a CDN may send): refreshing it on every request would ask the
 // origin each time for a response that arrives as stale again.
-func refreshInterval(m *Facts) time.Duration {
+func refreshInterval(m *policy.Facts) time.Duration {
 	return max(time.Second, m.Lifetime)
 }
 
@@ -194,7 +196,7 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 		c.report("refresh", d.key, err)
 		return
 	}
-	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
+	if d.Action == policy.Revalidate && resp.StatusCode == http.StatusNotModified {
 		if _, status, ok := c.revalidated(d, resp.Header, times); ok {
 			discardBody(resp)
 			c.observed.notModified.Add(1)
@@ -209,7 +211,7 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 			return
 		}
 	}
-	if originFailed(resp, nil) {
+	if policy.OriginFailed(resp, nil) {
 		discardBody(resp) // the stale response stays, for stale-if-error too
 		return
 	}
@@ -219,7 +221,7 @@ func (t *Transport) refresh(c *Cache, req *http.Request, d *decision) {
 		if keep {
 			storeBody(c, req, nil, resp, a.entry, plan, nil)
 		} else {
-			a.status.Stored, a.status.TTL, a.status.Detail = false, 0, refusePartOfStored.String()
+			a.status.Stored, a.status.TTL, a.status.Detail = false, 0, policy.RefusePartOfStored.String()
 		}
 	}
 	c.refreshed(d, a.status)

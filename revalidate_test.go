@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -212,8 +213,8 @@ func TestRFC5861_3_CloseStopsBackgroundWork(t *testing.T) {
 
 func TestPolicyStaleWhileRevalidateAllowed(t *testing.T) {
 	t.Parallel()
-	meta := func(cc string) *Facts {
-		return &Facts{CC: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), Lifetime: time.Minute}
+	meta := func(cc string) *policy.Facts {
+		return &policy.Facts{CC: httpsyntax.ParseResponseCacheControl(http.Header{"Cache-Control": {cc}}), Lifetime: time.Minute}
 	}
 	swr := meta("max-age=60, stale-while-revalidate=30")
 	for _, tc := range []struct {
@@ -226,7 +227,7 @@ func TestPolicyStaleWhileRevalidateAllowed(t *testing.T) {
 		{"RFC5861/3 at the end of the window", 90 * time.Second, true},
 		{"RFC5861/3 past the window", 91 * time.Second, false},
 	} {
-		assert.Equal(t, tc.want, staleWhileRevalidateAllowed(swr, httpsyntax.CacheControl{}, tc.age, false), tc.name)
+		assert.Equal(t, tc.want, policy.StaleWhileRevalidateAllowed(swr, httpsyntax.CacheControl{}, tc.age, false), tc.name)
 	}
-	assert.False(t, staleWhileRevalidateAllowed(meta("max-age=60"), httpsyntax.CacheControl{}, 70*time.Second, false), "no directive")
+	assert.False(t, policy.StaleWhileRevalidateAllowed(meta("max-age=60"), httpsyntax.CacheControl{}, 70*time.Second, false), "no directive")
 }

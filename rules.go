@@ -3,6 +3,8 @@ package acache
 import (
 	"net/http"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // This file holds the policies for APIs that send no caching headers, or
@@ -55,7 +57,7 @@ func (c *Cache) policy() *freshnessPolicy {
 func WithDefaultFreshness(d time.Duration) Option {
 	return Option{func(c *Cache) {
 		if d > 0 {
-			c.policy().defaultFreshness = min(d, maxAge)
+			c.policy().defaultFreshness = min(d, policy.MaxAge)
 		}
 	}}
 }

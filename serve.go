@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // storedResponse builds the response to req from the stored response
@@ -56,7 +57,7 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 
 	var resp *http.Response
 	switch {
-	case d.fields.conditionals && notModifiedReceived(d.req.Method, d.req.Header, e.Header, e.ResponseTime, d.now):
+	case d.fields.conditionals && policy.NotModifiedReceived(d.req.Method, d.req.Header, e.Header, e.ResponseTime, d.now):
 		resp = notModifiedResponse(req, header)
 	case d.ranges.outcome == httpsyntax.RangeSingle || d.ranges.outcome == httpsyntax.RangeUnsatisfiable:
 		resp = rangeResponse(req, header, e.Body, d.ranges.r, d.ranges.outcome)
@@ -88,10 +89,10 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	defer c.recovered("serve", &failed)
 	// The ttl and the Age field come from the same whole seconds of age, so
 	// that the two agree (max-age=60 at Age: 0 is ttl=60).
-	left := ttl(d.meta.Lifetime, d.age)
+	left := policy.TTL(d.meta.Lifetime, d.age)
 	member := c.hitMember(int64(left / time.Second))
-	if d.detail != "" { // stale-while-revalidate: the ttl is negative
-		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.detail}.String()
+	if d.Detail != "" { // stale-while-revalidate: the ttl is negative
+		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.Detail}.String()
 	}
 	resp = storedResponse(c, req, d, member, false)
 	c.hits.add(uint(d.ref.shard), 1)
@@ -129,8 +130,8 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	}()
 	defer c.recovered("serve", &failed)
 	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true,
-		TTL: ttl(d.meta.Lifetime, d.age), Detail: d.detail}
-	if d.action == serveStale {
+		TTL: policy.TTL(d.meta.Lifetime, d.age), Detail: d.Detail}
+	if d.Action == policy.ServeStale {
 		c.observed.staleServed.Add(1)
 	}
 	resp = storedResponse(c, req, d, member.String(), false)

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // storeBody stores e with resp's body once the caller has read the body to
@@ -94,9 +95,9 @@ type teeBody struct {
 	// blocked in another goroutine.
 	mu       sync.Mutex
 	buf      []byte
-	reserved int64   // bytes of the cache's in-flight budget that buf holds
-	dropped  bool    // over the limit, failed, closed early or already stored
-	refused  refusal // why the body was not stored whole, once dropped
+	reserved int64          // bytes of the cache's in-flight budget that buf holds
+	dropped  bool           // over the limit, failed, closed early or already stored
+	refused  policy.Refusal // why the body was not stored whole, once dropped
 }
 
 func (b *teeBody) Read(p []byte) (int, error) {
@@ -145,7 +146,7 @@ func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bo
 	}
 	body = b.buf
 	if b.expected >= 0 && int64(len(body)) != b.expected {
-		b.drop(refuseCutShort)
+		b.drop(policy.RefuseCutShort)
 		return nil, 0, false
 	}
 	if cap(body)-len(body) > len(body)/8 {
@@ -161,10 +162,10 @@ func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bo
 // and otherwise drops them and returns nil. b.mu is held.
 func (b *teeBody) cut() (body []byte, reserved int64) {
 	if b.interrupted == nil || len(b.buf) == 0 {
-		b.drop(refuseCutShort)
+		b.drop(policy.RefuseCutShort)
 		return nil, 0
 	}
-	b.refused = refuseCutShort // what is stored, if anything, is the part that arrived
+	b.refused = policy.RefuseCutShort // what is stored, if anything, is the part that arrived
 	body, reserved = b.buf, b.reserved
 	if cap(body)-len(body) > len(body)/8 {
 		body = slices.Clone(body)
@@ -175,26 +176,26 @@ func (b *teeBody) cut() (body []byte, reserved int64) {
 
 // grow makes room in the copy for n more bytes, reserving what it adds; it
 // returns why it cannot: the body passes the announced length
-// (refuseCutShort: it is not the body announced), or the size limit, or the
-// budget of bodies in flight is spent (refuseTooLarge). b.mu is held.
-func (b *teeBody) grow(n int) refusal {
+// (RefuseCutShort: it is not the body announced), or the size limit, or the
+// budget of bodies in flight is spent (RefuseTooLarge). b.mu is held.
+func (b *teeBody) grow(n int) policy.Refusal {
 	need := int64(len(b.buf) + n)
 	if need <= int64(cap(b.buf)) {
 		return 0
 	}
 	if b.expected >= 0 && need > b.expected {
-		return refuseCutShort
+		return policy.RefuseCutShort
 	}
 	limit := b.cache.maxBodySize
 	if b.expected >= 0 {
 		limit = min(limit, b.expected)
 	}
 	if need > limit {
-		return refuseTooLarge
+		return policy.RefuseTooLarge
 	}
 	newCap := min(max(need, 2*int64(cap(b.buf)), 512), limit)
 	if !b.cache.reserveInFlight(newCap - int64(cap(b.buf))) {
-		return refuseTooLarge
+		return policy.RefuseTooLarge
 	}
 	b.reserved += newCap - int64(cap(b.buf))
 	grown := make([]byte, len(b.buf), newCap)
@@ -220,7 +221,7 @@ func (b *teeBody) Close() error {
 
 // drop releases the copy and its reservation, for the reason refused;
 // nothing is stored after it. b.mu is held.
-func (b *teeBody) drop(refused refusal) {
+func (b *teeBody) drop(refused policy.Refusal) {
 	b.cache.inFlight.Add(-b.reserved)
 	if !b.dropped {
 		b.refused = refused
@@ -231,7 +232,7 @@ func (b *teeBody) drop(refused refusal) {
 
 // notStored returns why the body, which has ended, was not stored as the
 // response it came with (Cache.Explain), and whether it has ended at all.
-func (b *teeBody) notStored() (refused refusal, ended bool) {
+func (b *teeBody) notStored() (refused policy.Refusal, ended bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.refused, b.dropped

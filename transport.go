@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Transport is an [http.RoundTripper] that answers requests from a [Cache]
@@ -105,13 +107,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return nil, context.Cause(req.Context())
 	}
-	if d.mode == ModeOnlyIfCached && d.action != serve && d.action != serveStale {
+	if d.mode == ModeOnlyIfCached && d.Action != policy.Serve && d.Action != policy.ServeStale {
 		closeRequestBody(req)
 		return nil, ErrNotCached
 	}
-	if d.action == serve || d.action == serveStale {
+	if d.Action == policy.Serve || d.Action == policy.ServeStale {
 		if resp := c.hit(req, &d); resp != nil {
-			if d.action == serveStale {
+			if d.Action == policy.ServeStale {
 				c.observed.staleServed.Add(1)
 				t.refreshInBackground(c, req, &d)
 			}
@@ -142,9 +144,9 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		}
 	}()
 	c.miss()
-	if d.action == gatewayTimeout {
+	if d.Action == policy.GatewayTimeout {
 		closeRequestBody(req)
-		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, d.detail)), nil
+		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, d.Detail)), nil
 	}
 	resp, times, err := t.send(c, req, d)
 	if d.part.kind == partialFill && err == nil && !fillsGap(&d.part, d.entry.Header, resp) {
@@ -154,7 +156,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		// origin's answer to the caller too. Anything else answers the
 		// cache's request, not the caller's: ask again with the caller's.
 		d.part.kind = partialNone
-		if resp.StatusCode != http.StatusOK && !originFailed(resp, nil) {
+		if resp.StatusCode != http.StatusOK && !policy.OriginFailed(resp, nil) {
 			discardBody(resp)
 			resp, times, err = t.send(c, req, d)
 		}
@@ -164,14 +166,14 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		return c.decided(eventStale, d, stale), nil
 	}
 	if err != nil {
-		if d.action == revalidate && d.meta.CC.MustRevalidate {
+		if d.Action == policy.Revalidate && d.meta.CC.MustRevalidate {
 			// RFC 9111 Section 5.2.2.2: never the stale response; an error
 			// response instead.
 			return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, "must-revalidate: "+err.Error())), nil
 		}
 		return nil, c.decidedError(d, err)
 	}
-	if d.action == revalidate && resp.StatusCode == http.StatusNotModified {
+	if d.Action == policy.Revalidate && resp.StatusCode == http.StatusNotModified {
 		if fresh, status, ok := c.revalidated(d, resp.Header, times); ok {
 			// The caller gets the stored response, or a 304 when its own
 			// validators select it (RFC 9111 Section 4.3.2).
@@ -190,7 +192,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 	if a.entry != nil {
 		var keep bool
 		if plan, keep = planBody(d, resp, a.entry); !keep {
-			a.entry, a.status.Stored, a.status.TTL, a.status.Detail = nil, false, 0, refusePartOfStored.String()
+			a.entry, a.status.Stored, a.status.TTL, a.status.Detail = nil, false, 0, policy.RefusePartOfStored.String()
 			c.notStored(d.key, a.status.Detail)
 		}
 	}
@@ -238,10 +240,10 @@ type exchangeTimes struct {
 func (t *Transport) send(c *Cache, req *http.Request, d *decision) (*http.Response, exchangeTimes, error) {
 	out := req
 	switch {
-	case d.action == revalidate && d.fields.conditionals:
+	case d.Action == policy.Revalidate && d.fields.conditionals:
 		out = unionConditionalRequest(req, d.entry.Header) // the caller's tags and the cache's
 		c.observed.revalidations.Add(1)
-	case d.action == revalidate:
+	case d.Action == policy.Revalidate:
 		out = conditionalRequest(req, d.entry.Header, d.now)
 		c.observed.revalidations.Add(1)
 	case d.part.kind == partialFill:
@@ -276,7 +278,7 @@ func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) 
 	if err != nil {
 		return nil, exchangeTimes{}, err
 	}
-	resp, times, err := t.send(c, out, &decision{verdict: verdict{action: forward}})
+	resp, times, err := t.send(c, out, &decision{Verdict: policy.Verdict{Action: policy.Forward}})
 	if err == nil && resp.Request == out {
 		resp.Request = req // the caller's request, not the copy with a new body
 	}
@@ -290,7 +292,7 @@ func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) 
 // [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
 func conditionalRequest(req *http.Request, stored http.Header, now time.Time) *http.Request {
 	out := req.Clone(req.Context())
-	for name, values := range validatorsFor(stored, now) {
+	for name, values := range policy.ValidatorsFor(stored, now) {
 		out.Header[name] = values
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -31,7 +32,7 @@ func TestPolicyNormalizedPreference(t *testing.T) {
 		{[]string{"en;q="}, "", false},
 		{[]string{"\"en\""}, "", false},
 	} {
-		got, ok := normalizedPreference(tc.in)
+		got, ok := policy.NormalizedPreference(tc.in)
 		assert.Equal(t, tc.ok, ok, "%q", tc.in)
 		if tc.ok {
 			assert.Equal(t, tc.want, got, "%q", tc.in)

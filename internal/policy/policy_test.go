@@ -1,4 +1,4 @@
-package acache
+package policy
 
 import (
 	"fmt"
@@ -323,7 +323,7 @@ func TestPolicyFreshnessLifetime(t *testing.T) {
 			t.Parallel()
 			status := orDefault(tc.status, http.StatusOK)
 			cc := httpsyntax.ParseResponseCacheControl(tc.header)
-			lifetime, explicit := freshnessLifetime(status, tc.header, cc, dateValue(tc.header, policyT0), tc.shared)
+			lifetime, explicit := FreshnessLifetime(status, tc.header, cc, DateValue(tc.header, policyT0), tc.shared)
 			assert.Equal(t, tc.lifetime, lifetime, "freshness lifetime: %s", tc.wrong)
 			assert.Equal(t, tc.explicit, explicit, "explicit: %s (the heuristic and explicit lifetimes were confused)", tc.wrong)
 		})
@@ -336,7 +336,7 @@ func TestPolicyHeuristicallyCacheable(t *testing.T) {
 	for _, status := range []int{200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501} {
 		t.Run(fmt.Sprintf("RFC 9110 15.1 %d is heuristically cacheable", status), func(t *testing.T) {
 			t.Parallel()
-			assert.True(t, heuristicallyCacheable(status),
+			assert.True(t, HeuristicallyCacheable(status),
 				"a %d %s without Cache-Control would never be stored or reused", status, http.StatusText(status))
 		})
 	}
@@ -344,7 +344,7 @@ func TestPolicyHeuristicallyCacheable(t *testing.T) {
 	for _, status := range []int{100, 101, 103, 201, 202, 205, 302, 303, 304, 307, 400, 401, 403, 409, 429, 500, 502, 503, 504, 599} {
 		t.Run(fmt.Sprintf("RFC 9110 15.1 %d is not heuristically cacheable", status), func(t *testing.T) {
 			t.Parallel()
-			assert.False(t, heuristicallyCacheable(status),
+			assert.False(t, HeuristicallyCacheable(status),
 				"a %d %s without explicit freshness would be stored and served from cache", status, http.StatusText(status))
 		})
 	}
@@ -387,8 +387,8 @@ func TestPolicyAgeValue(t *testing.T) {
 			if tc.lines != nil {
 				h["Age"] = tc.lines
 			}
-			assert.Equal(t, tc.want, ageValue(h),
-				"a response with Age %q would be considered %ds old instead of %ds", tc.lines, ageValue(h), tc.want)
+			assert.Equal(t, tc.want, AgeValue(h),
+				"a response with Age %q would be considered %ds old instead of %ds", tc.lines, AgeValue(h), tc.want)
 		})
 	}
 }
@@ -429,7 +429,7 @@ func FuzzAgeValue(f *testing.F) {
 		if twoLines {
 			h["Age"] = append(h["Age"], second)
 		}
-		got := ageValue(h)
+		got := AgeValue(h)
 		require.GreaterOrEqual(t, got, int64(0), "Age %q would make a response younger than it is", h["Age"])
 		require.LessOrEqual(t, got, int64(1)<<31, "Age %q would be read past the 2^31 clamp", h["Age"])
 		require.Equal(t, policyAgeModel(first), got, "Age %q would be misread", h["Age"])
@@ -527,66 +527,11 @@ func TestPolicyCorrectedInitialAge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			responseTime := policyT0.Add(tc.responseTime)
-			got := correctedInitialAge(tc.header, dateValue(tc.header, responseTime),
+			got := CorrectedInitialAge(tc.header, DateValue(tc.header, responseTime),
 				policyT0.Add(tc.requestTime), responseTime)
 			assert.Equal(t, tc.want, got, "corrected_initial_age: %s", tc.wrong)
 		})
 	}
-}
-
-func TestPolicyCurrentAge(t *testing.T) {
-	t.Parallel()
-	rows := []struct {
-		name       string
-		initialAge time.Duration
-		now        time.Duration // relative to the response time, policyT0
-		want       time.Duration
-		wrong      string
-	}{
-		{"4.2.3 resident time is added", 30 * time.Second, 60 * time.Second, 90 * time.Second,
-			"a response would not age while it sits in the cache and would be served stale"},
-		{"4.2.3 no resident time at receipt", 30 * time.Second, 0, 30 * time.Second,
-			"a response would age before it is even stored"},
-		{"4.2.3 a clock that went back adds no negative resident time", 30 * time.Second, -time.Hour, 30 * time.Second,
-			"a local clock step back would make a stored response younger and fresh again"},
-		{"4.2.3 resident time from zero initial age", 0, 24 * time.Hour, 24 * time.Hour,
-			"a response would not age while it sits in the cache"},
-		{"1.2.2 the oldest initial age plus resident time saturates", policyMaxDelta, time.Hour, policyMaxDelta,
-			"the sum would pass 2^31 seconds, and with a larger one wrap negative and look fresh"},
-	}
-	for _, tc := range rows {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			m := &Facts{InitialAge: tc.initialAge}
-			assert.Equal(t, tc.want, currentAge(m, policyT0, policyT0.Add(tc.now)), "current_age: %s", tc.wrong)
-		})
-	}
-
-	t.Run("1.2.2 a response time of zero (a decoded entry) saturates", func(t *testing.T) {
-		t.Parallel()
-		m := &Facts{InitialAge: 5 * time.Second}
-		assert.Equal(t, policyMaxDelta, currentAge(m, time.Time{}, policyT0),
-			"now minus a zero response time saturates; adding the initial age would wrap negative and look fresh")
-	})
-
-	t.Run("4.2.3 current_age from a derived entry", func(t *testing.T) {
-		t.Parallel()
-		e := &Entry{
-			StatusCode: http.StatusOK,
-			Proto:      "HTTP/1.1",
-			Header: http.Header{
-				"Cache-Control": {"max-age=600"},
-				"Date":          {policyAt(-10 * time.Second)},
-				"Age":           {"5"},
-			},
-			RequestTime:  policyT0.Add(-2 * time.Second),
-			ResponseTime: policyT0,
-		}
-		m := deriveMeta(e, &derivation{shared: false})
-		// max(apparent 10s, Age 5s + delay 2s) + resident 100s.
-		assert.Equal(t, 110*time.Second, currentAge(&m.Facts, e.ResponseTime, policyT0.Add(100*time.Second)),
-			"a stored response would be served with the wrong Age and for the wrong time")
-	})
 }
 
 func TestPolicyStorable(t *testing.T) {
@@ -695,7 +640,7 @@ func TestPolicyStorable(t *testing.T) {
 				req.Header = tc.reqHeader
 			}
 			resp := &http.Response{StatusCode: orDefault(tc.status, http.StatusOK), Header: tc.header, Request: req}
-			refused := storable(req, httpsyntax.ParseRequestCacheControl(req.Header), resp, httpsyntax.ParseResponseCacheControl(resp.Header), tc.shared)
+			refused := Storable(req, httpsyntax.ParseRequestCacheControl(req.Header), resp, httpsyntax.ParseResponseCacheControl(resp.Header), tc.shared)
 			ok, reason := refused == 0, refused.String()
 			if tc.ok {
 				assert.True(t, ok, "a cacheable %s %d response would never be stored (refused for %q)", req.Method, resp.StatusCode, reason)
@@ -791,7 +736,7 @@ func TestPolicyServable(t *testing.T) {
 				Lifetime: tc.lifetime,
 			}
 			reqCC := httpsyntax.ParseRequestCacheControl(http.Header{"Cache-Control": {tc.reqCC}})
-			assert.Equal(t, tc.want, servable(m, reqCC, tc.age, tc.shared), "%s", tc.wrong)
+			assert.Equal(t, tc.want, Servable(m, reqCC, tc.age, tc.shared), "%s", tc.wrong)
 		})
 	}
 }
@@ -831,7 +776,7 @@ func TestPolicyVaryNames(t *testing.T) {
 			if tc.lines != nil {
 				h["Vary"] = tc.lines
 			}
-			names, ok := varyNames(h)
+			names, ok := VaryNames(h)
 			star := !ok
 			if tc.star {
 				assert.True(t, star, "a response with Vary %q would be stored and served to requests it was not meant for", tc.lines)
@@ -839,7 +784,7 @@ func TestPolicyVaryNames(t *testing.T) {
 				assert.False(t, star, "a response with Vary %q would never be reused", tc.lines)
 			}
 			assert.Equal(t, tc.names, names, "a response with Vary %q would be matched on the wrong request fields", tc.lines)
-			assert.Equal(t, tc.star, varyNeverMatches(h), "varyNeverMatches and varyNames disagree on Vary %q", tc.lines)
+			assert.Equal(t, tc.star, VaryNeverMatches(h), "varyNeverMatches and varyNames disagree on Vary %q", tc.lines)
 		})
 	}
 }
@@ -857,7 +802,7 @@ func FuzzVaryNames(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line1, line2 string) {
 		h := http.Header{"Vary": {line1, line2}}
-		names, ok := varyNames(h)
+		names, ok := VaryNames(h)
 		star := !ok
 
 		// A "*" member, once OWS is trimmed, makes the response unmatchable.
@@ -889,7 +834,7 @@ func FuzzVaryNames(f *testing.F) {
 		for _, line := range h["Vary"] {
 			for _, member := range strings.Split(line, ",") {
 				if member = strings.Trim(member, " \t"); member != "" { // OWS (RFC 9110 Section 5.6.3)
-					require.True(t, containsFold(names, member),
+					require.True(t, ContainsFold(names, member),
 						"Vary %q: the member %q is not matched on, so differing requests would share a response", h["Vary"], member)
 				}
 			}
@@ -906,11 +851,11 @@ func TestPolicyVaryHeader(t *testing.T) {
 	}
 	t.Run("4.1 no names stores nothing", func(t *testing.T) {
 		t.Parallel()
-		assert.Nil(t, varyHeader(req, nil), "a response without Vary would store request fields for nothing")
+		assert.Nil(t, VaryHeader(req, nil), "a response without Vary would store request fields for nothing")
 	})
 	t.Run("4.1 only the named fields are stored, absent ones left absent", func(t *testing.T) {
 		t.Parallel()
-		got := varyHeader(req, []string{"Accept", "Accept-Language", "Origin"})
+		got := VaryHeader(req, []string{"Accept", "Accept-Language", "Origin"})
 		assert.Equal(t, http.Header{"Accept": {"text/html"}, "Accept-Language": {"en", "fr"}}, got,
 			"the stored request fields would not select the right variant later")
 		_, present := got["Origin"]
@@ -919,7 +864,7 @@ func TestPolicyVaryHeader(t *testing.T) {
 	t.Run("4.1 the stored values are a copy", func(t *testing.T) {
 		t.Parallel()
 		local := http.Header{"Accept": {"text/html"}}
-		got := varyHeader(local, []string{"Accept"})
+		got := VaryHeader(local, []string{"Accept"})
 		local["Accept"][0] = "changed"
 		assert.Equal(t, []string{"text/html"}, got["Accept"], "changing a request after the fact would change which requests match the stored response")
 	})
@@ -986,23 +931,23 @@ func TestPolicyVaryMatches(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			names, ok := varyNames(http.Header{"Vary": {tc.vary}})
+			names, ok := VaryNames(http.Header{"Vary": {tc.vary}})
 			require.True(t, ok)
-			assert.Equal(t, tc.want, varyMatches(names, tc.stored, tc.req), "%s", tc.wrong)
+			assert.Equal(t, tc.want, VaryMatches(names, tc.stored, tc.req), "%s", tc.wrong)
 			// Matching is symmetric: the roles of the two requests do not matter.
-			assert.Equal(t, tc.want, varyMatches(names, tc.req, tc.stored), "swapped: %s", tc.wrong)
+			assert.Equal(t, tc.want, VaryMatches(names, tc.req, tc.stored), "swapped: %s", tc.wrong)
 		})
 	}
 
 	t.Run("4.1 a request matches what varyHeader stored for it", func(t *testing.T) {
 		t.Parallel()
-		names, _ := varyNames(http.Header{"Vary": {"accept, Accept-Language, Origin"}})
+		names, _ := VaryNames(http.Header{"Vary": {"accept, Accept-Language, Origin"}})
 		first := http.Header{"Accept": {"text/html"}, "Accept-Language": {"en", "fr"}, "Cookie": {"x"}}
-		stored := varyHeader(first, names)
-		assert.True(t, varyMatches(names, stored, first), "a repeated request would never hit its own stored response")
-		assert.True(t, varyMatches(names, stored, http.Header{"Accept": {"text/html"}, "Accept-Language": {"en,fr"}}),
+		stored := VaryHeader(first, names)
+		assert.True(t, VaryMatches(names, stored, first), "a repeated request would never hit its own stored response")
+		assert.True(t, VaryMatches(names, stored, http.Header{"Accept": {"text/html"}, "Accept-Language": {"en,fr"}}),
 			"the same request with its Accept-Language on one line would miss")
-		assert.False(t, varyMatches(names, stored, http.Header{"Accept": {"text/html"}, "Accept-Language": {"en"}, "Origin": {"https://a.example"}}),
+		assert.False(t, VaryMatches(names, stored, http.Header{"Accept": {"text/html"}, "Accept-Language": {"en"}, "Origin": {"https://a.example"}}),
 			"a request with a different Accept-Language and an Origin would get another request's variant")
 	})
 }
@@ -1023,7 +968,7 @@ func TestPolicyNormalizedList(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, normalizedList(tc.values), "requests would be compared on the wrong Vary value")
+			assert.Equal(t, tc.want, NormalizedList(tc.values), "requests would be compared on the wrong Vary value")
 		})
 	}
 }
@@ -1132,7 +1077,7 @@ func TestPolicyStoredHeader(t *testing.T) {
 			t.Run(fmt.Sprintf("%s (shared=%v)", tc.name, shared), func(t *testing.T) {
 				t.Parallel()
 				before := tc.header.Clone()
-				got := storedHeader(tc.header, httpsyntax.ParseResponseCacheControl(tc.header), shared)
+				got := StoredHeader(tc.header, httpsyntax.ParseResponseCacheControl(tc.header), shared)
 				assert.Equal(t, tc.want, got, "%s", tc.wrong)
 				assert.Equal(t, before, tc.header, "storing a response would change the header the caller reads")
 			})
@@ -1144,7 +1089,7 @@ func TestPolicyStoredHeader(t *testing.T) {
 		for _, name := range hopByHopFields {
 			for _, shared := range []bool{false, true} {
 				h := http.Header{name: {"x"}, "X-Kept": {"yes"}}
-				got := storedHeader(h, httpsyntax.CacheControl{}, shared)
+				got := StoredHeader(h, httpsyntax.CacheControl{}, shared)
 				assert.Equal(t, http.Header{"X-Kept": {"yes"}}, got,
 					"the hop-by-hop field %s would be replayed to later clients (shared=%v)", name, shared)
 				assert.Equal(t, http.Header{name: {"x"}, "X-Kept": {"yes"}}, h,
@@ -1164,132 +1109,11 @@ func TestPolicyStoredHeader(t *testing.T) {
 	t.Run("3.1 the copy is independent of the input", func(t *testing.T) {
 		t.Parallel()
 		in := http.Header{"X-Kept": {"a"}}
-		got := storedHeader(in, httpsyntax.CacheControl{}, false)
+		got := StoredHeader(in, httpsyntax.CacheControl{}, false)
 		got["X-Kept"][0] = "changed"
 		got.Set("X-New", "1")
 		assert.Equal(t, http.Header{"X-Kept": {"a"}}, in, "editing a stored header would change the response the caller reads")
 	})
-}
-
-func TestPolicyDeriveMeta(t *testing.T) {
-	t.Parallel()
-	entry := func(status int, proto string, h http.Header) *Entry {
-		return &Entry{
-			StatusCode:   status,
-			Proto:        proto,
-			Header:       h,
-			RequestTime:  policyT0.Add(-time.Second),
-			ResponseTime: policyT0,
-		}
-	}
-
-	t.Run("4 hitHeader leaves out Age, X-From-Cache and qualified no-cache fields", func(t *testing.T) {
-		t.Parallel()
-		h := http.Header{
-			"Cache-Control": {`max-age=60, no-cache="Set-Cookie, X-Token"`},
-			"Age":           {"5"},
-			"X-From-Cache":  {"1"},
-			"Set-Cookie":    {"a=b", "c=d"},
-			"X-Token":       {"t"},
-			"Date":          {policyAt(-10 * time.Second)},
-			"Content-Type":  {"text/plain"},
-			"X-Multi":       {"1", "2", "3"},
-			"Vary":          {"accept-encoding, Accept"},
-		}
-		e := entry(http.StatusOK, "HTTP/1.1", h)
-		m := deriveMeta(e, &derivation{shared: false})
-		want := http.Header{
-			"Cache-Control": {`max-age=60, no-cache="Set-Cookie, X-Token"`},
-			"Date":          {policyAt(-10 * time.Second)},
-			"Content-Type":  {"text/plain"},
-			"X-Multi":       {"1", "2", "3"},
-			"Vary":          {"accept-encoding, Accept"},
-		}
-		assert.True(t, m.withheld, "a hit would copy every stored field")
-		served, spare := cloneHeader(e.Header, int(m.hitHeaderValues), 0, m.withheldOnHit)
-		assert.Equal(t, want, served,
-			"a hit would replay a stale Age, the cache's own marker, or a no-cache field without revalidation")
-		assert.Empty(t, spare, "a hit would clone the header into a wrongly sized buffer")
-		assert.Equal(t, int32(7), m.hitHeaderValues, "a hit would clone the header into a wrongly sized buffer")
-		assert.Len(t, h["Age"], 1, "deriving the metadata would change the stored header")
-
-		assert.Equal(t, 60*time.Second, m.Lifetime, "the stored response would get the wrong freshness lifetime")
-		// max(apparent 10s, Age 5s + delay 1s).
-		assert.Equal(t, 10*time.Second, m.InitialAge, "the stored response would be served with the wrong Age")
-		assert.Equal(t, []string{"Accept-Encoding", "Accept"}, m.VaryNames, "the stored response would be matched on the wrong request fields")
-		assert.Equal(t, []string{"Set-Cookie", "X-Token"}, m.CC.NoCacheFields, "the response's directives would be misread")
-		assert.False(t, m.from.shared, "the metadata would claim the wrong cache mode")
-	})
-
-	t.Run("4 a header with nothing to withhold is served whole", func(t *testing.T) {
-		t.Parallel()
-		h := http.Header{"Cache-Control": {"max-age=60"}, "Date": {policyAt(0)}, "X-Multi": {"1", "2"}}
-		e := entry(http.StatusOK, "HTTP/1.1", h)
-		m := deriveMeta(e, &derivation{shared: false})
-		assert.False(t, m.withheld, "a hit would ask of every field whether to withhold it")
-		served, _ := cloneHeader(e.Header, int(m.hitHeaderValues), 0, nil)
-		assert.Equal(t, h, served, "a hit would not serve the stored header")
-	})
-
-	t.Run("4.2.1 a shared cache derives the s-maxage lifetime", func(t *testing.T) {
-		t.Parallel()
-		h := http.Header{"Cache-Control": {"max-age=60, s-maxage=600"}, "Date": {policyAt(0)}}
-		assert.Equal(t, 600*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).Lifetime,
-			"a shared cache would ignore s-maxage")
-		assert.Equal(t, 60*time.Second, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false}).Lifetime,
-			"a private cache would apply s-maxage")
-		assert.True(t, deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: true}).from.shared, "the metadata would claim the wrong cache mode")
-	})
-
-	t.Run("4.2.3 a missing Date counts from the time of receipt", func(t *testing.T) {
-		t.Parallel()
-		h := http.Header{"Expires": {policyAt(time.Hour)}}
-		m := deriveMeta(entry(http.StatusOK, "HTTP/1.1", h), &derivation{shared: false})
-		assert.Equal(t, time.Hour, m.Lifetime, "a response without Date would get the wrong lifetime from Expires")
-		assert.Equal(t, time.Second, m.InitialAge, "a response without Date would get the wrong initial age")
-	})
-
-	statuses := []struct {
-		code int
-		want string
-	}{
-		{http.StatusOK, "200 OK"},
-		{http.StatusNonAuthoritativeInfo, "203 Non-Authoritative Information"},
-		{http.StatusNotFound, "404 Not Found"},
-		{http.StatusGone, "410 Gone"},
-		{http.StatusNotImplemented, "501 Not Implemented"},
-		{299, "299 "},
-		{99, "99 "},
-		{600, "600 "},
-		{999, "999 "},
-	}
-	for _, s := range statuses {
-		t.Run("RFC 9110 15 status line "+s.want, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, s.want, statusLine(s.code), "a hit would carry the wrong status line")
-		})
-	}
-
-	protos := []struct {
-		proto        string
-		major, minor int
-	}{
-		{"HTTP/1.1", 1, 1},
-		{"HTTP/1.0", 1, 0},
-		{"HTTP/2.0", 2, 0},
-		{"garbage", 1, 1},
-		{"", 1, 1},
-		{"HTTP/x.y", 1, 1},
-		{"HTTP/1.256", 1, 1},
-	}
-	for _, p := range protos {
-		t.Run(fmt.Sprintf("RFC 9110 2.5 protocol version %q", p.proto), func(t *testing.T) {
-			t.Parallel()
-			m := deriveMeta(entry(http.StatusOK, p.proto, http.Header{}), &derivation{shared: false})
-			assert.Equal(t, [2]int{p.major, p.minor}, [2]int{int(m.protoMajor), int(m.protoMinor)},
-				"a hit would report the wrong protocol version")
-		})
-	}
 }
 
 // TestPolicyVerdict is the table of what the cache does with a request, given
@@ -1310,68 +1134,68 @@ func TestPolicyVerdict(t *testing.T) {
 	fresh := meta("max-age=60", time.Minute)
 	rows := []struct {
 		name  string
-		found found
-		want  verdict
+		found Found
+		want  Verdict
 	}{
-		{"4 nothing stored for the URI", found{resendable: true},
-			verdict{action: forward, fwd: FwdURIMiss}},
-		{"4.1 stored, for another variant", found{varyMiss: true, resendable: true},
-			verdict{action: forward, fwd: FwdVaryMiss}},
-		{"4.2 fresh is served", found{meta: fresh, age: 30 * time.Second, resendable: true},
-			verdict{action: serve}},
-		{"4.2 fresh, several ranges go to the origin", found{meta: fresh, ranges: httpsyntax.RangeForward, resendable: true},
-			verdict{action: forward, fwd: FwdRequest, detail: "multiple ranges"}},
-		{"4.3.1 stale with a validator is revalidated", found{meta: withValidator(fresh), age: 2 * time.Minute, resendable: true},
-			verdict{action: revalidate, fwd: FwdStale}},
-		{"4.3.1 stale without a validator goes forward", found{meta: fresh, age: 2 * time.Minute, resendable: true},
-			verdict{action: forward, fwd: FwdStale}},
-		{"5.2.2.4 no-cache is revalidated even when fresh", found{meta: withValidator(meta("no-cache, max-age=60", time.Minute)), resendable: true},
-			verdict{action: revalidate, fwd: FwdStale}},
-		{"5.2.1.4 a request's no-cache revalidates a fresh response", found{meta: withValidator(fresh), reqCC: req("no-cache"), resendable: true},
-			verdict{action: revalidate, fwd: FwdRequest}},
-		{"5.2.1.1 a request's max-age=0 revalidates", found{meta: withValidator(fresh), age: time.Second, reqCC: req("max-age=0"), resendable: true},
-			verdict{action: revalidate, fwd: FwdRequest}},
-		{"4.3.2 the caller's own validators go to the origin as they are", found{meta: withValidator(fresh), age: 2 * time.Minute, conditionals: true, resendable: true},
-			verdict{action: forward, fwd: FwdStale}},
-		{"4.3.4 a request that cannot be sent twice is not revalidated", found{meta: withValidator(fresh), age: 2 * time.Minute},
-			verdict{action: forward, fwd: FwdStale}},
-		{"4.2.4 max-stale serves a stale response", found{meta: fresh, age: 90 * time.Second, reqCC: req("max-stale=60"), resendable: true},
-			verdict{action: serve}},
-		{"5.2.2.2 must-revalidate overrides max-stale", found{meta: withValidator(meta("max-age=60, must-revalidate", time.Minute)), age: 90 * time.Second, reqCC: req("max-stale=60"), resendable: true},
-			verdict{action: revalidate, fwd: FwdStale}},
-		{"5.2.1.7 only-if-cached is served when it can be", found{meta: fresh, reqCC: req("only-if-cached"), resendable: true},
-			verdict{action: serve}},
-		{"5.2.1.7 only-if-cached with a stale response is 504", found{meta: withValidator(fresh), age: 2 * time.Minute, reqCC: req("only-if-cached"), resendable: true},
-			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
-		{"5.2.1.7 only-if-cached with nothing stored is 504", found{reqCC: req("only-if-cached"), resendable: true},
-			verdict{action: gatewayTimeout, fwd: FwdMiss, detail: "only-if-cached"}},
-		{"RFC5861/3 stale inside stale-while-revalidate is served, and refreshed", found{meta: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), age: 70 * time.Second, resendable: true},
-			verdict{action: serveStale, detail: "stale-while-revalidate"}},
-		{"RFC5861/3 only-if-cached takes a stale-while-revalidate response", found{meta: meta("max-age=60, stale-while-revalidate=30", time.Minute), age: 70 * time.Second, reqCC: req("only-if-cached"), resendable: true},
-			verdict{action: serveStale, detail: "stale-while-revalidate"}},
-		{"RFC5861/3 past the window it is revalidated", found{meta: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), age: 100 * time.Second, resendable: true},
-			verdict{action: revalidate, fwd: FwdStale}},
-		{"5.2.2.10 s-maxage in a shared cache forbids serving stale", found{meta: meta("s-maxage=60", time.Minute), age: 90 * time.Second, reqCC: req("max-stale"), shared: true, resendable: true},
-			verdict{action: forward, fwd: FwdStale}},
-		{"Fetch reload mode goes to the origin over a fresh response", found{meta: withValidator(fresh), mode: ModeReload, resendable: true},
-			verdict{action: forward, fwd: FwdRequest, detail: "reload mode"}},
-		{"Fetch reload mode with nothing stored is a miss", found{mode: ModeReload, resendable: true},
-			verdict{action: forward, fwd: FwdURIMiss}},
-		{"Fetch force-cache mode serves a stale response", found{meta: withValidator(fresh), age: time.Hour, mode: ModeForceCache, resendable: true},
-			verdict{action: serve}},
-		{"Fetch force-cache mode serves a no-cache response without validation", found{meta: withValidator(meta("no-cache", 0)), mode: ModeForceCache, resendable: true},
-			verdict{action: serve}},
-		{"Fetch force-cache mode with several ranges goes to the origin", found{meta: fresh, age: time.Hour, ranges: httpsyntax.RangeForward, mode: ModeForceCache, resendable: true},
-			verdict{action: forward, fwd: FwdStale}},
-		{"Fetch force-cache mode for another variant goes to the origin", found{varyMiss: true, mode: ModeForceCache, resendable: true},
-			verdict{action: forward, fwd: FwdVaryMiss}},
-		{"Fetch only-if-cached mode serves a stale response", found{meta: fresh, age: time.Hour, mode: ModeOnlyIfCached, resendable: true},
-			verdict{action: serve}},
+		{"4 nothing stored for the URI", Found{Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdURIMiss}},
+		{"4.1 stored, for another variant", Found{VaryMiss: true, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdVaryMiss}},
+		{"4.2 fresh is served", Found{Facts: fresh, Age: 30 * time.Second, Resendable: true},
+			Verdict{Action: Serve}},
+		{"4.2 fresh, several ranges go to the origin", Found{Facts: fresh, Ranges: httpsyntax.RangeForward, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdRequest, Detail: "multiple ranges"}},
+		{"4.3.1 stale with a validator is revalidated", Found{Facts: withValidator(fresh), Age: 2 * time.Minute, Resendable: true},
+			Verdict{Action: Revalidate, Fwd: FwdStale}},
+		{"4.3.1 stale without a validator goes forward", Found{Facts: fresh, Age: 2 * time.Minute, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdStale}},
+		{"5.2.2.4 no-cache is revalidated even when fresh", Found{Facts: withValidator(meta("no-cache, max-age=60", time.Minute)), Resendable: true},
+			Verdict{Action: Revalidate, Fwd: FwdStale}},
+		{"5.2.1.4 a request's no-cache revalidates a fresh response", Found{Facts: withValidator(fresh), ReqCC: req("no-cache"), Resendable: true},
+			Verdict{Action: Revalidate, Fwd: FwdRequest}},
+		{"5.2.1.1 a request's max-age=0 revalidates", Found{Facts: withValidator(fresh), Age: time.Second, ReqCC: req("max-age=0"), Resendable: true},
+			Verdict{Action: Revalidate, Fwd: FwdRequest}},
+		{"4.3.2 the caller's own validators go to the origin as they are", Found{Facts: withValidator(fresh), Age: 2 * time.Minute, Conditionals: true, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdStale}},
+		{"4.3.4 a request that cannot be sent twice is not revalidated", Found{Facts: withValidator(fresh), Age: 2 * time.Minute},
+			Verdict{Action: Forward, Fwd: FwdStale}},
+		{"4.2.4 max-stale serves a stale response", Found{Facts: fresh, Age: 90 * time.Second, ReqCC: req("max-stale=60"), Resendable: true},
+			Verdict{Action: Serve}},
+		{"5.2.2.2 must-revalidate overrides max-stale", Found{Facts: withValidator(meta("max-age=60, must-revalidate", time.Minute)), Age: 90 * time.Second, ReqCC: req("max-stale=60"), Resendable: true},
+			Verdict{Action: Revalidate, Fwd: FwdStale}},
+		{"5.2.1.7 only-if-cached is served when it can be", Found{Facts: fresh, ReqCC: req("only-if-cached"), Resendable: true},
+			Verdict{Action: Serve}},
+		{"5.2.1.7 only-if-cached with a stale response is 504", Found{Facts: withValidator(fresh), Age: 2 * time.Minute, ReqCC: req("only-if-cached"), Resendable: true},
+			Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}},
+		{"5.2.1.7 only-if-cached with nothing stored is 504", Found{ReqCC: req("only-if-cached"), Resendable: true},
+			Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}},
+		{"RFC5861/3 stale inside stale-while-revalidate is served, and refreshed", Found{Facts: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), Age: 70 * time.Second, Resendable: true},
+			Verdict{Action: ServeStale, Detail: "stale-while-revalidate"}},
+		{"RFC5861/3 only-if-cached takes a stale-while-revalidate response", Found{Facts: meta("max-age=60, stale-while-revalidate=30", time.Minute), Age: 70 * time.Second, ReqCC: req("only-if-cached"), Resendable: true},
+			Verdict{Action: ServeStale, Detail: "stale-while-revalidate"}},
+		{"RFC5861/3 past the window it is revalidated", Found{Facts: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), Age: 100 * time.Second, Resendable: true},
+			Verdict{Action: Revalidate, Fwd: FwdStale}},
+		{"5.2.2.10 s-maxage in a shared cache forbids serving stale", Found{Facts: meta("s-maxage=60", time.Minute), Age: 90 * time.Second, ReqCC: req("max-stale"), Shared: true, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdStale}},
+		{"Fetch reload mode goes to the origin over a fresh response", Found{Facts: withValidator(fresh), Mode: ModeReload, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdRequest, Detail: "reload mode"}},
+		{"Fetch reload mode with nothing stored is a miss", Found{Mode: ModeReload, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdURIMiss}},
+		{"Fetch force-cache mode serves a stale response", Found{Facts: withValidator(fresh), Age: time.Hour, Mode: ModeForceCache, Resendable: true},
+			Verdict{Action: Serve}},
+		{"Fetch force-cache mode serves a no-cache response without validation", Found{Facts: withValidator(meta("no-cache", 0)), Mode: ModeForceCache, Resendable: true},
+			Verdict{Action: Serve}},
+		{"Fetch force-cache mode with several ranges goes to the origin", Found{Facts: fresh, Age: time.Hour, Ranges: httpsyntax.RangeForward, Mode: ModeForceCache, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdStale}},
+		{"Fetch force-cache mode for another variant goes to the origin", Found{VaryMiss: true, Mode: ModeForceCache, Resendable: true},
+			Verdict{Action: Forward, Fwd: FwdVaryMiss}},
+		{"Fetch only-if-cached mode serves a stale response", Found{Facts: fresh, Age: time.Hour, Mode: ModeOnlyIfCached, Resendable: true},
+			Verdict{Action: Serve}},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, decideVerdict(&tc.found))
+			assert.Equal(t, tc.want, DecideVerdict(&tc.found))
 		})
 	}
 }
@@ -1417,7 +1241,7 @@ func TestPolicyStaleOnErrorAllowed(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, staleOnErrorAllowed(tc.meta, tc.reqCC, tc.age, tc.shared, tc.anyStale))
+			assert.Equal(t, tc.want, StaleOnErrorAllowed(tc.meta, tc.reqCC, tc.age, tc.shared, tc.anyStale))
 		})
 	}
 }
@@ -1432,13 +1256,13 @@ func TestPolicyStorableReportsEveryReason(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer a")
 	resp := &http.Response{StatusCode: http.StatusOK, Request: req,
 		Header: http.Header{"Cache-Control": {"no-store, private"}, "Vary": {"*"}}}
-	got := storable(req, httpsyntax.CacheControl{}, resp, httpsyntax.ParseResponseCacheControl(resp.Header), true)
-	want := refuseNoStore | refusePrivate | refuseAuthorization | refuseVaryStar
+	got := Storable(req, httpsyntax.CacheControl{}, resp, httpsyntax.ParseResponseCacheControl(resp.Header), true)
+	want := RefuseNoStore | RefusePrivate | RefuseAuthorization | RefuseVaryStar
 	assert.Equal(t, want, got, "storable must report every refusal, so that StoreAlways's override cannot hide one")
 	assert.Equal(t, "no-store", got.String(), "Cache-Status reports the first refusal")
-	assert.Equal(t, refusePrivate|refuseAuthorization|refuseVaryStar, got&^overridable,
+	assert.Equal(t, RefusePrivate|RefuseAuthorization|RefuseVaryStar, got&^Overridable,
 		"StoreAlways overrides no-store and nothing else of these")
-	for bit := refusal(1); bit < 1<<refusalCount; bit <<= 1 {
-		assert.NotEmpty(t, detailWords[bit.String()], "the refusal %q has no words for Explain", bit.String())
+	for bit := Refusal(1); bit < 1<<refusalCount; bit <<= 1 {
+		assert.NotEmpty(t, bit.String(), "the refusal %b has no detail", bit)
 	}
 }

@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
+)
+
+// This file holds freshness: the lifetime of a response (RFC 9111 Section
+// 4.2.1), explicit or heuristic (Section 4.2.2).
+
+// maxHeuristicFreshness bounds the freshness lifetime a heuristic may assign.
+// RFC 7234 required a warning past 24 hours; we never go past it.
+const maxHeuristicFreshness = 24 * time.Hour
+
+// ResponseDirectives returns the directives that govern a response: those of
+// the first of the targeted fields it carries, per [RFC 9213 Section 2.2],
+// else those of Cache-Control.
+//
+// [RFC 9213 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9213#section-2.2
+func ResponseDirectives(h http.Header, targets []string) httpsyntax.CacheControl {
+	if cc, ok := httpsyntax.TargetedDirectives(h, targets); ok {
+		return cc
+	}
+	return httpsyntax.ParseResponseCacheControl(h)
+}
+
+// DateValue returns the response's Date, or the time it was received when the
+// Date field is missing or invalid, per [RFC 9110 Section 6.6.1].
+//
+// [RFC 9110 Section 6.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1
+func DateValue(h http.Header, responseTime time.Time) time.Time {
+	if t, _, ok := httpsyntax.HeaderDate(h, "Date", responseTime); ok {
+		return t
+	}
+	return responseTime
+}
+
+// EnsureDate adds a Date field holding the time the response was received to
+// a stored header that has none, as [RFC 9110 Section 6.6.1] requires of a
+// recipient that caches a response without one.
+//
+// [RFC 9110 Section 6.6.1]: https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1
+func EnsureDate(h http.Header, responseTime time.Time) {
+	if len(h["Date"]) == 0 {
+		h["Date"] = []string{responseTime.UTC().Format(http.TimeFormat)}
+	}
+}
+
+// FreshnessLifetime returns how long a response stays fresh, per
+// [RFC 9111 Section 4.2.1]: s-maxage (shared caches only), then max-age, then
+// Expires minus Date, then a heuristic (Section 4.2.2). explicit reports
+// whether the lifetime came from the response rather than the heuristic.
+//
+// An invalid max-age or Expires means the response is already stale.
+//
+// [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
+func FreshnessLifetime(status int, h http.Header, cc httpsyntax.CacheControl, dateValue time.Time, shared bool) (lifetime time.Duration, explicit bool) {
+	switch {
+	case shared && cc.SMaxAge.Set:
+		return Seconds(int64(cc.SMaxAge.Seconds)), true
+	case cc.MaxAge.Set:
+		return Seconds(int64(cc.MaxAge.Seconds)), true
+	}
+	// RFC 9213 Section 2.2: a cache that obeys a targeted field ignores
+	// Expires, as it does Cache-Control.
+	if expires, present, ok := httpsyntax.HeaderDate(h, "Expires", dateValue); present && !cc.Targeted {
+		if !ok || !expires.After(dateValue) {
+			return 0, true
+		}
+		return min(expires.Sub(dateValue), MaxAge), true
+	}
+	return heuristicFreshness(status, h, cc, dateValue, shared), false
+}
+
+// heuristicFreshness returns the lifetime a cache may assign to a response
+// without explicit freshness, per [RFC 9111 Section 4.2.2]: a tenth of the time
+// since Last-Modified, at most maxHeuristicFreshness, and only for responses
+// whose status is heuristically cacheable or that are marked cacheable.
+//
+// [RFC 9111 Section 4.2.2]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.2
+func heuristicFreshness(status int, h http.Header, cc httpsyntax.CacheControl, dateValue time.Time, shared bool) time.Duration {
+	if !HeuristicallyCacheable(status) && !cc.Public && !(cc.Private && !shared) {
+		return 0
+	}
+	lastModified, _, ok := httpsyntax.HeaderDate(h, "Last-Modified", dateValue)
+	if !ok || lastModified.After(dateValue) {
+		return 0
+	}
+	return min(dateValue.Sub(lastModified)/10, maxHeuristicFreshness)
+}
+
+// HeuristicallyCacheable reports whether responses with this status code may
+// be stored and given heuristic freshness, per [RFC 9110 Section 15.1].
+//
+// [RFC 9110 Section 15.1]: https://www.rfc-editor.org/rfc/rfc9110#section-15.1
+func HeuristicallyCacheable(status int) bool {
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
