@@ -3,13 +3,11 @@ package acache
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -17,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/acachecontrol/acache/internal/policy"
@@ -49,32 +46,17 @@ type Cache struct {
 	// keeps responses from being stored, and how to fix it.
 	addedBelowOnce sync.Once
 
-	backend       Backend
-	lru           *LRU                       // the backend, when it is the in-memory LRU
-	peeker        Peeker                     // the backend, when it answers some Gets from memory
-	partitionBy   func(*http.Request) string // WithPartitionBy
-	freshness     *freshnessPolicy           // rules.go; nil: RFC 9111 alone
-	derivation    *derivation                // the three above, as derived entries record them
-	sizer         Sizer                      // the backend, if it counts its own bytes
-	maxEntries    int
-	maxBytes      int64
-	maxBodySize   int64
-	shared        bool
-	now           func() time.Time
-	logger        *slog.Logger
-	silent        bool // logger discards everything: no record is ever built
-	name          string
-	xFromCache    bool
-	storeUnframed bool
-	serveStale    bool          // serve stale while the origin fails (RFC 9111 Section 4.2.4)
-	collapseWait  time.Duration // how long a request waits for a twin in flight
-	hmacPool      sync.Pool     // of *partitionHasher keyed with the partition secret
-	hitPrefix     string        // name + "; hit; ttl="
+	// config is what the options set (options.go), read-only after setup.
+	config
+
+	backend  Backend
+	lru      *LRU      // the backend, when it is the in-memory LRU
+	peeker   Peeker    // the backend, when it answers some Gets from memory
+	sizer    Sizer     // the backend, if it counts its own bytes
+	hmacPool sync.Pool // of *partitionHasher keyed with the partition secret
 	// hitMemberCache keeps the Cache-Status members of hits by ttl (serve.go).
 	hitMemberCache [hitMembers]atomic.Pointer[string]
-	targets        []string // targeted Cache-Control fields, by precedence (RFC 9213)
 
-	backendTimeout time.Duration
 	// direct reports the in-memory LRU, which never blocks: it is called in
 	// the caller's goroutine, without deadlines.
 	direct bool
@@ -135,12 +117,8 @@ func (c *Cache) setup(backend Backend, opts []Option) {
 	if backend == nil {
 		backend = NewLRU()
 	}
+	c.config = newConfig(opts)
 	c.backend = backend
-	c.maxEntries, c.maxBytes, c.maxBodySize = DefaultMaxEntries, DefaultMaxBytes, DefaultMaxBodySize
-	c.now = time.Now
-	c.logger = slog.New(slog.DiscardHandler)
-	c.name, c.xFromCache = "acache", true
-	c.backendTimeout, c.collapseWait = DefaultBackendTimeout, DefaultCollapseWait
 	c.jobs = make(chan struct{}, maxBackendJobs)
 	c.lru, c.direct = backend.(*LRU)
 	c.sizer, _ = backend.(Sizer)
@@ -157,21 +135,7 @@ func (c *Cache) setup(backend Backend, opts []Option) {
 	}
 	c.background.slots = make(chan struct{}, maxBackgroundRefreshes)
 	c.background.closing, c.background.stop = context.WithCancel(context.Background())
-	secret := make([]byte, 32)
-	rand.Read(secret) // never fails, per its documentation
-	c.setPartitionSecret(secret)
-	for _, opt := range opts {
-		if opt.apply != nil {
-			opt.apply(c)
-		}
-	}
-	c.maxBodySize = min(c.maxBodySize, c.maxBytes)
-	if c.shared {
-		c.targets = append(c.targets, "Cdn-Cache-Control")
-	}
-	c.hitPrefix = cacheIdentifier(c.name) + "; hit; ttl="
-	c.derivation = &derivation{shared: c.shared, targets: c.targets, policy: c.freshness}
-	c.silent = c.logger.Handler() == slog.DiscardHandler
+	c.setPartitionSecret(c.secret)
 	if nilPointer(backend) {
 		c.disable(fmt.Errorf("%w: NewCache was given a nil %T", ErrNilBackend, backend))
 	}

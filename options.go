@@ -10,13 +10,13 @@ import (
 // NewCache alone: a Cache in use cannot be reconfigured, so that no request
 // sees its limits or mode change under it. The zero Option does nothing.
 type Option struct {
-	apply func(*Cache)
+	apply func(*config)
 }
 
 // WithMaxEntries sets the most entries the Cache keeps; n <= 0 means
 // [DefaultMaxEntries].
 func WithMaxEntries(n int) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if n > 0 {
 			c.maxEntries = n
 		}
@@ -26,7 +26,7 @@ func WithMaxEntries(n int) Option {
 // WithMaxBytes sets the most bytes (as counted by [Entry.Size]) the Cache
 // keeps; n <= 0 means [DefaultMaxBytes].
 func WithMaxBytes(n int64) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if n > 0 {
 			c.maxBytes = n
 		}
@@ -37,7 +37,7 @@ func WithMaxBytes(n int64) Option {
 // bodies stream through to the caller and are not stored. The Cache never
 // buffers more than n bytes of a body. n <= 0 means [DefaultMaxBodySize].
 func WithMaxBodySize(n int64) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if n > 0 {
 			c.maxBodySize = n
 		}
@@ -52,13 +52,13 @@ func WithMaxBodySize(n int64) Option {
 //
 // [RFC 9111 Section 1]: https://www.rfc-editor.org/rfc/rfc9111#section-1
 func WithShared() Option {
-	return Option{func(c *Cache) { c.shared = true }}
+	return Option{func(c *config) { c.shared = true }}
 }
 
 // WithClock sets the function the Cache reads the time from; nil means
 // [time.Now]. Tests use it to move time forward.
 func WithClock(now func() time.Time) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if now != nil {
 			c.now = now
 		}
@@ -68,7 +68,7 @@ func WithClock(now func() time.Time) Option {
 // WithLogger sets where the Cache reports failures it recovered from (backend
 // errors, corrupt entries, panics); nil discards them, the default.
 func WithLogger(l *slog.Logger) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if l != nil {
 			c.logger = l
 		}
@@ -80,7 +80,7 @@ func WithLogger(l *slog.Logger) Option {
 //
 // [RFC 9211 Section 2]: https://www.rfc-editor.org/rfc/rfc9211#section-2
 func WithName(name string) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if name != "" {
 			c.name = name
 		}
@@ -91,7 +91,7 @@ func WithName(name string) Option {
 // responses it serves. The header is on by default for users of
 // gregjones/httpcache; the Cache-Status field is always added.
 func WithoutXFromCache() Option {
-	return Option{func(c *Cache) { c.xFromCache = false }}
+	return Option{func(c *config) { c.xFromCache = false }}
 }
 
 // WithUnframedBodies lets the Cache store HTTP/1 responses whose body has
@@ -99,7 +99,7 @@ func WithoutXFromCache() Option {
 // connection closes, so a truncated body looks complete; by default they are
 // not stored.
 func WithUnframedBodies() Option {
-	return Option{func(c *Cache) { c.storeUnframed = true }}
+	return Option{func(c *config) { c.storeUnframed = true }}
 }
 
 // WithPartitionSecret sets the key of the HMAC that turns a request's
@@ -108,9 +108,9 @@ func WithUnframedBodies() Option {
 // By default the secret is random per Cache; set it to share entries of
 // authenticated requests between processes through a persistent backend.
 func WithPartitionSecret(secret []byte) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if len(secret) > 0 {
-			c.setPartitionSecret(secret)
+			c.secret = append([]byte(nil), secret...)
 		}
 	}}
 }
@@ -123,7 +123,7 @@ func WithPartitionSecret(secret []byte) Option {
 //
 // [RFC 9213]: https://www.rfc-editor.org/rfc/rfc9213
 func WithTargetedField(name string) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if name != "" {
 			c.targets = append(c.targets, http.CanonicalHeaderKey(name))
 		}
@@ -139,7 +139,7 @@ func WithTargetedField(name string) Option {
 // d <= 0 means [DefaultBackendTimeout]. The in-memory [LRU] never blocks, so
 // it is called directly, without deadlines.
 func WithBackendTimeout(d time.Duration) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if d > 0 {
 			c.backendTimeout = d
 		}
@@ -156,7 +156,7 @@ func WithBackendTimeout(d time.Duration) Option {
 //
 // [RFC 9111 Section 4.2.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.4
 func WithStaleOnError() Option {
-	return Option{func(c *Cache) { c.serveStale = true }}
+	return Option{func(c *config) { c.serveStale = true }}
 }
 
 // WithCollapseWait sets how long a request waits for a request for the same
@@ -167,7 +167,7 @@ func WithStaleOnError() Option {
 //
 // [RFC 9211 Section 2.6]: https://www.rfc-editor.org/rfc/rfc9211#section-2.6
 func WithCollapseWait(d time.Duration) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if d > 0 {
 			c.collapseWait = d
 		}
@@ -190,5 +190,5 @@ func WithCollapseWait(d time.Duration) Option {
 // Invalidation and [Cache.Purge] still reach the responses of every
 // partition: an unsafe request to a URL removes every tenant's copy.
 func WithPartitionBy(partition func(req *http.Request) string) Option {
-	return Option{func(c *Cache) { c.partitionBy = partition }}
+	return Option{func(c *config) { c.partitionBy = partition }}
 }

@@ -37,7 +37,7 @@ func (p *freshnessPolicy) lifetime(lifetime time.Duration, explicit bool, ruled 
 
 // policy returns the Cache's freshness policy, making it when an option
 // sets the first of its parts.
-func (c *Cache) policy() *freshnessPolicy {
+func (c *config) policy() *freshnessPolicy {
 	if c.freshness == nil {
 		c.freshness = &freshnessPolicy{}
 	}
@@ -55,7 +55,7 @@ func (c *Cache) policy() *freshnessPolicy {
 // d. Which responses are stored is unchanged: see [WithRule] for that.
 // d <= 0 means no default (the RFC's heuristic).
 func WithDefaultFreshness(d time.Duration) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if d > 0 {
 			c.policy().defaultFreshness = min(d, policy.MaxAge)
 		}
@@ -68,7 +68,7 @@ func WithDefaultFreshness(d time.Duration) Option {
 // stale response is only ever revalidated); it departs from the origin's
 // intent, not from the RFC. d <= 0 means no cap.
 func WithMaxFreshness(d time.Duration) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if d > 0 {
 			c.policy().maxFreshness = d
 		}
@@ -129,7 +129,7 @@ type Rule struct {
 //		return acache.Rule{}
 //	})
 func WithRule(rule func(req *http.Request, resp *http.Response) Rule) Option {
-	return Option{func(c *Cache) {
+	return Option{func(c *config) {
 		if rule != nil {
 			c.policy().rule = rule
 		}
