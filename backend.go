@@ -2,6 +2,7 @@ package acache
 
 import (
 	"context"
+	"errors"
 )
 
 // Backend stores cache entries in recency order, oldest first, like an ordered
@@ -79,3 +80,10 @@ type Sizer interface {
 type Peeker interface {
 	Peek(key string) *Entry
 }
+
+// ErrNilBackend reports a Backend that can store nothing because it was made
+// from nil: a nil pointer, or a backend over a nil client. A backend whose
+// methods return errors wrapping it tells the Cache so; the Cache then logs
+// it at Error once and sends every request to the origin, as if there were
+// no cache (Cache-Status detail "nil backend").
+var ErrNilBackend = errors.New("acache: nil backend")

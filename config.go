@@ -1,7 +1,6 @@
 package acache
 
 import (
-	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"time"
@@ -26,40 +25,29 @@ type config struct {
 	// backendTimeout bounds each backend call, and a request's backend
 	// calls together.
 	backendTimeout time.Duration
-	targets        []string                   // targeted Cache-Control fields, by precedence (RFC 9213)
-	partitionBy    func(*http.Request) string // WithPartitionBy
-	secret         []byte                     // the partition secret
-	freshness      *freshnessPolicy           // rules.go; nil: RFC 9111 alone
-	derivation     *derivation                // shared, targets and freshness, as derived entries record them
-	hitPrefix      string                     // name + "; hit; ttl="
+	targets        []string                                          // targeted Cache-Control fields, by precedence (RFC 9213)
+	partitionBy    func(*http.Request) string                        // WithPartitionBy
+	secret         []byte                                            // the partition secret
+	freshness      *freshnessPolicy                                  // rules.go; nil: RFC 9111 alone
+	rule           func(req *http.Request, resp *http.Response) Rule // WithRule
+	derivation     *derivation                                       // shared, targets and freshness, as derived entries record them
+	hitPrefix      string                                            // name + "; hit; ttl="
 }
 
-// newConfig returns the configuration that opts set over the defaults.
-func newConfig(opts []Option) config {
-	cfg := config{
-		maxEntries:     DefaultMaxEntries,
-		maxBytes:       DefaultMaxBytes,
-		maxBodySize:    DefaultMaxBodySize,
-		now:            time.Now,
-		logger:         slog.New(slog.DiscardHandler),
-		name:           "acache",
-		xFromCache:     true,
-		backendTimeout: DefaultBackendTimeout,
-		collapseWait:   DefaultCollapseWait,
-		secret:         make([]byte, 32),
-	}
-	rand.Read(cfg.secret) // never fails, per its documentation
-	for _, opt := range opts {
-		if opt.apply != nil {
-			opt.apply(&cfg)
-		}
-	}
-	cfg.maxBodySize = min(cfg.maxBodySize, cfg.maxBytes)
-	if cfg.shared {
-		cfg.targets = append(cfg.targets, "Cdn-Cache-Control")
-	}
-	cfg.hitPrefix = cacheIdentifier(cfg.name) + "; hit; ttl="
-	cfg.derivation = &derivation{shared: cfg.shared, targets: cfg.targets, policy: cfg.freshness}
-	cfg.silent = cfg.logger.Handler() == slog.DiscardHandler
-	return cfg
-}
+// Default limits of a Cache; see [WithMaxEntries], [WithMaxBytes] and
+// [WithMaxBodySize].
+const (
+	DefaultMaxEntries  = 10_000
+	DefaultMaxBytes    = 64 << 20
+	DefaultMaxBodySize = 4 << 20
+)
+
+// DefaultCollapseWait is how long, by default, a request waits for a twin
+// already in flight to the origin before it goes there itself; see
+// [WithCollapseWait].
+const DefaultCollapseWait = 5 * time.Second
+
+// DefaultBackendTimeout is how long the Cache waits for one backend operation
+// (a lookup, or a store with its evictions) by default; see
+// [WithBackendTimeout].
+const DefaultBackendTimeout = time.Second

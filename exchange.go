@@ -3,6 +3,7 @@ package acache
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -577,7 +578,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 		c.notStored(d.entryKey, refused.String())
 		return &fresh, refused
 	}
-	c.store(req.Context(), d.budget, d.entryKey, &fresh)
+	c.save(req.Context(), d.budget, d.entryKey, &fresh)
 	return &fresh, 0
 }
 
@@ -691,3 +692,82 @@ func unframed(req *http.Request, resp *http.Response) bool {
 	}
 	return !resp.Uncompressed || resp.Close
 }
+
+// keyAndEntry returns the key of req, as key does, and over the in-memory
+// LRU the entry stored under it, with the LRU's reference to it for the
+// hit's touch: the key is then the one the LRU holds, and a hit allocates no
+// key. entry is nil when there is none, or when the
+// backend is another one (find then looks it up).
+func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry, ref lruRef) {
+	var buf [256]byte
+	b := appendKey(buf[:0], req.Method, req.URL, req.Host, "")
+	if b == nil {
+		return "", nil, lruRef{}
+	}
+	b = c.appendPartition(b, req)
+	if c.lru != nil {
+		if key, entry, ref = c.lru.getBytes(b); entry != nil {
+			return key, entry, ref
+		}
+	}
+	return string(b), nil, lruRef{}
+}
+
+// responseCacheControl returns the directives that govern a response in this
+// Cache: those of the first targeted field it has (RFC 9213), else those of
+// Cache-Control.
+func (c *Cache) responseCacheControl(h http.Header) httpsyntax.CacheControl {
+	return policy.ResponseDirectives(h, c.targets)
+}
+
+// invalidate removes the stored responses for the target URI of an unsafe
+// request that succeeded, and for same-origin Location and Content-Location,
+// per [RFC 9111 Section 4.4].
+//
+// [RFC 9111 Section 4.4]: https://www.rfc-editor.org/rfc/rfc9111#section-4.4
+func (c *Cache) invalidate(req *http.Request, b *budget, resp *http.Response) {
+	ctx := req.Context()
+	targets := []*url.URL{req.URL}
+	for _, field := range []string{"Location", "Content-Location"} {
+		ref := resp.Header.Get(field)
+		if ref == "" {
+			continue
+		}
+		u, err := req.URL.Parse(ref)
+		if err != nil || !sameOrigin(u, req.URL) {
+			continue
+		}
+		targets = append(targets, u)
+	}
+	host := req.Host
+	for _, u := range targets {
+		if u != req.URL {
+			host = "" // u.Host, already checked to be the same origin
+		}
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			c.remove(ctx, b, c.keyFor(method, u, host, ""))
+		}
+	}
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		normalizeHost(a.Scheme, a.Host) == normalizeHost(b.Scheme, b.Host)
+}
+
+// ruleFor returns what the Cache's rule ([WithRule]) decides for resp, the
+// origin's answer to req, or the zero Rule when it has none.
+func (c *Cache) ruleFor(req *http.Request, resp *http.Response) Rule {
+	if c.rule == nil {
+		return Rule{}
+	}
+	return c.rule(req, resp)
+}
+
+// addedBelowWords says what the refusal "authorization added below the
+// cache" means and how to fix it, for Explain and the Warn record the Cache
+// writes the first time it refuses a response for it.
+const addedBelowWords = "the RoundTripper inside the cache added an Authorization field the cache never saw, " +
+	"so the response may be that user's alone, and only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5); " +
+	"to cache such responses per user, put the auth transport outside the cache, so that the cache sees the credentials and keys by them: " +
+	"&oauth2.Transport{Base: acache.NewTransport(nil)}, not acache.Transport{Transport: &oauth2.Transport{...}}"

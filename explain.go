@@ -309,11 +309,3 @@ func teeOf(body io.ReadCloser) *teeBody {
 	}
 	return nil
 }
-
-// addedBelowWords says what the refusal "authorization added below the
-// cache" means and how to fix it, for Explain and the Warn record the Cache
-// writes the first time it refuses a response for it.
-const addedBelowWords = "the RoundTripper inside the cache added an Authorization field the cache never saw, " +
-	"so the response may be that user's alone, and only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5); " +
-	"to cache such responses per user, put the auth transport outside the cache, so that the cache sees the credentials and keys by them: " +
-	"&oauth2.Transport{Base: acache.NewTransport(nil)}, not acache.Transport{Transport: &oauth2.Transport{...}}"

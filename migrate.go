@@ -13,12 +13,6 @@ import (
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
-// XFromCache is the name of the header field that marks a response served
-// from the cache: "X-From-Cache: 1", as gregjones/httpcache adds it. acache
-// adds it to every hit unless the Cache was made with [WithoutXFromCache];
-// the Cache-Status field ([CacheStatusOf]) says more, and is always added.
-const XFromCache = "X-From-Cache"
-
 // NewMemoryCacheTransport returns a Transport over a new private in-memory
 // cache with the default limits: [NewTransport](nil). It keeps the name
 // gregjones/httpcache gives the same thing, whose map grows without bound;

@@ -1,6 +1,7 @@
 package acache
 
 import (
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"time"
@@ -191,4 +192,34 @@ func WithCollapseWait(d time.Duration) Option {
 // partition: an unsafe request to a URL removes every tenant's copy.
 func WithPartitionBy(partition func(req *http.Request) string) Option {
 	return Option{func(c *config) { c.partitionBy = partition }}
+}
+
+// newConfig returns the configuration that opts set over the defaults.
+func newConfig(opts []Option) config {
+	cfg := config{
+		maxEntries:     DefaultMaxEntries,
+		maxBytes:       DefaultMaxBytes,
+		maxBodySize:    DefaultMaxBodySize,
+		now:            time.Now,
+		logger:         slog.New(slog.DiscardHandler),
+		name:           "acache",
+		xFromCache:     true,
+		backendTimeout: DefaultBackendTimeout,
+		collapseWait:   DefaultCollapseWait,
+		secret:         make([]byte, 32),
+	}
+	rand.Read(cfg.secret) // never fails, per its documentation
+	for _, opt := range opts {
+		if opt.apply != nil {
+			opt.apply(&cfg)
+		}
+	}
+	cfg.maxBodySize = min(cfg.maxBodySize, cfg.maxBytes)
+	if cfg.shared {
+		cfg.targets = append(cfg.targets, "Cdn-Cache-Control")
+	}
+	cfg.hitPrefix = cacheIdentifier(cfg.name) + "; hit; ttl="
+	cfg.derivation = &derivation{shared: cfg.shared, targets: cfg.targets, policy: cfg.freshness}
+	cfg.silent = cfg.logger.Handler() == slog.DiscardHandler
+	return cfg
 }

@@ -36,31 +36,6 @@ import (
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
-// incompleteOf returns the span an incomplete stored response holds, or
-// false for any other entry (a complete one, or a 206 that is not a valid
-// incomplete response).
-func incompleteOf(e *Entry) (httpsyntax.Span, bool) {
-	if e.StatusCode != http.StatusPartialContent {
-		return httpsyntax.Span{}, false
-	}
-	s, ok := httpsyntax.ContentRange(e.Header)
-	if !ok || s.Length() != int64(len(e.Body)) {
-		return httpsyntax.Span{}, false
-	}
-	if _, strong := httpsyntax.StrongETag(e.Header); !strong {
-		return httpsyntax.Span{}, false
-	}
-	return s, true
-}
-
-// validIncomplete reports whether e, a stored 206, is a valid incomplete
-// response: one Content-Range of a known length that its body fills, a
-// strong entity-tag, not under a HEAD key.
-func validIncomplete(e *Entry) bool {
-	_, ok := incompleteOf(e)
-	return ok && !strings.HasPrefix(e.Key, http.MethodHead+" ")
-}
-
 // resumable returns the span that the body of resp, stored as e, would
 // start when cut short, and whether the bytes that did arrive may then be
 // stored as an incomplete response ([RFC 9111 Section 3.3]): a 206 that is

@@ -10,55 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
-	"sync"
 	"time"
 
 	"github.com/acachecontrol/acache/internal/policy"
 )
-
-// maxBackgroundRefreshes bounds the refreshes running at once; past it, a
-// stale response is still served, and refreshed by a later request.
-const maxBackgroundRefreshes = 64
-
-// backgroundRefreshTimeout bounds one background refresh.
-const backgroundRefreshTimeout = 30 * time.Second
-
-// backgroundWork is what a Cache runs behind its callers' backs.
-type backgroundWork struct {
-	// mu guards closed and refreshing, and orders starting a job before
-	// Close waits.
-	mu     sync.Mutex
-	closed bool
-	// refreshing holds the keys whose refresh is running: one per key,
-	// however long it takes (its own timeout bounds it).
-	refreshing map[string]struct{}
-	slots      chan struct{} // a token per job running
-	running    sync.WaitGroup
-	closing    context.Context // done at Close
-	stop       context.CancelFunc
-}
-
-// claim records that key's refresh is starting, and reports false when one
-// is running already.
-func (b *backgroundWork) claim(key string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, running := b.refreshing[key]; running {
-		return false
-	}
-	if b.refreshing == nil {
-		b.refreshing = make(map[string]struct{})
-	}
-	b.refreshing[key] = struct{}{}
-	return true
-}
-
-// release records that key's refresh has ended.
-func (b *backgroundWork) release(key string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.refreshing, key)
-}
 
 // Close stops the Cache's background work, the refreshes of stale
 // responses, and waits for it to end. The Cache still answers requests
@@ -75,37 +30,6 @@ func (c *Cache) Close() error {
 	c.background.stop()
 	c.background.running.Wait()
 	return nil
-}
-
-// inBackground runs job in a goroutine of its own, with a context that
-// carries the values of from (the caller's request context: an auth
-// transport may need them) but not its cancellation, and ends at Close or
-// after backgroundRefreshTimeout. It reports false, running nothing, after
-// Close or when maxBackgroundRefreshes jobs are running.
-func (c *Cache) inBackground(from context.Context, job func(ctx context.Context)) bool {
-	b := &c.background
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return false
-	}
-	select {
-	case b.slots <- struct{}{}:
-	default:
-		return false
-	}
-	b.running.Add(1)
-	go func() {
-		defer b.running.Done()
-		defer func() { <-b.slots }()
-		var failed bool
-		defer c.recovered("refresh", &failed)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(from), backgroundRefreshTimeout)
-		defer cancel()
-		defer context.AfterFunc(b.closing, cancel)()
-		job(ctx)
-	}()
-	return true
 }
 
 // refreshInBackground refreshes the stale response d served to req, unless
@@ -133,7 +57,7 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 	if d.meta.Validator {
 		refresh.Action = policy.Revalidate
 	}
-	started := c.inBackground(req.Context(), func(ctx context.Context) {
+	started := c.background.start(&c.counters, req.Context(), func(ctx context.Context) {
 		defer c.background.release(key)
 		defer c.flights.land(key, f)
 		out := refreshRequest(ctx, req)

@@ -11,30 +11,6 @@ import (
 // the wrong ones: opt-in departures from RFC 9111, each named for the rule
 // it departs from. Nothing here applies unless an option asks for it.
 
-// freshnessPolicy is what the options of this file set. A Cache without
-// them has none (nil), and derives freshness as RFC 9111 says.
-type freshnessPolicy struct {
-	defaultFreshness time.Duration // WithDefaultFreshness
-	maxFreshness     time.Duration // WithMaxFreshness
-	rule             func(req *http.Request, resp *http.Response) Rule
-}
-
-// lifetime applies the policy to the freshness lifetime the response's
-// fields give (explicit reports that they gave one) and the one a rule
-// stored with it (ruled, zero for none).
-func (p *freshnessPolicy) lifetime(lifetime time.Duration, explicit bool, ruled time.Duration) time.Duration {
-	switch {
-	case ruled > 0:
-		lifetime = ruled
-	case p != nil && !explicit && p.defaultFreshness > 0:
-		lifetime = p.defaultFreshness
-	}
-	if p != nil && p.maxFreshness > 0 {
-		lifetime = min(lifetime, p.maxFreshness)
-	}
-	return lifetime
-}
-
 // policy returns the Cache's freshness policy, making it when an option
 // sets the first of its parts.
 func (c *config) policy() *freshnessPolicy {
@@ -131,16 +107,7 @@ type Rule struct {
 func WithRule(rule func(req *http.Request, resp *http.Response) Rule) Option {
 	return Option{func(c *config) {
 		if rule != nil {
-			c.policy().rule = rule
+			c.rule = rule
 		}
 	}}
-}
-
-// ruleFor returns what the Cache's rule ([WithRule]) decides for resp, the
-// origin's answer to req, or the zero Rule when it has none.
-func (c *Cache) ruleFor(req *http.Request, resp *http.Response) Rule {
-	if c.freshness == nil || c.freshness.rule == nil {
-		return Rule{}
-	}
-	return c.freshness.rule(req, resp)
 }

@@ -4,8 +4,8 @@ package acache
 // backend calls, and the reporting of failures it recovered from.
 
 import (
-	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -102,34 +102,15 @@ type BackendStats struct {
 	Max time.Duration
 }
 
-// Stats returns a snapshot of the Cache's counters. Each counter is read
-// atomically, not all of them at one instant: while requests are served, a
-// snapshot may count a request in one counter and not yet in another.
-func (c *Cache) Stats() Stats {
-	if c == nil {
-		return Stats{} // a nil Cache has done nothing
-	}
-	c.ready()
-	return Stats{
-		Hits:          c.hits.Load(),
-		Collapsed:     c.collapsed.Load(),
-		Misses:        c.misses.Load(),
-		Revalidations: c.observed.revalidations.Load(),
-		NotModified:   c.observed.notModified.Load(),
-		StaleServed:   c.observed.staleServed.Load(),
-		Stores:        c.stores.Load(),
-		Evictions:     c.evictions.Load(),
-		Errors:        c.errors.Load(),
-		Refusals:      c.refusals.Load(),
-		Bytes:         c.usage.stored(),
-
-		RefusalsByReason: c.observed.refusalsByReason(),
-		BreakerOpen:      c.breaker != nil && c.breaker.open(),
-		BreakerTrips:     c.breaker.tripped(),
-		BackendSkips:     c.breaker.skips(),
-		Backend:          c.observed.backendStats(),
-		InFlightBytes:    c.inFlight.Load(),
-	}
+// counters are what a Cache counts (see Stats), and where it reports the
+// failures it recovered from.
+type counters struct {
+	log *slog.Logger // where failures are reported, at Warn
+	// hits is added to by every hit, from every core at once: it is striped.
+	hits                                                   stripedCounter
+	misses, stores, evictions, errors, refusals, collapsed atomic.Int64
+	// observed holds the counters of Stats beyond these.
+	observed observations
 }
 
 // stripedCounter is a counter that goroutines on many cores add to at once
@@ -257,25 +238,18 @@ func (o *observations) backendStats() map[string]BackendStats {
 
 // report counts a failure the Cache recovered from and logs it. A failure
 // of a backend operation (op one of backendOps) is also counted against it.
-func (c *Cache) report(op, key string, err error) {
-	switch {
-	case errors.Is(err, ErrNilBackend):
-		c.disable(err) // a misconfiguration, not a failure: said once, at Error
-		return
-	case errors.Is(err, errBreakerOpen):
-		return // not a call that failed, but one not made (Stats.BreakerSkips)
-	}
+func (c *counters) report(op, key string, err error) {
 	c.errors.Add(1)
 	if i := backendOp(op); i >= 0 {
 		c.observed.backend[i].errors.Add(1)
 	}
-	c.logger.Warn("acache: cache failure, using the origin", "op", op, "key", key, "err", err)
+	c.log.Warn("acache: cache failure, using the origin", "op", op, "key", key, "err", err)
 }
 
 // recovered turns a panic in cache code into a reported failure of op and
 // sets *failed, so that the caller can fall back to the origin. Defer it:
 // `defer c.recovered("store", &failed)`.
-func (c *Cache) recovered(op string, failed *bool) {
+func (c *counters) recovered(op string, failed *bool) {
 	if r := recover(); r != nil {
 		c.report(op, "", fmt.Errorf("panic: %v", r))
 		*failed = true
@@ -283,11 +257,11 @@ func (c *Cache) recovered(op string, failed *bool) {
 }
 
 // miss counts a request that went to the origin.
-func (c *Cache) miss() { c.misses.Add(1) }
+func (c *counters) miss() { c.misses.Add(1) }
 
 // notStored counts a response the Cache did not store, and why. The
 // decision's Debug record (events.go) carries the reason as its detail.
-func (c *Cache) notStored(key, reason string) {
+func (c *counters) notStored(key, reason string) {
 	c.refusals.Add(1)
 	c.observed.refused(reason)
 }

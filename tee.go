@@ -30,7 +30,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 	done := lead.land
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		lead.storing()
-		c.storeThen(ctx, b, e.Key, e, done)
+		c.saveThen(ctx, b, e.Key, e, done)
 		return
 	}
 	expected := resp.ContentLength
@@ -47,7 +47,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 		complete: func(body []byte) {
 			if e := c.completeEntry(e, &plan, body); e != nil {
 				lead.storing()
-				c.storeThen(ctx, b, e.Key, e, done)
+				c.saveThen(ctx, b, e.Key, e, done)
 				return
 			}
 			done()
@@ -59,7 +59,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 			if plan.partial {
 				if e := c.pieceEntry(e, &plan, body); e != nil {
 					lead.storing()
-					c.storeThen(ctx, b, e.Key, e, done)
+					c.saveThen(ctx, b, e.Key, e, done)
 					return
 				}
 			}

@@ -16,11 +16,6 @@ import (
 // stores and removals of one key are serialised without a lock that other keys,
 // readers or Stats wait on.
 
-// DefaultBackendTimeout is how long the Cache waits for one backend operation
-// (a lookup, or a store with its evictions) by default; see
-// [WithBackendTimeout].
-const DefaultBackendTimeout = time.Second
-
 // maxBackendJobs bounds the backend operations running off their callers'
 // goroutines at once. A backend that hangs holds one slot per operation
 // stuck in it; with every slot taken, the Cache skips the backend (a miss,
@@ -38,20 +33,20 @@ var (
 // records how long the call took (Stats.Backend). The in-memory LRU never
 // blocks and ignores contexts, so it gets ctx as it is, untimed, at no cost.
 // A failed call is counted by report, under the same op.
-func (c *Cache) callContext(ctx context.Context, op string) (context.Context, context.CancelFunc) {
-	return c.callContextWithin(ctx, op, c.backendTimeout)
+func (s *store) callContext(ctx context.Context, op string) (context.Context, context.CancelFunc) {
+	return s.callContextWithin(ctx, op, s.cfg.backendTimeout)
 }
 
 // callContextWithin is callContext with a timeout of its own.
-func (c *Cache) callContextWithin(ctx context.Context, op string, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if c.direct {
+func (s *store) callContextWithin(ctx context.Context, op string, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if s.direct {
 		return ctx, func() {}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()
 	return callCtx, func() {
 		cancel()
-		c.observed.called(op, time.Since(start))
+		s.n.observed.called(op, time.Since(start))
 	}
 }
 
@@ -64,27 +59,27 @@ func (c *Cache) callContextWithin(ctx context.Context, op string, timeout time.D
 // reported as a failure of op. It runs nothing and reports false, without
 // waiting, when b is spent, when the circuit breaker is open, and with
 // maxBackendJobs jobs already running.
-func (c *Cache) detached(ctx context.Context, op string, b *budget, job func()) bool {
-	wait := b.wait(c.backendTimeout)
+func (s *store) detached(ctx context.Context, op string, b *budget, job func()) bool {
+	wait := b.wait(s.cfg.backendTimeout)
 	if wait <= 0 {
 		return false // the request's share of its time for the backend is spent
 	}
-	if c.breaker != nil && c.breaker.open() {
-		c.breaker.skipped.Add(1)
+	if s.breaker != nil && s.breaker.open() {
+		s.breaker.skipped.Add(1)
 		return false
 	}
 	select {
-	case c.jobs <- struct{}{}:
+	case s.jobs <- struct{}{}:
 	default:
-		c.report(op, "", errBackendBusy)
+		s.fail(op, "", errBackendBusy)
 		return false
 	}
 	finished := make(chan struct{})
 	go func() {
-		defer func() { <-c.jobs }()
+		defer func() { <-s.jobs }()
 		defer close(finished)
 		var failed bool
-		defer c.recovered(op, &failed)
+		defer s.n.recovered(op, &failed)
 		job()
 	}()
 	start := time.Now()
@@ -95,9 +90,9 @@ func (c *Cache) detached(ctx context.Context, op string, b *budget, job func()) 
 	case <-finished:
 		return true
 	case <-timer.C:
-		c.report(op, "", errBackendTimeout)
+		s.fail(op, "", errBackendTimeout)
 	case <-ctx.Done():
-		c.report(op, "", fmt.Errorf("%w: %w", errBackendTimeout, context.Cause(ctx)))
+		s.fail(op, "", fmt.Errorf("%w: %w", errBackendTimeout, context.Cause(ctx)))
 	}
 	select {
 	case <-finished: // it finished as the wait ended
@@ -112,12 +107,12 @@ func (c *Cache) detached(ctx context.Context, op string, b *budget, job func()) 
 // did not answer in time. (A function of its own, so that the variables the
 // goroutine writes do not move to the heap on the LRU's path, which calls
 // the backend directly.)
-func detachedCall[T any](c *Cache, ctx context.Context, op string, b *budget, call func(context.Context) (T, error)) (v T, err error, ok bool) {
+func detachedCall[T any](s *store, ctx context.Context, op string, b *budget, call func(context.Context) (T, error)) (v T, err error, ok bool) {
 	var got T
 	var gotErr error
-	wait := b.wait(c.backendTimeout)
-	ok = c.detached(ctx, op, b, func() {
-		callCtx, cancel := c.callContextWithin(ctx, op, wait)
+	wait := b.wait(s.cfg.backendTimeout)
+	ok = s.detached(ctx, op, b, func() {
+		callCtx, cancel := s.callContextWithin(ctx, op, wait)
 		defer cancel()
 		got, gotErr = call(callCtx)
 	})
@@ -145,11 +140,11 @@ type budget struct {
 
 // budgetFor returns the budget of a request with context ctx, or nil over
 // the in-memory LRU, which never makes a request wait.
-func (c *Cache) budgetFor(ctx context.Context) *budget {
-	if c.direct {
+func (s *store) budgetFor(ctx context.Context) *budget {
+	if s.direct {
 		return nil
 	}
-	limit := c.backendTimeout
+	limit := s.cfg.backendTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		limit = min(limit, time.Until(deadline)/budgetShare)
 	}

@@ -21,7 +21,7 @@ type touchQueue struct {
 }
 
 // add queues key and starts the sending goroutine if none runs.
-func (q *touchQueue) add(c *Cache, key string) {
+func (q *touchQueue) add(s *store, key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.keys) >= maxQueuedTouches {
@@ -30,12 +30,12 @@ func (q *touchQueue) add(c *Cache, key string) {
 	q.keys = append(q.keys, key)
 	if !q.sending {
 		q.sending = true
-		go q.send(c)
+		go q.send(s)
 	}
 }
 
 // send sends the queued touches until the queue is empty.
-func (q *touchQueue) send(c *Cache) {
+func (q *touchQueue) send(s *store) {
 	var batch []string
 	for {
 		q.mu.Lock()
@@ -47,7 +47,7 @@ func (q *touchQueue) send(c *Cache) {
 		batch, q.keys = q.keys, batch[:0]
 		q.mu.Unlock()
 		for _, key := range batch {
-			c.sendTouch(key)
+			s.sendTouch(key)
 		}
 		clear(batch)
 	}
@@ -55,12 +55,12 @@ func (q *touchQueue) send(c *Cache) {
 
 // sendTouch sends one recency update under the backend timeout, reporting
 // a failure or a panic.
-func (c *Cache) sendTouch(key string) {
+func (s *store) sendTouch(key string) {
 	var failed bool
-	defer c.recovered("move", &failed)
-	ctx, cancel := c.callContext(context.Background(), "move")
+	defer s.n.recovered("move", &failed)
+	ctx, cancel := s.callContext(context.Background(), "move")
 	defer cancel()
-	if err := c.backend.MoveToEnd(ctx, key); err != nil {
-		c.report("move", key, err)
+	if err := s.backend.MoveToEnd(ctx, key); err != nil {
+		s.fail("move", key, err)
 	}
 }

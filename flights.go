@@ -1,0 +1,91 @@
+package acache
+
+import (
+	"sync"
+	"time"
+)
+
+// flights registers the requests in flight to the origin, by cache key. The
+// zero value is ready to use.
+type flights struct {
+	// mu guards byKey.
+	mu    sync.Mutex
+	byKey map[string]*flight
+}
+
+// flight is one request in flight, which the requests for the same key wait
+// for. It lands once: when the response is stored, when it turns out not to
+// be (not storable, failed, cut short, closed early), or when the wait bound
+// passes, whichever comes first. Nothing stays registered after it lands.
+type flight struct {
+	done  chan struct{} // closed when it lands
+	once  sync.Once
+	timer *time.Timer // set under flights.mu
+	// storing is closed when the response has arrived whole and its store
+	// has begun: the waiters then wait for a backend, within their budget.
+	storing     chan struct{}
+	storingOnce sync.Once
+}
+
+// flightLead is what the request that leads a flight holds to end it; nil
+// for a request that leads none. Its methods do nothing on nil.
+type flightLead struct {
+	fs  *flights
+	key string
+	f   *flight
+}
+
+// land ends the flight: its response is stored, or will not be.
+func (l *flightLead) land() {
+	if l != nil {
+		l.fs.land(l.key, l.f)
+	}
+}
+
+// storing tells the waiters that the response has arrived whole and that
+// its store has begun: they wait for the store as for any backend call,
+// within their own budget, not for as long as the store may take.
+func (l *flightLead) storing() {
+	if l != nil {
+		l.f.storingOnce.Do(func() { close(l.f.storing) })
+	}
+}
+
+// join returns the flight for key, and whether the caller leads it: the
+// first caller starts a flight that lands by itself after bound at the
+// latest; later callers wait on it.
+func (fs *flights) join(key string, bound time.Duration) (f *flight, leader bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f := fs.byKey[key]; f != nil {
+		return f, false
+	}
+	if fs.byKey == nil {
+		fs.byKey = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{}), storing: make(chan struct{})}
+	fs.byKey[key] = f
+	f.timer = time.AfterFunc(bound, func() { fs.land(key, f) })
+	return f, true
+}
+
+// land ends f, the flight for key: it wakes the waiters and unregisters it.
+// It may be called any number of times, from any goroutine.
+func (fs *flights) land(key string, f *flight) {
+	f.once.Do(func() {
+		fs.mu.Lock() // join sets f.timer under it
+		f.timer.Stop()
+		if fs.byKey[key] == f {
+			delete(fs.byKey, key)
+		}
+		fs.mu.Unlock()
+		close(f.done)
+	})
+}
+
+// inFlight returns the number of flights registered.
+func (fs *flights) inFlight() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.byKey)
+}

@@ -1,0 +1,610 @@
+package acache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
+)
+
+// store is the Cache's one door to its Backend: every call to it goes
+// through the methods of this file, index.go (the partition index) and the
+// store*.go files (deadlines, the breaker, the recency queue). It looks
+// entries up and validates them, stores them with their variants and the
+// index, makes room within the limits, and removes them.
+type store struct {
+	cfg *config   // the limits, the backend timeout, the logger
+	n   *counters // where failures, stores and evictions are counted
+	d   *deriver  // what is derived from entries, and their validation
+
+	backend Backend
+	lru     *LRU   // the backend, when it is the in-memory LRU
+	peeker  Peeker // the backend, when it answers some Gets from memory
+	sizer   Sizer  // the backend, if it counts its own bytes
+	// direct reports the in-memory LRU, which never blocks: it is called in
+	// the caller's goroutine, without deadlines.
+	direct bool
+	// breaker skips any other backend after failures in a row; nil for the
+	// LRU. backend is then the breakerBackend around it.
+	breaker *breaker
+	// jobs holds a token for each backend operation running off its
+	// caller's goroutine (see detached).
+	jobs chan struct{}
+	// keys serialises stores and removals per key, so that usage counts
+	// the entries the backend holds.
+	keys keyLocks
+	// usage counts the stored entries and the stores under way against
+	// the limits; inFlight the bytes that bodies being read hold, reserved
+	// against the same byte limit.
+	usage    usage
+	inFlight atomic.Int64
+	// touches queues the recency updates of hits, sent in the background.
+	touches touchQueue
+	// disabled holds why the backend can store nothing (ErrNilBackend), or
+	// nil: every request then bypasses the Cache.
+	disabled atomic.Pointer[error]
+}
+
+// init sets s up over backend, for a Cache configured as cfg, counting in n
+// and deriving with d.
+func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
+	s.cfg, s.n, s.d = cfg, n, d
+	s.backend = backend
+	s.jobs = make(chan struct{}, maxBackendJobs)
+	s.lru, s.direct = backend.(*LRU)
+	s.sizer, _ = backend.(Sizer)
+	if !s.direct && !nilPointer(backend) {
+		// Any backend but the in-memory LRU can fail: it is called behind
+		// a circuit breaker, but for what it answers from memory (Peek).
+		s.peeker, _ = backend.(Peeker)
+		s.breaker = newBreaker()
+		guarded := &breakerBackend{b: s.breaker, inner: backend}
+		s.backend = guarded
+		if s.sizer != nil {
+			guarded.sizer, s.sizer = s.sizer, guarded
+		}
+	}
+	if nilPointer(backend) {
+		s.disable(fmt.Errorf("%w: NewCache was given a nil %T", ErrNilBackend, backend))
+	}
+}
+
+// fail reports err, the failure of the backend operation op on key: a
+// backend made from nil disables the Cache (said once), a call the breaker
+// skipped is no failure, anything else is counted and logged.
+func (s *store) fail(op, key string, err error) {
+	switch {
+	case errors.Is(err, ErrNilBackend):
+		s.disable(err)
+	case errors.Is(err, errBreakerOpen):
+	default:
+		s.n.report(op, key, err)
+	}
+}
+
+// nilPointer reports a Backend that is a nil pointer (or another nil
+// reference) inside a non-nil interface: calling its methods would panic.
+func nilPointer(b Backend) bool {
+	v := reflect.ValueOf(b)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// disable makes every request bypass the Cache from now on, because its
+// backend can store nothing (err), and logs why at Error, once.
+func (s *store) disable(err error) {
+	if s.disabled.CompareAndSwap(nil, &err) {
+		s.cfg.logger.Error("acache: the backend can store nothing; every request goes to the origin", "err", err)
+	}
+}
+
+// lookup returns the entry stored under key, or nil. A backend error, a
+// backend that does not answer within the backend timeout or before ctx is
+// done, and an entry that fails validation are reported and become a miss;
+// a bad entry is removed. got, when not nil, is what the LRU already
+// returned for key (keyAndEntry), which it checks instead.
+func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) *Entry {
+	e := got
+	var err error
+	switch {
+	case got != nil:
+	case s.direct:
+		e, err = s.backend.Get(ctx, key)
+	default:
+		if s.peeker != nil {
+			e = s.peeker.Peek(key) // from memory, on this goroutine
+		}
+		if e == nil {
+			var ok bool
+			if e, err, ok = detachedCall(s, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
+				return s.backend.Get(ctx, key)
+			}); !ok {
+				return nil
+			}
+		}
+	}
+	if err != nil {
+		s.fail("get", key, err)
+		if errors.Is(err, ErrCorruptEntry) { // bytes that do not decode: drop them
+			s.remove(ctx, b, key)
+		}
+		return nil
+	}
+	if e == nil {
+		return nil
+	}
+	if e.Key != key {
+		s.fail("get", key, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, e.Key))
+		s.remove(ctx, b, key)
+		return nil
+	}
+	if !s.d.derivedHere(e) {
+		// Not an entry this Cache stored in this process: a backend decoded
+		// it, or it was changed, or another Cache stored it. Trust nothing.
+		if err := s.validEntry(e); err != nil {
+			s.fail("get", key, err)
+			s.remove(ctx, b, key)
+			return nil
+		}
+	}
+	if e.StatusCode == 0 {
+		return nil // an index of partitions, no response of its own
+	}
+	return e
+}
+
+// touch marks key as recently used; a failure only costs recency. A hit
+// does not wait for it on a backend other than the LRU: the key joins a
+// queue that one goroutine sends to the backend (touch.go), so that a hit
+// on a networked or disk backend costs one call (Get), not two.
+//
+// On the LRU, a hit takes none of its locks but one of its shards' (see
+// [LRU]): the hit is buffered there, through ref when the lookup of the key
+// gave one.
+func (s *store) touch(key string, ref lruRef) {
+	switch {
+	case s.lru != nil && ref.node != nil:
+		s.lru.touchRef(ref)
+	case s.lru != nil:
+		s.lru.touch(key)
+	default:
+		s.touches.add(s, key)
+	}
+}
+
+// store stores e under key, replacing what was there, then evicts the least
+// recently used entries until the Cache is within its limits. It waits for
+// the backend for at most the backend timeout and never after ctx is done;
+// the store goes on in the background after that, under its own deadlines.
+func (s *store) save(ctx context.Context, b *budget, key string, e *Entry) {
+	s.saveThen(ctx, b, key, e, nil)
+}
+
+// storeThen is store, and calls then (when not nil) once the store has
+// ended, stored or not: after store returned, when the store outlasted the
+// wait.
+func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, then func()) {
+	var once sync.Once
+	finish := func() {
+		if then != nil {
+			once.Do(then)
+		}
+	}
+	var failed bool
+	defer func() {
+		if failed {
+			finish()
+		}
+	}()
+	defer s.n.recovered("store", &failed)
+	if e.Size() > s.cfg.maxBytes {
+		finish()
+		return
+	}
+	if e.meta == nil {
+		e.meta = s.d.metaOf(e)
+	}
+	if s.direct {
+		s.saveNow(ctx, key, e)
+		finish()
+		return
+	}
+	job := context.WithoutCancel(ctx)
+	var started atomic.Bool
+	ran := s.detached(ctx, "store", b, func() {
+		started.Store(true)
+		defer finish()
+		s.saveNow(job, key, e)
+	})
+	if !ran && !started.Load() {
+		finish() // not started (the budget spent, the breaker open): nothing to wait for
+	}
+}
+
+// storeNow is store in the goroutine that runs it: each backend call under
+// a deadline of its own. Room is made before the entry is set, so the Cache
+// never holds more than its limits, even for a moment; when it cannot evict,
+// it does not store.
+func (s *store) saveNow(ctx context.Context, key string, e *Entry) {
+	if uri, partitioned := splitPartition(key); partitioned {
+		// Stores of every partition of a URI take the URI's lock first,
+		// then their own: the index at the URI lists each of them.
+		unlockURI := s.keys.lock(uri)
+		defer unlockURI()
+		if !s.listPartition(ctx, uri, key) {
+			return
+		}
+	}
+	unlock := s.keys.lock(key)
+	defer unlock()
+	old, ok := s.pop(ctx, key)
+	if !ok {
+		return
+	}
+	if old != nil {
+		e.Partitions = old.Partitions // the index belongs to the key
+		e.Variants = s.keptVariants(e, old)
+		if e.Size() > s.cfg.maxBytes {
+			e.Variants = nil
+		}
+	}
+	if !s.put(ctx, key, e) {
+		s.dropPartitions(ctx, e.Partitions) // unlisted, they could not be invalidated
+	}
+}
+
+// put makes room for e and sets it under key, reporting whether it did.
+func (s *store) put(ctx context.Context, key string, e *Entry) bool {
+	size := e.Size()
+	if size > s.cfg.maxBytes || !s.makeRoom(ctx, key, size) {
+		return false
+	}
+	callCtx, cancel := s.callContext(ctx, "set")
+	err := s.backend.Set(callCtx, key, e)
+	cancel()
+	s.usage.settle(size, err == nil)
+	if err != nil {
+		s.fail("set", key, err)
+		return false
+	}
+	s.n.stores.Add(1)
+	return true
+}
+
+// maxVariants bounds how many responses with different Vary selections the
+// Cache keeps for one URL.
+const maxVariants = 8
+
+// keptVariants returns the variants of old, the entry e replaces, that e does
+// not replace (RFC 9111 Section 4.1): those that vary on the same request
+// fields as e with other values. A response whose Vary differs from e's is
+// dropped: the origin has changed what it varies on.
+func (s *store) keptVariants(e, old *Entry) []*Entry {
+	names := s.d.metaOf(e).VaryNames
+	if len(names) == 0 && e.Credentials == "" {
+		return nil
+	}
+	var kept []*Entry
+	for v := range old.responses() {
+		if len(kept) == maxVariants-1 {
+			break
+		}
+		if v.Key != e.Key {
+			continue
+		}
+		if unmatchable(v) {
+			continue // an entry of an older encoding whose credentials were dropped
+		}
+		vNames := s.d.metaOf(v).VaryNames
+		otherUser := v.Credentials != "" && e.Credentials != "" && v.Credentials != e.Credentials
+		if slices.Equal(vNames, names) && (otherUser || !policy.VaryMatches(names, v.VaryHeader, e.VaryHeader)) {
+			if len(v.Variants) > 0 || len(v.Partitions) > 0 {
+				flat := *v // a variant has neither variants nor an index
+				flat.Variants, flat.Partitions = nil, nil
+				v = &flat
+			}
+			kept = append(kept, v)
+		}
+	}
+	return kept
+}
+
+// makeRoom evicts the least recently used entries until one more entry of
+// size bytes, to be stored under key, fits within the limits, counting the
+// entries other stores are setting, and reserves its place. It reports
+// false, reserving nothing, when the backend failed first, when the entry
+// does not fit in an empty backend beside the stores under way, or when it
+// evicted the index that lists key: the entry would land unlisted, out of
+// reach of an invalidation of its URI (RFC 9111 Section 4.4).
+func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
+	for {
+		n, ok := s.storedEntries(ctx)
+		if !ok {
+			return false
+		}
+		if s.usage.reserve(n, size, s.cfg.maxEntries, s.cfg.maxBytes) {
+			return true
+		}
+		callCtx, cancel := s.callContext(ctx, "pop oldest")
+		evicted, old, err := s.backend.PopOldest(callCtx)
+		cancel()
+		if err != nil {
+			s.fail("pop oldest", evicted, err)
+			return false
+		}
+		if old == nil { // empty: whatever was counted of stored entries is gone
+			s.usage.emptied()
+			return s.usage.reserve(0, size, s.cfg.maxEntries, s.cfg.maxBytes)
+		}
+		s.usage.removed(old.Size())
+		s.n.evictions.Add(1)
+		// Evicting a URI's index evicts the responses it lists, which an
+		// invalidation could no longer reach; the one being stored with
+		// them. (A store of this URI by another Cache over the backend,
+		// under way at this moment, may still land unlisted.)
+		s.dropPartitions(ctx, old.Partitions)
+		if slices.Contains(old.Partitions, key) {
+			return false
+		}
+	}
+}
+
+// storedEntries returns the number of entries the backend holds. From a
+// backend that counts its bytes ([Sizer]), it also takes their size, which
+// covers what other Caches, processes and earlier runs stored. ok is false
+// when the backend failed.
+func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
+	op := "len"
+	if s.sizer != nil {
+		op = "size"
+	}
+	callCtx, cancel := s.callContext(ctx, op)
+	defer cancel()
+	if s.sizer == nil {
+		n, err := s.backend.Len(callCtx)
+		if err != nil {
+			s.fail("len", "", err)
+			return 0, false
+		}
+		return n, true
+	}
+	n, stored, err := s.sizer.Size(callCtx)
+	if err != nil {
+		s.fail("size", "", err)
+		return 0, false
+	}
+	s.usage.observed(stored)
+	return n, true
+}
+
+// usage is what a Cache counts against its limits: the bytes of the entries
+// it stored, and the places reserved by stores under way. Its mutex is held
+// for arithmetic only, never across a backend call.
+type usage struct {
+	mu              sync.Mutex
+	bytes           int64 // of the entries stored
+	reservedBytes   int64 // of the entries being set
+	reservedEntries int   // entries being set
+}
+
+// reserve reserves a place for an entry of size bytes if it fits beside n
+// stored entries and the places already reserved.
+func (u *usage) reserve(n int, size int64, maxEntries int, maxBytes int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if n+u.reservedEntries+1 > maxEntries || u.bytes+u.reservedBytes+size > maxBytes {
+		return false
+	}
+	u.reservedEntries++
+	u.reservedBytes += size
+	return true
+}
+
+// settle releases a reservation of size bytes, counting them as stored if
+// the entry was set.
+func (u *usage) settle(size int64, stored bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.reservedEntries--
+	u.reservedBytes -= size
+	if stored {
+		u.bytes += size
+	}
+}
+
+// removed uncounts an entry of size bytes that left the backend. The count
+// never goes below zero: a store whose Set reported an error may have landed
+// all the same, uncounted.
+func (u *usage) removed(size int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = max(0, u.bytes-size)
+}
+
+// observed sets the bytes stored to what the backend reported ([Sizer]).
+func (u *usage) observed(stored int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = max(0, stored)
+}
+
+// emptied records that the backend holds no entry.
+func (u *usage) emptied() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = 0
+}
+
+// stored returns the bytes of the entries stored.
+func (u *usage) stored() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.bytes
+}
+
+// reserveInFlight reserves n bytes for a body being read, against the byte
+// limit that all bodies in flight share; it reports false when they would
+// pass it.
+func (s *store) reserveInFlight(n int64) bool {
+	for {
+		held := s.inFlight.Load()
+		if held+n > s.cfg.maxBytes {
+			return false
+		}
+		if s.inFlight.CompareAndSwap(held, held+n) {
+			return true
+		}
+	}
+}
+
+// remove deletes the entry stored under key, if any, and the responses its
+// index lists (for a URI key, those of every partition), waiting for the
+// backend as store does.
+func (s *store) remove(ctx context.Context, b *budget, key string) {
+	var failed bool
+	defer s.n.recovered("remove", &failed)
+	if key == "" {
+		return
+	}
+	removeNow := func(ctx context.Context) {
+		unlock := s.keys.lock(key)
+		defer unlock()
+		if old, _ := s.pop(ctx, key); old != nil {
+			s.dropPartitions(ctx, old.Partitions)
+		}
+	}
+	if s.direct {
+		removeNow(ctx)
+		return
+	}
+	job := context.WithoutCancel(ctx)
+	s.detached(ctx, "remove", b, func() { removeNow(job) })
+}
+
+// pop removes the entry stored under key and its bytes from the count. ok
+// is false if the backend failed. The caller holds the key's lock.
+func (s *store) pop(ctx context.Context, key string) (old *Entry, ok bool) {
+	callCtx, cancel := s.callContext(ctx, "pop")
+	defer cancel()
+	old, err := s.backend.Pop(callCtx, key)
+	if err != nil {
+		s.fail("pop", key, err)
+		return nil, false
+	}
+	if old != nil {
+		s.usage.removed(old.Size())
+	}
+	return old, true
+}
+
+// validEntry checks an entry that this Cache did not store in this process
+// (a backend decoded it, changed it, or another Cache stored it) before
+// anything of it is served: whatever a backend returns is untrusted. The
+// Cache recomputes the framing fields of every response it serves, so
+// these checks cover what it would otherwise pass on: field names and
+// values, the status, the protocol, the body against its Content-Length, the
+// sizes against the limits, and the shape of the variants (one level deep,
+// at most maxVariants, all under the same key).
+func (s *store) validEntry(e *Entry) error {
+	if len(e.Partitions) > maxPartitions {
+		return fmt.Errorf("%w: %d partitions", ErrCorruptEntry, len(e.Partitions))
+	}
+	for _, key := range e.Partitions {
+		if uri, ok := splitPartition(key); !ok || uri != e.Key {
+			return fmt.Errorf("%w: a partition %q of another URI", ErrCorruptEntry, key)
+		}
+	}
+	if e.StatusCode == 0 { // an index of partitions only
+		if len(e.Partitions) == 0 || len(e.Header) > 0 || len(e.Body) > 0 || len(e.Variants) > 0 {
+			return fmt.Errorf("%w: an index with a response in it, or without partitions", ErrCorruptEntry)
+		}
+		return nil
+	}
+	if len(e.Variants) >= maxVariants {
+		return fmt.Errorf("%w: %d variants", ErrCorruptEntry, len(e.Variants))
+	}
+	for _, v := range e.Variants {
+		switch {
+		case v == nil:
+			return fmt.Errorf("%w: a nil variant", ErrCorruptEntry)
+		case len(v.Variants) > 0:
+			return fmt.Errorf("%w: a variant with variants", ErrCorruptEntry)
+		case v.Key != e.Key:
+			return fmt.Errorf("%w: a variant stored under %q", ErrCorruptEntry, v.Key)
+		case len(v.Partitions) > 0:
+			return fmt.Errorf("%w: a variant with partitions", ErrCorruptEntry)
+		}
+		if err := s.validResponse(v); err != nil {
+			return err
+		}
+	}
+	if err := s.validResponse(e); err != nil {
+		return err
+	}
+	for v := range e.responses() {
+		if v.FreshFor < 0 || v.FreshFor > policy.MaxAge {
+			return fmt.Errorf("%w: a rule's freshness of %v", ErrCorruptEntry, v.FreshFor)
+		}
+	}
+	if size := e.Size(); size > s.cfg.maxBytes {
+		return fmt.Errorf("%w: %d bytes, more than the cache holds", ErrCorruptEntry, size)
+	}
+	return nil
+}
+
+// validResponse checks one stored response of an entry; see validEntry.
+func (s *store) validResponse(e *Entry) error {
+	head := strings.HasPrefix(e.Key, http.MethodHead+" ")
+	switch {
+	case e.StatusCode < 200 || e.StatusCode > 999:
+		return fmt.Errorf("%w: status %d", ErrCorruptEntry, e.StatusCode)
+	case e.Header == nil:
+		return fmt.Errorf("%w: no header", ErrCorruptEntry)
+	case !validStoredHeader(e.Header) || !validStoredHeader(e.VaryHeader):
+		return fmt.Errorf("%w: a field name or value that cannot be sent", ErrCorruptEntry)
+	case int64(len(e.Body)) > s.cfg.maxBodySize:
+		return fmt.Errorf("%w: a body of %d bytes, more than the cache stores", ErrCorruptEntry, len(e.Body))
+	case head && len(e.Body) > 0:
+		return fmt.Errorf("%w: a HEAD response with a body", ErrCorruptEntry)
+	case policy.VaryNeverMatches(e.Header):
+		return fmt.Errorf("%w: a Vary no request matches", ErrCorruptEntry)
+	case e.StatusCode == http.StatusPartialContent && !validIncomplete(e):
+		// An incomplete response (partial.go) must say which bytes it holds.
+		return fmt.Errorf("%w: a 206 that is not one range of a known length, with a strong validator", ErrCorruptEntry)
+	}
+	if e.Proto != "" {
+		if _, _, ok := http.ParseHTTPVersion(e.Proto); !ok {
+			return fmt.Errorf("%w: protocol %q", ErrCorruptEntry, e.Proto)
+		}
+	}
+	if length, ok := e.Header["Content-Length"]; ok && !head {
+		if len(length) != 1 || length[0] != strconv.Itoa(len(e.Body)) {
+			return fmt.Errorf("%w: Content-Length %q for a body of %d bytes", ErrCorruptEntry, length, len(e.Body))
+		}
+	}
+	return nil
+}
+
+// validStoredHeader reports a header whose names are canonical tokens and
+// whose values can be sent: the Cache looks fields up by canonical name, so
+// a stored "cache-control" would hide its directives.
+func validStoredHeader(h http.Header) bool {
+	for name := range h {
+		if !httpsyntax.ValidToken(name) || !httpsyntax.CanonicalName(name) {
+			return false
+		}
+	}
+	return httpsyntax.ValidHeader(h)
+}
