@@ -98,3 +98,20 @@ func (c *Cache) Stats() Stats {
 		InFlightBytes:    c.inFlight.Load(),
 	}
 }
+
+// Close stops the Cache's background work, the refreshes of stale
+// responses, and waits for it to end. The Cache still answers requests
+// afterwards, without refreshing in the background. Close always returns
+// nil; it does nothing on a nil Cache.
+func (c *Cache) Close() error {
+	if c == nil {
+		return nil
+	}
+	c.ready()
+	c.background.mu.Lock()
+	c.background.closed = true
+	c.background.mu.Unlock()
+	c.background.stop()
+	c.background.running.Wait()
+	return nil
+}

@@ -3,7 +3,6 @@ package acache
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strconv"
 	"time"
 )
@@ -99,31 +98,4 @@ func WithControl(ctx context.Context, ctl Control) context.Context {
 func ControlOf(ctx context.Context) (Control, bool) {
 	ctl, ok := ctx.Value(controlKey{}).(Control)
 	return ctl, ok
-}
-
-// modeFields adds to out, the request about to be sent, the fields the Fetch
-// standard adds for mode (HTTP-network-or-cache fetch, step 8.17), where out
-// has none of its own. It returns out, or a copy when it added any: the
-// caller's request is never modified.
-func modeFields(out, caller *http.Request, mode Mode) *http.Request {
-	set := func(name, value string) {
-		if len(out.Header[name]) > 0 {
-			return
-		}
-		if out == caller {
-			out = caller.Clone(caller.Context())
-		}
-		if out.Header == nil {
-			out.Header = http.Header{}
-		}
-		out.Header[name] = []string{value}
-	}
-	switch mode {
-	case ModeNoStore, ModeReload:
-		set("Pragma", "no-cache")
-		set("Cache-Control", "no-cache")
-	case ModeNoCache:
-		set("Cache-Control", "max-age=0")
-	}
-	return out
 }

@@ -1,8 +1,17 @@
 package acache
 
+// This file holds collapsed forwarding: while a request for a key is in
+// flight to the origin, further requests for the same key wait for it to be
+// stored, and are then answered from the cache, instead of all going to the
+// origin (the idea acachecontrol was written for; RFC 9211 Section 2.6 names
+// it "collapsed").
+
 import (
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // flights registers the requests in flight to the origin, by cache key. The
@@ -88,4 +97,15 @@ func (fs *flights) inFlight() int {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return len(fs.byKey)
+}
+
+// collapsible reports whether a request the cache sends to the origin may
+// wait for a twin in flight, and be answered from what it stores: a GET whose
+// verdict is to forward or revalidate, that asks nothing a stored response
+// cannot give (no-store, no-cache, a Range) and carries no validators of its
+// own.
+func collapsible(d *decision) bool {
+	return (d.Action == policy.Forward || d.Action == policy.Revalidate) && !d.bypass &&
+		d.req.Method == http.MethodGet && !d.reqCC.NoStore && !d.reqCC.NoCache &&
+		!d.fields.rangeRequest && !d.fields.conditionals
 }

@@ -328,3 +328,119 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r httpsyn
 	header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 	return newResponse(req, http.StatusRequestedRangeNotSatisfiable, statusLine(http.StatusRequestedRangeNotSatisfiable), header, http.NoBody, 0)
 }
+
+// staleOnError returns the stale stored response d found, to serve in place
+// of an origin that failed (resp, err), when RFC 5861's stale-if-error or
+// the option to serve stale while disconnected allows it; else nil. The
+// origin's response, if any, is then discarded.
+func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response, err error) (stale *http.Response) {
+	if d.entry == nil || d.bypass || d.Fwd != FwdStale || !policy.OriginFailed(resp, err) {
+		return nil
+	}
+	failed := false
+	defer func() {
+		if failed {
+			stale = nil
+		}
+	}()
+	defer c.recovered("serve", &failed)
+	now := c.now()
+	age := policy.CurrentAge(&d.meta.Facts, d.entry.ResponseTime, now)
+	if !policy.StaleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
+		return nil
+	}
+	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: "stale-if-error"}
+	if err == nil {
+		status.FwdStatus = resp.StatusCode
+		discardBody(resp)
+	} else {
+		status.Detail = "stale-if-error: " + err.Error()
+	}
+	served := *d
+	served.now, served.age = now, age
+	return storedResponse(c, req, &served, status.String(), false)
+}
+
+// combinedResponse turns resp, the origin's 206 with the part that the
+// stored response d found lacks, into the answer to the caller: the stored
+// bytes it asked for followed by the origin's, streamed, with the header
+// fields of the new response (RFC 9111 Section 3.4): a 206 of the range it
+// asked for, or a 200 when it asked for no range.
+func combinedResponse(d *decision, resp *http.Response) {
+	p := &d.part
+	stored := d.entry.Body[p.want.First-p.have.Range.First:]
+	n := p.want.Last - p.want.First + 1
+	header := resp.Header
+	if p.whole {
+		resp.StatusCode, resp.Status = http.StatusOK, statusLine(http.StatusOK)
+		delete(header, "Content-Range")
+	} else {
+		header["Content-Range"] = []string{httpsyntax.Span{Range: p.want, Size: p.have.Size}.String()}
+	}
+	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	resp.ContentLength = n
+	resp.Body = &prefixedBody{prefix: bytes.NewReader(stored), body: resp.Body, rest: n - int64(len(stored))}
+}
+
+// errPartLength reports an origin's part whose body is longer or shorter
+// than the range it announced: the bytes past or before the end are not the
+// representation's.
+var errPartLength = errors.New("acache: the origin's part is not the length of its Content-Range")
+
+// prefixedBody reads stored bytes, then exactly rest bytes of a body from
+// the origin, and fails when the origin's body ends before them or goes on
+// after them; Close closes the origin's body.
+type prefixedBody struct {
+	prefix *bytes.Reader
+	body   io.ReadCloser
+	rest   int64
+}
+
+func (b *prefixedBody) Read(p []byte) (int, error) {
+	if b.prefix.Len() > 0 {
+		return b.prefix.Read(p)
+	}
+	if b.rest == 0 {
+		// One byte more would be past the range: look for it.
+		var one [1]byte
+		n, err := b.body.Read(one[:])
+		if n > 0 {
+			return 0, errPartLength
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.rest {
+		p = p[:b.rest]
+	}
+	n, err := b.body.Read(p)
+	b.rest -= int64(n)
+	if err == io.EOF && b.rest > 0 {
+		err = errPartLength
+	}
+	return n, err
+}
+
+func (b *prefixedBody) Close() error { return b.body.Close() }
+
+// incompleteResponse answers a Range request from an incomplete stored
+// response whose bytes cover it (p.kind is partialHit): 206 with the part
+// ([RFC 9110 Section 15.3.7]), or 416 with "bytes */size" when no byte of
+// the representation satisfies it. header is the caller's fresh copy of the
+// stored header.
+//
+// [RFC 9110 Section 15.3.7]: https://www.rfc-editor.org/rfc/rfc9110#section-15.3.7
+func incompleteResponse(req *http.Request, header http.Header, body []byte, p *partialPlan) *http.Response {
+	if p.unsatisfiable {
+		header["Content-Length"] = []string{"0"}
+		header["Content-Range"] = []string{"bytes */" + strconv.FormatInt(p.have.Size, 10)}
+		return newResponse(req, http.StatusRequestedRangeNotSatisfiable,
+			statusLine(http.StatusRequestedRangeNotSatisfiable), header, http.NoBody, 0)
+	}
+	from := p.want.First - p.have.Range.First
+	part := body[from : from+p.want.Last-p.want.First+1 : from+p.want.Last-p.want.First+1]
+	n := int64(len(part))
+	header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	header["Content-Range"] = []string{httpsyntax.Span{Range: p.want, Size: p.have.Size}.String()}
+	return newResponse(req, http.StatusPartialContent, statusLine(http.StatusPartialContent), header,
+		newStoredBody(part), n)
+}

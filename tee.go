@@ -1,5 +1,31 @@
 package acache
 
+// Partial content, in the store of a body:
+//
+// This file holds partial content: incomplete stored responses
+// ([RFC 9111 Section 3.3]), combining them with new parts
+// ([RFC 9111 Section 3.4]), fetching only the part a stored response lacks,
+// and If-Range ([RFC 9110 Section 13.1.5]).
+//
+// An incomplete response is stored as an Entry like any other, under the
+// key of the GET request, with no field of its own: its StatusCode is 206
+// and its Header carries the Content-Range "bytes first-last/complete" of
+// the bytes in its Body, one contiguous range of a representation whose
+// complete length is known and that has a strong entity-tag (RFC 9110
+// Section 8.8.1). The strong validator is what makes two parts combinable:
+// they are bytes of one and the same representation. An incomplete entry is
+// never served as a complete response: it answers only Range requests that
+// its bytes cover, and otherwise tells the cache which bytes to ask the
+// origin for. One entry per key (and Vary selection): a complete response
+// replaces an incomplete one; a new part with the same strong validator is
+// combined with the stored one when the two touch or overlap; otherwise the
+// newer replaces the older. Incomplete entries count against WithMaxBytes
+// like any other and hold at most WithMaxBodySize bytes.
+//
+// [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+// [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
+
 // This file holds the body tee: the origin's body streams to the caller
 // while a copy, bounded and reserved against the cache's limits, is stored
 // at a clean end (RFC 9111 Section 3.3: only complete responses).
@@ -8,6 +34,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
@@ -236,4 +264,194 @@ func (b *teeBody) notStored() (refused policy.Refusal, ended bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.refused, b.dropped
+}
+
+// resumable returns the span that the body of resp, stored as e, would
+// start when cut short, and whether the bytes that did arrive may then be
+// stored as an incomplete response ([RFC 9111 Section 3.3]): a 206 that is
+// storable as such, or a 200 to a GET with a strong entity-tag, a known
+// length and "Accept-Ranges: bytes", whose bytes are the origin's (not
+// decompressed by the inner transport).
+//
+// [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
+func resumable(req *http.Request, resp *http.Response, e *Entry) (first, size int64, ok bool) {
+	if req.Method != http.MethodGet || resp.Uncompressed || e.StatusCode != resp.StatusCode {
+		return 0, 0, false
+	}
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		s, ok := httpsyntax.ContentRange(e.Header)
+		return s.Range.First, s.Size, ok && policy.StorablePartial(req, resp)
+	case http.StatusOK:
+		_, strong := httpsyntax.StrongETag(e.Header)
+		if !strong || resp.ContentLength <= 0 || !acceptsByteRanges(e.Header) {
+			return 0, 0, false
+		}
+		return 0, resp.ContentLength, true
+	}
+	return 0, 0, false
+}
+
+// acceptsByteRanges reports an Accept-Ranges field that lists "bytes"
+// ([RFC 9110 Section 14.3]).
+//
+// [RFC 9110 Section 14.3]: https://www.rfc-editor.org/rfc/rfc9110#section-14.3
+func acceptsByteRanges(h http.Header) bool {
+	return httpsyntax.ListContains(h, "Accept-Ranges", "bytes")
+}
+
+// piece is a contiguous part of a representation: body holds its bytes from
+// position first on.
+type piece struct {
+	first int64
+	body  []byte
+}
+
+// end returns the position after the last byte of p.
+func (p piece) end() int64 { return p.first + int64(len(p.body)) }
+
+// union returns the bytes of old and new, two pieces of one representation
+// (the same strong validator), as one piece when they touch or overlap, per
+// [RFC 9111 Section 3.4]; where they overlap, new's bytes are taken. ok is
+// false when a gap separates them. The result never shares memory with a
+// stored body that another reader may hold, except when it is new itself.
+//
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+func union(old, new piece) (piece, bool) {
+	if new.first > old.end() || old.first > new.end() {
+		return piece{}, false
+	}
+	first, end := min(old.first, new.first), max(old.end(), new.end())
+	if first == new.first && end == new.end() {
+		return new, true // new covers old
+	}
+	out := make([]byte, end-first)
+	copy(out[old.first-first:], old.body)
+	copy(out[new.first-first:], new.body)
+	return piece{first, out}, true
+}
+
+// withPiece returns a copy of e, the entry that stores a response, holding
+// p of a representation of size bytes: a complete 200 when p is all of it,
+// else an incomplete 206 whose Content-Range and Content-Length describe p.
+// What the Cache derives from it is derived again.
+func (c *Cache) withPiece(e *Entry, p piece, size int64) *Entry {
+	out := *e
+	out.Header = e.Header.Clone()
+	out.Body = p.body
+	out.Variants, out.Partitions = nil, nil
+	n := int64(len(p.body))
+	if p.first == 0 && n == size {
+		out.StatusCode = http.StatusOK
+		delete(out.Header, "Content-Range")
+	} else {
+		out.StatusCode = http.StatusPartialContent
+		out.Header["Content-Range"] = []string{httpsyntax.Span{Range: httpsyntax.ByteRange{First: p.first, Last: p.first + n - 1}, Size: size}.String()}
+	}
+	out.Header["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	out.meta = deriveMeta(&out, c.derivation)
+	return &out
+}
+
+// bodyPlan says how the body of a response being stored is combined with
+// stored bytes, and what is stored when it is cut short.
+type bodyPlan struct {
+	// base is the stored piece the body continues or overlaps (same strong
+	// validator), combined with it per RFC 9111 Section 3.4; nil body: none.
+	base piece
+	// first is the position of the body's first byte in the representation,
+	// size the representation's length.
+	first, size int64
+	// partial reports that a body cut short may be stored, as an
+	// incomplete response of the bytes that did arrive.
+	partial bool
+	// combine reports that the body is a piece of a representation to
+	// combine with base (or to store as a piece): withPiece builds the
+	// entry. When false, the body is e's body as it is.
+	combine bool
+	// outdated reports that the response stored under the key is of
+	// another representation: a body cut short that stores nothing removes
+	// it.
+	outdated bool
+}
+
+// completeEntry returns the entry to store once the body has arrived
+// complete.
+func (c *Cache) completeEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
+	if !plan.combine {
+		e.Body = body
+		return e
+	}
+	return c.pieceEntry(e, plan, body)
+}
+
+// pieceEntry returns the entry holding body, at plan.first, combined with
+// plan.base when the two touch, and nil when the result would be larger
+// than the Cache stores for one response.
+func (c *Cache) pieceEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
+	p := piece{plan.first, body}
+	if p.end() > plan.size {
+		return nil // more than the representation holds: not its bytes
+	}
+	if len(plan.base.body) > 0 {
+		if u, ok := union(plan.base, p); ok && int64(len(u.body)) <= c.maxBodySize {
+			p = u
+		}
+	}
+	if int64(len(p.body)) > c.maxBodySize || len(p.body) == 0 {
+		return nil
+	}
+	return c.withPiece(e, p, plan.size)
+}
+
+// planBody returns how the body of resp, which a is to store, is stored: as
+// it is, or as a piece of a representation, combined with the incomplete
+// response d found when the two are parts of one representation
+// ([RFC 9111 Section 3.4]). keep is false when the response is not to be
+// stored at all: a part of a representation that is stored complete.
+//
+// A part never replaces the complete response of the same representation:
+// when d found one with the same strong validator, a body cut short stores
+// nothing, and the complete response stays. When d found a response of
+// another representation, it is out of date: a body cut short replaces it
+// with the part that arrived, or, when that cannot be stored, removes it.
+//
+// [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
+func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep bool) {
+	first, size, resumes := resumable(d.req, resp, e)
+	if resumes {
+		plan = bodyPlan{first: first, size: size, partial: true, combine: e.StatusCode == http.StatusPartialContent}
+	}
+	if d.entry == nil || d.bypass {
+		return plan, true
+	}
+	newTag, _ := httpsyntax.StrongETag(e.Header)
+	oldTag, strong := httpsyntax.StrongETag(d.entry.Header)
+	if !strong || !httpsyntax.StrongMatch(oldTag, newTag) || !sameCoding(d.entry.Header, e.Header) {
+		// Another representation: the newer replaces the older, which
+		// is out of date even if the newer is cut short.
+		plan.outdated = d.entryKey == d.key && resp.StatusCode == http.StatusOK
+		return plan, true
+	}
+	if !resumes {
+		return plan, true
+	}
+	if d.entry.StatusCode == http.StatusOK && int64(len(d.entry.Body)) == size {
+		if e.StatusCode == http.StatusPartialContent {
+			return bodyPlan{}, false // a part of what is stored complete
+		}
+		plan.partial = false // cut short, it would be a part of what is stored complete
+		return plan, true
+	}
+	if have, ok := incompleteOf(d.entry); ok && have.Size == size {
+		plan.base = piece{have.Range.First, d.entry.Body}
+		plan.combine = true
+	}
+	return plan, true
+}
+
+// sameCoding reports whether two responses have the same Content-Encoding:
+// byte ranges are ranges of the representation as encoded.
+func sameCoding(a, b http.Header) bool {
+	return strings.Join(a["Content-Encoding"], ",") == strings.Join(b["Content-Encoding"], ",")
 }

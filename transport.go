@@ -2,7 +2,6 @@ package acache
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -285,45 +284,45 @@ func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) 
 	return resp, times, err
 }
 
-// conditionalRequest returns a copy of req that asks the origin whether the
-// stored response with header stored is still current, per
-// [RFC 9111 Section 4.3.1]. req itself is not modified.
+// awaitTwin waits for the flight f that another request for the same key
+// leads, then looks req up again. It returns the response to serve from the
+// cache, or nil when the caller must go to the origin itself (the twin's
+// response was not stored, does not fit this request, or did not land in
+// time), with the fresh decision for that. err is the caller's context
+// error if it ended first.
 //
-// [RFC 9111 Section 4.3.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.1
-func conditionalRequest(req *http.Request, stored http.Header, now time.Time) *http.Request {
-	out := req.Clone(req.Context())
-	for name, values := range policy.ValidatorsFor(stored, now) {
-		out.Header[name] = values
+// Once the twin's response has arrived and its store has begun, the wait is
+// a wait for the backend: it takes at most what is left of the request's
+// budget, after which the store may still be under way, and the request
+// goes to the origin rather than wait for a backend that does not answer.
+func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision) (*http.Response, decision, error) {
+	ctx := req.Context()
+	select {
+	case <-f.done:
+	case <-f.storing:
+		start := time.Now()
+		timer := time.NewTimer(d.budget.wait(c.backendTimeout))
+		select {
+		case <-f.done:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		d.budget.spend(time.Since(start))
+	case <-ctx.Done():
 	}
-	return out
-}
-
-// resendRequest returns req ready to be sent again: with a new body from
-// GetBody if it has one.
-func resendRequest(req *http.Request) (*http.Request, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return req, nil
+	if err := ctx.Err(); err != nil {
+		return nil, d, err
 	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, err
+	again := c.decideWithin(req, d.budget)
+	if again.Action != policy.Serve && again.Action != policy.ServeStale {
+		return nil, again, nil
 	}
-	out := req.Clone(req.Context())
-	out.Body = body
-	return out, nil
-}
-
-// discardBody reads a little of a response the caller will not see, so the
-// connection can be reused, and closes it.
-func discardBody(resp *http.Response) {
-	io.CopyN(io.Discard, resp.Body, 4<<10)
-	resp.Body.Close()
-}
-
-// closeRequestBody closes the body of a request the Transport answers without
-// sending it, as the RoundTripper contract asks.
-func closeRequestBody(req *http.Request) {
-	if req.Body != nil {
-		req.Body.Close()
+	// What the twin stored may be stale already (it arrived so, within its
+	// stale-while-revalidate window): it is served as it was to the twin,
+	// not fetched once more.
+	if resp := c.collapsedHit(req, &again, d.Fwd); resp != nil {
+		return resp, again, nil
 	}
+	return nil, bypassing(again.req, FwdBypass, "cache error"), nil
 }

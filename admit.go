@@ -1,10 +1,8 @@
 package acache
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,332 +11,10 @@ import (
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
-// This file holds what the Cache makes of one exchange: before the request is
-// sent (decide), and when the origin's response arrives (admit, revalidated).
-
-// decision is what the Cache makes of a request before anything is sent.
-type decision struct {
-	// req is the request as the cache reads it: the caller's request, or a
-	// shallow copy of it whose header has canonical field names when the
-	// caller's has others. It is never sent or returned.
-	req *http.Request
-	key string
-	// ref is the LRU's reference to what it holds under key, when it is the
-	// backend and holds something (see Cache.touch).
-	ref lruRef
-	policy.Verdict
-	// bypass reports a request the cache neither serves from nor stores
-	// into: it goes to the origin as if there were no cache.
-	bypass bool
-	reqCC  httpsyntax.CacheControl
-
-	// entry and meta are the stored response selected for the request, if
-	// any; entryKey is the key it is stored under (for a HEAD request, the
-	// key of the GET response it was found under).
-	entry    *Entry
-	meta     *entryMeta
-	entryKey string
-	age      time.Duration
-	ttl      time.Duration // freshness left: lifetime - age
-
-	fields requestFields
-	now    time.Time   // when the request was decided on
-	ranges rangeResult // what a Range request gets from entry
-	// part is what the request gets from entry when it is an incomplete
-	// response (partial.go).
-	part partialPlan
-	// mode and freshFor are what the request's Control asks (control.go).
-	mode     Mode
-	freshFor time.Duration
-	// budget is how long the request's backend calls may keep it waiting,
-	// together; nil over the in-memory LRU.
-	budget *budget
-}
-
-// rangeResult is what a Range request gets from a stored response.
-type rangeResult struct {
-	outcome httpsyntax.RangeOutcome
-	r       httpsyntax.ByteRange
-}
-
-// decide looks req up and says what to do with it: the request as the
-// cache reads it, the stored response found for it (find), and the verdict
-// of the RFC rules on the two (decideVerdict). A failure anywhere in the
-// cache makes it a bypass: the request goes to the origin as if there were
-// no cache. The request's backend calls get a budget of their own
-// (budgetFor).
-func (c *Cache) decide(req *http.Request) decision {
-	return c.decideWithin(req, nil)
-}
-
-// decideWithin is decide for a request that has spent part of its budget b
-// already (nil: a new budget): a request that waited for its twin in
-// flight and decides again (collapse.go).
-func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
-	ctl, _ := ControlOf(req.Context())
-	// One defer, so that it stays open-coded (free on the hit path): it
-	// turns a panic into a bypass, and gives every decision the mode.
-	defer func(caller *http.Request) {
-		if r := recover(); r != nil {
-			c.report("lookup", "", fmt.Errorf("panic: %v", r))
-			d = bypassing(caller, FwdBypass, "cache error")
-		}
-		d.mode = ctl.Mode // whatever the decision, bypasses included
-	}(req)
-
-	if c.disabled.Load() != nil {
-		return bypassing(req, FwdBypass, "nil backend") // said once, at Error
-	}
-	req, d.fields = readableRequest(req)
-	switch {
-	case d.fields.invalid:
-		// net/http refuses to send it; nothing stored may answer it.
-		return bypassing(req, FwdBypass, "invalid request")
-	case req.Method != http.MethodGet && req.Method != http.MethodHead:
-		return bypassing(req, FwdMethod, "")
-	case d.fields.forOrigin:
-		// If-Match and If-Unmodified-Since are for the origin to evaluate
-		// against the current representation (RFC 9111 Section 4.3.2).
-		return bypassing(req, FwdBypass, "precondition")
-	}
-	d.req = req
-	var stored *Entry // what the LRU holds under the key, if it is the backend
-	if d.key, stored, d.ref = c.keyAndEntry(req); d.key == "" {
-		return bypassing(req, FwdBypass, "uncacheable URL")
-	}
-	if len(req.Header["Cache-Control"]) > 0 {
-		d.reqCC = httpsyntax.ParseRequestCacheControl(req.Header)
-	} else if pragmaNoCache(req.Header) {
-		d.reqCC.NoCache = true // RFC 9111 Section 5.4
-	}
-	switch ctl.Mode {
-	case ModeNoStore:
-		return bypassing(req, FwdBypass, "no-store mode")
-	case ModeNoCache:
-		d.reqCC.NoCache = true // validation required, as for the directive
-	}
-	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
-	d.now = c.now()
-	d.budget = b
-	if b == nil {
-		d.budget = c.budgetFor(req.Context())
-	}
-	var f policy.Found
-	c.find(&d, &f, stored)
-	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
-		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {
-		// If-Range is evaluated against a strong validator only
-		// (RFC 9110 Section 13.1.5); without one, the origin evaluates it.
-		return bypassing(req, FwdBypass, "precondition")
-	}
-	d.Verdict = policy.DecideVerdict(&f)
-	if d.entry != nil && d.entry.StatusCode == http.StatusPartialContent {
-		d.Verdict = partialVerdict(&d, d.Verdict)
-	}
-	if d.Action == policy.Serve {
-		if d.entryKey != d.key {
-			d.ref = lruRef{} // a HEAD served from the GET response's entry
-		}
-		c.touch(d.entryKey, d.ref)
-		if len(req.Header["Authorization"]) == 0 && c.partitionBy == nil {
-			return d // no partition in the key
-		}
-		if uri, partitioned := splitPartition(d.entryKey); partitioned {
-			// The URI's index must outlive the responses it lists, which
-			// eviction would otherwise take with it.
-			c.touch(uri, lruRef{})
-		}
-	}
-	return d
-}
-
-// bypassing is the decision for a request the cache leaves to the origin.
-func bypassing(req *http.Request, fwd, detail string) decision {
-	return decision{req: req, bypass: true, Verdict: policy.Verdict{Action: policy.Forward, Fwd: fwd, Detail: detail}}
-}
-
-// find looks up the stored responses for d's request and records in d the
-// one selected for it, and in f what the verdict needs to know. A HEAD
-// request can be answered from a stored GET response (RFC 9110 Section
-// 9.3.2), and otherwise from a stored HEAD response: the first that can be
-// served is taken, else the first found, for revalidation. It also works out
-// what a GET gets from the response found: the range of a complete one
-// (If-Range evaluated, RFC 9110 Section 13.1.5), or the plan for an
-// incomplete one (partial.go), which a HEAD request never selects.
-func (c *Cache) find(d *decision, f *policy.Found, stored *Entry) {
-	req := d.req
-	*f = policy.Found{ReqCC: d.reqCC, Conditionals: d.fields.conditionals, Resendable: resendable(req), Shared: c.shared, Mode: policy.Mode(d.mode)}
-	keys := [2]string{d.key}
-	if req.Method == http.MethodHead {
-		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req)), d.key}
-	}
-	for _, key := range keys {
-		if key == "" {
-			continue
-		}
-		var got *Entry
-		if key == d.key {
-			got = stored
-		}
-		e := c.lookup(req.Context(), d.budget, key, got)
-		if e == nil {
-			continue
-		}
-		v, m := c.selectVariant(e, req.Header)
-		if v == nil {
-			f.VaryMiss = true
-			continue
-		}
-		if req.Method == http.MethodHead && v.StatusCode == http.StatusPartialContent {
-			continue // an incomplete response says nothing of the whole
-		}
-		if d.freshFor > 0 { // the request's own freshness (Control.FreshFor)
-			own := *m
-			own.Lifetime = d.freshFor
-			m = &own
-		}
-		age := policy.CurrentAge(&m.Facts, v.ResponseTime, d.now)
-		usable := policy.Servable(&m.Facts, d.reqCC, age, c.shared)
-		if d.entry == nil || usable {
-			d.entry, d.meta, d.entryKey, d.age = v, m, key, age
-		}
-		if usable {
-			break
-		}
-	}
-	if d.entry == nil {
-		return
-	}
-	d.ttl = policy.TTL(d.meta.Lifetime, d.age)
-	f.Facts, f.Age = &d.meta.Facts, d.age
-	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
-		// The cache may add the stored response's entity-tag to the
-		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
-		// incomplete response.
-		_, _, f.UnionETag = httpsyntax.HeaderETag(d.entry.Header)
-	}
-	switch {
-	case req.Method != http.MethodGet:
-	case d.entry.StatusCode == http.StatusPartialContent:
-		f.Ranges = planPartial(d)
-	case !d.fields.rangeRequest || d.entry.StatusCode != http.StatusOK:
-	case d.fields.ifRange && !policy.IfRangeMatches(req.Header, d.entry.Header, d.now):
-		// RFC 9110 Section 13.1.5: the caller's copy is not the stored
-		// response, so it gets all of it, as the origin would answer.
-	default:
-		d.ranges.r, d.ranges.outcome = httpsyntax.ParseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
-	}
-	if f.Ranges == httpsyntax.RangeIgnore {
-		f.Ranges = d.ranges.outcome
-	}
-}
-
-// requestFields records which of the request header fields that change what
-// the cache does are present, found in one pass over the header: the only
-// place these lists are written. If-Match and If-Unmodified-Since do not
-// apply to a cache (RFC 9111 Section 4.3.2), so requests with them are
-// forwarded untouched; If-Range is evaluated against a stored response with
-// a strong validator (RFC 9110 Section 13.1.5, partial.go).
-type requestFields struct {
-	preconditions bool // If-Match, If-Unmodified-Since, If-Range
-	// forOrigin reports If-Match or If-Unmodified-Since, which only the
-	// origin evaluates; ifRange an If-Range, which the cache evaluates.
-	forOrigin, ifRange bool
-	conditionals       bool // If-None-Match, If-Modified-Since (RFC 9111 Section 4.3.2)
-	ifNoneMatch        bool // If-None-Match, which the cache may add its own tags to
-	rangeRequest       bool // Range (RFC 9110 Section 14.2)
-	// invalid reports a request net/http refuses to send: a field name that
-	// is not a token, a value with CR, LF, NUL or another control character,
-	// or a method that is not a token.
-	invalid bool
-	// nonCanonical reports a field name not in canonical form, such as
-	// "authorization": the wire carries it like "Authorization".
-	nonCanonical bool
-}
-
-func scanRequestFields(h http.Header) (f requestFields) {
-	if len(h) == 0 {
-		return f
-	}
-	for name, values := range h {
-		switch name {
-		case "If-Match", "If-Unmodified-Since":
-			f.preconditions, f.forOrigin = true, true
-		case "If-Range":
-			f.preconditions, f.ifRange = true, true
-		case "If-None-Match":
-			f.conditionals, f.ifNoneMatch = true, true
-		case "If-Modified-Since":
-			f.conditionals = true
-		case "Range":
-			f.rangeRequest = true
-		default:
-			if !httpsyntax.ValidToken(name) {
-				f.invalid = true
-			} else if !httpsyntax.CanonicalName(name) {
-				f.nonCanonical = true
-			}
-		}
-		for _, v := range values {
-			if !httpsyntax.ValidFieldValue(v) {
-				f.invalid = true
-			}
-		}
-	}
-	return f
-}
-
-// readableRequest returns req as the cache reads it, with the fields that
-// matter to the cache. Field names are case-insensitive on the wire: when req
-// has a name that is not canonical, such as "authorization", the cache reads
-// a shallow copy of req whose header has canonical names, so that the key,
-// the partition, Vary and every directive see what the origin sees.
-func readableRequest(req *http.Request) (*http.Request, requestFields) {
-	f := scanRequestFields(req.Header)
-	if !httpsyntax.ValidToken(req.Method) || req.URL == nil {
-		f.invalid = true // the key refuses an invalid host
-	}
-	if f.invalid || !f.nonCanonical {
-		return req, f
-	}
-	view := *req
-	view.Header = httpsyntax.CanonicalHeader(req.Header)
-	return &view, scanRequestFields(view.Header)
-}
-
-// selectVariant returns the stored response among e and its variants that
-// the request header h selects (RFC 9111 Section 4.1), most recent first, with
-// its meta; or nil.
-func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
-	credentials := "" // of the request, hashed only when a variant needs it
-	for v := range e.responses() {
-		m := c.metaOf(v)
-		if !m.VaryOK || !c.variantMatches(m.VaryNames, v.VaryHeader, h) {
-			continue
-		}
-		if v.Credentials != "" || (m.CC.Private && !c.shared) {
-			if credentials == "" {
-				credentials = c.credentialsOf(h)
-			}
-			if v.Credentials != credentials {
-				continue
-			}
-		}
-		return v, m
-	}
-	return nil, nil
-}
-
-// resendable reports whether req can be sent twice: the cache may have to
-// repeat a conditional request without its validators.
-func resendable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-}
-
-// pragmaNoCache reports a Pragma: no-cache request field (RFC 9111 Section 5.4).
-func pragmaNoCache(h http.Header) bool {
-	return httpsyntax.ListContains(h, "Pragma", "no-cache")
-}
+// This file holds what the Cache makes of the origin's response: stored or
+// refused (RFC 9111 Section 3), the stored response freshened by a 304 or a
+// HEAD (Sections 3.2, 4.3.4, 4.3.5), and what an unsafe request invalidates
+// (Section 4.4).
 
 // admission is what the Cache makes of the origin's response: the entry to
 // store once the body is complete, if any, and the Cache-Status to report.
@@ -629,50 +305,6 @@ func (c *Cache) freshenFromHEAD(req *http.Request, b *budget, resp *http.Respons
 	}
 }
 
-// credentialsAddedBelow reports whether sent, the request the inner
-// RoundTripper says it sent (resp.Request), carries an Authorization field
-// other than the one of req, the request as the cache read it.
-func credentialsAddedBelow(req, sent *http.Request) bool {
-	if sent == nil || sent == req || sent.Header == nil {
-		return false
-	}
-	have := slices.Sorted(slices.Values(req.Header["Authorization"]))
-	got := slices.Sorted(slices.Values(httpsyntax.FieldValuesFold(sent.Header, "Authorization")))
-	return !slices.Equal(have, got)
-}
-
-// staleOnError returns the stale stored response d found, to serve in place
-// of an origin that failed (resp, err), when RFC 5861's stale-if-error or
-// the option to serve stale while disconnected allows it; else nil. The
-// origin's response, if any, is then discarded.
-func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response, err error) (stale *http.Response) {
-	if d.entry == nil || d.bypass || d.Fwd != FwdStale || !policy.OriginFailed(resp, err) {
-		return nil
-	}
-	failed := false
-	defer func() {
-		if failed {
-			stale = nil
-		}
-	}()
-	defer c.recovered("serve", &failed)
-	now := c.now()
-	age := policy.CurrentAge(&d.meta.Facts, d.entry.ResponseTime, now)
-	if !policy.StaleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
-		return nil
-	}
-	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: "stale-if-error"}
-	if err == nil {
-		status.FwdStatus = resp.StatusCode
-		discardBody(resp)
-	} else {
-		status.Detail = "stale-if-error: " + err.Error()
-	}
-	served := *d
-	served.now, served.age = now, age
-	return storedResponse(c, req, &served, status.String(), false)
-}
-
 // unframed reports a response body whose end cannot be proven to be the end
 // the origin meant: an HTTP/1 body delimited by the connection closing
 // (neither Content-Length nor chunked, RFC 9112 Section 6.3), where a
@@ -691,26 +323,6 @@ func unframed(req *http.Request, resp *http.Response) bool {
 		}
 	}
 	return !resp.Uncompressed || resp.Close
-}
-
-// keyAndEntry returns the key of req, as key does, and over the in-memory
-// LRU the entry stored under it, with the LRU's reference to it for the
-// hit's touch: the key is then the one the LRU holds, and a hit allocates no
-// key. entry is nil when there is none, or when the
-// backend is another one (find then looks it up).
-func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry, ref lruRef) {
-	var buf [256]byte
-	b := appendKey(buf[:0], req.Method, req.URL, req.Host, "")
-	if b == nil {
-		return "", nil, lruRef{}
-	}
-	b = c.appendPartition(b, req)
-	if c.lru != nil {
-		if key, entry, ref = c.lru.getBytes(b); entry != nil {
-			return key, entry, ref
-		}
-	}
-	return string(b), nil, lruRef{}
 }
 
 // responseCacheControl returns the directives that govern a response in this
@@ -771,3 +383,20 @@ const addedBelowWords = "the RoundTripper inside the cache added an Authorizatio
 	"so the response may be that user's alone, and only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5); " +
 	"to cache such responses per user, put the auth transport outside the cache, so that the cache sees the credentials and keys by them: " +
 	"&oauth2.Transport{Base: acache.NewTransport(nil)}, not acache.Transport{Transport: &oauth2.Transport{...}}"
+
+// fillsGap reports whether resp, the origin's answer to fillRequest, is the
+// missing part of the stored response: a 206 of exactly the range asked for,
+// with the stored strong validator, the same content coding, and the bytes
+// as the origin sent them.
+func fillsGap(p *partialPlan, stored http.Header, resp *http.Response) bool {
+	if resp.StatusCode != http.StatusPartialContent || resp.Uncompressed {
+		return false
+	}
+	got, ok := httpsyntax.ContentRange(resp.Header)
+	want := httpsyntax.Span{Range: httpsyntax.ByteRange{First: p.have.Range.Last + 1, Last: p.want.Last}, Size: p.have.Size}
+	if !ok || got != want || resp.ContentLength >= 0 && resp.ContentLength != want.Length() {
+		return false
+	}
+	tag, strong := httpsyntax.StrongETag(resp.Header)
+	return strong && httpsyntax.StrongMatch(tag, p.etag) && sameCoding(stored, resp.Header)
+}

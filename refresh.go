@@ -9,28 +9,10 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/textproto"
 	"time"
 
 	"github.com/acachecontrol/acache/internal/policy"
 )
-
-// Close stops the Cache's background work, the refreshes of stale
-// responses, and waits for it to end. The Cache still answers requests
-// afterwards, without refreshing in the background. Close always returns
-// nil; it does nothing on a nil Cache.
-func (c *Cache) Close() error {
-	if c == nil {
-		return nil
-	}
-	c.ready()
-	c.background.mu.Lock()
-	c.background.closed = true
-	c.background.mu.Unlock()
-	c.background.stop()
-	c.background.running.Wait()
-	return nil
-}
 
 // refreshInBackground refreshes the stale response d served to req, unless
 // the key is being refreshed already, or a request for it is in flight: it
@@ -93,22 +75,6 @@ func (c *Cache) refreshedSince(ctx context.Context, d *decision) bool {
 	}
 	v, m := c.selectVariant(e, d.req.Header)
 	return v != nil && c.now().Sub(v.ResponseTime) < refreshInterval(&m.Facts)
-}
-
-// refreshRequest returns the request a background refresh sends in place of
-// req: a clone with ctx, without the caller's Range, If-Range and
-// validators. A refresh is the cache's own request, for the whole current
-// representation: the caller's range would store a part over the complete
-// response (RFC 9111 Section 3.4), and its validators are its own.
-func refreshRequest(ctx context.Context, req *http.Request) *http.Request {
-	out := req.Clone(ctx)
-	for name := range out.Header {
-		switch textproto.CanonicalMIMEHeaderKey(name) {
-		case "Range", "If-Range", "If-None-Match", "If-Modified-Since":
-			delete(out.Header, name)
-		}
-	}
-	return out
 }
 
 // refresh sends the request of a background refresh and stores what comes
