@@ -33,9 +33,6 @@ const (
 	maxCacheGoLines  = 150
 )
 
-// backendCallersLeft are the files that still call the Backend outside the
-// store and the index, until the store takes their calls over.
-var backendCallersLeft = []string{"purge.go"}
 
 // checkedPackage is the root package, parsed and type-checked once.
 type checkedPackage struct {
@@ -126,7 +123,7 @@ func TestLayoutImports(t *testing.T) {
 // backendDoor tells the files through which the Cache calls its Backend:
 // the store and the partition index.
 func backendDoor(file string) bool {
-	return strings.HasPrefix(file, "store") || file == "index.go" || slices.Contains(backendCallersLeft, file)
+	return strings.HasPrefix(file, "store") || file == "index.go"
 }
 
 // TestLayoutOneDoorToTheBackend checks that only the store's files and the

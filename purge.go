@@ -53,7 +53,7 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) error {
 	return c.await(ctx, "purge", func() error {
 		var errs []error
 		for _, key := range keys {
-			errs = append(errs, c.removeWaiting(job, key))
+			errs = append(errs, c.removeNow(job, key))
 		}
 		return errors.Join(errs...)
 	})
@@ -73,43 +73,6 @@ func (c *Cache) uriKeys(rawURL string) ([2]string, error) {
 	return keys, nil
 }
 
-// removeWaiting is [Cache.remove] in the caller's goroutine, returning the
-// backend's errors: it pops the entry stored under the URI key key and
-// the partitions its index lists. Partition stores take the URI's lock
-// first, so none lands unlisted while it runs. An index that lists a key of
-// another URI is corrupt; such a key is left alone.
-func (c *Cache) removeWaiting(ctx context.Context, key string) error {
-	unlock := c.keys.lock(key)
-	defer unlock()
-	old, err := c.popWaiting(ctx, key)
-	if old == nil {
-		return err
-	}
-	var errs []error
-	for _, partition := range old.Partitions {
-		if uri, ok := splitPartition(partition); ok && uri == key {
-			_, err := c.popWaiting(ctx, partition)
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// popWaiting is [Cache.pop], returning the backend's error.
-func (c *Cache) popWaiting(ctx context.Context, key string) (*Entry, error) {
-	callCtx, cancel := c.callContext(ctx, "pop")
-	defer cancel()
-	old, err := c.backend.Pop(callCtx, key)
-	if err != nil {
-		c.report("pop", key, err)
-		return nil, fmt.Errorf("acache: removing %q: %w", key, err)
-	}
-	if old != nil {
-		c.usage.removed(old.Size())
-	}
-	return old, nil
-}
-
 // Clear removes every entry the backend holds, with PopOldest, and waits for
 // it. Nothing it removes counts as an eviction in [Stats], and it changes
 // nothing else (counters, options, background work).
@@ -125,42 +88,7 @@ func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	return c.await(ctx, "clear", func() error {
-		callCtx, cancel := c.callContext(ctx, "len")
-		n, err := c.backend.Len(callCtx)
-		cancel()
-		if err != nil {
-			c.report("len", "", err)
-			return fmt.Errorf("acache: clear: %w", err)
-		}
-		for range 2*n + 1 { // +1: to see that it is empty
-			if err := ctx.Err(); err != nil {
-				return context.Cause(ctx)
-			}
-			callCtx, cancel := c.callContext(ctx, "pop oldest")
-			key, old, err := c.backend.PopOldest(callCtx)
-			cancel()
-			if err != nil {
-				c.report("pop oldest", key, err)
-				return fmt.Errorf("acache: clear: %w", err)
-			}
-			if old == nil {
-				c.usage.emptied()
-				return nil
-			}
-			c.usage.removed(old.Size())
-			// Partitions go with their index at once, so that none is left
-			// unlisted if Clear stops early.
-			for _, partition := range old.Partitions {
-				if uri, ok := splitPartition(partition); ok && uri == key {
-					if _, err := c.popWaiting(ctx, partition); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		return nil
-	})
+	return c.await(ctx, "clear", func() error { return c.clear(ctx) })
 }
 
 // StoredResponse describes one response a [Cache] holds for a URL, as
@@ -232,7 +160,7 @@ func (c *Cache) Stored(ctx context.Context, rawURL string) ([]StoredResponse, er
 	err = c.await(ctx, "stored", func() error {
 		now := c.now()
 		for _, uri := range keys {
-			index, err := c.storedEntry(ctx, uri)
+			index, err := c.read(ctx, uri)
 			if err != nil {
 				return err
 			}
@@ -241,7 +169,7 @@ func (c *Cache) Stored(ctx context.Context, rawURL string) ([]StoredResponse, er
 			}
 			list = c.appendStored(list, index, false, now)
 			for _, key := range index.Partitions { // validated: partitions of uri
-				e, err := c.storedEntry(ctx, key)
+				e, err := c.read(ctx, key)
 				if err != nil {
 					return err
 				}
@@ -276,89 +204,6 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 		})
 	}
 	return list
-}
-
-// storedEntry is [Cache.lookup] for Stored: the entry stored under key,
-// including an index with no response of its own, validated as lookup
-// validates it (a bad entry is reported, removed and read as nothing), with
-// the backend's error returned rather than read as a miss.
-func (c *Cache) storedEntry(ctx context.Context, key string) (*Entry, error) {
-	callCtx, cancel := c.callContext(ctx, "get")
-	e, err := c.backend.Get(callCtx, key)
-	cancel()
-	switch {
-	case errors.Is(err, ErrCorruptEntry):
-		c.report("get", key, err)
-		c.remove(ctx, nil, key)
-		return nil, nil
-	case err != nil:
-		c.report("get", key, err)
-		return nil, fmt.Errorf("acache: reading %q: %w", key, err)
-	case e == nil:
-		return nil, nil
-	case e.Key != key:
-		err = fmt.Errorf("%w: stored under %q", ErrCorruptEntry, e.Key)
-	case !c.derivedHere(e):
-		err = c.validEntry(e)
-	}
-	if err != nil {
-		c.report("get", key, err)
-		c.remove(ctx, nil, key)
-		return nil, nil
-	}
-	return e, nil
-}
-
-// await runs job, which calls the backend, and waits until it returns or ctx
-// is done. Over the LRU, which never blocks, job runs in the caller's
-// goroutine; over any other backend it runs in a goroutine of its own, which
-// holds one of the Cache's backend job slots (see [Cache.detached]), so that
-// a backend that ignores its contexts cannot hold the caller past ctx. Unlike
-// detached, the wait is not bounded by the backend timeout: job may make many
-// calls, each of which is. A panic in job is reported and returned as an
-// error.
-func (c *Cache) await(ctx context.Context, op string, job func() error) error {
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
-	if c.direct {
-		return c.guarded(op, job)
-	}
-	select {
-	case c.jobs <- struct{}{}:
-	default:
-		c.report(op, "", errBackendBusy)
-		return errBackendBusy
-	}
-	done := make(chan error, 1)
-	go func() {
-		defer func() { <-c.jobs }()
-		done <- c.guarded(op, job)
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		select {
-		case err := <-done: // it finished as ctx ended
-			return err
-		default:
-			return context.Cause(ctx)
-		}
-	}
-}
-
-// guarded runs job, turning a panic into a reported failure of op and an
-// error.
-func (c *Cache) guarded(op string, job func() error) (err error) {
-	var failed bool
-	defer func() {
-		if failed {
-			err = fmt.Errorf("acache: %s: panic in the cache or its backend", op)
-		}
-	}()
-	defer c.recovered(op, &failed)
-	return job()
 }
 
 // redactedVaryHeader returns a copy of h, the request fields an entry keeps

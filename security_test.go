@@ -757,3 +757,44 @@ func TestSecurityStoreThatEvictsItsOwnIndexDoesNotLand(t *testing.T) {
 	resp, _ = fetchVia(t, tr, o.URL+"/p", bob)
 	assert.False(t, hit(resp), "a copy stored unlisted escaped the invalidation of its URI by a POST")
 }
+
+// TestSecurityAnIndexNeverReachesAnotherURL checks the one walk over a
+// URI's index of partitions: a corrupt index stored for URL A that lists
+// URL B's key removes nothing of B, whether A is invalidated (RFC 9111
+// Section 4.4), purged or evicted.
+func TestSecurityAnIndexNeverReachesAnotherURL(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"invalidated", "purged", "evicted"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				io.WriteString(w, r.URL.Path)
+			})
+			lru := acache.NewLRU()
+			cache := acache.NewCache(lru, acache.WithMaxEntries(3))
+			t.Cleanup(func() { cache.Close() })
+			tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+			fetchVia(t, tr, o.URL+"/b", nil)
+			keyA, keyB := "GET "+o.URL+"/a", "GET "+o.URL+"/b"
+			require.NoError(t, lru.Set(context.Background(), keyA, &acache.Entry{Key: keyA, Partitions: []string{keyB}}))
+
+			switch how {
+			case "invalidated":
+				req, err := http.NewRequest(http.MethodPost, o.URL+"/a", nil)
+				require.NoError(t, err)
+				resp, err := tr.RoundTrip(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+			case "purged":
+				require.NoError(t, cache.Purge(context.Background(), o.URL+"/a"))
+			case "evicted":
+				fetchVia(t, tr, o.URL+"/b", nil) // B is more recent than A
+				fetchVia(t, tr, o.URL+"/c", nil)
+				fetchVia(t, tr, o.URL+"/d", nil) // makes room: A, the oldest, is evicted
+			}
+			resp, _ := fetchVia(t, tr, o.URL+"/b", nil)
+			assert.True(t, hit(resp), "URL B's response was removed through URL A's index: %q", resp.Header.Get("Cache-Status"))
+		})
+	}
+}

@@ -135,34 +135,48 @@ func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) *
 			}
 		}
 	}
-	if err != nil {
-		s.fail("get", key, err)
-		if errors.Is(err, ErrCorruptEntry) { // bytes that do not decode: drop them
-			s.remove(ctx, b, key)
-		}
+	e, err = s.checked(ctx, b, key, e, err)
+	if err != nil || e == nil || e.StatusCode == 0 { // 0: an index of partitions, no response of its own
 		return nil
-	}
-	if e == nil {
-		return nil
-	}
-	if e.Key != key {
-		s.fail("get", key, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, e.Key))
-		s.remove(ctx, b, key)
-		return nil
-	}
-	if !s.d.derivedHere(e) {
-		// Not an entry this Cache stored in this process: a backend decoded
-		// it, or it was changed, or another Cache stored it. Trust nothing.
-		if err := s.validEntry(e); err != nil {
-			s.fail("get", key, err)
-			s.remove(ctx, b, key)
-			return nil
-		}
-	}
-	if e.StatusCode == 0 {
-		return nil // an index of partitions, no response of its own
 	}
 	return e
+}
+
+// read is lookup for Purge, Clear and Stored, in a goroutine that may wait
+// for the backend (Cache.await): the entry stored under key, an index with
+// no response of its own included, or the backend's error.
+func (s *store) read(ctx context.Context, key string) (*Entry, error) {
+	callCtx, cancel := s.callContext(ctx, "get")
+	e, err := s.backend.Get(callCtx, key)
+	cancel()
+	return s.checked(ctx, nil, key, e, err)
+}
+
+// checked returns e, what the backend answered (with err) for key, once it
+// is checked: a backend error is reported and returned; bytes that do not
+// decode, an entry stored under another key and an entry that fails
+// validation are reported and removed, and read as nothing. An entry that
+// this Cache did not store in this process (a backend decoded it, changed
+// it, or another Cache stored it) is trusted in nothing until validated.
+func (s *store) checked(ctx context.Context, b *budget, key string, e *Entry, err error) (*Entry, error) {
+	switch {
+	case errors.Is(err, ErrCorruptEntry):
+	case err != nil:
+		s.fail("get", key, err)
+		return nil, fmt.Errorf("acache: reading %q: %w", key, err)
+	case e == nil:
+		return nil, nil
+	case e.Key != key:
+		err = fmt.Errorf("%w: stored under %q", ErrCorruptEntry, e.Key)
+	case !s.d.derivedHere(e):
+		err = s.validEntry(e)
+	}
+	if err != nil {
+		s.fail("get", key, err)
+		s.remove(ctx, b, key)
+		return nil, nil
+	}
+	return e, nil
 }
 
 // touch marks key as recently used; a failure only costs recency. A hit
@@ -249,8 +263,8 @@ func (s *store) saveNow(ctx context.Context, key string, e *Entry) {
 	}
 	unlock := s.keys.lock(key)
 	defer unlock()
-	old, ok := s.pop(ctx, key)
-	if !ok {
+	old, err := s.pop(ctx, key)
+	if err != nil {
 		return
 	}
 	if old != nil {
@@ -261,7 +275,7 @@ func (s *store) saveNow(ctx context.Context, key string, e *Entry) {
 		}
 	}
 	if !s.put(ctx, key, e) {
-		s.dropPartitions(ctx, e.Partitions) // unlisted, they could not be invalidated
+		s.dropPartitions(ctx, key, e.Partitions) // unlisted, they could not be invalidated
 	}
 }
 
@@ -354,7 +368,7 @@ func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
 		// invalidation could no longer reach; the one being stored with
 		// them. (A store of this URI by another Cache over the backend,
 		// under way at this moment, may still land unlisted.)
-		s.dropPartitions(ctx, old.Partitions)
+		s.dropPartitions(ctx, evicted, old.Partitions)
 		if slices.Contains(old.Partitions, key) {
 			return false
 		}
@@ -478,35 +492,42 @@ func (s *store) remove(ctx context.Context, b *budget, key string) {
 	if key == "" {
 		return
 	}
-	removeNow := func(ctx context.Context) {
-		unlock := s.keys.lock(key)
-		defer unlock()
-		if old, _ := s.pop(ctx, key); old != nil {
-			s.dropPartitions(ctx, old.Partitions)
-		}
-	}
 	if s.direct {
-		removeNow(ctx)
+		s.removeNow(ctx, key)
 		return
 	}
 	job := context.WithoutCancel(ctx)
-	s.detached(ctx, "remove", b, func() { removeNow(job) })
+	s.detached(ctx, "remove", b, func() { s.removeNow(job, key) })
 }
 
-// pop removes the entry stored under key and its bytes from the count. ok
-// is false if the backend failed. The caller holds the key's lock.
-func (s *store) pop(ctx context.Context, key string) (old *Entry, ok bool) {
+// removeNow is remove in the goroutine that runs it, returning the
+// backend's errors: it pops the entry stored under key and the partitions
+// its index lists. Partition stores take the URI's lock first, so none
+// lands unlisted while it runs.
+func (s *store) removeNow(ctx context.Context, key string) error {
+	unlock := s.keys.lock(key)
+	defer unlock()
+	old, err := s.pop(ctx, key)
+	if old == nil {
+		return err
+	}
+	return s.dropPartitions(ctx, key, old.Partitions)
+}
+
+// pop removes the entry stored under key and its bytes from the count, and
+// returns it, or the backend's error. The caller holds the key's lock.
+func (s *store) pop(ctx context.Context, key string) (*Entry, error) {
 	callCtx, cancel := s.callContext(ctx, "pop")
 	defer cancel()
 	old, err := s.backend.Pop(callCtx, key)
 	if err != nil {
 		s.fail("pop", key, err)
-		return nil, false
+		return nil, fmt.Errorf("acache: removing %q: %w", key, err)
 	}
 	if old != nil {
 		s.usage.removed(old.Size())
 	}
-	return old, true
+	return old, nil
 }
 
 // validEntry checks an entry that this Cache did not store in this process

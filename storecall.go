@@ -206,3 +206,55 @@ func (k *keyLocks) lock(key string) (unlock func()) {
 		k.mu.Unlock()
 	}
 }
+
+// await runs job, which calls the backend, and waits until it returns or ctx
+// is done. Over the LRU, which never blocks, job runs in the caller's
+// goroutine; over any other backend it runs in a goroutine of its own, which
+// holds one of the Cache's backend job slots (see [store.detached]), so that
+// a backend that ignores its contexts cannot hold the caller past ctx. Unlike
+// detached, the wait is not bounded by the backend timeout: job may make many
+// calls, each of which is. A panic in job is reported and returned as an
+// error.
+func (s *store) await(ctx context.Context, op string, job func() error) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	if s.direct {
+		return s.guarded(op, job)
+	}
+	select {
+	case s.jobs <- struct{}{}:
+	default:
+		s.fail(op, "", errBackendBusy)
+		return errBackendBusy
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-s.jobs }()
+		done <- s.guarded(op, job)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // it finished as ctx ended
+			return err
+		default:
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// guarded runs job, turning a panic into a reported failure of op and an
+// error.
+func (s *store) guarded(op string, job func() error) (err error) {
+	var failed bool
+	defer func() {
+		if failed {
+			err = fmt.Errorf("acache: %s: panic in the cache or its backend", op)
+		}
+	}()
+	defer s.n.recovered(op, &failed)
+	return job()
+}
