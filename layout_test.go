@@ -33,7 +33,6 @@ const (
 	maxCacheGoLines  = 150
 )
 
-
 // checkedPackage is the root package, parsed and type-checked once.
 type checkedPackage struct {
 	fset  *token.FileSet
