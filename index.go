@@ -22,7 +22,7 @@ func (s *store) listPartition(ctx context.Context, uri, key string) bool {
 	index, err := s.backend.Get(callCtx, uri)
 	cancel()
 	if err != nil {
-		s.fail("get", uri, err)
+		s.fail(ctx, "get", uri, err)
 		return false
 	}
 	if index != nil && slices.Contains(index.Partitions, key) {
@@ -38,7 +38,7 @@ func (s *store) listPartition(ctx context.Context, uri, key string) bool {
 		copied := *old
 		next = &copied
 	} else if old != nil {
-		s.fail("pop", uri, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, old.Key))
+		s.fail(ctx, "pop", uri, fmt.Errorf("%w: stored under %q", ErrCorruptEntry, old.Key))
 	}
 	next.Partitions = append(slices.Clip(next.Partitions), key)
 	if over := len(next.Partitions) - maxPartitions; over > 0 {
@@ -79,7 +79,7 @@ func (s *store) clear(ctx context.Context) error {
 	n, err := s.backend.Len(callCtx)
 	cancel()
 	if err != nil {
-		s.fail("len", "", err)
+		s.fail(ctx, "len", "", err)
 		return fmt.Errorf("acache: clear: %w", err)
 	}
 	for range 2*n + 1 { // +1: to see that it is empty
@@ -90,7 +90,7 @@ func (s *store) clear(ctx context.Context) error {
 		key, old, err := s.backend.PopOldest(callCtx)
 		cancel()
 		if err != nil {
-			s.fail("pop oldest", key, err)
+			s.fail(ctx, "pop oldest", key, err)
 			return fmt.Errorf("acache: clear: %w", err)
 		}
 		if old == nil {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -519,4 +520,40 @@ func TestExplainHonoursTheRequestsFreshness(t *testing.T) {
 	assert.Equal(t, 1500*time.Millisecond, x.FreshFor, "the request's own freshness, not max-age")
 	assert.Equal(t, "request", x.FreshnessFrom)
 	assert.Contains(t, x.String(), "Fresh for 1.5s (request)")
+}
+
+// reentrantHandler is a slog handler that calls back into the Cache, as a
+// handler that reads Stats or purges may: a Cache that logged while holding
+// one of its key locks would deadlock on it.
+type reentrantHandler struct {
+	slog.Handler
+	cache *acache.Cache
+	url   string
+}
+
+func (h reentrantHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h reentrantHandler) Handle(ctx context.Context, r slog.Record) error {
+	h.cache.Purge(context.Background(), h.url) // takes the URL's key lock
+	return nil
+}
+
+// TestNothingLogsUnderALock checks that the Cache reports a failure met
+// under its key locks (a store whose Set fails) only once it has released
+// them: a handler that calls back into the Cache does not deadlock.
+func TestNothingLogsUnderALock(t *testing.T) {
+	t.Parallel()
+	o := cacheable(t)
+	faulty := acachetest.NewFaultyBackend(acache.NewLRU())
+	t.Cleanup(faulty.Release)
+	faulty.Inject(acachetest.OpSet, acachetest.Fault{Err: errors.New("set failed")})
+	h := &reentrantHandler{Handler: slog.DiscardHandler, url: o.URL + "/a"}
+	cache := acache.NewCache(faulty, acache.WithLogger(slog.New(h)))
+	h.cache = cache
+	t.Cleanup(func() { cache.Close() })
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	within(t, "a store whose failure the handler answers with a Purge", func() {
+		fetchVia(t, tr, o.URL+"/a", nil)
+	})
+	assert.Positive(t, cache.Stats().Errors, "the failed Set is reported")
 }

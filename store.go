@@ -81,13 +81,43 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 // fail reports err, the failure of the backend operation op on key: a
 // backend made from nil disables the Cache (said once), a call the breaker
 // skipped is no failure, anything else is counted and logged.
-func (s *store) fail(op, key string, err error) {
+//
+// Under the key locks (holdFailures), a failure is kept in ctx and reported
+// when they are released: nothing calls the user's slog handler while a
+// lock is held.
+func (s *store) fail(ctx context.Context, op, key string, err error) {
 	switch {
 	case errors.Is(err, ErrNilBackend):
 		s.disable(err)
 	case errors.Is(err, errBreakerOpen):
 	default:
+		if held, ok := ctx.Value(heldFailuresKey{}).(*[]failure); ok {
+			*held = append(*held, failure{op, key, err})
+			return
+		}
 		s.n.report(op, key, err)
+	}
+}
+
+// failure is one failure of a backend operation, held until it can be
+// reported.
+type failure struct {
+	op, key string
+	err     error
+}
+
+// heldFailuresKey is the key of the failures a context holds.
+type heldFailuresKey struct{}
+
+// holdFailures returns ctx holding the failures that fail meets under it
+// until report, which the caller defers before it takes its key locks, so
+// that it runs after they are released.
+func (s *store) holdFailures(ctx context.Context) (held context.Context, report func()) {
+	list := new([]failure)
+	return context.WithValue(ctx, heldFailuresKey{}, list), func() {
+		for _, f := range *list {
+			s.n.report(f.op, f.key, f.err)
+		}
 	}
 }
 
@@ -162,7 +192,7 @@ func (s *store) checked(ctx context.Context, b *budget, key string, e *Entry, er
 	switch {
 	case errors.Is(err, ErrCorruptEntry):
 	case err != nil:
-		s.fail("get", key, err)
+		s.fail(ctx, "get", key, err)
 		return nil, fmt.Errorf("acache: reading %q: %w", key, err)
 	case e == nil:
 		return nil, nil
@@ -172,7 +202,7 @@ func (s *store) checked(ctx context.Context, b *budget, key string, e *Entry, er
 		err = s.validEntry(e)
 	}
 	if err != nil {
-		s.fail("get", key, err)
+		s.fail(ctx, "get", key, err)
 		s.remove(ctx, b, key)
 		return nil, nil
 	}
@@ -252,6 +282,8 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, t
 // never holds more than its limits, even for a moment; when it cannot evict,
 // it does not store.
 func (s *store) saveNow(ctx context.Context, key string, e *Entry) {
+	ctx, report := s.holdFailures(ctx)
+	defer report() // after the locks below are released
 	if uri, partitioned := splitPartition(key); partitioned {
 		// Stores of every partition of a URI take the URI's lock first,
 		// then their own: the index at the URI lists each of them.
@@ -290,7 +322,7 @@ func (s *store) put(ctx context.Context, key string, e *Entry) bool {
 	cancel()
 	s.usage.settle(size, err == nil)
 	if err != nil {
-		s.fail("set", key, err)
+		s.fail(ctx, "set", key, err)
 		return false
 	}
 	s.n.stores.Add(1)
@@ -355,7 +387,7 @@ func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
 		evicted, old, err := s.backend.PopOldest(callCtx)
 		cancel()
 		if err != nil {
-			s.fail("pop oldest", evicted, err)
+			s.fail(ctx, "pop oldest", evicted, err)
 			return false
 		}
 		if old == nil { // empty: whatever was counted of stored entries is gone
@@ -389,14 +421,14 @@ func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
 	if s.sizer == nil {
 		n, err := s.backend.Len(callCtx)
 		if err != nil {
-			s.fail("len", "", err)
+			s.fail(ctx, "len", "", err)
 			return 0, false
 		}
 		return n, true
 	}
 	n, stored, err := s.sizer.Size(callCtx)
 	if err != nil {
-		s.fail("size", "", err)
+		s.fail(ctx, "size", "", err)
 		return 0, false
 	}
 	s.usage.observed(stored)
@@ -505,6 +537,8 @@ func (s *store) remove(ctx context.Context, b *budget, key string) {
 // its index lists. Partition stores take the URI's lock first, so none
 // lands unlisted while it runs.
 func (s *store) removeNow(ctx context.Context, key string) error {
+	ctx, report := s.holdFailures(ctx)
+	defer report() // after the lock below is released
 	unlock := s.keys.lock(key)
 	defer unlock()
 	old, err := s.pop(ctx, key)
@@ -521,7 +555,7 @@ func (s *store) pop(ctx context.Context, key string) (*Entry, error) {
 	defer cancel()
 	old, err := s.backend.Pop(callCtx, key)
 	if err != nil {
-		s.fail("pop", key, err)
+		s.fail(ctx, "pop", key, err)
 		return nil, fmt.Errorf("acache: removing %q: %w", key, err)
 	}
 	if old != nil {

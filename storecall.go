@@ -71,7 +71,7 @@ func (s *store) detached(ctx context.Context, op string, b *budget, job func()) 
 	select {
 	case s.jobs <- struct{}{}:
 	default:
-		s.fail(op, "", errBackendBusy)
+		s.fail(ctx, op, "", errBackendBusy)
 		return false
 	}
 	finished := make(chan struct{})
@@ -90,9 +90,9 @@ func (s *store) detached(ctx context.Context, op string, b *budget, job func()) 
 	case <-finished:
 		return true
 	case <-timer.C:
-		s.fail(op, "", errBackendTimeout)
+		s.fail(ctx, op, "", errBackendTimeout)
 	case <-ctx.Done():
-		s.fail(op, "", fmt.Errorf("%w: %w", errBackendTimeout, context.Cause(ctx)))
+		s.fail(ctx, op, "", fmt.Errorf("%w: %w", errBackendTimeout, context.Cause(ctx)))
 	}
 	select {
 	case <-finished: // it finished as the wait ended
@@ -225,7 +225,7 @@ func (s *store) await(ctx context.Context, op string, job func() error) error {
 	select {
 	case s.jobs <- struct{}{}:
 	default:
-		s.fail(op, "", errBackendBusy)
+		s.fail(ctx, op, "", errBackendBusy)
 		return errBackendBusy
 	}
 	done := make(chan error, 1)

@@ -61,6 +61,6 @@ func (s *store) sendTouch(key string) {
 	ctx, cancel := s.callContext(context.Background(), "move")
 	defer cancel()
 	if err := s.backend.MoveToEnd(ctx, key); err != nil {
-		s.fail("move", key, err)
+		s.fail(ctx, "move", key, err)
 	}
 }

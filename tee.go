@@ -117,7 +117,7 @@ type teeBody struct {
 	expected    int64             // Content-Length, or -1
 	complete    func(body []byte) // calls done when the store has ended
 	interrupted func(body []byte) // likewise; nil: a body cut short stores nothing
-	done        func()            // called when the copy is dropped
+	done        func()            // called when the copy is dropped, without mu
 
 	// mu guards the fields below: Close may be called while a Read is
 	// blocked in another goroutine.
@@ -126,11 +126,18 @@ type teeBody struct {
 	reserved int64          // bytes of the cache's in-flight budget that buf holds
 	dropped  bool           // over the limit, failed, closed early or already stored
 	refused  policy.Refusal // why the body was not stored whole, once dropped
+	// landing reports a copy just dropped: the flight is to land (done),
+	// once mu is released.
+	landing bool
 }
 
 func (b *teeBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
-	if body, reserved, cut := b.keep(p[:n], err); body != nil {
+	body, reserved, cut, land := b.keep(p[:n], err)
+	if land {
+		b.done() // b.mu is not held: waking the waiters takes the flights' lock
+	}
+	if body != nil {
 		b.hand(body, reserved, cut)
 	}
 	return n, err
@@ -154,35 +161,39 @@ func (b *teeBody) hand(body []byte, reserved int64, cut bool) {
 // body once the copy holds all of it, with the in-flight bytes it reserved,
 // for the caller to release; or, when err cuts the body short, what arrived
 // before p (cut).
-func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut bool) {
+//
+// land reports that the copy was dropped: the caller lands the flight (done)
+// once b.mu is released.
+func (b *teeBody) keep(p []byte, err error) (body []byte, reserved int64, cut, land bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer func() { land, b.landing = b.landing, false }() // before the unlock
 	if b.dropped {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	if err != nil && err != io.EOF {
 		body, reserved = b.cut()
-		return body, reserved, body != nil
+		return body, reserved, body != nil, false
 	}
 	if refused := b.grow(len(p)); refused != 0 {
 		b.drop(refused)
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	b.buf = append(b.buf, p...)
 	if err != io.EOF {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	body = b.buf
 	if b.expected >= 0 && int64(len(body)) != b.expected {
 		b.drop(policy.RefuseCutShort)
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	if cap(body)-len(body) > len(body)/8 {
 		body = slices.Clone(body) // do not store the slack of the last growth
 	}
 	reserved = b.reserved
 	b.dropped, b.buf, b.reserved = true, nil, 0
-	return body, reserved, false
+	return body, reserved, false, false
 }
 
 // cut ends the copy of a body cut short: it returns the bytes that arrived,
@@ -239,7 +250,12 @@ func (b *teeBody) Close() error {
 	if !b.dropped {
 		body, reserved = b.cut() // closed before its end
 	}
+	land := b.landing
+	b.landing = false
 	b.mu.Unlock()
+	if land {
+		b.done()
+	}
 	err := b.body.Close()
 	if body != nil {
 		b.hand(body, reserved, true)
@@ -253,7 +269,7 @@ func (b *teeBody) drop(refused policy.Refusal) {
 	b.cache.inFlight.Add(-b.reserved)
 	if !b.dropped {
 		b.refused = refused
-		b.done() // nothing will be stored: the waiters go to the origin
+		b.landing = true // nothing will be stored: the waiters go to the origin
 	}
 	b.dropped, b.buf, b.reserved = true, nil, 0
 }
