@@ -61,8 +61,31 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	if req.Method == http.MethodHead && resp.StatusCode == http.StatusOK {
 		c.freshenFromHEAD(req, d.budget, resp, times)
 	}
+	e, age, refused := c.entryFor(d, resp, times)
+	if refused != 0 {
+		a.status.Detail = refused.String()
+		c.notStored(d.key, a.status.Detail)
+		if refused&policy.RefuseAddedBelow != 0 {
+			c.addedBelowOnce.Do(func() {
+				c.logger.Warn("acache: responses are not cached: "+addedBelowWords, "url", req.URL.Redacted())
+			})
+		}
+		return a
+	}
+	a.entry = e
+	a.status.Stored = true
+	a.status.TTL = policy.TTL(e.meta.Lifetime, age)
+	return a
+}
+
+// entryFor returns the entry that stores resp, the origin's answer to d's
+// request, with its age, or every reason it is not stored: the rules of
+// RFC 9111 Section 3 (refusalsOf), a rule of the Cache's (WithRule), the
+// breaker, a response stale on arrival with nothing to revalidate it with,
+// or larger than the whole cache.
+func (c *Cache) entryFor(d *decision, resp *http.Response, times exchangeTimes) (*Entry, time.Duration, policy.Refusal) {
 	cc := c.responseCacheControl(resp.Header)
-	rule := c.ruleFor(req, resp)
+	rule := c.ruleFor(d.req, resp)
 	refused := c.refusalsOf(d, resp, cc)
 	if c.breaker != nil && c.breaker.open() {
 		refused |= policy.RefuseBackendUnavailable // known now: Cache-Status says no "stored"
@@ -74,14 +97,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		refused &^= policy.Overridable // and nothing else: see StoreAlways
 	}
 	if refused != 0 {
-		a.status.Detail = refused.String()
-		c.notStored(d.key, a.status.Detail)
-		if refused&policy.RefuseAddedBelow != 0 {
-			c.addedBelowOnce.Do(func() {
-				c.logger.Warn("acache: responses are not cached: "+addedBelowWords, "url", req.URL.Redacted())
-			})
-		}
-		return a
+		return nil, 0, refused
 	}
 	e := c.newEntry(d, resp, cc, times, min(max(rule.FreshFor, 0), policy.MaxAge))
 	age := policy.CurrentAge(&e.meta.Facts, e.ResponseTime, times.response)
@@ -90,19 +106,11 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 		// Stale on arrival, nothing to revalidate it with, and no window
 		// in which it may be served stale (a CDN's max-age=60,
 		// stale-while-revalidate=600 with Age: 75 has one).
-		refused |= policy.RefuseStaleOnArrival
+		return nil, 0, policy.RefuseStaleOnArrival
 	case e.Size()+max(0, resp.ContentLength) > c.maxBytes:
-		refused |= policy.RefuseTooLarge // for the whole cache: never stored
+		return nil, 0, policy.RefuseTooLarge // for the whole cache: never stored
 	}
-	if refused != 0 {
-		a.status.Detail = refused.String()
-		c.notStored(d.key, a.status.Detail)
-		return a
-	}
-	a.entry = e
-	a.status.Stored = true
-	a.status.TTL = policy.TTL(e.meta.Lifetime, age)
-	return a
+	return e, age, 0
 }
 
 // postAsGET returns, for a response to POST that RFC 9110 Section 9.3.3 lets

@@ -88,33 +88,18 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		return bypassing(req, FwdBypass, "nil backend") // said once, at Error
 	}
 	req, d.fields = readableRequest(req)
-	switch {
-	case d.fields.invalid:
-		// net/http refuses to send it; nothing stored may answer it.
-		return bypassing(req, FwdBypass, "invalid request")
-	case req.Method != http.MethodGet && req.Method != http.MethodHead:
-		return bypassing(req, FwdMethod, "")
-	case d.fields.forOrigin:
-		// If-Match and If-Unmodified-Since are for the origin to evaluate
-		// against the current representation (RFC 9111 Section 4.3.2).
-		return bypassing(req, FwdBypass, "precondition")
+	if fwd, detail := forOriginOnly(req, &d.fields); fwd != "" {
+		return bypassing(req, fwd, detail)
 	}
 	d.req = req
 	var stored *Entry // what the LRU holds under the key, if it is the backend
 	if d.key, stored, d.ref = c.keyAndEntry(req); d.key == "" {
 		return bypassing(req, FwdBypass, "uncacheable URL")
 	}
-	if len(req.Header["Cache-Control"]) > 0 {
-		d.reqCC = httpsyntax.ParseRequestCacheControl(req.Header)
-	} else if pragmaNoCache(req.Header) {
-		d.reqCC.NoCache = true // RFC 9111 Section 5.4
-	}
-	switch ctl.Mode {
-	case ModeNoStore:
+	if ctl.Mode == ModeNoStore {
 		return bypassing(req, FwdBypass, "no-store mode")
-	case ModeNoCache:
-		d.reqCC.NoCache = true // validation required, as for the directive
 	}
+	d.reqCC = requestDirectives(req.Header, ctl.Mode)
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
 	d.now = c.now()
 	d.budget = b
@@ -134,20 +119,59 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		d.Verdict = partialVerdict(&d, d.Verdict)
 	}
 	if d.Action == policy.Serve {
-		if d.entryKey != d.key {
-			d.ref = lruRef{} // a HEAD served from the GET response's entry
-		}
-		c.touch(d.entryKey, d.ref)
-		if len(req.Header["Authorization"]) == 0 && c.partitionBy == nil {
-			return d // no partition in the key
-		}
-		if uri, partitioned := splitPartition(d.entryKey); partitioned {
-			// The URI's index must outlive the responses it lists, which
-			// eviction would otherwise take with it.
-			c.touch(uri, lruRef{})
-		}
+		c.recency(&d)
 	}
 	return d
+}
+
+// forOriginOnly returns why req, read with fields, goes to the origin as if
+// there were no cache, as the fwd and detail of its Cache-Status member, or
+// "" when the cache may answer it.
+func forOriginOnly(req *http.Request, fields *requestFields) (fwd, detail string) {
+	switch {
+	case fields.invalid:
+		// net/http refuses to send it; nothing stored may answer it.
+		return FwdBypass, "invalid request"
+	case req.Method != http.MethodGet && req.Method != http.MethodHead:
+		return FwdMethod, ""
+	case fields.forOrigin:
+		// If-Match and If-Unmodified-Since are for the origin to evaluate
+		// against the current representation (RFC 9111 Section 4.3.2).
+		return FwdBypass, "precondition"
+	}
+	return "", ""
+}
+
+// requestDirectives returns the Cache-Control directives of a request with
+// header h in the mode of its Control: Pragma: no-cache stands for no-cache
+// without Cache-Control (RFC 9111 Section 5.4), and ModeNoCache asks for
+// validation as no-cache does.
+func requestDirectives(h http.Header, mode Mode) (cc httpsyntax.CacheControl) {
+	if len(h["Cache-Control"]) > 0 {
+		cc = httpsyntax.ParseRequestCacheControl(h)
+	} else if pragmaNoCache(h) {
+		cc.NoCache = true
+	}
+	if mode == ModeNoCache {
+		cc.NoCache = true
+	}
+	return cc
+}
+
+// recency records that the response d serves was used: its entry, and the
+// URI's index when it is stored under a partition, which must outlive the
+// responses it lists (eviction would otherwise take them with it).
+func (c *Cache) recency(d *decision) {
+	if d.entryKey != d.key {
+		d.ref = lruRef{} // a HEAD served from the GET response's entry
+	}
+	c.touch(d.entryKey, d.ref)
+	if len(d.req.Header["Authorization"]) == 0 && c.partitionBy == nil {
+		return // no partition in the key
+	}
+	if uri, partitioned := splitPartition(d.entryKey); partitioned {
+		c.touch(uri, lruRef{})
+	}
 }
 
 // bypassing is the decision for a request the cache leaves to the origin.
@@ -166,6 +190,28 @@ func bypassing(req *http.Request, fwd, detail string) decision {
 func (c *Cache) find(d *decision, f *policy.Found, stored *Entry) {
 	req := d.req
 	*f = policy.Found{ReqCC: d.reqCC, Conditionals: d.fields.conditionals, Resendable: resendable(req), Shared: c.shared, Mode: policy.Mode(d.mode)}
+	f.VaryMiss = c.selectStored(d, stored)
+	if d.entry == nil {
+		return
+	}
+	d.ttl = policy.TTL(d.meta.Lifetime, d.age)
+	f.Facts, f.Age = &d.meta.Facts, d.age
+	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
+		// The cache may add the stored response's entity-tag to the
+		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
+		// incomplete response.
+		_, _, f.UnionETag = httpsyntax.HeaderETag(d.entry.Header)
+	}
+	f.Ranges = rangesOf(d)
+}
+
+// selectStored looks up the stored responses for d's request, and records
+// in d the one that can be served, else the first found: the GET response
+// for a HEAD request, then a stored HEAD response. stored is what the LRU
+// returned for d's key already, if anything. varyMiss reports responses
+// stored for the URI, but none for the request's Vary selection.
+func (c *Cache) selectStored(d *decision, stored *Entry) (varyMiss bool) {
+	req := d.req
 	keys := [2]string{d.key}
 	if req.Method == http.MethodHead {
 		keys = [2]string{c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req)), d.key}
@@ -184,7 +230,7 @@ func (c *Cache) find(d *decision, f *policy.Found, stored *Entry) {
 		}
 		v, m := c.selectVariant(e, req.Header)
 		if v == nil {
-			f.VaryMiss = true
+			varyMiss = true
 			continue
 		}
 		if req.Method == http.MethodHead && v.StatusCode == http.StatusPartialContent {
@@ -204,21 +250,21 @@ func (c *Cache) find(d *decision, f *policy.Found, stored *Entry) {
 			break
 		}
 	}
-	if d.entry == nil {
-		return
-	}
-	d.ttl = policy.TTL(d.meta.Lifetime, d.age)
-	f.Facts, f.Age = &d.meta.Facts, d.age
-	if d.fields.ifNoneMatch && d.entry.StatusCode != http.StatusPartialContent {
-		// The cache may add the stored response's entity-tag to the
-		// caller's If-None-Match (RFC 9111 Section 4.3.2), not that of an
-		// incomplete response.
-		_, _, f.UnionETag = httpsyntax.HeaderETag(d.entry.Header)
-	}
+	return varyMiss
+}
+
+// rangesOf works out what d's GET request gets from the stored response d
+// selected, and returns the range outcome for the verdict: the range of a
+// complete response (If-Range evaluated, RFC 9110 Section 13.1.5), or the
+// plan for an incomplete one (tee.go), which a HEAD request never selects.
+func rangesOf(d *decision) httpsyntax.RangeOutcome {
+	req := d.req
 	switch {
 	case req.Method != http.MethodGet:
 	case d.entry.StatusCode == http.StatusPartialContent:
-		f.Ranges = planPartial(d)
+		if outcome := planPartial(d); outcome != httpsyntax.RangeIgnore {
+			return outcome
+		}
 	case !d.fields.rangeRequest || d.entry.StatusCode != http.StatusOK:
 	case d.fields.ifRange && !policy.IfRangeMatches(req.Header, d.entry.Header, d.now):
 		// RFC 9110 Section 13.1.5: the caller's copy is not the stored
@@ -226,9 +272,7 @@ func (c *Cache) find(d *decision, f *policy.Found, stored *Entry) {
 	default:
 		d.ranges.r, d.ranges.outcome = httpsyntax.ParseRange(req.Header.Values("Range"), int64(len(d.entry.Body)))
 	}
-	if f.Ranges == httpsyntax.RangeIgnore {
-		f.Ranges = d.ranges.outcome
-	}
+	return d.ranges.outcome
 }
 
 // selectVariant returns the stored response among e and its variants that

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
@@ -76,8 +77,7 @@ func deriveMeta(e *Entry, from *derivation) *entryMeta {
 	m.VaryNames, m.VaryOK = policy.VaryNames(e.Header)
 	m.Validator = policy.HasValidator(e.Header)
 	dateValue := policy.DateValue(e.Header, e.ResponseTime)
-	lifetime, explicit := policy.FreshnessLifetime(e.StatusCode, e.Header, m.CC, dateValue, shared)
-	m.Lifetime = fp.lifetime(lifetime, explicit, e.FreshFor)
+	m.Lifetime, _ = lifetimeOf(e, m.CC, dateValue, shared, fp)
 	if e.FreshFor > 0 {
 		m.CC.NoCache = false // a rule's freshness replaces the origin's no-cache
 	}
@@ -204,6 +204,23 @@ const XFromCache = "X-From-Cache"
 type freshnessPolicy struct {
 	defaultFreshness time.Duration // WithDefaultFreshness
 	maxFreshness     time.Duration // WithMaxFreshness
+}
+
+// lifetimeOf returns the freshness lifetime of e, whose directives are cc
+// and Date dateValue, as a Cache with the policy p (nil for none) derives
+// it, and where it comes from: the response's fields (policy.Source),
+// "policy" when WithDefaultFreshness or WithMaxFreshness changed it, or
+// "rule" when a rule gave it (Entry.FreshFor).
+func lifetimeOf(e *Entry, cc httpsyntax.CacheControl, dateValue time.Time, shared bool, p *freshnessPolicy) (time.Duration, string) {
+	rfc, source := policy.FreshnessLifetime(e.StatusCode, e.Header, cc, dateValue, shared)
+	lifetime := p.lifetime(rfc, source.Explicit(), e.FreshFor)
+	switch {
+	case lifetime == rfc:
+		return lifetime, string(source)
+	case e.FreshFor > 0:
+		return lifetime, "rule"
+	}
+	return lifetime, "policy"
 }
 
 // lifetime applies the policy to the freshness lifetime the response's

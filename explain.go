@@ -111,7 +111,13 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		}
 	}
 	x.Detail, x.Reason = explainDetail(s, resp.StatusCode)
+	c.explainFreshness(&x, resp)
+	return x
+}
 
+// explainFreshness sets the freshness lifetime, age and ttl of x, the
+// explanation of resp, as the Cache computes them at its clock's now.
+func (c *Cache) explainFreshness(x *Explanation, resp *http.Response) {
 	now := c.now()
 	e := &Entry{StatusCode: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, RequestTime: now, ResponseTime: now}
 	if x.Stored && (resp.StatusCode == http.StatusNotModified || resp.StatusCode == http.StatusPartialContent) {
@@ -126,14 +132,7 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		}()
 	}
 	m := deriveMeta(e, c.derivation)
-	x.FreshFor = m.Lifetime
-	x.FreshnessFrom = freshnessSource(e, m, c.shared)
-	if rfc, _ := policy.FreshnessLifetime(e.StatusCode, e.Header, m.CC, policy.DateValue(e.Header, now), c.shared); rfc != m.Lifetime {
-		x.FreshnessFrom = "policy" // WithDefaultFreshness, WithMaxFreshness
-		if e.FreshFor > 0 {
-			x.FreshnessFrom = "rule" // WithRule
-		}
-	}
+	x.FreshFor, x.FreshnessFrom = lifetimeOf(e, m.CC, policy.DateValue(e.Header, now), c.shared, c.freshness)
 	if resp.Request != nil {
 		if ctl, ok := ControlOf(resp.Request.Context()); ok && ctl.FreshFor > 0 {
 			x.FreshFor, x.FreshnessFrom = min(ctl.FreshFor, policy.MaxAge), "request" // Control.FreshFor
@@ -142,9 +141,8 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 	x.Age = policy.CurrentAge(&m.Facts, e.ResponseTime, now).Truncate(time.Second) // as the Age field states it
 	x.TTL = policy.TTL(x.FreshFor, x.Age)
 	if x.Stored {
-		x.TTL = s.TTL
+		x.TTL = x.Status.TTL
 	}
-	return x
 }
 
 // ownCacheStatus returns the last member of the Cache-Status field of h
@@ -160,22 +158,6 @@ func (c *Cache) ownCacheStatus(h http.Header) (CacheStatus, bool) {
 		}
 	}
 	return CacheStatus{}, false
-}
-
-// freshnessSource names the rule freshnessLifetime took the lifetime m of e
-// from, in its order of precedence.
-func freshnessSource(e *Entry, m *entryMeta, shared bool) string {
-	switch {
-	case shared && m.CC.SMaxAge.Set:
-		return "s-maxage"
-	case m.CC.MaxAge.Set:
-		return "max-age"
-	case len(e.Header["Expires"]) > 0:
-		return "Expires"
-	case m.Lifetime > 0:
-		return "heuristic"
-	}
-	return ""
 }
 
 // String says what the Cache did with the response in a sentence or two,

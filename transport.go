@@ -147,19 +147,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		closeRequestBody(req)
 		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, d.Detail)), nil
 	}
-	resp, times, err := t.send(c, req, d)
-	if d.part.kind == partialFill && err == nil && !fillsGap(&d.part, d.entry.Header, resp) {
-		// Not the part the stored response lacks. A 200 is the whole current
-		// representation (If-Range found the stored part out of date): the
-		// caller gets it, and it replaces the stored part. An error is the
-		// origin's answer to the caller too. Anything else answers the
-		// cache's request, not the caller's: ask again with the caller's.
-		d.part.kind = partialNone
-		if resp.StatusCode != http.StatusOK && !policy.OriginFailed(resp, nil) {
-			discardBody(resp)
-			resp, times, err = t.send(c, req, d)
-		}
-	}
+	resp, times, err := t.sendFilling(c, req, d)
 	if stale := c.staleOnError(req, d, resp, err); stale != nil {
 		c.observed.staleServed.Add(1)
 		return c.decided(eventStale, d, stale), nil
@@ -186,6 +174,34 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 			}
 		}
 	}
+	bodyLands = t.keep(c, req, d, resp, times, lead)
+	return c.decided(sentAction(d), d, resp), nil
+}
+
+// sendFilling sends req to the origin as send does and, when d asks for the
+// part a stored response lacks, checks that the answer is that part. A 200
+// is the whole current representation (If-Range found the stored part out
+// of date): the caller gets it, and it replaces the stored part. An error
+// is the origin's answer to the caller too. Anything else answers the
+// cache's request, not the caller's: it asks again with the caller's.
+func (t *Transport) sendFilling(c *Cache, req *http.Request, d *decision) (*http.Response, exchangeTimes, error) {
+	resp, times, err := t.send(c, req, d)
+	if d.part.kind != partialFill || err != nil || fillsGap(&d.part, d.entry.Header, resp) {
+		return resp, times, err
+	}
+	d.part.kind = partialNone
+	if resp.StatusCode != http.StatusOK && !policy.OriginFailed(resp, nil) {
+		discardBody(resp)
+		return t.send(c, req, d)
+	}
+	return resp, times, nil
+}
+
+// keep makes resp, the origin's answer to req, the caller's response: its
+// Cache-Status member, its body teed to the store when the Cache keeps it
+// (admit), after the stored bytes when it completes a stored part. It
+// reports whether the body lands lead's flight.
+func (t *Transport) keep(c *Cache, req *http.Request, d *decision, resp *http.Response, times exchangeTimes, lead *flightLead) (bodyLands bool) {
 	a := c.admit(d, resp, times)
 	var plan bodyPlan
 	if a.entry != nil {
@@ -205,7 +221,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		// above): the caller's range, or the whole representation.
 		combinedResponse(d, resp)
 	}
-	return c.decided(sentAction(d), d, resp), nil
+	return bodyLands
 }
 
 // collapse lets a request that goes to the origin wait for a twin already

@@ -48,30 +48,52 @@ func EnsureDate(h http.Header, responseTime time.Time) {
 	}
 }
 
+// Source names where a freshness lifetime comes from, in the order of
+// precedence of RFC 9111 Section 4.2.1.
+type Source string
+
+// The sources of a freshness lifetime; a heuristic of zero has none.
+const (
+	SourceNone      Source = ""
+	SourceSMaxAge   Source = "s-maxage" // in a shared cache only
+	SourceMaxAge    Source = "max-age"
+	SourceExpires   Source = "Expires" // minus Date
+	SourceHeuristic Source = "heuristic"
+)
+
+// Explicit reports a lifetime the response gave, rather than a heuristic.
+func (s Source) Explicit() bool {
+	return s == SourceSMaxAge || s == SourceMaxAge || s == SourceExpires
+}
+
 // FreshnessLifetime returns how long a response stays fresh, per
-// [RFC 9111 Section 4.2.1]: s-maxage (shared caches only), then max-age, then
-// Expires minus Date, then a heuristic (Section 4.2.2). explicit reports
-// whether the lifetime came from the response rather than the heuristic.
+// [RFC 9111 Section 4.2.1], and where the lifetime comes from: s-maxage
+// (shared caches only), then max-age, then Expires minus Date, then a
+// heuristic (Section 4.2.2). This is the one place the precedence is
+// written.
 //
 // An invalid max-age or Expires means the response is already stale.
 //
 // [RFC 9111 Section 4.2.1]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
-func FreshnessLifetime(status int, h http.Header, cc httpsyntax.CacheControl, dateValue time.Time, shared bool) (lifetime time.Duration, explicit bool) {
+func FreshnessLifetime(status int, h http.Header, cc httpsyntax.CacheControl, dateValue time.Time, shared bool) (time.Duration, Source) {
 	switch {
 	case shared && cc.SMaxAge.Set:
-		return Seconds(int64(cc.SMaxAge.Seconds)), true
+		return Seconds(int64(cc.SMaxAge.Seconds)), SourceSMaxAge
 	case cc.MaxAge.Set:
-		return Seconds(int64(cc.MaxAge.Seconds)), true
+		return Seconds(int64(cc.MaxAge.Seconds)), SourceMaxAge
 	}
 	// RFC 9213 Section 2.2: a cache that obeys a targeted field ignores
 	// Expires, as it does Cache-Control.
 	if expires, present, ok := httpsyntax.HeaderDate(h, "Expires", dateValue); present && !cc.Targeted {
 		if !ok || !expires.After(dateValue) {
-			return 0, true
+			return 0, SourceExpires
 		}
-		return min(expires.Sub(dateValue), MaxAge), true
+		return min(expires.Sub(dateValue), MaxAge), SourceExpires
 	}
-	return heuristicFreshness(status, h, cc, dateValue, shared), false
+	if h := heuristicFreshness(status, h, cc, dateValue, shared); h > 0 {
+		return h, SourceHeuristic
+	}
+	return 0, SourceNone
 }
 
 // heuristicFreshness returns the lifetime a cache may assign to a response
