@@ -28,11 +28,11 @@ type admission struct {
 // (Section 4.4). A failure in it only means nothing is stored.
 func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a admission) {
 	req := d.req
-	a.status = CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: resp.StatusCode, Detail: d.Detail}
+	a.status = CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: resp.StatusCode, Detail: d.Reason.String()}
 	failed := false
 	defer func() {
 		if failed {
-			a = admission{status: CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: resp.StatusCode, Detail: "cache error"}}
+			a = admission{status: CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: resp.StatusCode, Detail: policy.ReasonCacheError.String()}}
 		}
 	}()
 	defer c.recovered("store", &failed)
@@ -64,7 +64,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 	e, age, refused := c.entryFor(d, resp, times)
 	if refused != 0 {
 		a.status.Detail = refused.String()
-		c.notStored(d.key, a.status.Detail)
+		c.notStored(refused)
 		if refused&policy.RefuseAddedBelow != 0 {
 			c.addedBelowOnce.Do(func() {
 				c.logger.Warn("acache: responses are not cached: "+addedBelowWords, "url", req.URL.Redacted())
@@ -225,7 +225,7 @@ func (c *Cache) revalidated(d *decision, resp304 http.Header, times exchangeTime
 	fresh.age = policy.CurrentAge(&e.meta.Facts, e.ResponseTime, times.response)
 	fresh.ttl = policy.TTL(e.meta.Lifetime, fresh.age)
 	status = CacheStatus{Cache: c.name, Fwd: d.Fwd, FwdStatus: http.StatusNotModified,
-		Stored: true, TTL: fresh.ttl, Detail: d.Detail}
+		Stored: true, TTL: fresh.ttl, Detail: d.Reason.String()}
 	if refused != 0 {
 		// The caller still gets the freshened response; it is not stored.
 		status.Stored, status.TTL, status.Detail = false, 0, refused.String()
@@ -259,7 +259,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 		if refused&^policy.RefuseRequestNoStore != 0 {
 			c.remove(req.Context(), d.budget, d.entryKey)
 		}
-		c.notStored(d.entryKey, refused.String())
+		c.notStored(refused)
 		return &fresh, refused
 	}
 	c.save(req.Context(), d.budget, d.entryKey, &fresh)
@@ -383,14 +383,6 @@ func (c *Cache) ruleFor(req *http.Request, resp *http.Response) Rule {
 	}
 	return c.rule(req, resp)
 }
-
-// addedBelowWords says what the refusal "authorization added below the
-// cache" means and how to fix it, for Explain and the Warn record the Cache
-// writes the first time it refuses a response for it.
-const addedBelowWords = "the RoundTripper inside the cache added an Authorization field the cache never saw, " +
-	"so the response may be that user's alone, and only public, must-revalidate or s-maxage would let it be stored (RFC 9111 §3.5); " +
-	"to cache such responses per user, put the auth transport outside the cache, so that the cache sees the credentials and keys by them: " +
-	"&oauth2.Transport{Base: acache.NewTransport(nil)}, not acache.Transport{Transport: &oauth2.Transport{...}}"
 
 // fillsGap reports whether resp, the origin's answer to fillRequest, is the
 // missing part of the stored response: a 206 of exactly the range asked for,

@@ -79,25 +79,25 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 	defer func(caller *http.Request) {
 		if r := recover(); r != nil {
 			c.report("lookup", "", fmt.Errorf("panic: %v", r))
-			d = bypassing(caller, FwdBypass, "cache error")
+			d = bypassing(caller, FwdBypass, policy.ReasonCacheError)
 		}
 		d.mode = ctl.Mode // whatever the decision, bypasses included
 	}(req)
 
 	if c.disabled.Load() != nil {
-		return bypassing(req, FwdBypass, "nil backend") // said once, at Error
+		return bypassing(req, FwdBypass, policy.ReasonNilBackend) // said once, at Error
 	}
 	req, d.fields = readableRequest(req)
-	if fwd, detail := forOriginOnly(req, &d.fields); fwd != "" {
-		return bypassing(req, fwd, detail)
+	if fwd, why := forOriginOnly(req, &d.fields); fwd != "" {
+		return bypassing(req, fwd, why)
 	}
 	d.req = req
 	var stored *Entry // what the LRU holds under the key, if it is the backend
 	if d.key, stored, d.ref = c.keyAndEntry(req); d.key == "" {
-		return bypassing(req, FwdBypass, "uncacheable URL")
+		return bypassing(req, FwdBypass, policy.ReasonUncacheableURL)
 	}
 	if ctl.Mode == ModeNoStore {
-		return bypassing(req, FwdBypass, "no-store mode")
+		return bypassing(req, FwdBypass, policy.ReasonNoStoreMode)
 	}
 	d.reqCC = requestDirectives(req.Header, ctl.Mode)
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
@@ -112,7 +112,7 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {
 		// If-Range is evaluated against a strong validator only
 		// (RFC 9110 Section 13.1.5); without one, the origin evaluates it.
-		return bypassing(req, FwdBypass, "precondition")
+		return bypassing(req, FwdBypass, policy.ReasonPrecondition)
 	}
 	d.Verdict = policy.DecideVerdict(&f)
 	if d.entry != nil && d.entry.StatusCode == http.StatusPartialContent {
@@ -125,21 +125,21 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 }
 
 // forOriginOnly returns why req, read with fields, goes to the origin as if
-// there were no cache, as the fwd and detail of its Cache-Status member, or
+// there were no cache, as the fwd of its Cache-Status member and the reason, or
 // "" when the cache may answer it.
-func forOriginOnly(req *http.Request, fields *requestFields) (fwd, detail string) {
+func forOriginOnly(req *http.Request, fields *requestFields) (fwd string, why policy.Reason) {
 	switch {
 	case fields.invalid:
 		// net/http refuses to send it; nothing stored may answer it.
-		return FwdBypass, "invalid request"
+		return FwdBypass, policy.ReasonInvalidRequest
 	case req.Method != http.MethodGet && req.Method != http.MethodHead:
-		return FwdMethod, ""
+		return FwdMethod, policy.NoReason // fwd=method says why
 	case fields.forOrigin:
 		// If-Match and If-Unmodified-Since are for the origin to evaluate
 		// against the current representation (RFC 9111 Section 4.3.2).
-		return FwdBypass, "precondition"
+		return FwdBypass, policy.ReasonPrecondition
 	}
-	return "", ""
+	return "", policy.NoReason
 }
 
 // requestDirectives returns the Cache-Control directives of a request with
@@ -175,8 +175,8 @@ func (c *Cache) recency(d *decision) {
 }
 
 // bypassing is the decision for a request the cache leaves to the origin.
-func bypassing(req *http.Request, fwd, detail string) decision {
-	return decision{req: req, bypass: true, Verdict: policy.Verdict{Action: policy.Forward, Fwd: fwd, Detail: detail}}
+func bypassing(req *http.Request, fwd string, why policy.Reason) decision {
+	return decision{req: req, bypass: true, Verdict: policy.Verdict{Action: policy.Forward, Fwd: fwd, Reason: why}}
 }
 
 // find looks up the stored responses for d's request and records in d the
@@ -401,7 +401,7 @@ func partialVerdict(d *decision, v policy.Verdict) policy.Verdict {
 	}
 	if d.reqCC.OnlyIfCached {
 		d.part.kind = partialNone
-		return policy.Verdict{Action: policy.GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}
+		return policy.Verdict{Action: policy.GatewayTimeout, Fwd: FwdMiss, Reason: policy.ReasonOnlyIfCached}
 	}
 	if d.part.kind == partialFill {
 		// If-Range makes the request for the missing part a validation of

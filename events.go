@@ -73,7 +73,7 @@ func (c *Cache) decidedError(d *decision, err error) error {
 	}
 	c.logDecision(d, decisionEvent{
 		action: sentAction(d),
-		cs:     CacheStatus{Cache: c.name, Fwd: d.Fwd, Detail: d.Detail},
+		cs:     CacheStatus{Cache: c.name, Fwd: d.Fwd, Detail: d.Reason.String()},
 		err:    err,
 	})
 	return err

@@ -99,7 +99,8 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 	}
 	x.Status = s
 	x.Hit = s.Hit || s.Collapsed
-	x.Stale = s.Detail == "stale-while-revalidate" || strings.HasPrefix(s.Detail, "stale-if-error") ||
+	why, _, _ := policy.ReasonOf(s.Detail)
+	x.Stale = why == policy.ReasonStaleWhileRevalidate || why == policy.ReasonStaleIfError ||
 		s.Hit && s.TTL < 0 // max-stale, ModeForceCache
 	x.Revalidated = s.Stored && s.FwdStatus == http.StatusNotModified
 	x.Stored = s.Hit || s.Collapsed || s.Stored || x.Stale
@@ -206,77 +207,20 @@ func (x Explanation) String() string {
 }
 
 // explainDetail returns the reason of a Cache-Status member s, a detail
-// such as "no-store", and the reason in words, the detail first; status is
-// the status code of the response it was given for. A detail that carries
-// more after ": " (the origin's error, for stale-if-error) is the part
-// before it, the rest going in parentheses after the words.
+// such as "no-store" without what follows its ": ", and the reason in
+// words; status is the status code of the response it was given for.
 func explainDetail(s CacheStatus, status int) (detail, reason string) {
-	detail = s.Detail
-	if detail == "" && s.Fwd == FwdMethod {
-		detail = "method"
+	if s.Detail == "" && s.Fwd == FwdMethod {
+		s.Detail = policy.ReasonMethod.String()
 	}
-	if detail == "" {
+	if s.Detail == "" {
 		return "", ""
 	}
-	words, ok := detailWords[detail]
-	rest := ""
-	if !ok {
-		name, more, _ := strings.Cut(detail, ": ")
-		if words, ok = detailWords[name]; !ok {
-			return detail, detail
-		}
-		detail, rest = name, more
+	r, words := reasonInWords(s.Detail, status)
+	if r == policy.NoReason {
+		return s.Detail, words
 	}
-	if strings.Contains(words, "%d") {
-		words = fmt.Sprintf(words, status)
-	}
-	if rest != "" {
-		words += " (" + rest + ")"
-	}
-	return detail, detail + ": " + words
-}
-
-// detailWords says in words what each Cache-Status detail the Cache gives
-// means, and cites the rule; "%d" stands for the response's status code.
-// Every reason for not storing a response has a row; a test checks it.
-var detailWords = map[string]string{
-	// Refusals: RFC 9111 Section 3 and what the cache cannot prove.
-	"method":                              "the request method is not GET or HEAD, the methods whose responses this cache stores (RFC 9111 §3, RFC 9110 §9.2.3)",
-	"status":                              "a %d is not a final, complete response that a cache can store (RFC 9111 §3)",
-	"partial content":                     "the 206 cannot be kept as an incomplete response, which needs one range, a known complete length and a strong ETag to be combined later (RFC 9111 §3.3, §3.4)",
-	"part of a stored response":           "the 206 is part of a representation the cache holds complete, with the same strong validator: the stored response stays (RFC 9111 §3.4)",
-	"request no-store":                    "the request's Cache-Control says no-store (RFC 9111 §5.2.1.5)",
-	"must-understand":                     "the response says must-understand, and this cache does not implement the caching rules of status %d (RFC 9111 §5.2.2.3)",
-	"no-store":                            "the response's Cache-Control says no-store (RFC 9111 §5.2.2.5)",
-	"private":                             "the response says private, and this is a shared cache (RFC 9111 §5.2.2.7)",
-	"authorization":                       "the request carries Authorization, and the response does not say public, must-revalidate or s-maxage, one of which a shared cache needs to store it (RFC 9111 §3.5)",
-	"vary *":                              "the response's Vary is * or names too many fields: no later request can be matched to it (RFC 9111 §4.1)",
-	"status not cacheable by default":     "status %d is not cacheable by default (RFC 9110 §15.1), and the response gives neither explicit freshness (max-age, s-maxage, Expires) nor public or private (RFC 9111 §3)",
-	"authorization added below the cache": addedBelowWords,
-	"unframed body":                       "the HTTP/1 body has neither Content-Length nor chunked framing, so a cut-short body cannot be told from a complete one (RFC 9112 §6.3, RFC 9111 §3.3); WithUnframedBodies stores such bodies",
-	"too large":                           "the body is larger than the cache's body size limit (WithMaxBodySize), or the response than the whole cache (WithMaxBytes)",
-	"rule":                                "a rule of the Cache (WithRule) says StoreNever for this response",
-	"stale on arrival":                    "the response was already stale when it arrived, and has no validator (ETag, Last-Modified) to revalidate it with (RFC 9111 §4.2, §4.3.1)",
-	"body cut short":                      "the body ended before its announced length, failed, was closed before its end, or had another length than announced, so it cannot be stored as the complete response (RFC 9111 §3.3); the bytes that arrived intact are kept as an incomplete response when it has a strong validator and the origin accepts ranges",
-	"backend unavailable":                 "the backend failed or timed out several times in a row, and the circuit breaker skips it for a second before it probes it again: the response went to the origin at once and is not stored (Stats.BreakerOpen)",
-	"nil backend":                         "the Cache's backend is a nil pointer, or a backend made from a nil client (ErrNilBackend): it can store nothing, so every request goes to the origin; the mistake is logged once, at Error",
-	"cache error":                         "the cache failed (a backend error or a panic, logged at Warn and counted in Stats.Errors) and left the request to the origin",
-
-	// Why the request went to the origin as if there were no cache.
-	"invalid request": "the request has a field or method that net/http refuses to send, so nothing stored may answer it",
-	"precondition":    "If-Match and If-Unmodified-Since are for the origin to evaluate (RFC 9111 §4.3.2), and so is If-Range when no stored response with a strong validator can answer it (RFC 9110 §13.1.5)",
-	"uncacheable URL": "the URL has no host, or bytes a cache key cannot hold (RFC 9111 §2)",
-	"no-store mode":   "the request's Control asks for ModeNoStore, the Fetch standard's no-store cache mode: it goes to the origin as if there were no cache",
-
-	// Why a request went to the origin although a response is stored.
-	"reload mode": "the request's Control asks for ModeReload, the Fetch standard's reload cache mode: it goes to the origin whatever is stored, and the response is stored",
-
-	// How the cache answered.
-	"only-if-cached":         "the request says only-if-cached, and no stored response could answer it (RFC 9111 §5.2.1.7)",
-	"multiple ranges":        "a request for several ranges goes to the origin (RFC 9110 §14.2)",
-	"stale-while-revalidate": "the stored response is stale, served at once while it is refreshed in the background (RFC 5861 §3)",
-	"stale-if-error":         "the origin failed, and the stale stored response was served instead (RFC 5861 §4, RFC 9111 §4.2.4)",
-	"must-revalidate":        "the stored response must be revalidated and the origin could not be reached, so the cache answered 504 (RFC 9111 §5.2.2.2)",
+	return r.String(), words
 }
 
 // teeOf returns the body tee behind a response body the Transport returned

@@ -164,8 +164,8 @@ func TestExplainReasons(t *testing.T) {
 	for _, r := range rows {
 		covered[r.detail] = true
 	}
-	for detail := range detailWords {
-		assert.True(t, covered[detail], "no row explains the detail %q", detail)
+	for r := policy.NoReason + 1; r < policy.ReasonCount; r++ {
+		assert.True(t, covered[r.String()], "no row explains the detail %q", r)
 	}
 
 	for _, r := range rows {
@@ -316,11 +316,14 @@ func TestExplainWithoutCacheStatus(t *testing.T) {
 // calls it off the caller's goroutine, behind its circuit breaker.
 type acachetestFree struct{ *LRU }
 
-// TestExplainHasWordsForEveryRefusal checks that every reason for not
-// storing a response has words in Explain.
-func TestExplainHasWordsForEveryRefusal(t *testing.T) {
+// TestEveryReasonHasWords checks that every reason the Cache can give has
+// words in Explain, with the rule behind it.
+func TestEveryReasonHasWords(t *testing.T) {
 	t.Parallel()
-	for _, bit := range policy.Refusals() {
-		assert.NotEmpty(t, detailWords[bit.String()], "the refusal %q has no words for Explain", bit.String())
+	for r := policy.NoReason + 1; r < policy.ReasonCount; r++ {
+		words := reasonWords[r]
+		assert.NotEmpty(t, words, "the reason %q has no words for Explain", r)
+		_, said := reasonInWords(r.String(), 500)
+		assert.True(t, strings.HasPrefix(said, r.String()+": ") && !strings.Contains(said, "%!"), "%q", said)
 	}
 }

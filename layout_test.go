@@ -286,6 +286,36 @@ func TestLayoutSmallCache(t *testing.T) {
 	assert.LessOrEqual(t, lines, maxCacheGoLines, "cache.go has %d lines", lines)
 }
 
+// TestLayoutReasonsAreConstants checks that no Cache-Status detail is
+// written as a string in the root package: a reason is a policy.Reason,
+// whose words reasons.go gives (TestEveryReasonHasWords), never a literal
+// that a test of words cannot see.
+func TestLayoutReasonsAreConstants(t *testing.T) {
+	t.Parallel()
+	p := checked(t)
+	for _, f := range p.files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			var value ast.Expr
+			switch n := n.(type) {
+			case *ast.KeyValueExpr:
+				if key, ok := n.Key.(*ast.Ident); ok && key.Name == "Detail" {
+					value = n.Value
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "Detail" && i < len(n.Rhs) {
+						value = n.Rhs[i]
+					}
+				}
+			}
+			if lit, ok := value.(*ast.BasicLit); ok && lit.Kind == token.STRING && lit.Value != `""` {
+				t.Errorf("%s: the detail %s is a string, not a policy.Reason", p.fset.Position(lit.Pos()), lit.Value)
+			}
+			return true
+		})
+	}
+}
+
 // TestLayoutExportedNames counts the root package's exported names as go
 // doc shows them: constants, variables, functions and types, and the methods
 // of exported types; not fields, not interface methods.

@@ -92,8 +92,8 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	// that the two agree (max-age=60 at Age: 0 is ttl=60).
 	left := policy.TTL(d.meta.Lifetime, d.age)
 	member := c.hitStatus.member(int64(left / time.Second))
-	if d.Detail != "" { // stale-while-revalidate: the ttl is negative
-		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.Detail}.String()
+	if d.Reason != policy.NoReason { // stale-while-revalidate: the ttl is negative
+		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.Reason.String()}.String()
 	}
 	resp = storedResponse(c, req, d, member, false)
 	c.hits.add(uint(d.ref.shard), 1)
@@ -112,7 +112,7 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	}()
 	defer c.recovered("serve", &failed)
 	member := CacheStatus{Cache: c.name, Fwd: fwd, FwdStatus: d.entry.StatusCode, Collapsed: true,
-		TTL: policy.TTL(d.meta.Lifetime, d.age), Detail: d.Detail}
+		TTL: policy.TTL(d.meta.Lifetime, d.age), Detail: d.Reason.String()}
 	if d.Action == policy.ServeStale {
 		c.observed.staleServed.Add(1)
 	}
@@ -349,12 +349,10 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	if !policy.StaleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
 		return nil
 	}
-	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: "stale-if-error"}
+	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: detail(policy.ReasonStaleIfError, err)}
 	if err == nil {
 		status.FwdStatus = resp.StatusCode
 		discardBody(resp)
-	} else {
-		status.Detail = "stale-if-error: " + err.Error()
 	}
 	served := *d
 	served.now, served.age = now, age

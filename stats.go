@@ -6,10 +6,10 @@ package acache
 import (
 	"fmt"
 	"log/slog"
-	"maps"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // Stats counts what a Cache has done since it was created. [Cache.Stats]
@@ -148,10 +148,8 @@ func (s *stripedCounter) Load() int64 {
 type observations struct {
 	revalidations, notModified, staleServed atomic.Int64
 
-	// refusalsMu guards refusals. Refusals are not on the path of a hit,
-	// and their reasons are a fixed set of strings of the Cache's own.
-	refusalsMu sync.Mutex
-	refusals   map[string]int64
+	// refusals counts the responses not stored, by the first reason.
+	refusals [policy.ReasonCount]atomic.Int64
 
 	backend [len(backendOps)]backendCounters
 }
@@ -176,24 +174,19 @@ func backendOp(op string) int {
 	return -1
 }
 
-// refused counts a refusal for reason.
-func (o *observations) refused(reason string) {
-	o.refusalsMu.Lock()
-	defer o.refusalsMu.Unlock()
-	if o.refusals == nil {
-		o.refusals = make(map[string]int64)
-	}
-	o.refusals[reason]++
-}
-
-// refusalsByReason returns a copy of the refusals by reason, or nil.
+// refusalsByReason returns the refusals by the detail of their reason, or
+// nil when there are none.
 func (o *observations) refusalsByReason() map[string]int64 {
-	o.refusalsMu.Lock()
-	defer o.refusalsMu.Unlock()
-	if len(o.refusals) == 0 {
-		return nil
+	var by map[string]int64
+	for r := range o.refusals {
+		if n := o.refusals[r].Load(); n > 0 {
+			if by == nil {
+				by = make(map[string]int64)
+			}
+			by[policy.Reason(r).String()] = n
+		}
 	}
-	return maps.Clone(o.refusals)
+	return by
 }
 
 // called records one call to the backend operation op that took d.
@@ -261,7 +254,7 @@ func (c *counters) miss() { c.misses.Add(1) }
 
 // notStored counts a response the Cache did not store, and why. The
 // decision's Debug record (events.go) carries the reason as its detail.
-func (c *counters) notStored(key, reason string) {
+func (c *counters) notStored(why policy.Refusal) {
 	c.refusals.Add(1)
-	c.observed.refused(reason)
+	c.observed.refusals[why.Reason()].Add(1)
 }

@@ -119,7 +119,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeRequestBody(req)
 			return resp, nil
 		}
-		d = bypassing(d.req, FwdBypass, "cache error")
+		d = bypassing(d.req, FwdBypass, policy.ReasonCacheError)
 	}
 	resp, lead, err := t.collapse(c, req, &d)
 	if resp != nil || err != nil {
@@ -145,7 +145,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 	c.miss()
 	if d.Action == policy.GatewayTimeout {
 		closeRequestBody(req)
-		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, d.Detail)), nil
+		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, detail(d.Reason, nil))), nil
 	}
 	resp, times, err := t.sendFilling(c, req, d)
 	if stale := c.staleOnError(req, d, resp, err); stale != nil {
@@ -156,7 +156,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		if d.Action == policy.Revalidate && d.meta.CC.MustRevalidate {
 			// RFC 9111 Section 5.2.2.2: never the stale response; an error
 			// response instead.
-			return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, "must-revalidate: "+err.Error())), nil
+			return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, detail(policy.ReasonMustRevalidate, err))), nil
 		}
 		return nil, c.decidedError(d, err)
 	}
@@ -208,7 +208,7 @@ func (t *Transport) keep(c *Cache, req *http.Request, d *decision, resp *http.Re
 		var keep bool
 		if plan, keep = planBody(d, resp, a.entry); !keep {
 			a.entry, a.status.Stored, a.status.TTL, a.status.Detail = nil, false, 0, policy.RefusePartOfStored.String()
-			c.notStored(d.key, a.status.Detail)
+			c.notStored(policy.RefusePartOfStored)
 		}
 	}
 	addCacheStatus(resp.Header, a.status.String())
@@ -340,5 +340,5 @@ func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision
 	if resp := c.collapsedHit(req, &again, d.Fwd); resp != nil {
 		return resp, again, nil
 	}
-	return nil, bypassing(again.req, FwdBypass, "cache error"), nil
+	return nil, bypassing(again.req, FwdBypass, policy.ReasonCacheError), nil
 }

@@ -1145,7 +1145,7 @@ func TestPolicyVerdict(t *testing.T) {
 		{"4.2 fresh is served", Found{Facts: fresh, Age: 30 * time.Second, Resendable: true},
 			Verdict{Action: Serve}},
 		{"4.2 fresh, several ranges go to the origin", Found{Facts: fresh, Ranges: httpsyntax.RangeForward, Resendable: true},
-			Verdict{Action: Forward, Fwd: FwdRequest, Detail: "multiple ranges"}},
+			Verdict{Action: Forward, Fwd: FwdRequest, Reason: ReasonMultipleRanges}},
 		{"4.3.1 stale with a validator is revalidated", Found{Facts: withValidator(fresh), Age: 2 * time.Minute, Resendable: true},
 			Verdict{Action: Revalidate, Fwd: FwdStale}},
 		{"4.3.1 stale without a validator goes forward", Found{Facts: fresh, Age: 2 * time.Minute, Resendable: true},
@@ -1167,19 +1167,19 @@ func TestPolicyVerdict(t *testing.T) {
 		{"5.2.1.7 only-if-cached is served when it can be", Found{Facts: fresh, ReqCC: req("only-if-cached"), Resendable: true},
 			Verdict{Action: Serve}},
 		{"5.2.1.7 only-if-cached with a stale response is 504", Found{Facts: withValidator(fresh), Age: 2 * time.Minute, ReqCC: req("only-if-cached"), Resendable: true},
-			Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}},
+			Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Reason: ReasonOnlyIfCached}},
 		{"5.2.1.7 only-if-cached with nothing stored is 504", Found{ReqCC: req("only-if-cached"), Resendable: true},
-			Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}},
+			Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Reason: ReasonOnlyIfCached}},
 		{"RFC5861/3 stale inside stale-while-revalidate is served, and refreshed", Found{Facts: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), Age: 70 * time.Second, Resendable: true},
-			Verdict{Action: ServeStale, Detail: "stale-while-revalidate"}},
+			Verdict{Action: ServeStale, Reason: ReasonStaleWhileRevalidate}},
 		{"RFC5861/3 only-if-cached takes a stale-while-revalidate response", Found{Facts: meta("max-age=60, stale-while-revalidate=30", time.Minute), Age: 70 * time.Second, ReqCC: req("only-if-cached"), Resendable: true},
-			Verdict{Action: ServeStale, Detail: "stale-while-revalidate"}},
+			Verdict{Action: ServeStale, Reason: ReasonStaleWhileRevalidate}},
 		{"RFC5861/3 past the window it is revalidated", Found{Facts: withValidator(meta("max-age=60, stale-while-revalidate=30", time.Minute)), Age: 100 * time.Second, Resendable: true},
 			Verdict{Action: Revalidate, Fwd: FwdStale}},
 		{"5.2.2.10 s-maxage in a shared cache forbids serving stale", Found{Facts: meta("s-maxage=60", time.Minute), Age: 90 * time.Second, ReqCC: req("max-stale"), Shared: true, Resendable: true},
 			Verdict{Action: Forward, Fwd: FwdStale}},
 		{"Fetch reload mode goes to the origin over a fresh response", Found{Facts: withValidator(fresh), Mode: ModeReload, Resendable: true},
-			Verdict{Action: Forward, Fwd: FwdRequest, Detail: "reload mode"}},
+			Verdict{Action: Forward, Fwd: FwdRequest, Reason: ReasonReloadMode}},
 		{"Fetch reload mode with nothing stored is a miss", Found{Mode: ModeReload, Resendable: true},
 			Verdict{Action: Forward, Fwd: FwdURIMiss}},
 		{"Fetch force-cache mode serves a stale response", Found{Facts: withValidator(fresh), Age: time.Hour, Mode: ModeForceCache, Resendable: true},
@@ -1263,7 +1263,31 @@ func TestPolicyStorableReportsEveryReason(t *testing.T) {
 	assert.Equal(t, "no-store", got.String(), "Cache-Status reports the first refusal")
 	assert.Equal(t, RefusePrivate|RefuseAuthorization|RefuseVaryStar, got&^Overridable,
 		"StoreAlways overrides no-store and nothing else of these")
-	for bit := Refusal(1); bit < 1<<refusalCount; bit <<= 1 {
-		assert.NotEmpty(t, bit.String(), "the refusal %b has no detail", bit)
+}
+
+// TestReasonsHaveDistinctDetails checks that every reason has a
+// Cache-Status detail of its own, that ReasonOf reads each back, with what
+// follows its ": ", and that each refusal's bit is its reason.
+func TestReasonsHaveDistinctDetails(t *testing.T) {
+	t.Parallel()
+	seen := map[string]Reason{}
+	for r := NoReason + 1; r < ReasonCount; r++ {
+		d := r.String()
+		require.NotEmpty(t, d, "reason %d has no detail", r)
+		if other, dup := seen[d]; dup {
+			t.Errorf("reasons %d and %d share the detail %q", other, r, d)
+		}
+		seen[d] = r
+		got, rest, ok := ReasonOf(d)
+		assert.True(t, ok && got == r && rest == "", "ReasonOf(%q) = %d, %q, %v", d, got, rest, ok)
+		got, rest, ok = ReasonOf(d + ": dial tcp: refused")
+		assert.True(t, ok && got == r && rest == "dial tcp: refused", "ReasonOf(%q: …) = %d, %q, %v", d, got, rest, ok)
 	}
+	_, _, ok := ReasonOf("no-storage")
+	assert.False(t, ok, "a detail that only begins like a reason is none")
+	for bit := Refusal(1); bit < 1<<refusalCount; bit <<= 1 {
+		assert.Equal(t, bit, Refusal(1)<<(bit.Reason()-firstRefusal), "the refusal %b", bit)
+		assert.Equal(t, bit.Reason().String(), bit.String())
+	}
+	assert.Equal(t, NoReason, Refusal(0).Reason())
 }

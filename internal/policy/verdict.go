@@ -30,11 +30,12 @@ const (
 )
 
 // Verdict is what the cache does with a request, and why: the Cache-Status
-// fwd parameter and detail of RFC 9211 when the request goes forward.
+// fwd parameter of RFC 9211 when the request goes forward, and the reason
+// its detail gives.
 type Verdict struct {
 	Action Action
 	Fwd    string
-	Detail string
+	Reason Reason
 }
 
 // Found is what a lookup Found for a request: the inputs of [decideVerdict].
@@ -73,7 +74,7 @@ type Found struct {
 func DecideVerdict(f *Found) Verdict {
 	v := decideForward(f)
 	if v.Action != Serve && v.Action != ServeStale && f.ReqCC.OnlyIfCached {
-		return Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Detail: "only-if-cached"}
+		return Verdict{Action: GatewayTimeout, Fwd: FwdMiss, Reason: ReasonOnlyIfCached}
 	}
 	return v
 }
@@ -88,7 +89,7 @@ func decideForward(f *Found) Verdict {
 	}
 	switch f.Mode {
 	case ModeReload:
-		return Verdict{Action: Forward, Fwd: FwdRequest, Detail: "reload mode"}
+		return Verdict{Action: Forward, Fwd: FwdRequest, Reason: ReasonReloadMode}
 	case ModeForceCache, ModeOnlyIfCached:
 		if f.Ranges != httpsyntax.RangeForward { // however stale, without validation
 			return Verdict{Action: Serve}
@@ -96,12 +97,12 @@ func decideForward(f *Found) Verdict {
 	}
 	if Servable(f.Facts, f.ReqCC, f.Age, f.Shared) {
 		if f.Ranges == httpsyntax.RangeForward {
-			return Verdict{Action: Forward, Fwd: FwdRequest, Detail: "multiple ranges"}
+			return Verdict{Action: Forward, Fwd: FwdRequest, Reason: ReasonMultipleRanges}
 		}
 		return Verdict{Action: Serve}
 	}
 	if f.Ranges != httpsyntax.RangeForward && StaleWhileRevalidateAllowed(f.Facts, f.ReqCC, f.Age, f.Shared) {
-		return Verdict{Action: ServeStale, Detail: "stale-while-revalidate"}
+		return Verdict{Action: ServeStale, Reason: ReasonStaleWhileRevalidate}
 	}
 	fwd := FwdRequest // the request's directives ask for the origin
 	if f.Facts.Lifetime <= f.Age || f.Facts.CC.NoCache {
