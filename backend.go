@@ -23,7 +23,7 @@ import (
 // passes a nil entry to Set.
 //
 // Entries are immutable once stored. A backend that keeps Go values (like the
-// [LRU]) may return the same *Entry to several callers; the Cache never modifies
+// LRU of [NewLRU]) may return the same *Entry to several callers; the Cache never modifies
 // an entry it got from a backend, and a backend must not modify one it was given.
 //
 // Package [github.com/acachecontrol/acache/acachetest] checks an implementation

@@ -20,7 +20,7 @@ import (
 // entry nor one stored under another key, and no entry changes once it was
 // handed to the backend.
 type contractChecker struct {
-	*LRU
+	*lru
 	t *testing.T
 
 	// mu guards given.
@@ -37,12 +37,12 @@ func (b *contractChecker) checkKey(method, key string) {
 
 func (b *contractChecker) Contains(ctx context.Context, key string) (bool, error) {
 	b.checkKey("Contains", key)
-	return b.LRU.Contains(ctx, key)
+	return b.lru.Contains(ctx, key)
 }
 
 func (b *contractChecker) Get(ctx context.Context, key string) (*Entry, error) {
 	b.checkKey("Get", key)
-	return b.LRU.Get(ctx, key)
+	return b.lru.Get(ctx, key)
 }
 
 func (b *contractChecker) Set(ctx context.Context, key string, e *Entry) error {
@@ -61,17 +61,17 @@ func (b *contractChecker) Set(ctx context.Context, key string, e *Entry) error {
 		b.given[e] = now
 		b.mu.Unlock()
 	}
-	return b.LRU.Set(ctx, key, e)
+	return b.lru.Set(ctx, key, e)
 }
 
 func (b *contractChecker) Pop(ctx context.Context, key string) (*Entry, error) {
 	b.checkKey("Pop", key)
-	return b.LRU.Pop(ctx, key)
+	return b.lru.Pop(ctx, key)
 }
 
 func (b *contractChecker) MoveToEnd(ctx context.Context, key string) error {
 	b.checkKey("MoveToEnd", key)
-	return b.LRU.MoveToEnd(ctx, key)
+	return b.lru.MoveToEnd(ctx, key)
 }
 
 // checkUnchanged fails the test for each entry that differs from what it was
@@ -141,7 +141,7 @@ func TestBackendContractIsKeptByTheCache(t *testing.T) {
 			fmt.Fprintf(w, "%s v%d %s", r.URL.Path, v, r.Header.Get("Accept-Language"))
 		}
 	})
-	backend := &contractChecker{LRU: NewLRU(), t: t, given: map[*Entry]Entry{}}
+	backend := &contractChecker{lru: newLRU(), t: t, given: map[*Entry]Entry{}}
 	tr := NewTransport(NewCache(backend, WithClock(clock.Now), WithMaxEntries(6)))
 
 	steps := []struct {

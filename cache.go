@@ -36,7 +36,7 @@ type Cache struct {
 }
 
 // NewCache returns a Cache over backend, configured by opts. A nil backend
-// means a new [LRU].
+// means a new LRU ([NewLRU]).
 //
 // A backend that is a nil pointer (a nil *LRU, or a *diskcache.Store that
 // was never opened) cannot store anything: the Cache logs that at Error
@@ -57,7 +57,7 @@ func (c *Cache) ready() {
 // setup configures c over backend with opts, as NewCache describes.
 func (c *Cache) setup(backend Backend, opts []Option) {
 	if backend == nil {
-		backend = NewLRU()
+		backend = newLRU()
 	}
 	c.config = newConfig(opts)
 	c.counters.log = c.logger

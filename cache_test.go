@@ -419,7 +419,7 @@ func TestTransportBoundedLRU(t *testing.T) {
 		{"bytes", []Option{WithMaxBytes(n * 1600)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			backend := NewLRU()
+			backend := newLRU()
 			c := NewCache(backend, append(tc.opts, WithClock(clock.Now))...)
 			tr := NewTransport(c)
 			for i := range 10 * n {
@@ -444,7 +444,7 @@ func TestTransportBoundedLRU(t *testing.T) {
 }
 
 // lruEntries drains a copy of what an LRU holds, oldest first.
-func lruEntries(l *LRU) map[string]*Entry {
+func lruEntries(l *lru) map[string]*Entry {
 	out := map[string]*Entry{}
 	ctx := context.Background()
 	var keys []string
@@ -465,7 +465,7 @@ func lruEntries(l *LRU) map[string]*Entry {
 }
 
 // panickingSetBackend is an LRU whose Set panics.
-type panickingSetBackend struct{ *LRU }
+type panickingSetBackend struct{ *lru }
 
 func (panickingSetBackend) Set(context.Context, string, *Entry) error { panic("disk on fire") }
 
@@ -478,7 +478,7 @@ func TestTransportPanicWhileStoringDoesNotReachTheCaller(t *testing.T) {
 			fmt.Fprint(w, "intact")
 		}
 	})
-	c := NewCache(panickingSetBackend{NewLRU()}, WithClock(clock.Now))
+	c := NewCache(panickingSetBackend{newLRU()}, WithClock(clock.Now))
 	tr := NewTransport(c)
 	for _, method := range []string{"GET", "HEAD"} {
 		resp, body := fetch(t, tr, method, o.URL, nil)
@@ -509,7 +509,7 @@ func TestTransportHitsKeepEntriesFromEviction(t *testing.T) {
 
 // orphanPartitions returns the partition keys stored in lru that the index
 // at their URI does not list: responses an invalidation could not reach.
-func orphanPartitions(t *testing.T, lru *LRU) []string {
+func orphanPartitions(t *testing.T, lru *lru) []string {
 	t.Helper()
 	var keys []string
 	lru.mu.Lock()
@@ -539,7 +539,7 @@ func TestRFC9111_4_4_InvalidationReachesEveryUser(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		fmt.Fprintf(w, "%s for %q", r.Method, r.Header.Get("Authorization"))
 	})
-	lru := NewLRU()
+	lru := newLRU()
 	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
 	users := []http.Header{nil, {"Authorization": {"Bearer alice"}}, {"Authorization": {"Bearer bob"}}}
 	for _, h := range users {
@@ -566,7 +566,7 @@ func TestCacheEvictingAURIIndexEvictsThePartitionsItLists(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		fmt.Fprint(w, "body")
 	})
-	lru := NewLRU()
+	lru := newLRU()
 	tr := NewTransport(NewCache(lru, WithClock(clock.Now), WithMaxEntries(3)))
 	alice := http.Header{"Authorization": {"Bearer alice"}}
 	fetch(t, tr, "GET", origin.URL+"/a", alice) // the index of /a, then alice's response
@@ -592,7 +592,7 @@ func TestCachePartitionsPerURIAreBounded(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		fmt.Fprint(w, "body")
 	})
-	lru := NewLRU()
+	lru := newLRU()
 	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
 	for i := range maxPartitions + 5 {
 		fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {fmt.Sprint("Bearer user-", i)}})
@@ -617,7 +617,7 @@ func TestByteLimitHoldsForTheWholeStore(t *testing.T) {
 	})
 	const limit = 8 * 1600
 	t.Run("two Caches share one backend", func(t *testing.T) {
-		backend := NewLRU()
+		backend := newLRU()
 		a := NewTransport(NewCache(backend, WithMaxBytes(limit), WithClock(clock.Now)))
 		b := NewTransport(NewCache(backend, WithMaxBytes(limit), WithClock(clock.Now)))
 		for i := range 40 {
@@ -635,7 +635,7 @@ func TestByteLimitHoldsForTheWholeStore(t *testing.T) {
 		assert.False(t, isHit(resp), "the oldest entry, stored by a, was evicted for b's")
 	})
 	t.Run("entries left by an earlier run", func(t *testing.T) {
-		backend := NewLRU()
+		backend := newLRU()
 		earlier := NewTransport(NewCache(backend, WithMaxBytes(100*limit), WithClock(clock.Now)))
 		for i := range 40 {
 			fetch(t, earlier, "GET", fmt.Sprintf("%s/old/%d", o.URL, i), nil)

@@ -7,22 +7,6 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
-	"github.com/acachecontrol/acache/internal/policy"
-)
-
-// Reasons a cache forwarded a request, the values of the fwd parameter defined
-// in [RFC 9211 Section 2.2].
-//
-// [RFC 9211 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9211#section-2.2
-const (
-	FwdBypass   = policy.FwdBypass   // the cache was configured or decided not to handle the request
-	FwdMethod   = policy.FwdMethod   // the request method is not cacheable
-	FwdURIMiss  = policy.FwdURIMiss  // nothing was stored for the URI
-	FwdVaryMiss = policy.FwdVaryMiss // a response was stored, for another variant
-	FwdMiss     = policy.FwdMiss     // the cache did not find a usable response
-	FwdRequest  = policy.FwdRequest  // the request's directives asked for the origin
-	FwdStale    = policy.FwdStale    // the stored response was stale
-	FwdPartial  = policy.FwdPartial  // the stored response was incomplete (RFC 9111 Section 3.3)
 )
 
 // CacheStatus is one cache's report of how it handled a request: a member of
@@ -37,8 +21,15 @@ type CacheStatus struct {
 	// Hit reports that the response came from the cache without contacting
 	// the origin.
 	Hit bool
-	// Fwd says why the request went to the origin (FwdURIMiss, ...); it is
-	// empty on a hit.
+	// Fwd says why the request went to the origin, one of the values of
+	// [RFC 9211 Section 2.2]: "bypass" (the cache did not handle the
+	// request), "method" (a method it does not store), "uri-miss" (nothing
+	// stored for the URI), "vary-miss" (stored for another variant), "miss"
+	// (nothing usable), "request" (the request's directives asked for the
+	// origin), "stale" (the stored response was stale) or "partial" (it was
+	// incomplete, RFC 9111 Section 3.3); empty on a hit.
+	//
+	// [RFC 9211 Section 2.2]: https://www.rfc-editor.org/rfc/rfc9211#section-2.2
 	Fwd string
 	// FwdStatus is the status code the origin answered a forwarded request
 	// with, or 0.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -260,11 +261,11 @@ func TestRFC9211_2_CacheStatusIsAnSFList(t *testing.T) {
 		{"8941/3.3.4 a name that is a token is written bare",
 			CacheStatus{Cache: "acache", Hit: true, TTL: 30 * time.Second}, `acache; hit; ttl=30`, ""},
 		{"8941/3.3.4 a token may hold : and /",
-			CacheStatus{Cache: "cdn.example:8080/edge", Fwd: FwdURIMiss}, `cdn.example:8080/edge; fwd=uri-miss`, ""},
+			CacheStatus{Cache: "cdn.example:8080/edge", Fwd: policy.FwdURIMiss}, `cdn.example:8080/edge; fwd=uri-miss`, ""},
 		{"8941/3.3.4 a token may start with *",
-			CacheStatus{Cache: "*edge", Fwd: FwdStale}, `*edge; fwd=stale`, ""},
+			CacheStatus{Cache: "*edge", Fwd: policy.FwdStale}, `*edge; fwd=stale`, ""},
 		{"8941/3.3.3 a name with a space is an sf-string",
-			CacheStatus{Cache: "my cache", Fwd: FwdMiss, Detail: "x"}, `"my cache"; fwd=miss; detail="x"`, "x"},
+			CacheStatus{Cache: "my cache", Fwd: policy.FwdMiss, Detail: "x"}, `"my cache"; fwd=miss; detail="x"`, "x"},
 		{"8941/3.3.3 a name starting with a digit is an sf-string",
 			CacheStatus{Cache: "1cache", Hit: true}, `"1cache"; hit; ttl=0`, ""},
 		{"8941/3.3.3 a name with a comma and a semicolon is an sf-string",
@@ -272,26 +273,26 @@ func TestRFC9211_2_CacheStatusIsAnSFList(t *testing.T) {
 		{"8941/3.3.3 a name with a quote and a backslash is escaped",
 			CacheStatus{Cache: `a"b\c`, Hit: true}, `"a\"b\\c"; hit; ttl=0`, ""},
 		{"8941/3.3.3 a detail that is a token is still an sf-string",
-			CacheStatus{Cache: "acache", Fwd: FwdURIMiss, FwdStatus: 200, Detail: "no-store"},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdURIMiss, FwdStatus: 200, Detail: "no-store"},
 			`acache; fwd=uri-miss; fwd-status=200; detail="no-store"`, "no-store"},
 		{"8941/3.3.3 a quote in a detail is escaped",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: `say "hi"`}, `acache; fwd=bypass; detail="say \"hi\""`, `say "hi"`},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: `say "hi"`}, `acache; fwd=bypass; detail="say \"hi\""`, `say "hi"`},
 		{"8941/3.3.3 a backslash in a detail is escaped",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: `C:\dir`}, `acache; fwd=bypass; detail="C:\\dir"`, `C:\dir`},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: `C:\dir`}, `acache; fwd=bypass; detail="C:\\dir"`, `C:\dir`},
 		{"8941/3.3.3 a tab in a detail is percent-encoded",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: "a\tb"}, `acache; fwd=bypass; detail="a%09b"`, "a%09b"},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: "a\tb"}, `acache; fwd=bypass; detail="a%09b"`, "a%09b"},
 		{"8941/3.3.3 a newline in a detail is percent-encoded",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: "a\r\nb"}, `acache; fwd=bypass; detail="a%0D%0Ab"`, "a%0D%0Ab"},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: "a\r\nb"}, `acache; fwd=bypass; detail="a%0D%0Ab"`, "a%0D%0Ab"},
 		{"8941/3.3.3 NUL and DEL in a detail are percent-encoded",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: "a\x00b\x7f"}, `acache; fwd=bypass; detail="a%00b%7F"`, "a%00b%7F"},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: "a\x00b\x7f"}, `acache; fwd=bypass; detail="a%00b%7F"`, "a%00b%7F"},
 		{"8941/3.3.3 non-ASCII in a detail is percent-encoded byte by byte",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: "héllo\tx"}, `acache; fwd=bypass; detail="h%C3%A9llo%09x"`, "h%C3%A9llo%09x"},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: "héllo\tx"}, `acache; fwd=bypass; detail="h%C3%A9llo%09x"`, "h%C3%A9llo%09x"},
 		{"8941/3.3.3 invalid UTF-8 in a detail is percent-encoded",
-			CacheStatus{Cache: "acache", Fwd: FwdBypass, Detail: "\xff"}, `acache; fwd=bypass; detail="%FF"`, "%FF"},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdBypass, Detail: "\xff"}, `acache; fwd=bypass; detail="%FF"`, "%FF"},
 		{"8941/3.3.3 the name seen in the report, with a detail",
-			CacheStatus{Cache: "my cache", Fwd: FwdMiss, Detail: "héllo\tx"}, `"my cache"; fwd=miss; detail="h%C3%A9llo%09x"`, "h%C3%A9llo%09x"},
+			CacheStatus{Cache: "my cache", Fwd: policy.FwdMiss, Detail: "héllo\tx"}, `"my cache"; fwd=miss; detail="h%C3%A9llo%09x"`, "h%C3%A9llo%09x"},
 		{"8941/3.3.1 fwd-status and a negative ttl are integers",
-			CacheStatus{Cache: "acache", Fwd: FwdStale, FwdStatus: 200, Stored: true, TTL: -5 * time.Second},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdStale, FwdStatus: 200, Stored: true, TTL: -5 * time.Second},
 			`acache; fwd=stale; fwd-status=200; stored; ttl=-5`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -374,7 +375,7 @@ func TestRFC8941_4_2_5_ParseCacheStatusStrings(t *testing.T) {
 		{"4.2.6 non-ASCII in a bare name", `cäche; hit`, CacheStatus{}, false},
 		{"4.2.4 an integer of 16 digits fails the member", `acache; fwd=stale; fwd-status=1000000000000000`, CacheStatus{}, false},
 		{"4.2.4 an integer of 15 digits is one", `acache; fwd=stale; fwd-status=100000000000000`,
-			CacheStatus{Cache: "acache", Fwd: FwdStale, FwdStatus: 100000000000000}, true},
+			CacheStatus{Cache: "acache", Fwd: policy.FwdStale, FwdStatus: 100000000000000}, true},
 		{"4.2.4 a plus sign is no integer", `acache; fwd=stale; fwd-status=+200`, CacheStatus{}, false},
 		{"4.2.3.1 a decimal, a byte sequence and a boolean are bare items", `acache; hit=?1; x=1.5; detail=:aGk=:`,
 			CacheStatus{Cache: "acache", Hit: true, Detail: ":aGk=:"}, true},

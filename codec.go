@@ -45,9 +45,9 @@ const (
 	codecVersion = 3
 )
 
-// MaxEncodedEntry bounds the encoding of one entry that
+// maxEncodedEntry bounds the encoding of one entry that
 // [Entry.UnmarshalBinary] accepts.
-const MaxEncodedEntry = 256 << 20
+const maxEncodedEntry = 256 << 20
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
@@ -67,8 +67,8 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 	w.buf = append(w.buf, codecMagic...)
 	w.buf = append(w.buf, codecVersion)
 	w.record(e, true)
-	if len(w.buf)+4 > MaxEncodedEntry {
-		return nil, fmt.Errorf("%w: %d bytes encoded, more than MaxEncodedEntry", ErrCorruptEntry, len(w.buf)+4)
+	if len(w.buf)+4 > maxEncodedEntry {
+		return nil, fmt.Errorf("%w: %d bytes encoded, more than the 256 MiB an entry may take", ErrCorruptEntry, len(w.buf)+4)
 	}
 	return binary.BigEndian.AppendUint32(w.buf, crc32.Checksum(w.buf, crc32c)), nil
 }
@@ -76,14 +76,14 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes what [Entry.MarshalBinary] encoded into e. It
 // rejects, with an error wrapping [ErrCorruptEntry] and leaving e unchanged,
 // input that is truncated, corrupted (its checksum), of another version,
-// larger than [MaxEncodedEntry] or malformed in any way; it never panics,
+// larger than 256 MiB or malformed in any way; it never panics,
 // and allocates no more than the input's size before it has checked it. The
 // entry it decodes is not trusted: the Cache validates it before use. It
 // implements [encoding.BinaryUnmarshaler].
 func (e *Entry) UnmarshalBinary(data []byte) error {
 	switch {
-	case len(data) > MaxEncodedEntry:
-		return fmt.Errorf("%w: %d bytes, more than MaxEncodedEntry", ErrCorruptEntry, len(data))
+	case len(data) > maxEncodedEntry:
+		return fmt.Errorf("%w: %d bytes, more than the 256 MiB an entry may take", ErrCorruptEntry, len(data))
 	case len(data) < len(codecMagic)+1+4 || string(data[:len(codecMagic)]) != codecMagic:
 		return fmt.Errorf("%w: not an encoded entry", ErrCorruptEntry)
 	case data[len(codecMagic)] == 0 || data[len(codecMagic)] > codecVersion:

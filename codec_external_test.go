@@ -19,7 +19,7 @@ import (
 // method atomic.
 type bytesBackend struct {
 	mu    sync.Mutex
-	order *acache.LRU // an empty Entry per key, for the recency order
+	order acache.Backend // an LRU of empty Entries, one per key, for the recency order
 	data  map[string][]byte
 }
 

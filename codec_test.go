@@ -198,7 +198,7 @@ func TestEntryDecodingRejectsBadInput(t *testing.T) {
 	require.NoError(t, err)
 	reject("a rule's freshness past 2^31 seconds", tooFresh)
 	reject("trailing bytes", resum(append(append([]byte(nil), good[:len(good)-4]...), 0, 0, 0, 0, 0)))
-	reject("input past MaxEncodedEntry", make([]byte, MaxEncodedEntry+1))
+	reject("input past maxEncodedEntry", make([]byte, maxEncodedEntry+1))
 
 	// A count larger than the input: nothing is allocated for it.
 	huge := []byte(codecMagic + "\x01")
@@ -294,20 +294,20 @@ func TestEntryOfAnOlderVersionWithCredentialsIsAMiss(t *testing.T) {
 // codecBackend is an LRU whose entries go through their durable encoding,
 // as they do on disk or in Redis: Get decodes what Set encoded.
 type codecBackend struct {
-	*LRU
+	*lru
 	mu   sync.Mutex
 	data map[string][]byte
 }
 
 func newCodecBackend() *codecBackend {
-	return &codecBackend{LRU: NewLRU(), data: map[string][]byte{}}
+	return &codecBackend{lru: newLRU(), data: map[string][]byte{}}
 }
 
 func (b *codecBackend) set(key string, data []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.data[key] = data
-	b.LRU.Set(context.Background(), key, &Entry{Key: key})
+	b.lru.Set(context.Background(), key, &Entry{Key: key})
 }
 
 func (b *codecBackend) bytes(key string) []byte {
@@ -339,12 +339,12 @@ func (b *codecBackend) Pop(ctx context.Context, key string) (*Entry, error) {
 	b.mu.Lock()
 	delete(b.data, key)
 	b.mu.Unlock()
-	b.LRU.Pop(ctx, key)
+	b.lru.Pop(ctx, key)
 	return e, err
 }
 
 func (b *codecBackend) PopOldest(ctx context.Context) (string, *Entry, error) {
-	key, _, err := b.LRU.PopOldest(ctx)
+	key, _, err := b.lru.PopOldest(ctx)
 	if key == "" || err != nil {
 		return key, nil, err
 	}

@@ -18,7 +18,6 @@ type config struct {
 	logger        *slog.Logger
 	silent        bool // logger discards everything: no record is ever built
 	name          string
-	xFromCache    bool
 	storeUnframed bool
 	serveStale    bool          // serve stale while the origin fails (RFC 9111 Section 4.2.4)
 	collapseWait  time.Duration // how long a request waits for a twin in flight
@@ -34,20 +33,11 @@ type config struct {
 	hitPrefix      string                                            // name + "; hit; ttl="
 }
 
-// Default limits of a Cache; see [WithMaxEntries], [WithMaxBytes] and
-// [WithMaxBodySize].
+// The defaults of the options; each option's documentation says its own.
 const (
-	DefaultMaxEntries  = 10_000
-	DefaultMaxBytes    = 64 << 20
-	DefaultMaxBodySize = 4 << 20
+	defaultMaxEntries     = 10_000          // WithMaxEntries
+	defaultMaxBytes       = 64 << 20        // WithMaxBytes
+	defaultMaxBodySize    = 4 << 20         // WithMaxBodySize
+	defaultCollapseWait   = 5 * time.Second // WithCollapseWait
+	defaultBackendTimeout = time.Second     // WithBackendTimeout
 )
-
-// DefaultCollapseWait is how long, by default, a request waits for a twin
-// already in flight to the origin before it goes there itself; see
-// [WithCollapseWait].
-const DefaultCollapseWait = 5 * time.Second
-
-// DefaultBackendTimeout is how long the Cache waits for one backend operation
-// (a lookup, or a store with its evictions) by default; see
-// [WithBackendTimeout].
-const DefaultBackendTimeout = time.Second

@@ -94,8 +94,8 @@ func WithControl(ctx context.Context, ctl Control) context.Context {
 	return context.WithValue(ctx, controlKey{}, ctl)
 }
 
-// ControlOf returns the Control that ctx carries, and whether it carries one.
-func ControlOf(ctx context.Context) (Control, bool) {
+// controlOf returns the Control that ctx carries, and whether it carries one.
+func controlOf(ctx context.Context) (Control, bool) {
 	ctl, ok := ctx.Value(controlKey{}).(Control)
 	return ctl, ok
 }

@@ -221,10 +221,10 @@ func TestControlModeString(t *testing.T) {
 	for m, want := range names {
 		assert.Equal(t, want, m.String())
 	}
-	ctl, ok := ControlOf(WithControl(context.Background(), Control{Mode: ModeReload, FreshFor: time.Second}))
+	ctl, ok := controlOf(WithControl(context.Background(), Control{Mode: ModeReload, FreshFor: time.Second}))
 	assert.True(t, ok)
 	assert.Equal(t, Control{Mode: ModeReload, FreshFor: time.Second}, ctl)
-	_, ok = ControlOf(context.Background())
+	_, ok = controlOf(context.Background())
 	assert.False(t, ok)
 }
 

@@ -73,19 +73,19 @@ func (c *Cache) decide(req *http.Request) decision {
 // already (nil: a new budget): a request that waited for its twin in
 // flight and decides again (collapse.go).
 func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
-	ctl, _ := ControlOf(req.Context())
+	ctl, _ := controlOf(req.Context())
 	// One defer, so that it stays open-coded (free on the hit path): it
 	// turns a panic into a bypass, and gives every decision the mode.
 	defer func(caller *http.Request) {
 		if r := recover(); r != nil {
 			c.report("lookup", "", fmt.Errorf("panic: %v", r))
-			d = bypassing(caller, FwdBypass, policy.ReasonCacheError)
+			d = bypassing(caller, policy.FwdBypass, policy.ReasonCacheError)
 		}
 		d.mode = ctl.Mode // whatever the decision, bypasses included
 	}(req)
 
 	if c.disabled.Load() != nil {
-		return bypassing(req, FwdBypass, policy.ReasonNilBackend) // said once, at Error
+		return bypassing(req, policy.FwdBypass, policy.ReasonNilBackend) // said once, at Error
 	}
 	req, d.fields = readableRequest(req)
 	if fwd, why := forOriginOnly(req, &d.fields); fwd != "" {
@@ -94,10 +94,10 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 	d.req = req
 	var stored *Entry // what the LRU holds under the key, if it is the backend
 	if d.key, stored, d.ref = c.keyAndEntry(req); d.key == "" {
-		return bypassing(req, FwdBypass, policy.ReasonUncacheableURL)
+		return bypassing(req, policy.FwdBypass, policy.ReasonUncacheableURL)
 	}
 	if ctl.Mode == ModeNoStore {
-		return bypassing(req, FwdBypass, policy.ReasonNoStoreMode)
+		return bypassing(req, policy.FwdBypass, policy.ReasonNoStoreMode)
 	}
 	d.reqCC = requestDirectives(req.Header, ctl.Mode)
 	d.mode, d.freshFor = ctl.Mode, ctl.FreshFor
@@ -112,7 +112,7 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {
 		// If-Range is evaluated against a strong validator only
 		// (RFC 9110 Section 13.1.5); without one, the origin evaluates it.
-		return bypassing(req, FwdBypass, policy.ReasonPrecondition)
+		return bypassing(req, policy.FwdBypass, policy.ReasonPrecondition)
 	}
 	d.Verdict = policy.DecideVerdict(&f)
 	if d.entry != nil && d.entry.StatusCode == http.StatusPartialContent {
@@ -131,13 +131,13 @@ func forOriginOnly(req *http.Request, fields *requestFields) (fwd string, why po
 	switch {
 	case fields.invalid:
 		// net/http refuses to send it; nothing stored may answer it.
-		return FwdBypass, policy.ReasonInvalidRequest
+		return policy.FwdBypass, policy.ReasonInvalidRequest
 	case req.Method != http.MethodGet && req.Method != http.MethodHead:
-		return FwdMethod, policy.NoReason // fwd=method says why
+		return policy.FwdMethod, policy.NoReason // fwd=method says why
 	case fields.forOrigin:
 		// If-Match and If-Unmodified-Since are for the origin to evaluate
 		// against the current representation (RFC 9111 Section 4.3.2).
-		return FwdBypass, policy.ReasonPrecondition
+		return policy.FwdBypass, policy.ReasonPrecondition
 	}
 	return "", policy.NoReason
 }
@@ -310,8 +310,8 @@ func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry, ref lr
 		return "", nil, lruRef{}
 	}
 	b = c.appendPartition(b, req)
-	if c.lru != nil {
-		if key, entry, ref = c.lru.getBytes(b); entry != nil {
+	if c.memory != nil {
+		if key, entry, ref = c.memory.getBytes(b); entry != nil {
 			return key, entry, ref
 		}
 	}
@@ -401,16 +401,16 @@ func partialVerdict(d *decision, v policy.Verdict) policy.Verdict {
 	}
 	if d.reqCC.OnlyIfCached {
 		d.part.kind = partialNone
-		return policy.Verdict{Action: policy.GatewayTimeout, Fwd: FwdMiss, Reason: policy.ReasonOnlyIfCached}
+		return policy.Verdict{Action: policy.GatewayTimeout, Fwd: policy.FwdMiss, Reason: policy.ReasonOnlyIfCached}
 	}
 	if d.part.kind == partialFill {
 		// If-Range makes the request for the missing part a validation of
 		// the stored part too: whatever its freshness, a 206 with the same
 		// strong validator confirms it.
-		return policy.Verdict{Action: policy.Forward, Fwd: FwdPartial}
+		return policy.Verdict{Action: policy.Forward, Fwd: policy.FwdPartial}
 	}
 	if d.mode == ModeReload {
 		return v
 	}
-	return policy.Verdict{Action: policy.Forward, Fwd: FwdPartial}
+	return policy.Verdict{Action: policy.Forward, Fwd: policy.FwdPartial}
 }

@@ -45,7 +45,7 @@ type entryMeta struct {
 // hop-by-hop field (Section 3.1); a field a qualified no-cache forbids
 // sending without revalidation (Section 5.2.2.4).
 func (m *entryMeta) withheldOnHit(name string) bool {
-	if name == "Age" || name == XFromCache || policy.IsHopByHop(name) {
+	if name == "Age" || name == xFromCache || policy.IsHopByHop(name) {
 		return true
 	}
 	_, found := slices.BinarySearch(m.CC.NoCacheFields, name)
@@ -193,11 +193,10 @@ func sameDerivation(a, b *Entry) bool {
 	return true
 }
 
-// XFromCache is the name of the header field that marks a response served
-// from the cache: "X-From-Cache: 1", as gregjones/httpcache adds it. acache
-// adds it to every hit unless the Cache was made with [WithoutXFromCache];
-// the Cache-Status field ([CacheStatusOf]) says more, and is always added.
-const XFromCache = "X-From-Cache"
+// xFromCache is the marker gregjones/httpcache adds to the responses it
+// serves from its cache (package httpcache adds it over acache). A stored
+// one is never served: it says nothing of this cache's response.
+const xFromCache = "X-From-Cache"
 
 // freshnessPolicy is what the options of this file set. A Cache without
 // them has none (nil), and derives freshness as RFC 9111 says.

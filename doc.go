@@ -8,7 +8,7 @@
 // [http.DefaultTransport]) when they do not, storing what the origin sends
 // back. By default the cache is private, in memory, and bounded in entries
 // and bytes. A Cache stores its entries in a [Backend], an ordered
-// dictionary the Cache evicts from; [LRU] is the default one, and package
+// dictionary the Cache evicts from; [NewLRU] makes the default one, and package
 // acachetest checks other implementations against the Backend contract.
 //
 // What it implements:

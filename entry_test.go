@@ -32,7 +32,7 @@ func TestTransportCorruptEntryIsAMiss(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		fmt.Fprint(w, "fine")
 	})
-	backend := NewLRU()
+	backend := newLRU()
 	c := NewCache(corruptingBackend{backend}, WithClock(clock.Now))
 	tr := NewTransport(c)
 	fetch(t, tr, "GET", o.URL, nil)
@@ -126,10 +126,10 @@ func TestRFC9111_4_1_EntryResponses(t *testing.T) {
 
 // decodingBackend returns, like a backend that decodes what it stores, a new
 // Entry on every Get, without what the Cache derived from it.
-type decodingBackend struct{ *LRU }
+type decodingBackend struct{ *lru }
 
 func (d decodingBackend) Get(ctx context.Context, key string) (*Entry, error) {
-	e, err := d.LRU.Get(ctx, key)
+	e, err := d.lru.Get(ctx, key)
 	if e == nil || err != nil {
 		return e, err
 	}
@@ -154,7 +154,7 @@ func TestEntryDecodedEntriesAreDerivedOnce(t *testing.T) {
 		w.Header().Set("Vary", "Accept-Language")
 		fmt.Fprint(w, "hello "+r.Header.Get("Accept-Language"))
 	})
-	cache := NewCache(decodingBackend{NewLRU()}, WithClock(clock.Now))
+	cache := NewCache(decodingBackend{newLRU()}, WithClock(clock.Now))
 	tr := NewTransport(cache)
 	for _, lang := range []string{"en", "fr"} {
 		fetch(t, tr, "GET", origin.URL, hdr("Accept-Language", lang))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -72,27 +73,27 @@ func TestDecisionEvents(t *testing.T) {
 		want   []want // one record per decision: two with a background refresh
 	}{
 		{name: "miss, stored", path: "/fresh",
-			want: []want{{action: "forward", fwd: FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 60}}},
+			want: []want{{action: "forward", fwd: policy.FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 60}}},
 		{name: "hit", after: 5 * time.Second, path: "/fresh",
 			want: []want{{action: "hit", status: 200, ttl: 55, age: 5}}},
 		{name: "refused", path: "/no-store",
-			want: []want{{action: "forward", fwd: FwdURIMiss, status: 200, fwdStatus: 200, detail: "no-store"}}},
+			want: []want{{action: "forward", fwd: policy.FwdURIMiss, status: 200, fwdStatus: 200, detail: "no-store"}}},
 		{name: "bypass", method: "POST", path: "/fresh",
-			want: []want{{action: "bypass", fwd: FwdMethod, status: 200, fwdStatus: 200}}},
+			want: []want{{action: "bypass", fwd: policy.FwdMethod, status: 200, fwdStatus: 200}}},
 		{name: "only-if-cached", path: "/nothing", header: hdr("Cache-Control", "only-if-cached"),
-			want: []want{{action: "504", fwd: FwdMiss, status: 504, detail: "only-if-cached"}}},
+			want: []want{{action: "504", fwd: policy.FwdMiss, status: 504, detail: "only-if-cached"}}},
 		{name: "partitioned", path: "/private", header: hdr("Authorization", "Bearer secret-token"),
-			want: []want{{action: "forward", fwd: FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 60, partitioned: true}}},
+			want: []want{{action: "forward", fwd: policy.FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 60, partitioned: true}}},
 		{name: "first of /same", path: "/same",
-			want: []want{{action: "forward", fwd: FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 10}}},
+			want: []want{{action: "forward", fwd: policy.FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 10}}},
 		{name: "first of /swr", path: "/swr",
-			want: []want{{action: "forward", fwd: FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 10}}},
+			want: []want{{action: "forward", fwd: policy.FwdURIMiss, status: 200, fwdStatus: 200, stored: true, ttl: 10}}},
 		{name: "revalidated", after: 20 * time.Second, path: "/same",
-			want: []want{{action: "revalidate", fwd: FwdStale, status: 200, fwdStatus: 304, stored: true, ttl: 10}}},
+			want: []want{{action: "revalidate", fwd: policy.FwdStale, status: 200, fwdStatus: 304, stored: true, ttl: 10}}},
 		{name: "stale while revalidate", path: "/swr",
 			want: []want{
 				{action: "stale", status: 200, ttl: -10, age: 20, detail: "stale-while-revalidate"},
-				{action: "forward", fwd: FwdStale, status: 200, fwdStatus: 200, stored: true, ttl: 10, background: true},
+				{action: "forward", fwd: policy.FwdStale, status: 200, fwdStatus: 200, stored: true, ttl: 10, background: true},
 			}},
 	}
 	for _, step := range steps {
@@ -145,7 +146,7 @@ func TestDecisionEventError(t *testing.T) {
 	records := logs.records(t)
 	require.Len(t, records, 1, "one record for the decision")
 	assert.Equal(t, "forward", records[0]["action"])
-	assert.Equal(t, FwdURIMiss, records[0]["fwd"])
+	assert.Equal(t, policy.FwdURIMiss, records[0]["fwd"])
 	assert.Equal(t, "unreachable", records[0]["err"])
 	assert.Equal(t, "http://origin.test/page?q=1", records[0]["url"], "the url keeps its query")
 }

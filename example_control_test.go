@@ -64,7 +64,7 @@ func ExampleWithPartitionBy() {
 	cache := acache.NewCache(nil, acache.WithPartitionBy(func(req *http.Request) string {
 		return req.Header.Get("X-Tenant")
 	}))
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 
 	for _, tenant := range []string{"acme", "globex", "acme"} {
 		req, _ := http.NewRequest(http.MethodGet, server.URL+"/report", nil)

@@ -3,7 +3,6 @@ package acache_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -23,7 +22,7 @@ func ExampleWithMaxFreshness() {
 	cache := acache.NewCache(nil,
 		acache.WithMaxFreshness(time.Second),
 		acache.WithClock(func() time.Time { return now }))
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	get(client, server.URL)
 	get(client, server.URL)
 	fmt.Println("within the cap, origin requests:", hits.Load())
@@ -41,7 +40,7 @@ func ExampleCache_Clear() {
 	server := origin("max-age=60", &hits)
 	defer server.Close()
 	cache := acache.NewCache(nil)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	get(client, server.URL+"/a")
 	get(client, server.URL+"/b")
 	if err := cache.Clear(context.Background()); err != nil {
@@ -69,33 +68,10 @@ func ExampleWithLogger() {
 			return a
 		},
 	}))
-	client := acache.NewTransport(acache.NewCache(nil, acache.WithLogger(logger))).Client()
+	client := &http.Client{Transport: acache.NewTransport(acache.NewCache(nil, acache.WithLogger(logger)))}
 	get(client, server.URL)
 	get(client, server.URL)
 	// Output:
 	// msg="acache: decision" action=forward status=200 fwd=uri-miss stored=true
 	// msg="acache: decision" action=hit status=200 fwd="" stored=false
-}
-
-// Code written for gregjones/httpcache keeps its shape: the constructor, the
-// MarkCachedResponses field and the X-From-Cache marker.
-func ExampleNewMemoryCacheTransport() {
-	var hits atomic.Int64
-	server := origin("max-age=60", &hits)
-	defer server.Close()
-	t := acache.NewMemoryCacheTransport()
-	t.MarkCachedResponses = true
-	client := &http.Client{Transport: t}
-	for range 2 {
-		resp, err := client.Get(server.URL)
-		if err != nil {
-			panic(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		fmt.Printf("%s: %q\n", acache.XFromCache, resp.Header.Get(acache.XFromCache))
-	}
-	// Output:
-	// X-From-Cache: ""
-	// X-From-Cache: "1"
 }

@@ -30,7 +30,7 @@ func ExampleCache_Stats() {
 	defer server.Close()
 
 	cache := acache.NewCache(nil)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	for _, path := range []string{"/news", "/news", "/news", "/account", "/account"} {
 		get(client, server.URL+path)
 	}
@@ -50,13 +50,13 @@ func ExampleCache_Explain() {
 	defer server.Close()
 
 	cache := acache.NewCache(nil)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 
 	news := cache.Explain(get(client, server.URL+"/news"))
 	fmt.Printf("/news: stored %v, fresh for %v (%s)\n", news.Stored, news.FreshFor, news.FreshnessFrom)
 
 	account := cache.Explain(get(client, server.URL+"/account"))
-	fmt.Printf("/account: stored %v, because %s\n", account.Stored, account.Detail)
+	fmt.Printf("/account: stored %v, because %s\n", account.Stored, account.Status.Detail)
 	fmt.Println(account)
 	// Output:
 	// /news: stored true, fresh for 5m0s (max-age)
@@ -75,7 +75,7 @@ func ExampleCache_Stats_json() {
 	defer server.Close()
 
 	cache := acache.NewCache(nil)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	get(client, server.URL+"/news")
 	get(client, server.URL+"/news")
 

@@ -38,7 +38,7 @@ func ExampleCache_Purge() {
 	defer server.Close()
 
 	cache := acache.NewCache(nil)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	page := server.URL + "/page"
 	get(client, page)
 	get(client, page)
@@ -52,11 +52,12 @@ func ExampleCache_Purge() {
 	get(client, page)
 	resp := getAs(client, page, "Authorization", "Bearer alice")
 	fmt.Println("origin requests after the purge:", hits.Load())
-	fmt.Printf("X-From-Cache=%q\n", resp.Header.Get(acache.XFromCache))
+	status, _ := acache.CacheStatusOf(resp)
+	fmt.Println("served from the cache:", status.Hit)
 	// Output:
 	// origin requests before the purge: 2
 	// origin requests after the purge: 4
-	// X-From-Cache=""
+	// served from the cache: false
 }
 
 // Stored lists what a Cache holds for a URL: each response selected by Vary,
@@ -70,7 +71,7 @@ func ExampleCache_Stored() {
 	defer server.Close()
 
 	cache := acache.NewCache(nil)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	getAs(client, server.URL, "Accept-Language", "en")
 	getAs(client, server.URL, "Accept-Language", "fr")
 	getAs(client, server.URL, "Accept-Language", "en", "Authorization", "Bearer alice")

@@ -36,7 +36,7 @@ func ExampleWithRule() {
 			}
 			return acache.Rule{}
 		}))
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	for _, path := range []string{"/", "/", "/missing", "/missing", "/broken", "/broken"} {
 		resp, err := client.Get(server.URL + path)
 		if err != nil {

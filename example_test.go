@@ -44,11 +44,11 @@ func Example() {
 	second := get(client, server.URL)
 
 	fmt.Println("origin requests:", hits.Load())
-	fmt.Printf("first X-From-Cache=%q, second X-From-Cache=%q\n",
-		first.Header.Get("X-From-Cache"), second.Header.Get("X-From-Cache"))
+	fmt.Printf("first: %s\nsecond: %s\n", first.Header.Get("Cache-Status"), second.Header.Get("Cache-Status"))
 	// Output:
 	// origin requests: 1
-	// first X-From-Cache="", second X-From-Cache="1"
+	// first: acache; fwd=uri-miss; fwd-status=200; stored; ttl=60
+	// second: acache; hit; ttl=60
 }
 
 // A Transport stacks on any RoundTripper: here a logging one sees only the
@@ -62,7 +62,7 @@ func ExampleTransport() {
 		fmt.Println("to origin:", req.Method, req.URL.Path)
 		return http.DefaultTransport.RoundTrip(req)
 	})
-	client := (&acache.Transport{Transport: logging}).Client()
+	client := &http.Client{Transport: &acache.Transport{Transport: logging}}
 	for range 3 {
 		get(client, server.URL+"/page")
 	}
@@ -88,7 +88,7 @@ func ExampleNewCache() {
 		acache.WithMaxBodySize(1<<20),
 		acache.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
 	)
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 	get(client, server.URL)
 	get(client, server.URL)
 
@@ -105,7 +105,7 @@ func ExampleCacheStatusOf() {
 	server := origin("no-store", &hits)
 	defer server.Close()
 
-	client := acache.NewTransport(nil).Client()
+	client := &http.Client{Transport: acache.NewTransport(nil)}
 	resp := get(client, server.URL)
 	status, _ := acache.CacheStatusOf(resp)
 	fmt.Printf("hit=%v fwd=%s fwd-status=%d stored=%v detail=%q\n",

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -65,7 +66,7 @@ func TestRFC9111_4_3_Validation(t *testing.T) {
 		assert.Equal(t, `body "v1"`, body)
 		assert.Equal(t, "text/plain", resp.Header.Get("Content-Type"), "stored fields are kept")
 		cs, _ := CacheStatusOf(resp)
-		assert.Equal(t, CacheStatus{Cache: "acache", Fwd: FwdStale, FwdStatus: 304, Stored: true, TTL: 60 * time.Second}, cs)
+		assert.Equal(t, CacheStatus{Cache: "acache", Fwd: policy.FwdStale, FwdStatus: 304, Stored: true, TTL: 60 * time.Second}, cs)
 		assert.Equal(t, "0", resp.Header.Get("Age"), "the freshened response starts a new age")
 		assert.EqualValues(t, 1, o.notModified.Load())
 
@@ -236,7 +237,7 @@ func TestRFC9111_4_1_VaryVariants(t *testing.T) {
 	resp, body := fetch(t, tr, "GET", o.URL, hdr("Accept-Language", "es"))
 	assert.False(t, isHit(resp))
 	cs, _ := CacheStatusOf(resp)
-	assert.Equal(t, FwdVaryMiss, cs.Fwd)
+	assert.Equal(t, policy.FwdVaryMiss, cs.Fwd)
 	assert.Equal(t, "lang=es", body)
 	assert.EqualValues(t, 4, o.hits.Load())
 
@@ -491,7 +492,7 @@ func (c *idleCloser) CloseIdleConnections() { c.closed.Store(true) }
 func TestTransportCloseIdleConnectionsReachesInner(t *testing.T) {
 	t.Parallel()
 	inner := &idleCloser{RoundTripper: http.DefaultTransport}
-	client := (&Transport{Transport: inner}).Client()
+	client := &http.Client{Transport: &Transport{Transport: inner}}
 	client.CloseIdleConnections()
 	assert.True(t, inner.closed.Load(), "http.Client.CloseIdleConnections reaches the inner transport")
 }
@@ -635,7 +636,7 @@ func TestRFC9213_AnEntryIsReadWithTheTargetedFieldsOfTheCacheReadingIt(t *testin
 		w.Header().Set("My-Cache-Control", "max-age=0")
 		fmt.Fprint(w, "hello")
 	})
-	lru := NewLRU()
+	lru := newLRU()
 	plain := NewTransport(NewCache(lru, WithClock(clock.Now)))
 	targeted := NewTransport(NewCache(lru, WithClock(clock.Now), WithTargetedField("My-Cache-Control")))
 	fetch(t, plain, "GET", origin.URL, nil)
@@ -721,7 +722,7 @@ func TestRFC5861_4_StaleIfError(t *testing.T) {
 			status, ok := CacheStatusOf(resp)
 			require.True(t, ok)
 			assert.False(t, status.Hit, "the request went forward")
-			assert.Equal(t, FwdStale, status.Fwd)
+			assert.Equal(t, policy.FwdStale, status.Fwd)
 			assert.Equal(t, tc.failure, status.FwdStatus)
 			assert.Contains(t, status.Detail, "stale-if-error")
 			assert.Negative(t, status.TTL, "the ttl shows the staleness (RFC 9211 Section 2.4)")

@@ -19,7 +19,10 @@ import (
 // long it stays fresh. Get one with [Cache.Explain].
 type Explanation struct {
 	// Status is the Cache-Status member the Cache added to the response
-	// ([RFC 9211]); its zero value when there is none.
+	// ([RFC 9211]), as the end of the body left it: a response the member
+	// says stored whose body was then cut short, or larger than the Cache
+	// keeps, is not stored, and Detail says why. Its zero value when there
+	// is no member.
 	//
 	// [RFC 9211]: https://www.rfc-editor.org/rfc/rfc9211
 	Status CacheStatus
@@ -40,15 +43,11 @@ type Explanation struct {
 	// the cache keeps, is not, and Detail says why); before, it says what
 	// the Cache-Status member promised.
 	Stored bool
-	// Detail is the short reason the Cache-Status member gives, such as
-	// "no-store" or "private" (the keys of [Stats.RefusalsByReason]),
-	// without what follows ": " ("stale-if-error: " and the origin's
-	// error); "method" for a method the cache does not store; empty when
-	// there is none.
-	Detail string
-	// Reason is Detail in words, with the rule behind it, such as
-	// "no-store: the response's Cache-Control says no-store (RFC 9111
-	// §5.2.2.5)"; empty when Detail is.
+	// Reason is why, when there is a reason: the Cache-Status detail (the
+	// keys of [Stats.RefusalsByReason]; "method" for a method the cache
+	// does not store) followed by its words and the rule behind it, such
+	// as "no-store: the response's Cache-Control says no-store (RFC 9111
+	// §5.2.2.5)".
 	Reason string
 	// FreshFor is the response's freshness lifetime as the Cache computes
 	// it ([RFC 9111 Section 4.2.1]): s-maxage in a shared cache, max-age,
@@ -97,7 +96,6 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		x.Reason = fmt.Sprintf("the response has no Cache-Status member by %q: it did not come through this Cache", c.name)
 		return x
 	}
-	x.Status = s
 	x.Hit = s.Hit || s.Collapsed
 	why, _, _ := policy.ReasonOf(s.Detail)
 	x.Stale = why == policy.ReasonStaleWhileRevalidate || why == policy.ReasonStaleIfError ||
@@ -108,10 +106,11 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		// The member was written before the body was read; the body says
 		// how it ended.
 		if refused, ended := t.notStored(); ended && refused != 0 {
-			x.Stored, s.Detail = false, refused.String()
+			x.Stored, s.Stored, s.TTL, s.Detail = false, false, 0, refused.String()
 		}
 	}
-	x.Detail, x.Reason = explainDetail(s, resp.StatusCode)
+	x.Status = s
+	x.Reason = explainReason(s, resp.StatusCode)
 	c.explainFreshness(&x, resp)
 	return x
 }
@@ -135,7 +134,7 @@ func (c *Cache) explainFreshness(x *Explanation, resp *http.Response) {
 	m := deriveMeta(e, c.derivation)
 	x.FreshFor, x.FreshnessFrom = lifetimeOf(e, m.CC, policy.DateValue(e.Header, now), c.shared, c.freshness)
 	if resp.Request != nil {
-		if ctl, ok := ControlOf(resp.Request.Context()); ok && ctl.FreshFor > 0 {
+		if ctl, ok := controlOf(resp.Request.Context()); ok && ctl.FreshFor > 0 {
 			x.FreshFor, x.FreshnessFrom = min(ctl.FreshFor, policy.MaxAge), "request" // Control.FreshFor
 		}
 	}
@@ -206,21 +205,18 @@ func (x Explanation) String() string {
 	return b.String()
 }
 
-// explainDetail returns the reason of a Cache-Status member s, a detail
-// such as "no-store" without what follows its ": ", and the reason in
-// words; status is the status code of the response it was given for.
-func explainDetail(s CacheStatus, status int) (detail, reason string) {
-	if s.Detail == "" && s.Fwd == FwdMethod {
+// explainReason returns the reason of a Cache-Status member s in words,
+// its detail first, or ""; status is the status code of the response it was
+// given for.
+func explainReason(s CacheStatus, status int) string {
+	if s.Detail == "" && s.Fwd == policy.FwdMethod {
 		s.Detail = policy.ReasonMethod.String()
 	}
 	if s.Detail == "" {
-		return "", ""
+		return ""
 	}
-	r, words := reasonInWords(s.Detail, status)
-	if r == policy.NoReason {
-		return s.Detail, words
-	}
-	return r.String(), words
+	_, words := reasonInWords(s.Detail, status)
+	return words
 }
 
 // teeOf returns the body tee behind a response body the Transport returned

@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	_ Backend = (*LRU)(nil)
-	_ Sizer   = (*LRU)(nil)
+	_ Backend = (*lru)(nil)
+	_ Sizer   = (*lru)(nil)
 )
 
 const (
@@ -26,36 +26,18 @@ const (
 // lruSeed seeds the hash that picks a key's shard.
 var lruSeed = maphash.MakeSeed()
 
-// LRU is the default Backend: an in-memory store of entries in recency order.
-// It is safe for concurrent use, and every method runs in constant time
-// (amortized for the writes, see below).
+// lru is the in-memory Backend that NewLRU returns; its documentation is
+// there. The zero value is an empty lru ready to use; it must not be copied
+// after first use.
 //
-// An LRU stores the *Entry it is given, not a copy, and returns that same
-// pointer from Get, Pop and PopOldest. It has no limits of its own: the [Cache]
-// owns eviction and calls PopOldest while Len, or Size, is over its limits.
-// Several Caches may share one LRU; its Size bounds them together.
-//
-// Lookups (Get, Contains) lock only one of 64 shards of the index, picked by
-// the key's hash, so that lookups of different keys seldom wait for each
-// other. The writes (Set, Pop, PopOldest, MoveToEnd), Len and Size take the
-// LRU's one lock. A [Cache] using an LRU records the recency of a hit without
-// that lock: it buffers the hit in the key's shard, and the buffer is applied
-// to the recency order, in the order the shard recorded its hits, before
-// every write and when it holds 32 hits (by the hit that finds it full, the
-// only one of those 32 to take the LRU's lock). So the order PopOldest
-// follows reflects every hit recorded before it began, and the exported
-// methods are exact (MoveToEnd takes effect at once); the one approximation
-// is that hits recorded in different shards since the last write are applied
-// shard by shard, not in the order they happened. Applying them is bounded,
-// at most 64×32 moves in one write, and costs one move for each buffered
-// hit, which is why a write runs in amortized constant time.
-//
-// The methods accept a context only to satisfy Backend; an in-memory store
-// never blocks, so the context is ignored and the error is always nil.
-//
-// The zero value is an empty LRU ready to use. An LRU must not be copied after
-// first use.
-type LRU struct {
+// Lookups lock one of 64 shards of the index; the writes, Len and Size take
+// the lru's one lock. A hit's recency is buffered in its key's shard (up to
+// 32 hits) and applied, in the shard's order, before every write and by the
+// hit that finds the buffer full: PopOldest sees every hit recorded before
+// it began, and hits of different shards since the last write are applied
+// shard by shard, not in the order they happened. Applying them costs at
+// most 64×32 moves in one write, one for each buffered hit.
+type lru struct {
 	// shards index the nodes by key. It comes first so that the last shard's
 	// padding keeps mu, which every write takes, off the shards' cache lines.
 	shards [lruShardCount]lruShard
@@ -103,15 +85,32 @@ type lruNode struct {
 	size       int64    // entry.Size() when it was set; guarded by the LRU's mu
 }
 
-// NewLRU returns an empty LRU.
-func NewLRU() *LRU {
-	l := new(LRU)
+// NewLRU returns an empty in-memory Backend, the one [NewCache] makes when
+// given nil: entries in recency order, safe for concurrent use, every method
+// in constant time (amortized for the writes). It also implements [Sizer].
+//
+// It stores the *Entry it is given, not a copy, and returns that same
+// pointer from Get, Pop and PopOldest; it never blocks, so the Cache calls
+// it directly, without deadlines or a circuit breaker, and its errors are
+// always nil. It has no limits of its own: the Cache owns eviction and
+// calls PopOldest while the store is over its limits. Several Caches may
+// share one, each bounded by its own limits for the whole store (its
+// Size): make it once and pass it to each.
+//
+// A Cache's hit on it locks one of 64 shards of its index, and records the
+// hit's recency without taking its one lock; see the README's Performance
+// section.
+func NewLRU() Backend { return newLRU() }
+
+// newLRU returns an empty lru.
+func newLRU() *lru {
+	l := new(lru)
 	l.init()
 	return l
 }
 
 // init makes a zero LRU ready to use. It must be called with l.mu held.
-func (l *LRU) init() {
+func (l *lru) init() {
 	if l.root.next == nil {
 		l.root.prev = &l.root
 		l.root.next = &l.root
@@ -124,19 +123,19 @@ func lruShardIndex(key string) int {
 }
 
 // shard returns the shard that holds key.
-func (l *LRU) shard(key string) *lruShard {
+func (l *lru) shard(key string) *lruShard {
 	return &l.shards[lruShardIndex(key)]
 }
 
 // unlink removes n from the list. It must be called with l.mu held.
-func (l *LRU) unlink(n *lruNode) {
+func (l *lru) unlink(n *lruNode) {
 	n.prev.next = n.next
 	n.next.prev = n.prev
 	n.prev, n.next = nil, nil
 }
 
 // pushBack inserts n as the newest node. It must be called with l.mu held.
-func (l *LRU) pushBack(n *lruNode) {
+func (l *lru) pushBack(n *lruNode) {
 	n.prev = l.root.prev
 	n.next = &l.root
 	n.prev.next = n
@@ -145,7 +144,7 @@ func (l *LRU) pushBack(n *lruNode) {
 
 // moveToBack makes n, which is in the list, the newest node. It must be
 // called with l.mu held.
-func (l *LRU) moveToBack(n *lruNode) {
+func (l *lru) moveToBack(n *lruNode) {
 	if n != l.root.prev {
 		l.unlink(n)
 		l.pushBack(n)
@@ -161,7 +160,7 @@ func (l *LRU) moveToBack(n *lruNode) {
 // touch is dropped. A touch is thus exact with respect to every write that
 // begins after it returns, and to other touches of its shard; only its order
 // against touches in other shards since the last write is approximate.
-func (l *LRU) touch(key string) {
+func (l *lru) touch(key string) {
 	i := lruShardIndex(key)
 	s := &l.shards[i]
 	s.mu.Lock()
@@ -181,7 +180,7 @@ type lruRef struct {
 
 // touchRef is touch for the node a lookup found (getBytes). The node may
 // have been removed since: it is then skipped when the buffer is applied.
-func (l *LRU) touchRef(ref lruRef) {
+func (l *lru) touchRef(ref lruRef) {
 	i, n := int(ref.shard), ref.node
 	s := &l.shards[i]
 	for {
@@ -212,7 +211,7 @@ func (l *LRU) touchRef(ref lruRef) {
 // applyShard moves the nodes that shard i has buffered to the back of the
 // list, in the order they were touched, skipping those removed since, and
 // empties the buffer. It must be called with l.mu held and shard i unlocked.
-func (l *LRU) applyShard(i int) {
+func (l *lru) applyShard(i int) {
 	s := &l.shards[i]
 	s.mu.Lock()
 	for _, n := range s.touched[:s.ntouched] {
@@ -229,7 +228,7 @@ func (l *LRU) applyShard(i int) {
 // applyTouches applies the buffered touches of every shard that has some
 // (at most lruShardCount × lruTouchBuffer moves), so that a write sees every
 // touch recorded before it began. It must be called with l.mu held.
-func (l *LRU) applyTouches() {
+func (l *lru) applyTouches() {
 	for d := l.dirty.Load(); d != 0; d &= d - 1 {
 		l.applyShard(bits.TrailingZeros64(d))
 	}
@@ -237,7 +236,7 @@ func (l *LRU) applyTouches() {
 
 // Contains reports whether key is stored, without changing its recency. It
 // never returns an error.
-func (l *LRU) Contains(_ context.Context, key string) (bool, error) {
+func (l *lru) Contains(_ context.Context, key string) (bool, error) {
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -246,7 +245,7 @@ func (l *LRU) Contains(_ context.Context, key string) (bool, error) {
 }
 
 // Len returns the number of stored entries. It never returns an error.
-func (l *LRU) Len(_ context.Context) (int, error) {
+func (l *lru) Len(_ context.Context) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.count, nil
@@ -254,7 +253,7 @@ func (l *LRU) Len(_ context.Context) (int, error) {
 
 // Get returns the entry stored under key without changing its recency, or
 // (nil, nil) if there is none. It never returns an error.
-func (l *LRU) Get(_ context.Context, key string) (*Entry, error) {
+func (l *lru) Get(_ context.Context, key string) (*Entry, error) {
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -267,7 +266,7 @@ func (l *LRU) Get(_ context.Context, key string) (*Entry, error) {
 // getBytes returns the entry stored under key, the key as the LRU holds it,
 // and a reference for touchRef, without converting key to a string; ("",
 // nil, lruRef{}) if there is none.
-func (l *LRU) getBytes(key []byte) (string, *Entry, lruRef) {
+func (l *lru) getBytes(key []byte) (string, *Entry, lruRef) {
 	i := maphash.Bytes(lruSeed, key) & (lruShardCount - 1)
 	s := &l.shards[i]
 	s.mu.Lock()
@@ -280,7 +279,7 @@ func (l *LRU) getBytes(key []byte) (string, *Entry, lruRef) {
 
 // Set stores e under key as the most recently used entry, replacing any entry
 // stored under key before. It never returns an error.
-func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
+func (l *lru) Set(_ context.Context, key string, e *Entry) error {
 	size := e.Size()
 	s := l.shard(key)
 	l.mu.Lock()
@@ -313,7 +312,7 @@ func (l *LRU) Set(_ context.Context, key string, e *Entry) error {
 
 // Size returns the number of stored entries and the sum of their
 // [Entry.Size] ([Sizer]). It never returns an error.
-func (l *LRU) Size(_ context.Context) (entries int, bytes int64, err error) {
+func (l *lru) Size(_ context.Context) (entries int, bytes int64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.count, l.bytes, nil
@@ -321,7 +320,7 @@ func (l *LRU) Size(_ context.Context) (entries int, bytes int64, err error) {
 
 // remove deletes n from its shard s and from the list, and returns its
 // entry. It must be called with l.mu and s.mu held.
-func (l *LRU) remove(s *lruShard, n *lruNode) *Entry {
+func (l *lru) remove(s *lruShard, n *lruNode) *Entry {
 	delete(s.items, n.key)
 	// A touch buffer may still hold n: it must not keep the entry alive.
 	e := n.entry
@@ -334,7 +333,7 @@ func (l *LRU) remove(s *lruShard, n *lruNode) *Entry {
 
 // Pop removes the entry stored under key and returns it, or returns (nil, nil)
 // if there is none. It never returns an error.
-func (l *LRU) Pop(_ context.Context, key string) (*Entry, error) {
+func (l *lru) Pop(_ context.Context, key string) (*Entry, error) {
 	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -350,7 +349,7 @@ func (l *LRU) Pop(_ context.Context, key string) (*Entry, error) {
 
 // PopOldest removes the least recently used entry and returns it with its key,
 // or returns ("", nil, nil) if the LRU is empty. It never returns an error.
-func (l *LRU) PopOldest(_ context.Context) (string, *Entry, error) {
+func (l *lru) PopOldest(_ context.Context) (string, *Entry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.applyTouches()
@@ -367,7 +366,7 @@ func (l *LRU) PopOldest(_ context.Context) (string, *Entry, error) {
 // MoveToEnd marks the entry stored under key as the most recently used, and
 // does nothing if there is none. It takes effect at once, after any touches
 // buffered before it. It never returns an error.
-func (l *LRU) MoveToEnd(_ context.Context, key string) error {
+func (l *lru) MoveToEnd(_ context.Context, key string) error {
 	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -12,5 +12,5 @@ func TestLRUConformance(t *testing.T) {
 }
 
 func TestZeroLRUConformance(t *testing.T) {
-	acachetest.TestBackend(t, func(*testing.T) acache.Backend { return new(acache.LRU) })
+	acachetest.TestBackend(t, func(*testing.T) acache.Backend { return acache.NewLRU() })
 }

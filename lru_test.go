@@ -19,7 +19,7 @@ import (
 
 // drain pops every entry of l, oldest first, and returns their keys. It checks
 // that each popped entry is the one stored under its key.
-func drain(t *testing.T, l *LRU) []string {
+func drain(t *testing.T, l *lru) []string {
 	t.Helper()
 	ctx := t.Context()
 	var keys []string
@@ -36,7 +36,7 @@ func drain(t *testing.T, l *LRU) []string {
 }
 
 // set stores a new entry under each key, in order, and returns them.
-func set(t *testing.T, l *LRU, keys ...string) []*Entry {
+func set(t *testing.T, l *lru, keys ...string) []*Entry {
 	t.Helper()
 	entries := make([]*Entry, len(keys))
 	for i, key := range keys {
@@ -51,7 +51,7 @@ func set(t *testing.T, l *LRU, keys ...string) []*Entry {
 // pointer back from Get, Pop and PopOldest, also after a replacement.
 func TestLRUStoresPointer(t *testing.T) {
 	ctx := t.Context()
-	l := NewLRU()
+	l := newLRU()
 	e := &Entry{Key: "a"}
 	require.NoError(t, l.Set(ctx, "a", e))
 	got, err := l.Get(ctx, "a")
@@ -78,7 +78,7 @@ func TestLRUStoresPointer(t *testing.T) {
 
 func TestLRUZeroValue(t *testing.T) {
 	ctx := t.Context()
-	var l LRU
+	var l lru
 
 	// Every method works before the first Set.
 	n, err := l.Len(ctx)
@@ -114,7 +114,7 @@ func TestLRUIgnoresContext(t *testing.T) {
 	defer cancelExpired()
 	for name, ctx := range map[string]context.Context{"cancelled": cancelled, "past its deadline": expired} {
 		t.Run(name, func(t *testing.T) {
-			l := NewLRU()
+			l := newLRU()
 			a, b := &Entry{Key: "a"}, &Entry{Key: "b"}
 			require.NoError(t, l.Set(ctx, "a", a), "Set")
 			require.NoError(t, l.Set(ctx, "b", b), "Set")
@@ -144,7 +144,7 @@ func TestLRUIgnoresContext(t *testing.T) {
 
 func TestLRUAllocs(t *testing.T) {
 	ctx := t.Context()
-	l := NewLRU()
+	l := newLRU()
 	set(t, l, "a", "b", "c")
 	e := &Entry{Key: "b"}
 	key := []byte("c")
@@ -172,8 +172,8 @@ func benchKeys(n int) []string {
 }
 
 // filledLRU returns an LRU holding an entry for each of keys.
-func filledLRU(keys []string) *LRU {
-	l := NewLRU()
+func filledLRU(keys []string) *lru {
+	l := newLRU()
 	for _, key := range keys {
 		_ = l.Set(context.Background(), key, &Entry{Key: key})
 	}
@@ -298,7 +298,7 @@ func BenchmarkLRUGetParallel(b *testing.B) {
 func TestLRUOrderAcrossShards(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	l := NewLRU()
+	l := newLRU()
 	keys := benchKeys(1000)
 	set(t, l, keys...)
 	used := slices.Clone(keys)

@@ -35,7 +35,7 @@ func sameShardKeys(n int) []string {
 // every node the shards hold is in the list, Len and Size are the list's,
 // and a shard's dirty bit is set exactly when its buffer holds touches. It
 // locks l as a write does, so it may run while other goroutines use l.
-func checkLRU(t *testing.T, l *LRU) {
+func checkLRU(t *testing.T, l *lru) {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -75,7 +75,7 @@ func checkLRU(t *testing.T, l *LRU) {
 func TestLRUTouch(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	l := NewLRU()
+	l := newLRU()
 	set(t, l, "a", "b", "c")
 	l.touch("a")
 	key, _, err := l.PopOldest(ctx)
@@ -96,7 +96,7 @@ func TestLRUTouch(t *testing.T) {
 func TestLRUTouchOneShardExact(t *testing.T) {
 	t.Parallel()
 	keys := sameShardKeys(100)
-	l := NewLRU()
+	l := newLRU()
 	set(t, l, keys...)
 	touched := slices.Clone(keys)
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(touched), func(i, j int) { touched[i], touched[j] = touched[j], touched[i] })
@@ -120,7 +120,7 @@ func TestLRUTouchOneShardExact(t *testing.T) {
 func TestLRUTouchFullBuffers(t *testing.T) {
 	t.Parallel()
 	keys := benchKeys(1000)
-	l := NewLRU()
+	l := newLRU()
 	set(t, l, keys...)
 	want := slices.Clone(keys) // the order an exact LRU keeps
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -145,7 +145,7 @@ func TestLRUTouchFullBuffers(t *testing.T) {
 func TestLRUTouchRemoved(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	l := NewLRU()
+	l := newLRU()
 	l.touch("never")
 	assert.Zero(t, l.dirty.Load(), "a touch of a key never stored buffers nothing")
 
@@ -188,7 +188,7 @@ func TestLRUTouchRemoved(t *testing.T) {
 
 func TestLRUZeroValueTouch(t *testing.T) {
 	t.Parallel()
-	var l LRU
+	var l lru
 	l.touch("a")
 	checkLRU(t, &l)
 	set(t, &l, "a", "b")
@@ -203,7 +203,7 @@ func TestLRUConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	keys := benchKeys(300)
-	l := NewLRU()
+	l := newLRU()
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	for g := range 4 {

@@ -501,7 +501,7 @@ func withoutAuth(fingerprint string) string {
 	return fingerprint[:start] + fingerprint[end+1:]
 }
 
-func checkModelBounds(t *testing.T, when string, cache *acache.Cache, lru *acache.LRU) {
+func checkModelBounds(t *testing.T, when string, cache *acache.Cache, lru acache.Backend) {
 	t.Helper()
 	s := cache.Stats()
 	n, _ := lru.Len(t.Context())

@@ -15,7 +15,7 @@ type Option struct {
 }
 
 // WithMaxEntries sets the most entries the Cache keeps; n <= 0 means
-// [DefaultMaxEntries].
+// the default, 10,000.
 func WithMaxEntries(n int) Option {
 	return Option{func(c *config) {
 		if n > 0 {
@@ -25,7 +25,7 @@ func WithMaxEntries(n int) Option {
 }
 
 // WithMaxBytes sets the most bytes (as counted by [Entry.Size]) the Cache
-// keeps; n <= 0 means [DefaultMaxBytes].
+// keeps; n <= 0 means the default, 64 MiB.
 func WithMaxBytes(n int64) Option {
 	return Option{func(c *config) {
 		if n > 0 {
@@ -36,7 +36,7 @@ func WithMaxBytes(n int64) Option {
 
 // WithMaxBodySize sets the largest response body the Cache stores; larger
 // bodies stream through to the caller and are not stored. The Cache never
-// buffers more than n bytes of a body. n <= 0 means [DefaultMaxBodySize].
+// buffers more than n bytes of a body. n <= 0 means the default, 4 MiB.
 func WithMaxBodySize(n int64) Option {
 	return Option{func(c *config) {
 		if n > 0 {
@@ -88,13 +88,6 @@ func WithName(name string) Option {
 	}}
 }
 
-// WithoutXFromCache stops the Cache from adding "X-From-Cache: 1" to the
-// responses it serves. The header is on by default for users of
-// gregjones/httpcache; the Cache-Status field is always added.
-func WithoutXFromCache() Option {
-	return Option{func(c *config) { c.xFromCache = false }}
-}
-
 // WithUnframedBodies lets the Cache store HTTP/1 responses whose body has
 // neither Content-Length nor chunked framing. Such a body ends when the
 // connection closes, so a truncated body looks complete; by default they are
@@ -137,7 +130,7 @@ func WithTargetedField(name string) Option {
 // costs a miss or a store, never the request: the caller goes on (never
 // later than its own context allows), and the operation finishes in the
 // background under the same deadline, passed to the backend in its context.
-// d <= 0 means [DefaultBackendTimeout]. The in-memory [LRU] never blocks, so
+// d <= 0 means the default, one second. The in-memory LRU ([NewLRU]) never blocks, so
 // it is called directly, without deadlines.
 func WithBackendTimeout(d time.Duration) Option {
 	return Option{func(c *config) {
@@ -164,7 +157,7 @@ func WithStaleOnError() Option {
 // response already in flight to the origin, before it goes there itself:
 // concurrent requests for one URL are collapsed into one origin request, and
 // answered from what it stores ([RFC 9211 Section 2.6]). A request's own
-// context still ends its wait at once. d <= 0 means [DefaultCollapseWait].
+// context still ends its wait at once. d <= 0 means the default, five seconds.
 //
 // [RFC 9211 Section 2.6]: https://www.rfc-editor.org/rfc/rfc9211#section-2.6
 func WithCollapseWait(d time.Duration) Option {
@@ -197,15 +190,14 @@ func WithPartitionBy(partition func(req *http.Request) string) Option {
 // newConfig returns the configuration that opts set over the defaults.
 func newConfig(opts []Option) config {
 	cfg := config{
-		maxEntries:     DefaultMaxEntries,
-		maxBytes:       DefaultMaxBytes,
-		maxBodySize:    DefaultMaxBodySize,
+		maxEntries:     defaultMaxEntries,
+		maxBytes:       defaultMaxBytes,
+		maxBodySize:    defaultMaxBodySize,
 		now:            time.Now,
 		logger:         slog.New(slog.DiscardHandler),
 		name:           "acache",
-		xFromCache:     true,
-		backendTimeout: DefaultBackendTimeout,
-		collapseWait:   DefaultCollapseWait,
+		backendTimeout: defaultBackendTimeout,
+		collapseWait:   defaultCollapseWait,
 		secret:         make([]byte, 32),
 	}
 	rand.Read(cfg.secret) // never fails, per its documentation

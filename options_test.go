@@ -20,14 +20,13 @@ type cacheSettings struct {
 	maxBodySize    int64
 	shared         bool
 	name           string
-	xFromCache     bool
 	storeUnframed  bool
 	backendTimeout time.Duration
 	targets        []string
 }
 
 func settingsOf(c *Cache) cacheSettings {
-	return cacheSettings{c.maxEntries, c.maxBytes, c.maxBodySize, c.shared, c.name, c.xFromCache,
+	return cacheSettings{c.maxEntries, c.maxBytes, c.maxBodySize, c.shared, c.name,
 		c.storeUnframed, c.backendTimeout, c.targets}
 }
 
@@ -36,12 +35,11 @@ func settingsOf(c *Cache) cacheSettings {
 func TestOptions(t *testing.T) {
 	t.Parallel()
 	defaults := cacheSettings{
-		maxEntries:     DefaultMaxEntries,
-		maxBytes:       DefaultMaxBytes,
-		maxBodySize:    DefaultMaxBodySize,
+		maxEntries:     defaultMaxEntries,
+		maxBytes:       defaultMaxBytes,
+		maxBodySize:    defaultMaxBodySize,
 		name:           "acache",
-		xFromCache:     true,
-		backendTimeout: DefaultBackendTimeout,
+		backendTimeout: defaultBackendTimeout,
 	}
 	assert.Equal(t, defaults, settingsOf(NewCache(nil)), "the defaults")
 	for _, tc := range []struct {
@@ -60,14 +58,13 @@ func TestOptions(t *testing.T) {
 		{"WithMaxBytes(0) is the default", []Option{WithMaxBytes(0)}, func(*cacheSettings) {}},
 		{"WithMaxBodySize", []Option{WithMaxBodySize(10)}, func(s *cacheSettings) { s.maxBodySize = 10 }},
 		{"WithMaxBodySize(-1) is the default", []Option{WithMaxBodySize(-1)}, func(*cacheSettings) {}},
-		{"WithMaxBodySize above the byte limit is the byte limit", []Option{WithMaxBodySize(DefaultMaxBytes + 1)},
-			func(s *cacheSettings) { s.maxBodySize = DefaultMaxBytes }},
+		{"WithMaxBodySize above the byte limit is the byte limit", []Option{WithMaxBodySize(defaultMaxBytes + 1)},
+			func(s *cacheSettings) { s.maxBodySize = defaultMaxBytes }},
 		{"WithShared obeys CDN-Cache-Control", []Option{WithShared()}, func(s *cacheSettings) {
 			s.shared, s.targets = true, []string{"Cdn-Cache-Control"}
 		}},
 		{"WithName", []Option{WithName("edge 1")}, func(s *cacheSettings) { s.name = "edge 1" }},
 		{`WithName("") is the default`, []Option{WithName("")}, func(*cacheSettings) {}},
-		{"WithoutXFromCache", []Option{WithoutXFromCache()}, func(s *cacheSettings) { s.xFromCache = false }},
 		{"WithUnframedBodies", []Option{WithUnframedBodies()}, func(s *cacheSettings) { s.storeUnframed = true }},
 		{"WithBackendTimeout", []Option{WithBackendTimeout(time.Minute)}, func(s *cacheSettings) { s.backendTimeout = time.Minute }},
 		{"WithBackendTimeout(0) is the default", []Option{WithBackendTimeout(0)}, func(*cacheSettings) {}},

@@ -79,7 +79,7 @@ func (c *Cache) uriKeys(rawURL string) ([2]string, error) {
 //
 // Clear removes what the backend holds, whoever stored it: on a backend
 // shared by processes (such as rediscache) it clears what every process
-// stored, and on an [LRU] shared by several Caches what each of them stored.
+// stored, and on an LRU ([NewLRU]) shared by several Caches what each of them stored.
 // It pops at most twice as many entries as the backend held when it began,
 // so that stores made meanwhile cannot keep it going: some of them may stay.
 // When ctx is done first, Clear stops and returns its error; what it

@@ -22,10 +22,10 @@ type hiddenLRU struct{ Backend }
 // purgeBackends are the two paths a Cache calls its backend by.
 var purgeBackends = []struct {
 	name string
-	new  func() (Backend, *LRU)
+	new  func() (Backend, *lru)
 }{
-	{"LRU", func() (Backend, *LRU) { l := NewLRU(); return l, l }},
-	{"detached", func() (Backend, *LRU) { l := NewLRU(); return hiddenLRU{l}, l }},
+	{"LRU", func() (Backend, *lru) { l := newLRU(); return l, l }},
+	{"detached", func() (Backend, *lru) { l := newLRU(); return hiddenLRU{l}, l }},
 }
 
 // purgeOrigin answers every path with max-age=60, varying on
@@ -197,7 +197,7 @@ func (b *blockingPops) Pop(ctx context.Context, key string) (*Entry, error) {
 func TestPurgeWhoseContextEndsGoesOnInTheBackground(t *testing.T) {
 	clock := newTestClock()
 	o := purgeOrigin(t, clock)
-	lru := NewLRU()
+	lru := newLRU()
 	backend := &blockingPops{Backend: hiddenLRU{lru}, entered: make(chan struct{}), release: make(chan struct{})}
 	c := NewCache(backend, WithClock(clock.Now), WithBackendTimeout(time.Minute))
 	tr := NewTransport(c)
@@ -331,7 +331,7 @@ func TestStoredNeverListsAnotherURLsResponse(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	o := purgeOrigin(t, clock)
-	lru := NewLRU()
+	lru := newLRU()
 	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
 	fill(t, tr, o, "/other")
 
@@ -345,7 +345,7 @@ func TestStoredNeverListsAnotherURLsResponse(t *testing.T) {
 func TestStoredReturnsTheBackendError(t *testing.T) {
 	t.Parallel()
 	errGet := errors.New("get fails")
-	c := NewCache(erringGets{hiddenLRU{NewLRU()}, errGet}, WithLogger(new(logBuffer).logger()))
+	c := NewCache(erringGets{hiddenLRU{newLRU()}, errGet}, WithLogger(new(logBuffer).logger()))
 	_, err := c.Stored(t.Context(), "https://example.com/")
 	assert.ErrorIs(t, err, errGet)
 }
@@ -360,7 +360,7 @@ func (b erringGets) Get(context.Context, string) (*Entry, error) { return nil, b
 
 func TestStoredDropsACorruptIndex(t *testing.T) {
 	t.Parallel()
-	lru := NewLRU()
+	lru := newLRU()
 	c := NewCache(hiddenLRU{lru}, WithBackendTimeout(time.Minute), WithLogger(new(logBuffer).logger()))
 	uri := "GET https://example.com/r"
 	// An index listing a partition of another URI.
@@ -373,7 +373,7 @@ func TestStoredDropsACorruptIndex(t *testing.T) {
 }
 
 // lruLen returns the number of entries l holds.
-func lruLen(t *testing.T, l *LRU) int {
+func lruLen(t *testing.T, l *lru) int {
 	t.Helper()
 	n, err := l.Len(context.Background())
 	require.NoError(t, err)
@@ -397,7 +397,7 @@ func (b *endlessBackend) PopOldest(context.Context) (string, *Entry, error) {
 
 func TestClearOfABackendThatNeverEmptiesEnds(t *testing.T) {
 	t.Parallel()
-	backend := &endlessBackend{Backend: NewLRU()}
+	backend := &endlessBackend{Backend: newLRU()}
 	c := NewCache(backend)
 	require.NoError(t, c.Clear(t.Context()))
 	assert.EqualValues(t, 2*3+1, backend.pops.Load(), "entries Clear popped from a backend that held 3 when it began")
@@ -412,7 +412,7 @@ func (failingLen) Len(context.Context) (int, error) { return 0, errLenFails }
 
 func TestClearReturnsTheBackendError(t *testing.T) {
 	t.Parallel()
-	c := NewCache(failingLen{hiddenLRU{NewLRU()}}, WithLogger(new(logBuffer).logger()))
+	c := NewCache(failingLen{hiddenLRU{newLRU()}}, WithLogger(new(logBuffer).logger()))
 	assert.ErrorIs(t, c.Clear(t.Context()), errLenFails)
 }
 

@@ -35,7 +35,7 @@ func (t *Transport) refreshInBackground(c *Cache, req *http.Request, d *decision
 	}
 	refresh := *d
 	refresh.budget = nil // background work: its backend calls keep no caller waiting
-	refresh.Verdict = policy.Verdict{Action: policy.Forward, Fwd: FwdStale}
+	refresh.Verdict = policy.Verdict{Action: policy.Forward, Fwd: policy.FwdStale}
 	if d.meta.Validator {
 		refresh.Action = policy.Revalidate
 	}

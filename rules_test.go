@@ -177,12 +177,12 @@ func TestRulesFreshForIsStoredWithTheEntry(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	o := ruleOrigin(t, clock, func(w http.ResponseWriter, path string) {})
-	backend := NewLRU()
+	backend := newLRU()
 	ruled := NewTransport(NewCache(backend, WithClock(clock.Now),
 		WithRule(func(*http.Request, *http.Response) Rule { return Rule{FreshFor: time.Minute} })))
 	fetch(t, ruled, "GET", o.URL+"/", nil)
 
-	reloaded := NewLRU() // as a disk or Redis backend would hand it back
+	reloaded := newLRU() // as a disk or Redis backend would hand it back
 	for key, e := range lruEntries(backend) {
 		data, err := e.MarshalBinary()
 		require.NoError(t, err)

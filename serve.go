@@ -35,18 +35,14 @@ func storedResponse(c *Cache, req *http.Request, d *decision, member string, val
 	if m.withheld {
 		omit = m.withheldOnHit
 	}
-	header, spare := cloneHeader(e.Header, int(m.hitHeaderValues), 3, omit)
+	header, spare := cloneHeader(e.Header, int(m.hitHeaderValues), 2, omit)
 	spare[0] = strconv.FormatInt(int64(d.age/time.Second), 10)
 	header["Age"] = spare[0:1:1]
-	if c.xFromCache {
-		spare[1] = "1"
-		header[XFromCache] = spare[1:2:2]
-	}
 	if upstream := header["Cache-Status"]; len(upstream) > 0 {
 		addCacheStatus(header, member) // after the caches upstream
 	} else {
-		spare[2] = member
-		header["Cache-Status"] = spare[2:3:3]
+		spare[1] = member
+		header["Cache-Status"] = spare[1:2:2]
 	}
 	if validated {
 		for _, name := range m.CC.NoCacheFields {
@@ -224,7 +220,7 @@ func addCacheStatus(h http.Header, member string) {
 // (Section 5.2.2.2). detail says which.
 func gatewayTimeoutResponse(c *Cache, req *http.Request, detail string) *http.Response {
 	header := http.Header{"Content-Length": {"0"}}
-	addCacheStatus(header, CacheStatus{Cache: c.name, Fwd: FwdMiss, Detail: detail}.String())
+	addCacheStatus(header, CacheStatus{Cache: c.name, Fwd: policy.FwdMiss, Detail: detail}.String())
 	return newResponse(req, http.StatusGatewayTimeout, "504 Gateway Timeout", header, http.NoBody, 0)
 }
 
@@ -334,7 +330,7 @@ func rangeResponse(req *http.Request, header http.Header, body []byte, r httpsyn
 // the option to serve stale while disconnected allows it; else nil. The
 // origin's response, if any, is then discarded.
 func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response, err error) (stale *http.Response) {
-	if d.entry == nil || d.bypass || d.Fwd != FwdStale || !policy.OriginFailed(resp, err) {
+	if d.entry == nil || d.bypass || d.Fwd != policy.FwdStale || !policy.OriginFailed(resp, err) {
 		return nil
 	}
 	failed := false
@@ -349,7 +345,7 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	if !policy.StaleOnErrorAllowed(&d.meta.Facts, d.reqCC, age, c.shared, c.serveStale) {
 		return nil
 	}
-	status := CacheStatus{Cache: c.name, Fwd: FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: detail(policy.ReasonStaleIfError, err)}
+	status := CacheStatus{Cache: c.name, Fwd: policy.FwdStale, TTL: policy.TTL(d.meta.Lifetime, age), Detail: detail(policy.ReasonStaleIfError, err)}
 	if err == nil {
 		status.FwdStatus = resp.StatusCode
 		discardBody(resp)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,7 +33,7 @@ func TestTransportHitIsIndependentCopy(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, isHit(first))
 	assert.Same(t, req, first.Request, "a hit must carry the caller's request")
-	assert.Equal(t, "1", first.Header.Get("X-From-Cache"))
+	assert.Empty(t, first.Header.Get("X-From-Cache"), "the marker is package httpcache's, not the Cache's")
 	assert.EqualValues(t, len("stored body"), first.ContentLength)
 	// A caller that scribbles on its response must not change the next hit.
 	first.Header.Set("Cache-Control", "no-store")
@@ -76,10 +77,10 @@ func TestTransportHEADHitHasNoBody(t *testing.T) {
 
 // explodingEntryBackend returns an entry whose derived data is unusable, so
 // building the hit response panics.
-type explodingEntryBackend struct{ *LRU }
+type explodingEntryBackend struct{ *lru }
 
 func (b explodingEntryBackend) Get(ctx context.Context, key string) (*Entry, error) {
-	e, err := b.LRU.Get(ctx, key)
+	e, err := b.lru.Get(ctx, key)
 	if e == nil {
 		return e, err
 	}
@@ -96,7 +97,7 @@ func TestTransportPanicWhileServingAHitGoesToTheOrigin(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "origin")
 	})
-	c := NewCache(explodingEntryBackend{NewLRU()}, WithClock(clock.Now))
+	c := NewCache(explodingEntryBackend{newLRU()}, WithClock(clock.Now))
 	tr := NewTransport(c)
 	fetch(t, tr, "GET", o.URL, nil)
 	resp, body := fetch(t, tr, "GET", o.URL, nil)
@@ -169,7 +170,7 @@ func TestRFC9111_5_2_1_7_GatewayTimeoutResponse(t *testing.T) {
 	assert.Same(t, req, resp.Request)
 	s, ok := CacheStatusOf(resp)
 	require.True(t, ok, "Cache-Status %q", resp.Header["Cache-Status"])
-	assert.Equal(t, CacheStatus{Cache: "edge 1", Fwd: FwdMiss, Detail: "only-if-cached"}, s, "Cache-Status of the 504")
+	assert.Equal(t, CacheStatus{Cache: "edge 1", Fwd: policy.FwdMiss, Detail: "only-if-cached"}, s, "Cache-Status of the 504")
 }
 
 // TestRFC9110_15_4_5_NotModifiedResponse checks the fields of a 304 built

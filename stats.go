@@ -62,7 +62,7 @@ type Stats struct {
 	// Backend describes the calls the Cache made to its backend, by
 	// operation: "get", "set", "pop", "pop oldest", "len", "size" and
 	// "move", the names the Cache's log records give them. It is nil over
-	// the in-memory [LRU], which is called directly, cannot fail and is not
+	// the in-memory LRU ([NewLRU]), which is called directly, cannot fail and is not
 	// timed, so that a hit costs nothing more.
 	Backend map[string]BackendStats
 	// BreakerOpen reports that the circuit breaker in front of the backend
@@ -71,7 +71,7 @@ type Stats struct {
 	// one call probes the backend a second later. BreakerTrips counts how
 	// often it opened, and BackendSkips the backend calls it spared: each
 	// one a lookup or a store that would have waited for a backend that
-	// fails. All three stay zero over the in-memory [LRU], which cannot
+	// fails. All three stay zero over the in-memory LRU ([NewLRU]), which cannot
 	// fail.
 	BreakerOpen  bool
 	BreakerTrips int64

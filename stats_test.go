@@ -20,7 +20,7 @@ import (
 
 // failingGets is an LRU whose Get fails while fail is set.
 type failingGets struct {
-	*LRU
+	*lru
 	fail atomic.Bool
 }
 
@@ -30,7 +30,7 @@ func (b *failingGets) Get(ctx context.Context, key string) (*Entry, error) {
 	if b.fail.Load() {
 		return nil, errGetFailed
 	}
-	return b.LRU.Get(ctx, key)
+	return b.lru.Get(ctx, key)
 }
 
 func TestCacheStatsAndLogger(t *testing.T) {
@@ -41,7 +41,7 @@ func TestCacheStatsAndLogger(t *testing.T) {
 		io.WriteString(w, strings.Repeat("z", 100))
 	})
 	var logs logBuffer
-	backend := &failingGets{LRU: NewLRU()}
+	backend := &failingGets{lru: newLRU()}
 	c := NewCache(backend, WithClock(clock.Now), WithLogger(logs.logger()))
 	tr := NewTransport(c)
 	for range 3 {
@@ -184,7 +184,7 @@ func TestStatsBackendCalls(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "body")
 	})
-	backend := &failingGets{LRU: NewLRU()}
+	backend := &failingGets{lru: newLRU()}
 	c := NewCache(backend, WithClock(clock.Now))
 	tr := NewTransport(c)
 	for range 3 {

@@ -27,7 +27,7 @@ type store struct {
 	d   *deriver  // what is derived from entries, and their validation
 
 	backend Backend
-	lru     *LRU   // the backend, when it is the in-memory LRU
+	memory  *lru   // the backend, when it is the in-memory LRU
 	peeker  Peeker // the backend, when it answers some Gets from memory
 	sizer   Sizer  // the backend, if it counts its own bytes
 	// direct reports the in-memory LRU, which never blocks: it is called in
@@ -60,7 +60,7 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 	s.cfg, s.n, s.d = cfg, n, d
 	s.backend = backend
 	s.jobs = make(chan struct{}, maxBackendJobs)
-	s.lru, s.direct = backend.(*LRU)
+	s.memory, s.direct = backend.(*lru)
 	s.sizer, _ = backend.(Sizer)
 	if !s.direct && !nilPointer(backend) {
 		// Any backend but the in-memory LRU can fail: it is called behind
@@ -215,14 +215,14 @@ func (s *store) checked(ctx context.Context, b *budget, key string, e *Entry, er
 // on a networked or disk backend costs one call (Get), not two.
 //
 // On the LRU, a hit takes none of its locks but one of its shards' (see
-// [LRU]): the hit is buffered there, through ref when the lookup of the key
+// [NewLRU]): the hit is buffered there, through ref when the lookup of the key
 // gave one.
 func (s *store) touch(key string, ref lruRef) {
 	switch {
-	case s.lru != nil && ref.node != nil:
-		s.lru.touchRef(ref)
-	case s.lru != nil:
-		s.lru.touch(key)
+	case s.memory != nil && ref.node != nil:
+		s.memory.touchRef(ref)
+	case s.memory != nil:
+		s.memory.touch(key)
 	default:
 		s.touches.add(s, key)
 	}

@@ -19,7 +19,7 @@ import (
 // goroutine, behind the breaker) that counts its calls, and fails them or
 // hangs in them, ignoring its context, when told to.
 type flakyBackend struct {
-	lru     *LRU
+	lru     *lru
 	calls   atomic.Int64
 	failing atomic.Bool
 	hanging atomic.Bool
@@ -27,7 +27,7 @@ type flakyBackend struct {
 }
 
 func newFlakyBackend() *flakyBackend {
-	return &flakyBackend{lru: NewLRU(), release: make(chan struct{})}
+	return &flakyBackend{lru: newLRU(), release: make(chan struct{})}
 }
 
 var errFlaky = errors.New("the backend failed")
@@ -173,7 +173,7 @@ func TestBreakerProbeThatTimesOutCountsOnce(t *testing.T) {
 		b.hanging.Store(true) // the probe hangs, ignoring its context
 		time.Sleep(breakerOpenFor + time.Millisecond)
 		_, took := get(t, tr, context.Background(), "http://origin.test/a")
-		assert.Equal(t, DefaultBackendTimeout, took, "the request waits the backend timeout for the probe, no more")
+		assert.Equal(t, defaultBackendTimeout, took, "the request waits the backend timeout for the probe, no more")
 		synctest.Wait() // the probe's deadline has passed: its failure is being counted
 		assert.True(t, c.Stats().BreakerOpen, "a probe that timed out did not open the breaker again")
 		assert.EqualValues(t, 2, c.Stats().BreakerTrips)
@@ -208,6 +208,6 @@ func TestBackendCallsTakeAQuarterOfTheRequestsTime(t *testing.T) {
 		// Without a deadline, each request waits at most the backend
 		// timeout, lookup and store together, until the breaker opens.
 		_, took = get(t, tr, context.Background(), "http://origin.test/b")
-		assert.Equal(t, DefaultBackendTimeout, took)
+		assert.Equal(t, defaultBackendTimeout, took)
 	})
 }

@@ -262,7 +262,7 @@ func TestDetachedThroughTheCache(t *testing.T) {
 	defer noGoroutineLeft(t, goleak.IgnoreCurrent())
 	release := make(chan struct{})
 	var logs logBuffer
-	c := NewCache(hangingGets{LRU: NewLRU(), release: release}, WithBackendTimeout(50*time.Millisecond), WithLogger(logs.logger()))
+	c := NewCache(hangingGets{lru: newLRU(), release: release}, WithBackendTimeout(50*time.Millisecond), WithLogger(logs.logger()))
 	start := time.Now()
 	e := c.lookup(t.Context(), nil, "GET http://example.test/", nil)
 	assert.Nil(t, e, "a lookup that timed out")
@@ -275,11 +275,11 @@ func TestDetachedThroughTheCache(t *testing.T) {
 // hangingGets is an LRU whose Get blocks, whatever its context says, until
 // release is closed.
 type hangingGets struct {
-	*LRU
+	*lru
 	release chan struct{}
 }
 
 func (b hangingGets) Get(ctx context.Context, key string) (*Entry, error) {
 	<-b.release
-	return b.LRU.Get(ctx, key)
+	return b.lru.Get(ctx, key)
 }

@@ -72,7 +72,7 @@ func TestTouchHungBackendHoldsOneGoroutine(t *testing.T) {
 // hang: a backend with a memory tier in front of slow storage.
 type peekingBackend struct {
 	*acachetest.FaultyBackend
-	memory *acache.LRU
+	memory acache.Backend
 	peeks  atomic.Int64
 }
 

@@ -27,13 +27,6 @@ type Transport struct {
 	// NewTransport, which sets the field.
 	Cache *Cache
 
-	// MarkCachedResponses is kept so that code written against
-	// gregjones/httpcache, which sets it, compiles unchanged; it has no
-	// effect. acache marks every hit with "X-From-Cache: 1" ([XFromCache])
-	// whether or not it is set, unless the Cache was made with
-	// [WithoutXFromCache].
-	MarkCachedResponses bool
-
 	// own is the Cache the Transport made for itself when Cache is nil.
 	own atomic.Pointer[Cache]
 }
@@ -46,11 +39,6 @@ func NewTransport(c *Cache) *Transport {
 		c = NewCache(nil)
 	}
 	return &Transport{Cache: c}
-}
-
-// Client returns an *http.Client that uses t.
-func (t *Transport) Client() *http.Client {
-	return &http.Client{Transport: t}
 }
 
 // Close stops the background work of the Transport's Cache (the refreshes
@@ -119,7 +107,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeRequestBody(req)
 			return resp, nil
 		}
-		d = bypassing(d.req, FwdBypass, policy.ReasonCacheError)
+		d = bypassing(d.req, policy.FwdBypass, policy.ReasonCacheError)
 	}
 	resp, lead, err := t.collapse(c, req, &d)
 	if resp != nil || err != nil {
@@ -340,5 +328,5 @@ func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision
 	if resp := c.collapsedHit(req, &again, d.Fwd); resp != nil {
 		return resp, again, nil
 	}
-	return nil, bypassing(again.req, FwdBypass, policy.ReasonCacheError), nil
+	return nil, bypassing(again.req, policy.FwdBypass, policy.ReasonCacheError), nil
 }

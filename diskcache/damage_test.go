@@ -373,7 +373,7 @@ func serveTwice(s *Store, n int) (hits int, err error) {
 	}()
 	for i := range n {
 		for round := range 2 {
-			resp, err := tr.Client().Get(fmt.Sprintf("%s/%d", origin.URL, i))
+			resp, err := (&http.Client{Transport: tr}).Get(fmt.Sprintf("%s/%d", origin.URL, i))
 			if err != nil {
 				return hits, err
 			}

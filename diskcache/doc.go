@@ -6,7 +6,7 @@
 //		return err
 //	}
 //	defer store.Close()
-//	client := acache.NewTransport(acache.NewCache(store)).Client()
+//	client := &http.Client{Transport: acache.NewTransport(acache.NewCache(store))}
 //
 // # Why bbolt
 //

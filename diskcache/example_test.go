@@ -34,7 +34,7 @@ func Example() {
 	defer store.Close()
 	transport := acache.NewTransport(acache.NewCache(store))
 	defer transport.Close()
-	client := transport.Client()
+	client := &http.Client{Transport: transport}
 
 	for range 2 {
 		resp, err := client.Get(origin.URL)

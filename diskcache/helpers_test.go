@@ -71,7 +71,7 @@ func newTransport(t testing.TB, s *Store, opts ...acache.Option) *acache.Transpo
 // the response was a hit.
 func fetch(t testing.TB, tr *acache.Transport, url string) (body string, hit bool) {
 	t.Helper()
-	resp, err := tr.Client().Get(url)
+	resp, err := (&http.Client{Transport: tr}).Get(url)
 	require.NoError(t, err, "GET %s", url)
 	defer resp.Body.Close()
 	var b []byte

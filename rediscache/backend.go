@@ -128,14 +128,15 @@ func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 
 // Set stores e under key as the newest entry, replacing any other, with the
 // idle TTL. It refuses an entry whose [acache.Entry.Size] is more than
-// [acache.MaxEncodedEntry], so that a shard's sum has a bound.
+// 256 MiB, the largest encoding [acache.Entry.UnmarshalBinary] accepts, so
+// that a shard's sum has a bound.
 func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 	if s.client == nil {
 		return errNoClient
 	}
 	size := e.Size()
 	if size > maxEntrySize {
-		return fmt.Errorf("rediscache: set: an entry of %d bytes, more than acache.MaxEncodedEntry", size)
+		return fmt.Errorf("rediscache: set: an entry of %d bytes, more than the %d an entry may take", size, maxEntrySize)
 	}
 	data, err := e.MarshalBinary()
 	if err != nil {

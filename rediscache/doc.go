@@ -112,7 +112,7 @@
 // TTL. The call that came across it fails; the next one works.
 //
 // An LRU's sum lies between 0 and its number of entries times
-// [acache.MaxEncodedEntry], the largest Size that Set accepts. A sum
+// 256 MiB, the largest Size that Set accepts. A sum
 // outside that range, or not an integer, is damaged: a huge one would make
 // every Cache evict the whole store on every store, for good, and a
 // negative one would let the store grow past every limit. Size then

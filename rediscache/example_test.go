@@ -3,6 +3,7 @@ package rediscache_test
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/acachecontrol/acache"
@@ -37,7 +38,7 @@ func Example() {
 	transport := acache.NewTransport(cache)
 	defer transport.Close()
 
-	resp, err := transport.Client().Get("https://example.com/")
+	resp, err := (&http.Client{Transport: transport}).Get("https://example.com/")
 	if err != nil {
 		fmt.Println(err) // the origin's failure: the cache's are never returned
 		return

@@ -19,7 +19,7 @@ import (
 // maxEntrySize bounds the Size of an entry that Set stores: the largest
 // encoding [acache.Entry.UnmarshalBinary] accepts. A shard of n entries
 // therefore sums to at most n*maxEntrySize.
-const maxEntrySize = acache.MaxEncodedEntry
+const maxEntrySize = 256 << 20
 
 // recountInterval is how long a Store waits after recounting a shard before
 // it recounts it again, however often the sum still looks damaged: a

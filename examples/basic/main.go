@@ -40,7 +40,7 @@ func main() {
 		}
 		fmt.Printf("call %d: %q in %v\n", i, body, time.Since(start).Round(time.Microsecond))
 		fmt.Printf("  origin hits so far: %d\n", originHits.Load())
-		fmt.Printf("  X-From-Cache: %q, Age: %q\n", resp.Header.Get("X-From-Cache"), resp.Header.Get("Age"))
+		fmt.Printf("  Age: %q\n", resp.Header.Get("Age"))
 		fmt.Printf("  Cache-Status: %s\n", resp.Header.Get("Cache-Status"))
 	}
 }

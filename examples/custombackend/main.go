@@ -2,7 +2,7 @@
 //
 // SliceBackend keeps entries in a map and their keys, oldest first, in a slice.
 // Reordering the slice takes time proportional to the number of entries, which
-// is fine for an example: the [acache.LRU] that acache uses by default does the
+// is fine for an example: the LRU ([acache.NewLRU]) that acache uses by default does the
 // same in constant time. A real custom backend would more likely store entries
 // in Redis, a database or files; package acachetest checks any of them against
 // the Backend contract (see main_test.go).
@@ -140,7 +140,7 @@ func main() {
 	// The Cache owns the eviction policy: with room for two entries, storing a
 	// third pops the least recently used one through PopOldest.
 	cache := acache.NewCache(backend, acache.WithMaxEntries(2))
-	client := acache.NewTransport(cache).Client()
+	client := &http.Client{Transport: acache.NewTransport(cache)}
 
 	for _, path := range []string{"/a", "/b", "/a", "/c", "/b"} {
 		resp, err := client.Get(origin.URL + path)

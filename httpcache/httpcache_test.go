@@ -1,4 +1,4 @@
-package acache_test
+package httpcache_test
 
 // These tests are written as a user of gregjones/httpcache would write them
 // after changing the import: they check that such code compiles and works,
@@ -10,12 +10,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/httpcache"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,51 +77,81 @@ func TestMigrationGregjonesCodeCompilesAndWorks(t *testing.T) {
 	})
 
 	// As written for gregjones/httpcache, with the import changed.
-	tp := acache.NewMemoryCacheTransport()
+	tp := httpcache.NewMemoryCacheTransport()
 	tp.MarkCachedResponses = true
 	client := &http.Client{Transport: tp}
 
 	first, _ := readAll(t, client, newGet(t, o.URL))
 	second, body := readAll(t, client, newGet(t, o.URL))
-	assert.Empty(t, first.Header.Get(acache.XFromCache), "the first response, from the origin, is marked as from the cache")
-	assert.Equal(t, "1", second.Header.Get(acache.XFromCache), "the second response is not marked as from the cache")
+	assert.Empty(t, first.Header.Get(httpcache.XFromCache), "the first response, from the origin, is marked as from the cache")
+	assert.Equal(t, "1", second.Header.Get(httpcache.XFromCache), "the second response is not marked as from the cache")
 	assert.Equal(t, "hello", body)
 	assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
 
 	// The other constructors a gregjones user writes.
-	for name, tr := range map[string]*acache.Transport{
-		"NewTransport(NewMemoryCache())":      acache.NewTransport(acache.NewMemoryCache()),
-		"&Transport{Cache: NewMemoryCache()}": {Cache: acache.NewMemoryCache(), MarkCachedResponses: true},
+	for name, tr := range map[string]*httpcache.Transport{
+		"NewTransport(NewMemoryCache())":                           httpcache.NewTransport(httpcache.NewMemoryCache()),
+		"&Transport{Cache: NewMemoryCache(), MarkCachedResponses}": {Cache: httpcache.NewMemoryCache(), MarkCachedResponses: true},
+		"&Transport{MarkCachedResponses}, a nil Cache":             {MarkCachedResponses: true},
 	} {
 		client := tr.Client()
 		readAll(t, client, newGet(t, o.URL))
 		resp, _ := readAll(t, client, newGet(t, o.URL))
-		assert.Equal(t, "1", resp.Header.Get(acache.XFromCache), "%s: the second response is not from the cache", name)
+		assert.Equal(t, "1", resp.Header.Get(httpcache.XFromCache), "%s: the second response is not from the cache", name)
 	}
+	assert.EqualValues(t, 4, o.hits.Load(), "requests that reached the origin: one for each Transport's cache")
 }
 
-func TestMigrationMarkCachedResponsesChangesNothing(t *testing.T) {
+// TestMarkCachedResponses checks that X-From-Cache is added when
+// MarkCachedResponses is set, to what gregjones/httpcache marks (a hit, a
+// response the origin confirmed with a 304, a stale one served for a failed
+// origin), and to nothing else.
+func TestMarkCachedResponses(t *testing.T) {
 	t.Parallel()
+	var fail atomic.Bool
 	o := newMigrationOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-	})
-	for _, mark := range []bool{false, true} {
-		for _, without := range []bool{false, true} {
-			var opts []acache.Option
-			if without {
-				opts = append(opts, acache.WithoutXFromCache())
-			}
-			tr := acache.NewTransport(acache.NewCache(nil, opts...))
-			tr.MarkCachedResponses = mark
-			readAll(t, tr.Client(), newGet(t, o.URL))
-			resp, _ := readAll(t, tr.Client(), newGet(t, o.URL))
-			want := "1"
-			if without {
-				want = ""
-			}
-			assert.Equal(t, want, resp.Header.Get(acache.XFromCache),
-				"X-From-Cache with MarkCachedResponses=%v and WithoutXFromCache=%v", mark, without)
+		if fail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
 		}
+		switch r.URL.Path {
+		case "/fresh":
+			w.Header().Set("Cache-Control", "max-age=60")
+		case "/validated":
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", `"v1"`)
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		case "/stale":
+			w.Header().Set("Cache-Control", "max-age=0, stale-if-error=60")
+		case "/never":
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		fmt.Fprint(w, "hello")
+	})
+	for _, mark := range []bool{true, false} {
+		tr := &httpcache.Transport{Cache: httpcache.NewMemoryCache(), MarkCachedResponses: mark}
+		client := tr.Client()
+		for _, path := range []string{"/fresh", "/validated", "/never"} {
+			first, _ := readAll(t, client, newGet(t, o.URL+path))
+			assert.Empty(t, first.Header.Get(httpcache.XFromCache), "%s: the origin's response is marked", path)
+			second, body := readAll(t, client, newGet(t, o.URL+path))
+			assert.Equal(t, "hello", body)
+			want := ""
+			if mark && path != "/never" {
+				want = "1"
+			}
+			assert.Equal(t, want, second.Header.Get(httpcache.XFromCache), "%s, MarkCachedResponses=%v", path, mark)
+		}
+		readAll(t, client, newGet(t, o.URL+"/stale"))
+		fail.Store(true)
+		stale, body := readAll(t, client, newGet(t, o.URL+"/stale"))
+		fail.Store(false)
+		assert.Equal(t, "hello", body, "stale-if-error serves the stored body")
+		assert.Equal(t, map[bool]string{true: "1", false: ""}[mark], stale.Header.Get(httpcache.XFromCache),
+			"a stale response served for a failed origin, MarkCachedResponses=%v", mark)
 	}
 }
 
@@ -144,10 +176,10 @@ func TestMigrationInvalidExpiresMeansExpired(t *testing.T) {
 				w.Header().Set("Expires", expires)
 				fmt.Fprint(w, "hello")
 			})
-			client := acache.NewMemoryCacheTransport().Client()
+			client := httpcache.NewMemoryCacheTransport().Client()
 			readAll(t, client, newGet(t, o.URL))
 			resp, _ := readAll(t, client, newGet(t, o.URL))
-			assert.Equal(t, tc.wantFresh, resp.Header.Get(acache.XFromCache) == "1",
+			assert.Equal(t, tc.wantFresh, resp.Header.Get(httpcache.XFromCache) == "1",
 				"second response from the cache, with Expires in %s", tc.zone)
 			wantHits := 2
 			if tc.wantFresh {
@@ -172,7 +204,7 @@ func TestMigrationRequestNoCacheRevalidates(t *testing.T) {
 		}
 		fmt.Fprint(w, "hello")
 	})
-	client := acache.NewMemoryCacheTransport().Client()
+	client := httpcache.NewMemoryCacheTransport().Client()
 	readAll(t, client, newGet(t, o.URL))
 
 	req := newGet(t, o.URL)
@@ -192,13 +224,13 @@ func TestMigrationEmptyBodyIsStoredAtOnce(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Content-Length", "0")
 	})
-	client := acache.NewMemoryCacheTransport().Client()
+	client := httpcache.NewMemoryCacheTransport().Client()
 	resp, err := client.Do(newGet(t, o.URL))
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close()) // not read
 
 	resp, _ = readAll(t, client, newGet(t, o.URL))
-	assert.Equal(t, "1", resp.Header.Get(acache.XFromCache), "the empty response closed unread was not stored")
+	assert.Equal(t, "1", resp.Header.Get(httpcache.XFromCache), "the empty response closed unread was not stored")
 	assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
 }
 
@@ -219,21 +251,20 @@ func TestMigrationCachedResponse(t *testing.T) {
 		return now
 	}
 	cache := acache.NewCache(nil, acache.WithClock(clock))
-	client := acache.NewTransport(cache).Client()
+	client := httpcache.NewTransport(cache).Client()
 
-	resp, err := cache.CachedResponse(newGet(t, o.URL+"/a"))
+	resp, err := httpcache.CachedResponse(cache, newGet(t, o.URL+"/a"))
 	require.NoError(t, err)
 	assert.Nil(t, resp, "a response for a URL with nothing stored")
 
 	readAll(t, client, newGet(t, o.URL+"/a"))
-	resp, err = cache.CachedResponse(newGet(t, o.URL+"/a"))
+	resp, err = httpcache.CachedResponse(cache, newGet(t, o.URL+"/a"))
 	require.NoError(t, err)
 	require.NotNil(t, resp, "no response for a URL whose fresh response is stored")
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(body))
-	assert.Equal(t, "1", resp.Header.Get(acache.XFromCache))
-	assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
+		assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
 
 	// Another user's private response is not served.
 	alice := newGet(t, o.URL+"/private")
@@ -241,29 +272,41 @@ func TestMigrationCachedResponse(t *testing.T) {
 	readAll(t, client, alice)
 	bob := newGet(t, o.URL+"/private")
 	bob.Header.Set("Authorization", "Bearer bob")
-	resp, err = cache.CachedResponse(bob)
+	resp, err = httpcache.CachedResponse(cache, bob)
 	require.NoError(t, err)
 	assert.Nil(t, resp, "bob got alice's private response")
 	alice = newGet(t, o.URL+"/private")
 	alice.Header.Set("Authorization", "Bearer alice")
-	resp, err = cache.CachedResponse(alice)
+	resp, err = httpcache.CachedResponse(cache, alice)
 	require.NoError(t, err)
 	assert.NotNil(t, resp, "alice did not get her own response")
 
-	// A stale response is not served without the origin.
+	// A stale response is returned as it is stored, as gregjones/httpcache
+	// returns it, with its age; the origin is not asked.
 	mu.Lock()
 	now = now.Add(2 * time.Minute)
 	mu.Unlock()
-	resp, err = cache.CachedResponse(newGet(t, o.URL+"/a"))
+	resp, err = httpcache.CachedResponse(cache, newGet(t, o.URL+"/a"))
 	require.NoError(t, err)
-	assert.Nil(t, resp, "a stale response")
+	require.NotNil(t, resp, "a stale response")
+	assert.Equal(t, "120", resp.Header.Get("Age"))
+	require.NoError(t, resp.Body.Close())
+	assert.EqualValues(t, 2, o.hits.Load(), "requests that reached the origin")
+
+	// A request the cache never answers is never sent either.
+	post, err := http.NewRequest(http.MethodPost, o.URL+"/a", strings.NewReader("x"))
+	require.NoError(t, err)
+	resp, err = httpcache.CachedResponse(cache, post)
+	require.NoError(t, err)
+	assert.Nil(t, resp, "a POST")
 	assert.EqualValues(t, 2, o.hits.Load(), "requests that reached the origin")
 
 	// A request whose context is done is an error.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = cache.CachedResponse(newGet(t, o.URL+"/a").WithContext(ctx))
+	_, err = httpcache.CachedResponse(cache, newGet(t, o.URL+"/a").WithContext(ctx))
 	assert.ErrorIs(t, err, context.Canceled)
-	_, err = cache.CachedResponse(nil)
-	assert.Error(t, err, "CachedResponse(nil)")
+	resp, err = httpcache.CachedResponse(cache, nil)
+	assert.NoError(t, err, "CachedResponse(nil)")
+	assert.Nil(t, resp, "CachedResponse(nil)")
 }
