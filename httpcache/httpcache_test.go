@@ -264,7 +264,7 @@ func TestMigrationCachedResponse(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(body))
-		assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
+	assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
 
 	// Another user's private response is not served.
 	alice := newGet(t, o.URL+"/private")
