@@ -22,7 +22,7 @@ type decision struct {
 	req *http.Request
 	key string
 	// ref is the LRU's reference to what it holds under key, when it is the
-	// backend and holds something (see Cache.touch).
+	// backend and holds something (see store.used).
 	ref lruRef
 	policy.Verdict
 	// bypass reports a request the cache neither serves from nor stores
@@ -165,12 +165,12 @@ func (c *Cache) recency(d *decision) {
 	if d.entryKey != d.key {
 		d.ref = lruRef{} // a HEAD served from the GET response's entry
 	}
-	c.touch(d.entryKey, d.ref)
+	c.used(d.entryKey, d.ref)
 	if len(d.req.Header["Authorization"]) == 0 && c.partitionBy == nil {
 		return // no partition in the key
 	}
 	if uri, partitioned := splitPartition(d.entryKey); partitioned {
-		c.touch(uri, lruRef{})
+		c.used(uri, lruRef{})
 	}
 }
 
@@ -300,7 +300,7 @@ func (c *Cache) selectVariant(e *Entry, h http.Header) (*Entry, *entryMeta) {
 
 // keyAndEntry returns the key of req, as key does, and over the in-memory
 // LRU the entry stored under it, with the LRU's reference to it for the
-// hit's touch: the key is then the one the LRU holds, and a hit allocates no
+// hit's recency: the key is then the one the LRU holds, and a hit allocates no
 // key. entry is nil when there is none, or when the
 // backend is another one (find then looks it up).
 func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry, ref lruRef) {

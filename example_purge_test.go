@@ -60,9 +60,9 @@ func ExampleCache_Purge() {
 	// served from the cache: false
 }
 
-// Stored lists what a Cache holds for a URL: each response selected by Vary,
+// Inspect lists what a Cache holds for a URL: each response selected by Vary,
 // and those stored for one user's credentials, without saying whose.
-func ExampleCache_Stored() {
+func ExampleCache_Inspect() {
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Vary", "Accept-Language")
@@ -76,7 +76,7 @@ func ExampleCache_Stored() {
 	getAs(client, server.URL, "Accept-Language", "fr")
 	getAs(client, server.URL, "Accept-Language", "en", "Authorization", "Bearer alice")
 
-	stored, err := cache.Stored(context.Background(), server.URL)
+	stored, err := cache.Inspect(context.Background(), server.URL)
 	if err != nil {
 		panic(err)
 	}

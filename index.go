@@ -26,7 +26,7 @@ func (s *store) listPartition(ctx context.Context, uri, key string) bool {
 		return false
 	}
 	if index != nil && slices.Contains(index.Partitions, key) {
-		s.touch(uri, lruRef{}) // recent, so that the store of key does not evict it
+		s.used(uri, lruRef{}) // recent, so that the store of key does not evict it
 		return true
 	}
 	old, err := s.pop(ctx, uri)

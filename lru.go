@@ -18,9 +18,9 @@ const (
 	// two, so that a hash picks one with a mask, and at most 64, so that
 	// LRU.dirty has a bit for each.
 	lruShardCount = 64
-	// lruTouchBuffer is how many hits a shard buffers before the hit that
+	// lruHitBuffer is how many hits a shard buffers before the hit that
 	// finds its buffer full takes the LRU's lock to apply them.
-	lruTouchBuffer = 32
+	lruHitBuffer = 32
 )
 
 // lruSeed seeds the hash that picks a key's shard.
@@ -41,7 +41,7 @@ type lru struct {
 	// shards index the nodes by key. It comes first so that the last shard's
 	// padding keeps mu, which every write takes, off the shards' cache lines.
 	shards [lruShardCount]lruShard
-	// dirty has bit i set while shards[i] has buffered touches. It is set and
+	// dirty has bit i set while shards[i] has buffered hits. It is set and
 	// cleared under that shard's mu, and read without it to find the shards a
 	// write must apply.
 	dirty atomic.Uint64
@@ -61,16 +61,16 @@ type lru struct {
 
 // lruShard is one shard of an LRU's index.
 type lruShard struct {
-	// mu guards items, touched and ntouched, and the entry of every node in
+	// mu guards items, buffered and nbuffered, and the entry of every node in
 	// items. A node is added to or deleted from items only with the LRU's mu
 	// held as well, so that the map agrees with the list under either lock.
 	mu    sync.Mutex
 	items map[string]*lruNode
-	// touched[:ntouched] are the nodes hit since the shard's touches were last
+	// buffered[:nbuffered] are the nodes hit since the shard's buffer was last
 	// applied, oldest first. A node may have been removed since; it is then
 	// skipped.
-	touched  [lruTouchBuffer]*lruNode
-	ntouched int
+	buffered  [lruHitBuffer]*lruNode
+	nbuffered int
 	// The padding keeps two shards' fields at least a cache line apart,
 	// whatever the alignment of the array, so that hits on different shards
 	// do not contend for one cache line.
@@ -151,50 +151,50 @@ func (l *lru) moveToBack(n *lruNode) {
 	}
 }
 
-// touch marks the entry stored under key as recently used, and does nothing
+// bufferHit marks the entry stored under key as recently used, and does nothing
 // if there is none. It is what a [Cache] does on a hit in place of MoveToEnd:
 // it locks only key's shard and appends the node to the shard's buffer, which
 // is applied to the list before the next write (Set, Pop, PopOldest or
-// MoveToEnd) or, when the buffer is full, by the touch that finds it full,
+// MoveToEnd) or, when the buffer is full, by the bufferHit that finds it full,
 // which then takes l.mu (once every 32 hits on a shard) and tries again. No
-// touch is dropped. A touch is thus exact with respect to every write that
-// begins after it returns, and to other touches of its shard; only its order
-// against touches in other shards since the last write is approximate.
-func (l *lru) touch(key string) {
+// bufferHit is dropped. A bufferHit is thus exact with respect to every write that
+// begins after it returns, and to other hits of its shard; only its order
+// against hits in other shards since the last write is approximate.
+func (l *lru) bufferHit(key string) {
 	i := lruShardIndex(key)
 	s := &l.shards[i]
 	s.mu.Lock()
 	n := s.items[key]
 	s.mu.Unlock()
 	if n != nil {
-		l.touchRef(lruRef{n, uint8(i)})
+		l.bufferHitRef(lruRef{n, uint8(i)})
 	}
 }
 
 // lruRef is a node as a lookup found it, with the index of its shard: a
-// touch of it needs neither the key's hash nor a map lookup.
+// buffered hit of it needs neither the key's hash nor a map lookup.
 type lruRef struct {
 	node  *lruNode
 	shard uint8
 }
 
-// touchRef is touch for the node a lookup found (getBytes). The node may
+// bufferHitRef is bufferHit for the node a lookup found (getBytes). The node may
 // have been removed since: it is then skipped when the buffer is applied.
-func (l *lru) touchRef(ref lruRef) {
+func (l *lru) bufferHitRef(ref lruRef) {
 	i, n := int(ref.shard), ref.node
 	s := &l.shards[i]
 	for {
 		s.mu.Lock()
 		switch {
-		case s.ntouched > 0 && s.touched[s.ntouched-1] == n:
+		case s.nbuffered > 0 && s.buffered[s.nbuffered-1] == n:
 			// Applying the same node twice in a row moves it once: a hot
 			// key's hits need not fill the buffer.
 			s.mu.Unlock()
 			return
-		case s.ntouched < lruTouchBuffer:
-			s.touched[s.ntouched] = n
-			s.ntouched++
-			if s.ntouched == 1 {
+		case s.nbuffered < lruHitBuffer:
+			s.buffered[s.nbuffered] = n
+			s.nbuffered++
+			if s.nbuffered == 1 {
 				l.dirty.Or(uint64(1) << i)
 			}
 			s.mu.Unlock()
@@ -209,26 +209,26 @@ func (l *lru) touchRef(ref lruRef) {
 }
 
 // applyShard moves the nodes that shard i has buffered to the back of the
-// list, in the order they were touched, skipping those removed since, and
+// list, in the order they were hit, skipping those removed since, and
 // empties the buffer. It must be called with l.mu held and shard i unlocked.
 func (l *lru) applyShard(i int) {
 	s := &l.shards[i]
 	s.mu.Lock()
-	for _, n := range s.touched[:s.ntouched] {
+	for _, n := range s.buffered[:s.nbuffered] {
 		if n.prev != nil {
 			l.moveToBack(n)
 		}
 	}
-	clear(s.touched[:s.ntouched]) // a removed node is not kept alive
-	s.ntouched = 0
+	clear(s.buffered[:s.nbuffered]) // a removed node is not kept alive
+	s.nbuffered = 0
 	l.dirty.And(^(uint64(1) << i))
 	s.mu.Unlock()
 }
 
-// applyTouches applies the buffered touches of every shard that has some
-// (at most lruShardCount × lruTouchBuffer moves), so that a write sees every
-// touch recorded before it began. It must be called with l.mu held.
-func (l *lru) applyTouches() {
+// applyBufferedHits applies the buffered hits of every shard that has some
+// (at most lruShardCount × lruHitBuffer moves), so that a write sees every
+// hit recorded before it began. It must be called with l.mu held.
+func (l *lru) applyBufferedHits() {
 	for d := l.dirty.Load(); d != 0; d &= d - 1 {
 		l.applyShard(bits.TrailingZeros64(d))
 	}
@@ -264,7 +264,7 @@ func (l *lru) Get(_ context.Context, key string) (*Entry, error) {
 }
 
 // getBytes returns the entry stored under key, the key as the LRU holds it,
-// and a reference for touchRef, without converting key to a string; ("",
+// and a reference for bufferHitRef, without converting key to a string; ("",
 // nil, lruRef{}) if there is none.
 func (l *lru) getBytes(key []byte) (string, *Entry, lruRef) {
 	i := maphash.Bytes(lruSeed, key) & (lruShardCount - 1)
@@ -285,7 +285,7 @@ func (l *lru) Set(_ context.Context, key string, e *Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	l.applyTouches()
+	l.applyBufferedHits()
 	s.mu.Lock()
 	n, ok := s.items[key]
 	if ok {
@@ -322,7 +322,7 @@ func (l *lru) Size(_ context.Context) (entries int, bytes int64, err error) {
 // entry. It must be called with l.mu and s.mu held.
 func (l *lru) remove(s *lruShard, n *lruNode) *Entry {
 	delete(s.items, n.key)
-	// A touch buffer may still hold n: it must not keep the entry alive.
+	// A hit buffer may still hold n: it must not keep the entry alive.
 	e := n.entry
 	n.entry = nil
 	l.count--
@@ -337,7 +337,7 @@ func (l *lru) Pop(_ context.Context, key string) (*Entry, error) {
 	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.applyTouches()
+	l.applyBufferedHits()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, ok := s.items[key]
@@ -352,7 +352,7 @@ func (l *lru) Pop(_ context.Context, key string) (*Entry, error) {
 func (l *lru) PopOldest(_ context.Context) (string, *Entry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.applyTouches()
+	l.applyBufferedHits()
 	if l.count == 0 {
 		return "", nil, nil
 	}
@@ -364,13 +364,13 @@ func (l *lru) PopOldest(_ context.Context) (string, *Entry, error) {
 }
 
 // MoveToEnd marks the entry stored under key as the most recently used, and
-// does nothing if there is none. It takes effect at once, after any touches
+// does nothing if there is none. It takes effect at once, after any hits
 // buffered before it. It never returns an error.
 func (l *lru) MoveToEnd(_ context.Context, key string) error {
 	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.applyTouches()
+	l.applyBufferedHits()
 	s.mu.Lock()
 	n := s.items[key]
 	s.mu.Unlock()

@@ -151,8 +151,8 @@ func TestLRUAllocs(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Get":         func() { _, _ = l.Get(ctx, "a") },
 		"getBytes":    func() { _, _, _ = l.getBytes(key) },
-		"touch":       func() { l.touch("a"); l.touch("b") },
-		"touchRef":    func() { _, _, ref := l.getBytes(key); l.touchRef(ref) },
+		"touch":       func() { l.bufferHit("a"); l.bufferHit("b") },
+		"touchRef":    func() { _, _, ref := l.getBytes(key); l.bufferHitRef(ref) },
 		"Contains":    func() { _, _ = l.Contains(ctx, "a") },
 		"Len":         func() { _, _ = l.Len(ctx) },
 		"MoveToEnd":   func() { _ = l.MoveToEnd(ctx, "a") },
@@ -213,7 +213,7 @@ func BenchmarkLRUHit(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		_, _, ref := l.getBytes(bkeys[i%n])
-		l.touchRef(ref)
+		l.bufferHitRef(ref)
 		i++
 	}
 }
@@ -250,7 +250,7 @@ func BenchmarkLRUHitParallel(b *testing.B) {
 		i := int(next.Add(7919))
 		for pb.Next() {
 			_, _, ref := l.getBytes(bkeys[i%n])
-			l.touchRef(ref)
+			l.bufferHitRef(ref)
 			i++
 		}
 	})

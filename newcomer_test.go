@@ -77,7 +77,7 @@ func TestNilCacheMethods(t *testing.T) {
 	var c *acache.Cache
 	ctx := context.Background()
 	assert.Equal(t, acache.Stats{}, c.Stats())
-	stored, err := c.Stored(ctx, "http://example.com/")
+	stored, err := c.Inspect(ctx, "http://example.com/")
 	assert.NoError(t, err)
 	assert.Empty(t, stored)
 	x := c.Explain(&http.Response{Header: http.Header{}})

@@ -2,7 +2,7 @@ package acache
 
 // This file holds what a program asks of a Cache by URL rather than by
 // request: remove what is stored for a URL (Purge), remove everything
-// (Clear), and list what is stored for a URL (Stored). Each reaches every
+// (Clear), and list what is stored for a URL (Inspect). Each reaches every
 // response stored for a URL the way invalidation does (RFC 9111 Section
 // 4.4): through the URI's key and the partition index it holds.
 
@@ -92,7 +92,7 @@ func (c *Cache) Clear(ctx context.Context) error {
 }
 
 // StoredResponse describes one response a [Cache] holds for a URL, as
-// [Cache.Stored] lists it. It holds copies: changing it changes nothing
+// [Cache.Inspect] lists it. It holds copies: changing it changes nothing
 // stored.
 type StoredResponse struct {
 	// Method is the method of the request the response answers: GET or
@@ -120,11 +120,11 @@ type StoredResponse struct {
 	// [RFC 9111 Section 2]: https://www.rfc-editor.org/rfc/rfc9111#section-2
 	// [RFC 9111 Section 5.2.2.7]: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.7
 	Partitioned bool
-	// Stored is when the response was received ("response_time" in
+	// Received is when the response was received ("response_time" in
 	// [RFC 9111 Section 4.2.3]), or last freshened by a 304.
 	//
 	// [RFC 9111 Section 4.2.3]: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
-	Stored time.Time
+	Received time.Time
 	// TTL is how long the response stays fresh from now
 	// ([RFC 9111 Section 4.2]): its freshness lifetime minus its current
 	// age, negative once it is stale.
@@ -136,16 +136,16 @@ type StoredResponse struct {
 	Size int64
 }
 
-// Stored lists the responses the Cache holds for the URL rawURL, for GET and
+// Inspect lists the responses the Cache holds for the URL rawURL, for GET and
 // HEAD: each variant selected by Vary, then those stored for each user
 // (Partitioned), as [Cache.Purge] would remove them. It reads the backend
 // and changes nothing, except that it removes an entry that fails
 // validation, as a lookup does; it never lists a response stored for
 // another URL. A URL with nothing stored has an empty list.
 //
-// Stored returns an error for a URL it cannot parse or that the cache never
+// Inspect returns an error for a URL it cannot parse or that the cache never
 // stores, for a backend error, and when ctx is done first.
-func (c *Cache) Stored(ctx context.Context, rawURL string) ([]StoredResponse, error) {
+func (c *Cache) Inspect(ctx context.Context, rawURL string) ([]StoredResponse, error) {
 	if c == nil {
 		return nil, nil // a nil Cache stores nothing
 	}
@@ -167,14 +167,14 @@ func (c *Cache) Stored(ctx context.Context, rawURL string) ([]StoredResponse, er
 			if index == nil {
 				continue
 			}
-			list = c.appendStored(list, index, false, now)
+			list = c.appendInspected(list, index, false, now)
 			for _, key := range index.Partitions { // validated: partitions of uri
 				e, err := c.read(ctx, key)
 				if err != nil {
 					return err
 				}
 				if e != nil {
-					list = c.appendStored(list, e, true, now)
+					list = c.appendInspected(list, e, true, now)
 				}
 			}
 		}
@@ -186,9 +186,9 @@ func (c *Cache) Stored(ctx context.Context, rawURL string) ([]StoredResponse, er
 	return list, nil
 }
 
-// appendStored appends the responses of e, stored under a partition or not,
+// appendInspected appends the responses of e, stored under a partition or not,
 // to list.
-func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, now time.Time) []StoredResponse {
+func (c *Cache) appendInspected(list []StoredResponse, e *Entry, partitioned bool, now time.Time) []StoredResponse {
 	method, _, _ := strings.Cut(e.Key, " ")
 	for v := range e.responses() {
 		m := c.metaOf(v)
@@ -198,7 +198,7 @@ func (c *Cache) appendStored(list []StoredResponse, e *Entry, partitioned bool, 
 			Header:      v.Header.Clone(),
 			VaryHeader:  redactedVaryHeader(v.VaryHeader),
 			Partitioned: partitioned || v.Credentials != "",
-			Stored:      v.ResponseTime,
+			Received:    v.ResponseTime,
 			TTL:         policy.TTL(m.Lifetime, policy.CurrentAge(&m.Facts, v.ResponseTime, now)),
 			Size:        v.ownSize(),
 		})

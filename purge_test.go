@@ -94,7 +94,7 @@ func TestPurgeRemovesEveryVariantAndUser(t *testing.T) {
 			after := lruLen(t, lru)
 			assert.Less(t, after, before, "entries left in the backend")
 			for _, path := range []string{"/r", "/other"} {
-				stored, err := tr.Cache.Stored(t.Context(), o.URL+path)
+				stored, err := tr.Cache.Inspect(t.Context(), o.URL+path)
 				require.NoError(t, err)
 				if path == "/r" {
 					assert.Empty(t, stored, "what Stored lists for /r after its purge")
@@ -123,7 +123,7 @@ func TestPurgeNormalisesTheURLAsTheKeyDoes(t *testing.T) {
 	fill(t, tr, o, "/r")
 	// The same URL, spelled with an upper-case scheme and a fragment.
 	require.NoError(t, tr.Cache.Purge(t.Context(), "HTTP://"+strings.TrimPrefix(o.URL, "http://")+"/r#top"))
-	stored, err := tr.Cache.Stored(t.Context(), o.URL+"/r")
+	stored, err := tr.Cache.Inspect(t.Context(), o.URL+"/r")
 	require.NoError(t, err)
 	assert.Empty(t, stored, "responses left after purging the same URL spelled otherwise")
 }
@@ -149,8 +149,8 @@ func TestPurgeRefusesURLsTheCacheNeverStores(t *testing.T) {
 	} {
 		err := c.Purge(t.Context(), raw)
 		assert.Error(t, err, "Purge(%q)", raw)
-		_, err = c.Stored(t.Context(), raw)
-		assert.Error(t, err, "Stored(%q)", raw)
+		_, err = c.Inspect(t.Context(), raw)
+		assert.Error(t, err, "Inspect(%q)", raw)
 	}
 }
 
@@ -271,7 +271,7 @@ func TestStoredListsVariantsAndUsers(t *testing.T) {
 			fill(t, tr, o, "/r", "/other")
 			clock.Advance(10 * time.Second)
 
-			stored, err := tr.Cache.Stored(t.Context(), o.URL+"/r")
+			stored, err := tr.Cache.Inspect(t.Context(), o.URL+"/r")
 			require.NoError(t, err)
 			type row struct {
 				Method      string
@@ -283,7 +283,7 @@ func TestStoredListsVariantsAndUsers(t *testing.T) {
 			for _, s := range stored {
 				got = append(got, row{s.Method, s.StatusCode, s.VaryHeader.Get("Accept-Language"), s.Partitioned})
 				assert.Equal(t, "/r", s.Header.Get("X-Path"), "a response of another URL listed for /r")
-				assert.Equal(t, t0, s.Stored, "Stored")
+				assert.Equal(t, t0, s.Received, "Stored")
 				assert.Equal(t, 50*time.Second, s.TTL, "TTL after 10 s of max-age=60")
 				assert.Positive(t, s.Size, "Size")
 				for name := range s.Header {
@@ -302,7 +302,7 @@ func TestStoredListsVariantsAndUsers(t *testing.T) {
 
 			// The listing holds copies.
 			stored[0].Header.Set("X-Path", "/changed")
-			again, err := tr.Cache.Stored(t.Context(), o.URL+"/r")
+			again, err := tr.Cache.Inspect(t.Context(), o.URL+"/r")
 			require.NoError(t, err)
 			assert.Equal(t, "/r", again[0].Header.Get("X-Path"), "changing a listed header changed the stored one")
 		})
@@ -311,7 +311,7 @@ func TestStoredListsVariantsAndUsers(t *testing.T) {
 
 func TestStoredOfNothing(t *testing.T) {
 	t.Parallel()
-	stored, err := NewCache(nil).Stored(t.Context(), "https://example.com/never")
+	stored, err := NewCache(nil).Inspect(t.Context(), "https://example.com/never")
 	assert.NoError(t, err)
 	assert.Empty(t, stored)
 }
@@ -336,7 +336,7 @@ func TestStoredNeverListsAnotherURLsResponse(t *testing.T) {
 	fill(t, tr, o, "/other")
 
 	c := NewCache(swappingGets{hiddenLRU{lru}, "/r", "/other"}, WithClock(clock.Now), WithLogger(new(logBuffer).logger()))
-	stored, err := c.Stored(t.Context(), o.URL+"/r")
+	stored, err := c.Inspect(t.Context(), o.URL+"/r")
 	require.NoError(t, err)
 	assert.Empty(t, stored, "Stored listed responses the backend returned for another URL")
 	assert.Positive(t, c.Stats().Errors, "the entries under the wrong key were reported")
@@ -346,7 +346,7 @@ func TestStoredReturnsTheBackendError(t *testing.T) {
 	t.Parallel()
 	errGet := errors.New("get fails")
 	c := NewCache(erringGets{hiddenLRU{newLRU()}, errGet}, WithLogger(new(logBuffer).logger()))
-	_, err := c.Stored(t.Context(), "https://example.com/")
+	_, err := c.Inspect(t.Context(), "https://example.com/")
 	assert.ErrorIs(t, err, errGet)
 }
 
@@ -365,7 +365,7 @@ func TestStoredDropsACorruptIndex(t *testing.T) {
 	uri := "GET https://example.com/r"
 	// An index listing a partition of another URI.
 	require.NoError(t, lru.Set(t.Context(), uri, &Entry{Key: uri, Partitions: []string{"GET https://example.com/other" + partitionTag + "x"}}))
-	stored, err := c.Stored(t.Context(), "https://example.com/r")
+	stored, err := c.Inspect(t.Context(), "https://example.com/r")
 	require.NoError(t, err)
 	assert.Empty(t, stored)
 	ok, _ := lru.Contains(t.Context(), uri)
@@ -425,7 +425,7 @@ func TestPurgeReachesEveryTenantOfWithPartitionBy(t *testing.T) {
 	for _, h := range tenants {
 		fetch(t, tr, "GET", o.URL+"/r", h)
 	}
-	stored, err := tr.Cache.Stored(t.Context(), o.URL+"/r")
+	stored, err := tr.Cache.Inspect(t.Context(), o.URL+"/r")
 	require.NoError(t, err)
 	partitioned := 0
 	for _, s := range stored {

@@ -204,7 +204,7 @@ func checkRefusal(t *testing.T, rc refusalCase, rule acache.Rule, shared, want b
 	}
 
 	first, bodyA := fetchVia(t, tr, origin.URL+"/a", fields("A"))
-	stored, err := cache.Stored(context.Background(), origin.URL+"/a")
+	stored, err := cache.Inspect(context.Background(), origin.URL+"/a")
 	require.NoError(t, err)
 	status, _ := acache.CacheStatusOf(first)
 	if want {
@@ -351,7 +351,7 @@ func TestSecurityPartWhoseBodyDisagreesWithItsContentRangeIsNotStored(t *testing
 			t.Cleanup(func() { cache.Close() })
 			tr := &acache.Transport{Transport: newInner(t), Cache: cache}
 			fetchVia(t, tr, origin.URL+"/f", map[string][]string{"Range": {"bytes=0-99"}})
-			stored, err := cache.Stored(context.Background(), origin.URL+"/f")
+			stored, err := cache.Inspect(context.Background(), origin.URL+"/f")
 			require.NoError(t, err)
 			assert.Empty(t, stored, "a part whose body disagrees with its Content-Range was stored")
 
@@ -482,7 +482,7 @@ func TestSecurityPartNeverReplacesACompleteResponse(t *testing.T) {
 				assert.Error(t, err, "the body was cut short")
 				resp.Body.Close()
 			}
-			stored, err := cache.Stored(context.Background(), origin.URL+"/big")
+			stored, err := cache.Inspect(context.Background(), origin.URL+"/big")
 			require.NoError(t, err)
 			if tc.want == 0 {
 				assert.Empty(t, stored, "the outdated response stays stored")
@@ -519,12 +519,12 @@ func TestSecurityPartNeverReplacesACompleteResponse(t *testing.T) {
 		assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
 		assert.Equal(t, string(whole[:10]), body)
 		refreshed := func() bool {
-			stored, err := cache.Stored(context.Background(), origin.URL+"/big")
+			stored, err := cache.Inspect(context.Background(), origin.URL+"/big")
 			return err == nil && len(stored) == 1 && stored[0].TTL > 0
 		}
 		assert.Eventually(t, refreshed, liveness, time.Millisecond, "the background refresh did not store the complete response")
 		assert.Zero(t, ranged.Load(), "the background refresh asked the origin for the caller's range")
-		stored, err := cache.Stored(context.Background(), origin.URL+"/big")
+		stored, err := cache.Inspect(context.Background(), origin.URL+"/big")
 		require.NoError(t, err)
 		require.Len(t, stored, 1)
 		assert.Equal(t, http.StatusOK, stored[0].StatusCode, "the refresh replaced the complete response with a part")
@@ -714,7 +714,7 @@ func TestSecurityCredentialsAreNeverStoredInClear(t *testing.T) {
 			}
 			backend.mu.Unlock()
 
-			stored, err := cache.Stored(context.Background(), o.URL+"/c")
+			stored, err := cache.Inspect(context.Background(), o.URL+"/c")
 			require.NoError(t, err)
 			require.NotEmpty(t, stored)
 			for _, s := range stored {

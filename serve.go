@@ -20,7 +20,7 @@ import (
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
-// storedResponse builds the response to req from the stored response
+// entryResponse builds the response to req from the stored response
 // d.entry: a new *http.Response with its own header and body reader over the
 // stored bytes, an Age field computed now (RFC 9111 Section 5.1) and the
 // cache's markers, member being its Cache-Status member. It answers the
@@ -29,7 +29,7 @@ import (
 // response (partial.go); an incomplete one is never served as a 200, only
 // as the 206 it is. validated reports that the origin has just
 // confirmed the entry, so the fields a qualified no-cache withholds are sent.
-func storedResponse(c *Cache, req *http.Request, d *decision, member string, validated bool) *http.Response {
+func entryResponse(c *Cache, req *http.Request, d *decision, member string, validated bool) *http.Response {
 	e, m := d.entry, d.meta
 	var omit func(string) bool
 	if m.withheld {
@@ -91,7 +91,7 @@ func (c *Cache) hit(req *http.Request, d *decision) (resp *http.Response) {
 	if d.Reason != policy.NoReason { // stale-while-revalidate: the ttl is negative
 		member = CacheStatus{Cache: c.name, Hit: true, TTL: left, Detail: d.Reason.String()}.String()
 	}
-	resp = storedResponse(c, req, d, member, false)
+	resp = entryResponse(c, req, d, member, false)
 	c.hits.add(uint(d.ref.shard), 1)
 	return c.decided(eventHit, d, resp)
 }
@@ -112,7 +112,7 @@ func (c *Cache) collapsedHit(req *http.Request, d *decision, fwd string) (resp *
 	if d.Action == policy.ServeStale {
 		c.observed.staleServed.Add(1)
 	}
-	resp = storedResponse(c, req, d, member.String(), false)
+	resp = entryResponse(c, req, d, member.String(), false)
 	c.collapsed.Add(1) // not a hit: its Cache-Status says fwd and collapsed
 
 	return c.decided(eventHit, d, resp)
@@ -352,7 +352,7 @@ func (c *Cache) staleOnError(req *http.Request, d *decision, resp *http.Response
 	}
 	served := *d
 	served.now, served.age = now, age
-	return storedResponse(c, req, &served, status.String(), false)
+	return entryResponse(c, req, &served, status.String(), false)
 }
 
 // combinedResponse turns resp, the origin's 206 with the part that the

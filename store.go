@@ -47,8 +47,8 @@ type store struct {
 	// against the same byte limit.
 	usage    usage
 	inFlight atomic.Int64
-	// touches queues the recency updates of hits, sent in the background.
-	touches touchQueue
+	// moves queues the recency updates of hits, sent in the background.
+	moves moveQueue
 	// disabled holds why the backend can store nothing (ErrNilBackend), or
 	// nil: every request then bypasses the Cache.
 	disabled atomic.Pointer[error]
@@ -209,22 +209,22 @@ func (s *store) checked(ctx context.Context, b *budget, key string, e *Entry, er
 	return e, nil
 }
 
-// touch marks key as recently used; a failure only costs recency. A hit
+// used marks key as recently used; a failure only costs recency. A hit
 // does not wait for it on a backend other than the LRU: the key joins a
-// queue that one goroutine sends to the backend (touch.go), so that a hit
+// queue that one goroutine sends to the backend (used.go), so that a hit
 // on a networked or disk backend costs one call (Get), not two.
 //
 // On the LRU, a hit takes none of its locks but one of its shards' (see
 // [NewLRU]): the hit is buffered there, through ref when the lookup of the key
 // gave one.
-func (s *store) touch(key string, ref lruRef) {
+func (s *store) used(key string, ref lruRef) {
 	switch {
 	case s.memory != nil && ref.node != nil:
-		s.memory.touchRef(ref)
+		s.memory.bufferHitRef(ref)
 	case s.memory != nil:
-		s.memory.touch(key)
+		s.memory.bufferHit(key)
 	default:
-		s.touches.add(s, key)
+		s.moves.add(s, key)
 	}
 }
 

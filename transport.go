@@ -154,7 +154,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 			// validators select it (RFC 9111 Section 4.3.2).
 			discardBody(resp)
 			c.observed.notModified.Add(1)
-			return c.decided(eventRevalidate, &fresh, storedResponse(c, req, &fresh, status.String(), true)), nil
+			return c.decided(eventRevalidate, &fresh, entryResponse(c, req, &fresh, status.String(), true)), nil
 		}
 		if !d.fields.conditionals { // else the 304 is for one of the caller's own tags: its answer
 			if resp, times, err = t.resend(c, req, resp); err != nil {

@@ -16,7 +16,7 @@ import (
 
 // A hit's recency update reaches a backend that is not the LRU after the hit
 // returns, and the least recently used entry is then the one evicted.
-func TestTouchRecencyReachesTheBackend(t *testing.T) {
+func TestRecencyReachesTheBackend(t *testing.T) {
 	t.Parallel()
 	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
@@ -44,7 +44,7 @@ func TestTouchRecencyReachesTheBackend(t *testing.T) {
 
 // A backend whose MoveToEnd hangs holds one goroutine of the Cache, not one
 // per hit, and never stops the hits: the lookups keep their own budget.
-func TestTouchHungBackendHoldsOneGoroutine(t *testing.T) {
+func TestRecencyOfAHungBackendHoldsOneGoroutine(t *testing.T) {
 	t.Parallel()
 	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")

@@ -62,7 +62,7 @@ func checkLRU(t *testing.T, l *lru) {
 		inShards += len(s.items)
 		// The bit changes under the shard's lock, not under l.mu.
 		dirty := l.dirty.Load()&(1<<i) != 0
-		assert.Equal(t, s.ntouched > 0, dirty, "dirty bit of shard %d with %d touches", i, s.ntouched)
+		assert.Equal(t, s.nbuffered > 0, dirty, "dirty bit of shard %d with %d touches", i, s.nbuffered)
 		s.mu.Unlock()
 	}
 	assert.Equal(t, nodes, l.count, "Len, against the nodes in the list")
@@ -72,20 +72,20 @@ func checkLRU(t *testing.T, l *lru) {
 
 // TestLRUTouch checks that a touch is seen by the next write, whichever
 // shards the keys are in, and that a write leaves no touch buffered.
-func TestLRUTouch(t *testing.T) {
+func TestLRUBufferedHit(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	l := newLRU()
 	set(t, l, "a", "b", "c")
-	l.touch("a")
+	l.bufferHit("a")
 	key, _, err := l.PopOldest(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "b", key, "a was touched after b was stored, so b is the oldest")
 	assert.Zero(t, l.dirty.Load(), "a write applies every buffered touch")
 
-	l.touch("c")
+	l.bufferHit("c")
 	set(t, l, "d")
-	l.touch("a")
+	l.bufferHit("a")
 	require.NoError(t, l.MoveToEnd(ctx, "c"))
 	assert.Equal(t, []string{"d", "a", "c"}, drain(t, l), "touches are applied before each write, MoveToEnd at once")
 	checkLRU(t, l)
@@ -93,7 +93,7 @@ func TestLRUTouch(t *testing.T) {
 
 // TestLRUTouchOneShardExact: touches of keys in one shard, more of them than
 // its buffer holds, give exactly the order MoveToEnd would.
-func TestLRUTouchOneShardExact(t *testing.T) {
+func TestLRUBufferedHitsOneShardExact(t *testing.T) {
 	t.Parallel()
 	keys := sameShardKeys(100)
 	l := newLRU()
@@ -102,7 +102,7 @@ func TestLRUTouchOneShardExact(t *testing.T) {
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(touched), func(i, j int) { touched[i], touched[j] = touched[j], touched[i] })
 	touched = touched[:80]
 	for _, key := range touched {
-		l.touch(key)
+		l.bufferHit(key)
 	}
 	var want []string
 	for _, key := range keys {
@@ -117,16 +117,16 @@ func TestLRUTouchOneShardExact(t *testing.T) {
 // TestLRUTouchFullBuffers: many more touches than all the buffers hold, over
 // every shard, with no write between them: none is dropped, and the order
 // of the keys of each shard is exactly the one MoveToEnd would give.
-func TestLRUTouchFullBuffers(t *testing.T) {
+func TestLRUFullHitBuffers(t *testing.T) {
 	t.Parallel()
 	keys := benchKeys(1000)
 	l := newLRU()
 	set(t, l, keys...)
 	want := slices.Clone(keys) // the order an exact LRU keeps
 	rng := rand.New(rand.NewPCG(5, 6))
-	for range 3 * lruShardCount * lruTouchBuffer {
+	for range 3 * lruShardCount * lruHitBuffer {
 		key := keys[rng.IntN(len(keys))]
-		l.touch(key)
+		l.bufferHit(key)
 		i := slices.Index(want, key)
 		want = append(slices.Delete(want, i, i+1), key)
 	}
@@ -142,11 +142,11 @@ func TestLRUTouchFullBuffers(t *testing.T) {
 // TestLRUTouchRemoved: a touch of a key that is not stored, or no longer is,
 // does nothing, also when the node was removed while in a touch buffer, and a
 // removed node does not keep its entry.
-func TestLRUTouchRemoved(t *testing.T) {
+func TestLRUBufferedHitOfARemovedNode(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	l := newLRU()
-	l.touch("never")
+	l.bufferHit("never")
 	assert.Zero(t, l.dirty.Load(), "a touch of a key never stored buffers nothing")
 
 	set(t, l, "a", "b", "c")
@@ -154,25 +154,25 @@ func TestLRUTouchRemoved(t *testing.T) {
 	_, err := l.Pop(ctx, "a")
 	require.NoError(t, err)
 	assert.Nil(t, a.entry, "a popped node must not keep its entry alive")
-	l.touch("a")
+	l.bufferHit("a")
 	assert.Zero(t, l.dirty.Load(), "a touch of a popped key buffers nothing")
 
 	// A touch recorded between the moment a Pop applied the buffers and the
 	// moment it removed the node: the buffer then holds a removed node.
 	b := l.shard("b").items["b"]
-	l.touch("b")
+	l.bufferHit("b")
 	l.mu.Lock()
 	s := l.shard("b")
 	s.mu.Lock()
 	l.remove(s, b)
 	s.mu.Unlock()
 	l.mu.Unlock()
-	assert.Contains(t, s.touched[:s.ntouched], b, "the buffer holds the removed node")
+	assert.Contains(t, s.buffered[:s.nbuffered], b, "the buffer holds the removed node")
 	assert.Nil(t, b.entry, "a removed node must not keep its entry alive")
 
 	set(t, l, "d")
 	assert.Equal(t, []string{"c", "d"}, drain(t, l), "the touch of a removed node must not bring it back")
-	assert.Equal(t, [lruTouchBuffer]*lruNode{}, s.touched, "an applied buffer keeps no node alive")
+	assert.Equal(t, [lruHitBuffer]*lruNode{}, s.buffered, "an applied buffer keeps no node alive")
 	n, err := l.Len(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n)
@@ -186,13 +186,13 @@ func TestLRUTouchRemoved(t *testing.T) {
 	checkLRU(t, l)
 }
 
-func TestLRUZeroValueTouch(t *testing.T) {
+func TestLRUZeroValueBuffersHits(t *testing.T) {
 	t.Parallel()
 	var l lru
-	l.touch("a")
+	l.bufferHit("a")
 	checkLRU(t, &l)
 	set(t, &l, "a", "b")
-	l.touch("a")
+	l.bufferHit("a")
 	assert.Equal(t, []string{"b", "a"}, drain(t, &l))
 }
 
@@ -213,13 +213,13 @@ func TestLRUConcurrent(t *testing.T) {
 				key := keys[rng.IntN(len(keys))]
 				switch op := rng.IntN(10); op {
 				case 0, 1, 2:
-					l.touch(key)
+					l.bufferHit(key)
 				case 3, 4:
 					got, e, ref := l.getBytes([]byte(key))
 					if e != nil {
 						assert.Equal(t, key, got, "getBytes key")
 						assert.Equal(t, key, e.Key, "getBytes entry")
-						l.touchRef(ref) // the node may be removed by now
+						l.bufferHitRef(ref) // the node may be removed by now
 					}
 				case 5:
 					_ = l.Set(ctx, key, &Entry{Key: key, Body: make([]byte, rng.IntN(100))})
