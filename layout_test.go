@@ -316,6 +316,25 @@ func TestLayoutReasonsAreConstants(t *testing.T) {
 	}
 }
 
+// TestLayoutDocGroupsEveryName checks that doc.go, the tour go doc shows in
+// sections, links every exported function, type and variable of the root
+// package from one of its groups (methods and constants are found from
+// their types).
+func TestLayoutDocGroupsEveryName(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, strings.Count(string(src), "\n// # "), 4, "doc.go's # sections")
+	p := checked(t)
+	for _, name := range p.pkg.Scope().Names() {
+		obj := p.pkg.Scope().Lookup(name)
+		if _, isConst := obj.(*types.Const); isConst || !obj.Exported() {
+			continue
+		}
+		assert.True(t, strings.Contains(string(src), "["+name+"]"), "doc.go does not introduce %s", name)
+	}
+}
+
 // TestLayoutExportedNames counts the root package's exported names as go
 // doc shows them: constants, variables, functions and types, and the methods
 // of exported types; not fields, not interface methods.
