@@ -27,11 +27,11 @@ type Cache struct {
 	store    // its one door to the Backend (store.go)
 
 	// flights registers the requests in flight to the origin, which
-	// requests for the same key wait for (collapse.go).
+	// requests for the same key wait for (flights.go).
 	flights flights
 	// background runs the refreshes of stale-while-revalidate.
 	background backgroundWork
-	// hitStatus makes the Cache-Status members of hits (serve.go).
+	// hitStatus makes the Cache-Status members of hits (hitstatus.go).
 	hitStatus hitStatus
 }
 

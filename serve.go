@@ -1,8 +1,11 @@
 package acache
 
 // This file holds every response the cache builds itself: a hit from a
-// stored entry, a 304 for the caller's validators, and the 504 of RFC 9111;
-// range.go adds 206 and 416. All go through newResponse.
+// stored entry, a 304 for the caller's validators, a 206 or 416 for a Range
+// (RFC 9110 Section 14), from a complete or an incomplete stored response,
+// the combined response of a stored part and the origin's rest, a stale
+// response for a failed origin, and the 504 of RFC 9111. All go through
+// newResponse.
 
 import (
 	"bytes"

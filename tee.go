@@ -1,11 +1,11 @@
 package acache
 
-// Partial content, in the store of a body:
-//
-// This file holds partial content: incomplete stored responses
-// ([RFC 9111 Section 3.3]), combining them with new parts
-// ([RFC 9111 Section 3.4]), fetching only the part a stored response lacks,
-// and If-Range ([RFC 9110 Section 13.1.5]).
+// This file holds the body tee: the origin's body streams to the caller
+// while a copy, bounded and reserved against the cache's limits, is stored
+// at a clean end (RFC 9111 Section 3.3: only complete responses), or, when
+// the body is cut short, kept as the incomplete response it is; and the
+// parts the tee stores: incomplete responses ([RFC 9111 Section 3.3]),
+// combined with new parts ([RFC 9111 Section 3.4]).
 //
 // An incomplete response is stored as an Entry like any other, under the
 // key of the GET request, with no field of its own: its StatusCode is 206
@@ -15,20 +15,17 @@ package acache
 // Section 8.8.1). The strong validator is what makes two parts combinable:
 // they are bytes of one and the same representation. An incomplete entry is
 // never served as a complete response: it answers only Range requests that
-// its bytes cover, and otherwise tells the cache which bytes to ask the
-// origin for. One entry per key (and Vary selection): a complete response
-// replaces an incomplete one; a new part with the same strong validator is
-// combined with the stored one when the two touch or overlap; otherwise the
-// newer replaces the older. Incomplete entries count against WithMaxBytes
-// like any other and hold at most WithMaxBodySize bytes.
+// its bytes cover (serve.go), and otherwise tells the cache which bytes to
+// ask the origin for (decide.go, request.go, [RFC 9110 Section 13.1.5]). One
+// entry per key (and Vary selection): a complete response replaces an
+// incomplete one; a new part with the same strong validator is combined
+// with the stored one when the two touch or overlap; otherwise the newer
+// replaces the older. Incomplete entries count against WithMaxBytes like any
+// other and hold at most WithMaxBodySize bytes.
 //
 // [RFC 9111 Section 3.3]: https://www.rfc-editor.org/rfc/rfc9111#section-3.3
 // [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
 // [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
-
-// This file holds the body tee: the origin's body streams to the caller
-// while a copy, bounded and reserved against the cache's limits, is stored
-// at a clean end (RFC 9111 Section 3.3: only complete responses).
 
 import (
 	"io"
