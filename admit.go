@@ -262,7 +262,7 @@ func (c *Cache) freshen(req *http.Request, d *decision, update http.Header, time
 		c.notStored(refused)
 		return &fresh, refused
 	}
-	c.save(req.Context(), d.budget, d.entryKey, &fresh)
+	c.save(req.Context(), d.budget, d.entryKey, &fresh, d.seen)
 	return &fresh, 0
 }
 
@@ -291,7 +291,7 @@ func (c *Cache) freshenedRefusals(req *http.Request, d *decision, e *Entry) poli
 // [RFC 9111 Section 4.3.5]: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.5
 func (c *Cache) freshenFromHEAD(req *http.Request, b *budget, resp *http.Response, times exchangeTimes) {
 	key := c.keyFor(http.MethodGet, req.URL, req.Host, c.partition(req))
-	e := c.lookup(req.Context(), b, key, nil)
+	e, _ := c.lookup(req.Context(), b, key, nil)
 	if e == nil {
 		return
 	}
@@ -307,7 +307,7 @@ func (c *Cache) freshenFromHEAD(req *http.Request, b *budget, resp *http.Respons
 	case length != "" && length != strconv.FormatInt(complete, 10):
 		c.remove(req.Context(), b, key)
 	case policy.Matches304(resp.Header, v.Header, times.response):
-		c.freshen(req, &decision{entry: v, meta: m, entryKey: key, budget: b}, resp.Header, times)
+		c.freshen(req, &decision{key: key, entry: v, meta: m, entryKey: key, budget: b, seen: lookedUp{key: key, entry: e}}, resp.Header, times)
 	case policy.HasValidator(resp.Header):
 		c.remove(req.Context(), b, key)
 	}

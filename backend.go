@@ -81,6 +81,85 @@ type Peeker interface {
 	Peek(key string) *Entry
 }
 
+// Committer is implemented by a [Backend] that can store an entry as one
+// atomic operation, so that many Caches over it (in one process or many)
+// behave as one: no store undoes another, every response stored for a URI
+// stays reachable from the URI, and the limits hold exactly. When a Backend
+// implements it, the Cache stores through Commit alone, and keeps no index
+// of its own ([Entry.Partitions] stays empty): the backend keeps it.
+//
+// Commit applies c as one operation that no other call to the backend, from
+// any process, interleaves with:
+//
+//  1. If the entry stored under c.Key is not the one the Cache read, its
+//     [Entry.Version] (0 when none is stored) differing from c.IfVersion,
+//     it changes nothing and reports Conflict: the Cache reads the entry
+//     again, merges, and commits again.
+//  2. If c.Entry.Size() is more than c.MaxBytes, it changes nothing.
+//  3. If c.Index is not "", c.Key (a key of c.Index with a partition, see
+//     below) is listed in the index of c.Index, if it is not already. When
+//     the index then lists more than c.MaxListed keys, the earliest listed
+//     are unlisted and their entries removed.
+//  4. It removes the least recently used entries other than c.Key's,
+//     unlisting each from the index that lists it, until the entries,
+//     c.Entry replacing what c.Key held, number at most c.MaxEntries and
+//     their [Entry.Size] sums to at most c.MaxBytes.
+//  5. It stores c.Entry under c.Key as the most recently used entry, and
+//     keeps its Version, which Get returns with it.
+//
+// A backend whose entries live in n independent shards, each atomic on its
+// own, may bound each shard by the limits divided by n: they then hold
+// overall. It keeps a key's index in the shard of the key, and must then
+// place every key of a URI in that shard: a key's URI key is the key
+// without its partition, which begins at the first "\x00auth=" in the key.
+// A backend may bound the work of one step (the removals of 4) and repeat
+// it before it writes anything; the limits then hold once Commit returns.
+//
+// The index also changes what Pop and PopOldest do. Pop, as one operation,
+// removes the entry stored under the key, every entry its index lists, and
+// the index, and unlists the key from the index listing it: a Pop of a URI's
+// key invalidates every response stored for the URI (RFC 9111 Section 4.4).
+// PopOldest unlists the entry it removes, and leaves its index alone. Set
+// need not list anything. Listed returns the keys that the index of the URI
+// key uri lists, earliest listed first; some may have no entry any more.
+type Committer interface {
+	Commit(ctx context.Context, c *Commit) (CommitResult, error)
+	Listed(ctx context.Context, uri string) ([]string, error)
+}
+
+// Commit is one atomic store; see [Committer].
+type Commit struct {
+	// Key is the key to store Entry under; Entry.Key is Key.
+	Key   string
+	Entry *Entry
+	// IfVersion is the Version of the entry the Cache read under Key and
+	// merged into Entry, or 0 when it read none.
+	IfVersion uint64
+	// Index is the URI key whose index lists Key, or "" when Key has no
+	// partition.
+	Index string
+	// MaxEntries and MaxBytes are the limits the store is brought within;
+	// MaxListed bounds the keys one index lists.
+	MaxEntries int
+	MaxBytes   int64
+	MaxListed  int
+}
+
+// CommitResult is what a [Committer]'s Commit did.
+type CommitResult struct {
+	// Stored reports that Entry was stored. Conflict reports that it was
+	// not because Key held another version than IfVersion. Neither: Entry
+	// is larger than MaxBytes.
+	Stored, Conflict bool
+	// Evicted is the number of entries removed to make room or to bound an
+	// index.
+	Evicted int
+	// Bytes is the sum of [Entry.Size] over what the store holds once the
+	// commit is done, for [Stats]: exact, or, from a store of n shards,
+	// the sum of the shard the commit changed times n.
+	Bytes int64
+}
+
 // ErrNilBackend reports a Backend that can store nothing because it was made
 // from nil: a nil pointer, or a backend over a nil client. A backend whose
 // methods return errors wrapping it tells the Cache so; the Cache then logs

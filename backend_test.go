@@ -46,12 +46,31 @@ func (b *contractChecker) Get(ctx context.Context, key string) (*Entry, error) {
 }
 
 func (b *contractChecker) Set(ctx context.Context, key string, e *Entry) error {
-	b.checkKey("Set", key)
+	b.checkGiven("Set", key, e)
+	return b.lru.Set(ctx, key, e)
+}
+
+// Commit checks what Set does, and that the Cache commits an entry with a
+// version of its own, never 0, and lists only a key of the URI it names.
+func (b *contractChecker) Commit(ctx context.Context, c *Commit) (CommitResult, error) {
+	b.checkGiven("Commit", c.Key, c.Entry)
+	if c.Entry != nil && c.Entry.Version == 0 {
+		b.t.Errorf("the Cache committed %q with version 0", c.Key)
+	}
+	if uri, partitioned := splitPartition(c.Key); c.Index != "" && (!partitioned || uri != c.Index) {
+		b.t.Errorf("the Cache listed %q in the index of %q", c.Key, c.Index)
+	}
+	return b.lru.Commit(ctx, c)
+}
+
+// checkGiven checks an entry the Cache hands to the backend with method.
+func (b *contractChecker) checkGiven(method, key string, e *Entry) {
+	b.checkKey(method, key)
 	switch {
 	case e == nil:
-		b.t.Errorf("the Cache called Set(%q, nil)", key)
+		b.t.Errorf("the Cache called %s(%q, nil)", method, key)
 	case e.Key != key:
-		b.t.Errorf("the Cache called Set(%q) with an entry whose Key is %q", key, e.Key)
+		b.t.Errorf("the Cache called %s(%q) with an entry whose Key is %q", method, key, e.Key)
 	default:
 		b.mu.Lock()
 		now := deepCopy(e)
@@ -61,7 +80,6 @@ func (b *contractChecker) Set(ctx context.Context, key string, e *Entry) error {
 		b.given[e] = now
 		b.mu.Unlock()
 	}
-	return b.lru.Set(ctx, key, e)
 }
 
 func (b *contractChecker) Pop(ctx context.Context, key string) (*Entry, error) {

@@ -464,10 +464,14 @@ func lruEntries(l *lru) map[string]*Entry {
 	return out
 }
 
-// panickingSetBackend is an LRU whose Set panics.
+// panickingSetBackend is an LRU whose Set and Commit panic.
 type panickingSetBackend struct{ *lru }
 
 func (panickingSetBackend) Set(context.Context, string, *Entry) error { panic("disk on fire") }
+
+func (panickingSetBackend) Commit(context.Context, *Commit) (CommitResult, error) {
+	panic("disk on fire")
+}
 
 func TestTransportPanicWhileStoringDoesNotReachTheCaller(t *testing.T) {
 	t.Parallel()
@@ -507,8 +511,29 @@ func TestTransportHitsKeepEntriesFromEviction(t *testing.T) {
 	assert.False(t, isHit(resp), "the least recently used entry is the one evicted")
 }
 
+// indexBackends are the two ways a URI's partitions are indexed: by the LRU
+// as a Committer, and by the Cache over a plain backend, in an entry under
+// the URI's key (stub: 1, when the URI has no response of its own).
+var indexBackends = []struct {
+	name string
+	of   func(*lru) Backend
+	stub int
+}{
+	{"committer", func(l *lru) Backend { return l }, 0},
+	{"plain", func(l *lru) Backend { return plainLRU{l, l} }, 1},
+}
+
+// plainLRU is an LRU as a Backend and a Sizer alone, without its Committer
+// methods: the Cache then keeps the partition index itself.
+type plainLRU struct {
+	Backend
+	Sizer
+}
+
 // orphanPartitions returns the partition keys stored in lru that the index
-// at their URI does not list: responses an invalidation could not reach.
+// at their URI does not list, whether the Cache keeps it (in the entry under
+// the URI's key, over a plain backend) or the LRU does (as a Committer):
+// responses an invalidation could not reach.
 func orphanPartitions(t *testing.T, lru *lru) []string {
 	t.Helper()
 	var keys []string
@@ -525,7 +550,9 @@ func orphanPartitions(t *testing.T, lru *lru) []string {
 		}
 		index, err := lru.Get(t.Context(), uri)
 		require.NoError(t, err)
-		if index == nil || !slices.Contains(index.Partitions, key) {
+		listed, err := lru.Listed(t.Context(), uri)
+		require.NoError(t, err)
+		if (index == nil || !slices.Contains(index.Partitions, key)) && !slices.Contains(listed, key) {
 			orphans = append(orphans, key)
 		}
 	}
@@ -534,74 +561,92 @@ func orphanPartitions(t *testing.T, lru *lru) []string {
 
 func TestRFC9111_4_4_InvalidationReachesEveryUser(t *testing.T) {
 	t.Parallel()
-	clock := newTestClock()
-	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		fmt.Fprintf(w, "%s for %q", r.Method, r.Header.Get("Authorization"))
-	})
-	lru := newLRU()
-	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
-	users := []http.Header{nil, {"Authorization": {"Bearer alice"}}, {"Authorization": {"Bearer bob"}}}
-	for _, h := range users {
-		fetch(t, tr, "GET", origin.URL+"/r", h)
-		resp, _ := fetch(t, tr, "GET", origin.URL+"/r", h)
-		require.True(t, isHit(resp), "stored for %v", h)
-	}
-	assert.Empty(t, orphanPartitions(t, lru))
+	for _, b := range indexBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				fmt.Fprintf(w, "%s for %q", r.Method, r.Header.Get("Authorization"))
+			})
+			lru := newLRU()
+			backend := b.of(lru)
+			tr := NewTransport(NewCache(backend, WithClock(clock.Now)))
+			users := []http.Header{nil, {"Authorization": {"Bearer alice"}}, {"Authorization": {"Bearer bob"}}}
+			for _, h := range users {
+				fetch(t, tr, "GET", origin.URL+"/r", h)
+				resp, _ := fetch(t, tr, "GET", origin.URL+"/r", h)
+				require.True(t, isHit(resp), "stored for %v", h)
+			}
+			assert.Empty(t, orphanPartitions(t, lru))
 
-	resp, _ := fetch(t, tr, "POST", origin.URL+"/r", http.Header{"Authorization": {"Bearer carol"}})
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	for _, h := range users {
-		resp, _ := fetch(t, tr, "GET", origin.URL+"/r", h)
-		assert.False(t, isHit(resp), "after carol's POST, %v still got the stored response (RFC 9111 Section 4.4 invalidates the target URI)", h)
+			resp, _ := fetch(t, tr, "POST", origin.URL+"/r", http.Header{"Authorization": {"Bearer carol"}})
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			for _, h := range users {
+				resp, _ := fetch(t, tr, "GET", origin.URL+"/r", h)
+				assert.False(t, isHit(resp), "after carol's POST, %v still got the stored response (RFC 9111 Section 4.4 invalidates the target URI)", h)
+			}
+			n, _ := lru.Len(t.Context())
+			assert.Equal(t, 3, n, "the three responses stored again, the URI's own listing the two users'")
+		})
 	}
-	n, _ := lru.Len(t.Context())
-	assert.Equal(t, 3, n, "the three responses stored again, the URI's own listing the two users'")
 }
 
 func TestCacheEvictingAURIIndexEvictsThePartitionsItLists(t *testing.T) {
 	t.Parallel()
-	clock := newTestClock()
-	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		fmt.Fprint(w, "body")
-	})
-	lru := newLRU()
-	tr := NewTransport(NewCache(lru, WithClock(clock.Now), WithMaxEntries(3)))
-	alice := http.Header{"Authorization": {"Bearer alice"}}
-	fetch(t, tr, "GET", origin.URL+"/a", alice) // the index of /a, then alice's response
-	fetch(t, tr, "GET", origin.URL+"/b", nil)
-	fetch(t, tr, "GET", origin.URL+"/c", nil) // evicts the oldest: the index of /a
-	assert.Empty(t, orphanPartitions(t, lru), "alice's response outlived the index that lets an invalidation reach it")
-	n, _ := lru.Len(t.Context())
-	assert.LessOrEqual(t, n, 3)
+	for _, b := range indexBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				fmt.Fprint(w, "body")
+			})
+			lru := newLRU()
+			backend := b.of(lru)
+			tr := NewTransport(NewCache(backend, WithClock(clock.Now), WithMaxEntries(3)))
+			alice := http.Header{"Authorization": {"Bearer alice"}}
+			fetch(t, tr, "GET", origin.URL+"/a", alice) // the index of /a, then alice's response
+			fetch(t, tr, "GET", origin.URL+"/b", nil)
+			fetch(t, tr, "GET", origin.URL+"/c", nil) // evicts the oldest: the index of /a
+			assert.Empty(t, orphanPartitions(t, lru), "alice's response outlived the index that lets an invalidation reach it")
+			n, _ := lru.Len(t.Context())
+			assert.LessOrEqual(t, n, 3)
 
-	// Hits keep a URI's index as recent as the responses it lists.
-	fetch(t, tr, "GET", origin.URL+"/a", alice)
-	for range 3 {
-		fetch(t, tr, "GET", origin.URL+"/a", alice)
-		clock.Advance(time.Second)
+			// Hits keep a URI's index as recent as the responses it lists.
+			fetch(t, tr, "GET", origin.URL+"/a", alice)
+			for range 3 {
+				fetch(t, tr, "GET", origin.URL+"/a", alice)
+				clock.Advance(time.Second)
+			}
+			assert.Empty(t, orphanPartitions(t, lru))
+		})
 	}
-	assert.Empty(t, orphanPartitions(t, lru))
 }
 
 func TestCachePartitionsPerURIAreBounded(t *testing.T) {
 	t.Parallel()
-	clock := newTestClock()
-	origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		fmt.Fprint(w, "body")
-	})
-	lru := newLRU()
-	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
-	for i := range maxPartitions + 5 {
-		fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {fmt.Sprint("Bearer user-", i)}})
+	for _, b := range indexBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newTestClock()
+			origin := newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=600")
+				fmt.Fprint(w, "body")
+			})
+			lru := newLRU()
+			backend := b.of(lru)
+			tr := NewTransport(NewCache(backend, WithClock(clock.Now)))
+			for i := range maxPartitions + 5 {
+				fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {fmt.Sprint("Bearer user-", i)}})
+			}
+			n, _ := lru.Len(t.Context())
+			assert.Equal(t, maxPartitions+b.stub, n, "the %d most recent users' responses, and the index when the Cache keeps it", maxPartitions)
+			assert.Empty(t, orphanPartitions(t, lru))
+			resp, _ := fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {"Bearer user-0"}})
+			assert.False(t, isHit(resp), "the first user's response was dropped to keep the index bounded")
+		})
 	}
-	n, _ := lru.Len(t.Context())
-	assert.Equal(t, maxPartitions+1, n, "the index and the %d most recent users' responses", maxPartitions)
-	assert.Empty(t, orphanPartitions(t, lru))
-	resp, _ := fetch(t, tr, "GET", origin.URL+"/shared", http.Header{"Authorization": {"Bearer user-0"}})
-	assert.False(t, isHit(resp), "the first user's response was dropped to keep the index bounded")
 }
 
 // TestByteLimitHoldsForTheWholeStore: a Cache over a backend that counts its

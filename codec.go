@@ -16,9 +16,10 @@ import (
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
-// The encoding of an Entry, version 2:
+// The encoding of an Entry, version 3:
 //
-//	"acache" version(1 byte) record crc32c(4 bytes, big-endian, of all before)
+//	"acache" version(1 byte) uvarint(Version) record
+//	         crc32c(4 bytes, big-endian, of all before)
 //	record   = string(Key) uvarint(StatusCode) string(Proto) header(Header)
 //	           bytes(Body) optional-header(VaryHeader) time(RequestTime)
 //	           time(ResponseTime) string(Credentials) bool(Uncompressed)
@@ -33,10 +34,11 @@ import (
 // Variants are records with no variants of their own. The encoding of an
 // entry is canonical: one entry, one encoding.
 //
-// Version 3 has the layout of version 2; what changed is what VaryHeader
-// holds for the credential fields (Authorization, Cookie,
+// Version 3 adds the entry's Version before the record, and changes what
+// VaryHeader holds for the credential fields (Authorization, Cookie,
 // Proxy-Authorization): a keyed hash, where versions 1 and 2 kept the value
-// in clear. Version 2 is version 1 with FreshFor. Both are still read: their
+// in clear. Versions 1 and 2 have no Version (it reads as 0); version 2 is
+// version 1 with FreshFor. Both are still read: their
 // entries with a FreshFor of zero, and with the credentials of VaryHeader
 // dropped (the field present, with no value), so that such an entry is read
 // but never matches a request, and its credentials are never written again.
@@ -66,6 +68,7 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 	w := &encoder{buf: make([]byte, 0, 64+e.Size())}
 	w.buf = append(w.buf, codecMagic...)
 	w.buf = append(w.buf, codecVersion)
+	w.uvarint(e.Version)
 	w.record(e, true)
 	if len(w.buf)+4 > maxEncodedEntry {
 		return nil, fmt.Errorf("%w: %d bytes encoded, more than the 256 MiB an entry may take", ErrCorruptEntry, len(w.buf)+4)
@@ -94,6 +97,10 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: checksum mismatch", ErrCorruptEntry)
 	}
 	r := &decoder{buf: body[len(codecMagic)+1:], version: body[len(codecMagic)]}
+	var version uint64
+	if r.version >= 3 {
+		version = r.uvarint()
+	}
 	decoded := r.record(true)
 	if r.err == nil && len(r.buf) > 0 {
 		r.fail("%d bytes after the entry", len(r.buf))
@@ -102,6 +109,7 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 		return r.err
 	}
 	*e = *decoded
+	e.Version = version
 	return nil
 }
 

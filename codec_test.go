@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ func codecEntries() map[string]*Entry {
 			Credentials:  "00112233445566778899aabbccddeeff",
 			Uncompressed: true,
 			FreshFor:     90 * time.Second,
+			Version:      0x9e3779b97f4a7c15,
 			Variants: []*Entry{{
 				Key: key, StatusCode: 200, Proto: "HTTP/1.1",
 				FreshFor:     time.Nanosecond,
@@ -124,8 +126,9 @@ func TestEntryEncodingGolden(t *testing.T) {
 
 // TestEntryDecodingOlderVersions reads what versions 1 and 2 wrote: a
 // backend keeps its entries across the changes. Version 1 came before Entry
-// had FreshFor; both kept the credentials a response varies on in clear,
-// which version 3 hashes: they are read without them, never to match.
+// had FreshFor; neither has Version; both kept the credentials a response
+// varies on in clear, which version 3 hashes: they are read without them,
+// never to match.
 func TestEntryDecodingOlderVersions(t *testing.T) {
 	t.Parallel()
 	for _, version := range []int{1, 2} {
@@ -134,6 +137,7 @@ func TestEntryDecodingOlderVersions(t *testing.T) {
 			require.NoError(t, err, "the version %d golden file of %s", version, name)
 			old := func(e *Entry) *Entry {
 				o := *e
+				o.Version = 0 // versions 1 and 2 had none
 				if version == 1 {
 					o.FreshFor = 0
 				}
@@ -277,7 +281,8 @@ func TestEntryOfAnOlderVersionWithCredentialsIsAMiss(t *testing.T) {
 		RequestTime: clock.Now(), ResponseTime: clock.Now()}
 	data, err := old.MarshalBinary()
 	require.NoError(t, err)
-	data[len(codecMagic)] = 2 // the layout of version 2, credentials in clear
+	data[len(codecMagic)] = 2 // the layout of version 2, credentials in clear, no Version
+	data = slices.Delete(data, len(codecMagic)+1, len(codecMagic)+2)
 	backend := c.backend.(*breakerBackend).inner.(*codecBackend)
 	backend.set(key, resum(data))
 
@@ -292,15 +297,18 @@ func TestEntryOfAnOlderVersionWithCredentialsIsAMiss(t *testing.T) {
 }
 
 // codecBackend is an LRU whose entries go through their durable encoding,
-// as they do on disk or in Redis: Get decodes what Set encoded.
+// as they do on disk or in Redis: Get decodes what Set encoded. It is a
+// backend of the seven methods and Sizer, not a Committer.
 type codecBackend struct {
-	*lru
+	plainLRU
+	lru  *lru
 	mu   sync.Mutex
 	data map[string][]byte
 }
 
 func newCodecBackend() *codecBackend {
-	return &codecBackend{lru: newLRU(), data: map[string][]byte{}}
+	l := newLRU()
+	return &codecBackend{plainLRU: plainLRU{l, l}, lru: l, data: map[string][]byte{}}
 }
 
 func (b *codecBackend) set(key string, data []byte) {

@@ -51,6 +51,9 @@ type decision struct {
 	// budget is how long the request's backend calls may keep it waiting,
 	// together; nil over the in-memory LRU.
 	budget *budget
+	// seen is what the lookup found under key, for the store that follows
+	// to merge with, without reading it again.
+	seen lookedUp
 }
 
 // rangeResult is what a Range request gets from a stored response.
@@ -224,7 +227,10 @@ func (c *Cache) selectStored(d *decision, stored *Entry) (varyMiss bool) {
 		if key == d.key {
 			got = stored
 		}
-		e := c.lookup(req.Context(), d.budget, key, got)
+		e, answered := c.lookup(req.Context(), d.budget, key, got)
+		if key == d.key {
+			d.seen = lookedUp{key: key, entry: e, failed: !answered}
+		}
 		if e == nil {
 			continue
 		}

@@ -57,7 +57,9 @@
 // packages diskcache (a crash-safe file) and rediscache (one Redis, Sentinel
 // or Cluster, shared by many processes) are others, and package acachetest
 // checks any implementation against the Backend contract. A backend may also
-// implement [Sizer] and [Peeker]. Entries encode themselves
+// implement [Sizer], [Peeker], and [Committer], which stores an entry as one
+// atomic operation ([Commit], [CommitResult]) so that many Caches over one
+// store behave as one. Entries encode themselves
 // ([Entry.MarshalBinary]); bytes that do not decode are [ErrCorruptEntry],
 // and a nil backend, which can store nothing, is [ErrNilBackend].
 //

@@ -77,6 +77,12 @@ type Entry struct {
 	// its header fields give (RFC 9111 Section 4.2.1) and its no-cache
 	// directive (Section 5.2.2.4). Zero: the header fields decide.
 	FreshFor time.Duration
+	// Version identifies one store of the entry under its key: the Cache
+	// gives every entry it stores a new one, and a [Committer] compares it
+	// to know whether the entry it holds is still the one the Cache read
+	// (Commit's IfVersion). It is zero in variants, and in entries stored
+	// before it existed.
+	Version uint64
 
 	// meta caches what the Cache derives from the fields above. It is set
 	// before the entry is handed to a backend and never changed afterwards.

@@ -137,7 +137,7 @@ func (d decodingBackend) Get(ctx context.Context, key string) (*Entry, error) {
 		return &Entry{Key: e.Key, StatusCode: e.StatusCode, Proto: e.Proto, Header: e.Header.Clone(),
 			Body: slices.Clone(e.Body), VaryHeader: e.VaryHeader.Clone(), RequestTime: e.RequestTime,
 			ResponseTime: e.ResponseTime, Credentials: e.Credentials, Uncompressed: e.Uncompressed,
-			Partitions: slices.Clone(e.Partitions)}
+			Partitions: slices.Clone(e.Partitions), Version: e.Version}
 	}
 	out := decode(e)
 	for _, v := range e.Variants {

@@ -57,6 +57,9 @@ type lru struct {
 	count int
 	// bytes is the sum of the sizes of the nodes in the list.
 	bytes int64
+	// indexes are the partition indexes that Commit keeps (lrucommit.go),
+	// guarded by mu.
+	indexes lruIndexes
 }
 
 // lruShard is one shard of an LRU's index.
@@ -286,27 +289,7 @@ func (l *lru) Set(_ context.Context, key string, e *Entry) error {
 	defer l.mu.Unlock()
 	l.init()
 	l.applyBufferedHits()
-	s.mu.Lock()
-	n, ok := s.items[key]
-	if ok {
-		n.entry = e
-	} else {
-		if s.items == nil {
-			s.items = make(map[string]*lruNode)
-		}
-		n = &lruNode{key: key, entry: e}
-		s.items[key] = n
-	}
-	s.mu.Unlock()
-	if ok {
-		l.bytes -= n.size
-		l.unlink(n)
-	} else {
-		l.count++
-	}
-	n.size = size
-	l.bytes += size
-	l.pushBack(n)
+	l.set(s, key, e, size)
 	return nil
 }
 
@@ -332,19 +315,15 @@ func (l *lru) remove(s *lruShard, n *lruNode) *Entry {
 }
 
 // Pop removes the entry stored under key and returns it, or returns (nil, nil)
-// if there is none. It never returns an error.
+// if there is none; with them, the entries that the index of key lists
+// ([Committer]). It never returns an error.
 func (l *lru) Pop(_ context.Context, key string) (*Entry, error) {
-	s := l.shard(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.applyBufferedHits()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, ok := s.items[key]
-	if !ok {
-		return nil, nil
-	}
-	return l.remove(s, n), nil
+	e := l.removeKey(key)
+	l.dropIndex(key)
+	return e, nil
 }
 
 // PopOldest removes the least recently used entry and returns it with its key,
@@ -356,11 +335,8 @@ func (l *lru) PopOldest(_ context.Context) (string, *Entry, error) {
 	if l.count == 0 {
 		return "", nil, nil
 	}
-	n := l.root.next
-	s := l.shard(n.key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return n.key, l.remove(s, n), nil
+	key := l.root.next.key
+	return key, l.removeKey(key), nil
 }
 
 // MoveToEnd marks the entry stored under key as the most recently used, and

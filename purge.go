@@ -164,11 +164,17 @@ func (c *Cache) Inspect(ctx context.Context, rawURL string) ([]StoredResponse, e
 			if err != nil {
 				return err
 			}
-			if index == nil {
-				continue
+			if index != nil {
+				list = c.appendInspected(list, index, false, now)
 			}
-			list = c.appendInspected(list, index, false, now)
-			for _, key := range index.Partitions { // validated: partitions of uri
+			partitions, err := c.listed(ctx, uri, index)
+			if err != nil {
+				return err
+			}
+			for _, key := range partitions {
+				if of, ok := splitPartition(key); !ok || of != uri {
+					continue // the index of another URI's key: never read
+				}
 				e, err := c.read(ctx, key)
 				if err != nil {
 					return err

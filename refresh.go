@@ -69,7 +69,7 @@ func refreshInterval(m *policy.Facts) time.Duration {
 // looked up again, was stored less than its refreshInterval ago: a refresh
 // that ended after d was decided stored it, and another is not due.
 func (c *Cache) refreshedSince(ctx context.Context, d *decision) bool {
-	e := c.lookup(ctx, nil, d.key, nil)
+	e, _ := c.lookup(ctx, nil, d.key, nil)
 	if e == nil {
 		return false
 	}

@@ -255,7 +255,7 @@ func TestStoredResponseIsIndependentOfTheEntry(t *testing.T) {
 	fetch(t, tr, "GET", o.URL, nil)
 	req, err := http.NewRequest("GET", o.URL, nil)
 	require.NoError(t, err)
-	e := c.lookup(t.Context(), nil, c.key(req), nil)
+	e, _ := c.lookup(t.Context(), nil, c.key(req), nil)
 	require.NotNil(t, e, "the response was not stored")
 	entryHeader, entryBody := e.Header.Clone(), bytes.Clone(e.Body)
 

@@ -156,7 +156,7 @@ type observations struct {
 
 // backendOps are the backend operations whose calls a Cache times and
 // counts, by the names its log records and reports give them.
-var backendOps = [...]string{"get", "set", "pop", "pop oldest", "len", "size", "move"}
+var backendOps = [...]string{"get", "set", "pop", "pop oldest", "len", "size", "move", "commit", "listed"}
 
 // backendCounters count the calls to one backend operation; times are in
 // nanoseconds.

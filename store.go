@@ -30,6 +30,8 @@ type store struct {
 	memory  *lru   // the backend, when it is the in-memory LRU
 	peeker  Peeker // the backend, when it answers some Gets from memory
 	sizer   Sizer  // the backend, if it counts its own bytes
+	// committer is the backend, if it stores atomically (storecommit.go).
+	committer Committer
 	// direct reports the in-memory LRU, which never blocks: it is called in
 	// the caller's goroutine, without deadlines.
 	direct bool
@@ -62,6 +64,7 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 	s.jobs = make(chan struct{}, maxBackendJobs)
 	s.memory, s.direct = backend.(*lru)
 	s.sizer, _ = backend.(Sizer)
+	s.committer, _ = backend.(Committer)
 	if !s.direct && !nilPointer(backend) {
 		// Any backend but the in-memory LRU can fail: it is called behind
 		// a circuit breaker, but for what it answers from memory (Peek).
@@ -71,6 +74,9 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 		s.backend = guarded
 		if s.sizer != nil {
 			guarded.sizer, s.sizer = s.sizer, guarded
+		}
+		if s.committer != nil {
+			guarded.committer, s.committer = s.committer, guarded
 		}
 	}
 	if nilPointer(backend) {
@@ -144,9 +150,10 @@ func (s *store) disable(err error) {
 // backend that does not answer within the backend timeout or before ctx is
 // done, and an entry that fails validation are reported and become a miss;
 // a bad entry is removed. got, when not nil, is what the LRU already
-// returned for key (keyAndEntry), which it checks instead.
-func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) *Entry {
-	e := got
+// returned for key (keyAndEntry), which it checks instead. answered is
+// false when the backend failed or did not answer.
+func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) (e *Entry, answered bool) {
+	e = got
 	var err error
 	switch {
 	case got != nil:
@@ -161,15 +168,18 @@ func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) *
 			if e, err, ok = detachedCall(s, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
 				return s.backend.Get(ctx, key)
 			}); !ok {
-				return nil
+				return nil, false
 			}
 		}
 	}
 	e, err = s.checked(ctx, b, key, e, err)
-	if err != nil || e == nil || e.StatusCode == 0 { // 0: an index of partitions, no response of its own
-		return nil
+	if err != nil {
+		return nil, false
 	}
-	return e
+	if e == nil || e.StatusCode == 0 { // 0: an index of partitions, no response of its own
+		return nil, true
+	}
+	return e, true
 }
 
 // read is lookup for Purge, Clear and Stored, in a goroutine that may wait
@@ -232,14 +242,14 @@ func (s *store) used(key string, ref lruRef) {
 // recently used entries until the Cache is within its limits. It waits for
 // the backend for at most the backend timeout and never after ctx is done;
 // the store goes on in the background after that, under its own deadlines.
-func (s *store) save(ctx context.Context, b *budget, key string, e *Entry) {
-	s.saveThen(ctx, b, key, e, nil)
+func (s *store) save(ctx context.Context, b *budget, key string, e *Entry, seen lookedUp) {
+	s.saveThen(ctx, b, key, e, seen, nil)
 }
 
 // storeThen is store, and calls then (when not nil) once the store has
 // ended, stored or not: after store returned, when the store outlasted the
 // wait.
-func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, then func()) {
+func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, seen lookedUp, then func()) {
 	var once sync.Once
 	finish := func() {
 		if then != nil {
@@ -261,7 +271,7 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, t
 		e.meta = s.d.metaOf(e)
 	}
 	if s.direct {
-		s.saveNow(ctx, key, e)
+		s.saveNow(ctx, key, e, seen)
 		finish()
 		return
 	}
@@ -270,7 +280,7 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, t
 	ran := s.detached(ctx, "store", b, func() {
 		started.Store(true)
 		defer finish()
-		s.saveNow(job, key, e)
+		s.saveNow(job, key, e, seen)
 	})
 	if !ran && !started.Load() {
 		finish() // not started (the budget spent, the breaker open): nothing to wait for
@@ -281,9 +291,13 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, t
 // a deadline of its own. Room is made before the entry is set, so the Cache
 // never holds more than its limits, even for a moment; when it cannot evict,
 // it does not store.
-func (s *store) saveNow(ctx context.Context, key string, e *Entry) {
+func (s *store) saveNow(ctx context.Context, key string, e *Entry, seen lookedUp) {
 	ctx, report := s.holdFailures(ctx)
 	defer report() // after the locks below are released
+	if s.committer != nil {
+		s.commit(ctx, key, e, seen)
+		return
+	}
 	if uri, partitioned := splitPartition(key); partitioned {
 		// Stores of every partition of a URI take the URI's lock first,
 		// then their own: the index at the URI lists each of them.
@@ -299,7 +313,9 @@ func (s *store) saveNow(ctx context.Context, key string, e *Entry) {
 	if err != nil {
 		return
 	}
-	if old != nil {
+	if old != nil && s.newerStored(old, e) {
+		e = old // the store of a newer response came first: it goes back
+	} else if old != nil {
 		e.Partitions = old.Partitions // the index belongs to the key
 		e.Variants = s.keptVariants(e, old)
 		if e.Size() > s.cfg.maxBytes {

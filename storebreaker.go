@@ -115,9 +115,10 @@ func breakerCall[T any](b *breaker, ctx context.Context, call func() (T, error))
 // breakerBackend is a Backend behind a breaker: each method is one call the
 // breaker counts, and returns errBreakerOpen at once while it is open.
 type breakerBackend struct {
-	b     *breaker
-	inner Backend
-	sizer Sizer // inner, if it is one
+	b         *breaker
+	inner     Backend
+	sizer     Sizer     // inner, if it is one
+	committer Committer // inner, if it is one
 }
 
 func (g *breakerBackend) Contains(ctx context.Context, key string) (bool, error) {
@@ -170,6 +171,18 @@ func (g *breakerBackend) Size(ctx context.Context) (entries int, bytes int64, er
 		return sized{n, b}, err
 	})
 	return s.entries, s.bytes, err
+}
+
+// Commit is the inner backend's [Committer.Commit], through the breaker;
+// only when the inner backend is a Committer is the breakerBackend one for
+// the Cache.
+func (g *breakerBackend) Commit(ctx context.Context, c *Commit) (CommitResult, error) {
+	return breakerCall(g.b, ctx, func() (CommitResult, error) { return g.committer.Commit(ctx, c) })
+}
+
+// Listed is the inner backend's [Committer.Listed], through the breaker.
+func (g *breakerBackend) Listed(ctx context.Context, uri string) ([]string, error) {
+	return breakerCall(g.b, ctx, func() ([]string, error) { return g.committer.Listed(ctx, uri) })
 }
 
 // tripped returns how many times b opened; zero for a nil b.

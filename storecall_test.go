@@ -264,7 +264,7 @@ func TestDetachedThroughTheCache(t *testing.T) {
 	var logs logBuffer
 	c := NewCache(hangingGets{lru: newLRU(), release: release}, WithBackendTimeout(50*time.Millisecond), WithLogger(logs.logger()))
 	start := time.Now()
-	e := c.lookup(t.Context(), nil, "GET http://example.test/", nil)
+	e, _ := c.lookup(t.Context(), nil, "GET http://example.test/", nil)
 	assert.Nil(t, e, "a lookup that timed out")
 	assert.Less(t, time.Since(start), backendCallLiveness, "the lookup kept its caller past the backend timeout")
 	assertLogged(t, &logs, 1, "get", errBackendTimeout.Error())

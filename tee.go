@@ -55,7 +55,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 	done := lead.land
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		lead.storing()
-		c.saveThen(ctx, b, e.Key, e, done)
+		c.saveThen(ctx, b, e.Key, e, plan.seen, done)
 		return
 	}
 	expected := resp.ContentLength
@@ -72,7 +72,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 		complete: func(body []byte) {
 			if e := c.completeEntry(e, &plan, body); e != nil {
 				lead.storing()
-				c.saveThen(ctx, b, e.Key, e, done)
+				c.saveThen(ctx, b, e.Key, e, plan.seen, done)
 				return
 			}
 			done()
@@ -84,7 +84,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 			if plan.partial {
 				if e := c.pieceEntry(e, &plan, body); e != nil {
 					lead.storing()
-					c.saveThen(ctx, b, e.Key, e, done)
+					c.saveThen(ctx, b, e.Key, e, plan.seen, done)
 					return
 				}
 			}
@@ -386,6 +386,9 @@ type bodyPlan struct {
 	// another representation: a body cut short that stores nothing removes
 	// it.
 	outdated bool
+	// seen is what the lookup found under the key, for the store to merge
+	// with (storecommit.go).
+	seen lookedUp
 }
 
 // completeEntry returns the entry to store once the body has arrived
@@ -431,9 +434,10 @@ func (c *Cache) pieceEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
 //
 // [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
 func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep bool) {
+	plan.seen = d.seen
 	first, size, resumes := resumable(d.req, resp, e)
 	if resumes {
-		plan = bodyPlan{first: first, size: size, partial: true, combine: e.StatusCode == http.StatusPartialContent}
+		plan.first, plan.size, plan.partial, plan.combine = first, size, true, e.StatusCode == http.StatusPartialContent
 	}
 	if d.entry == nil || d.bypass {
 		return plan, true

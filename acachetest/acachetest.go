@@ -632,6 +632,7 @@ func newEntry(key string, n int) *acache.Entry {
 		Uncompressed: n%3 == 0,
 		FreshFor:     time.Duration(n)*time.Second + 7,
 		Partitions:   partitionsOf(key, n),
+		Version:      uint64(n)*0x9e3779b97f4a7c15 + 1,
 	}
 }
 

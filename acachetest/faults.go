@@ -281,6 +281,7 @@ func CloneEntry(e *acache.Entry) *acache.Entry {
 		Uncompressed: e.Uncompressed,
 		Partitions:   slices.Clone(e.Partitions),
 		FreshFor:     e.FreshFor,
+		Version:      e.Version,
 	}
 	if e.Variants != nil {
 		c.Variants = make([]*acache.Entry, len(e.Variants))

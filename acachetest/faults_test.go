@@ -307,6 +307,7 @@ func TestCloneEntry(t *testing.T) {
 	e.Uncompressed = true
 	e.Partitions = []string{"a\x00auth=0123"}
 	e.FreshFor = time.Minute
+	e.Version = 42
 	want := acachetest.CloneEntry(e)
 	require.Equal(t, e, want, "the clone must equal the original")
 

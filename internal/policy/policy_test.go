@@ -1291,3 +1291,31 @@ func TestReasonsHaveDistinctDetails(t *testing.T) {
 	}
 	assert.Equal(t, NoReason, Refusal(0).Reason())
 }
+
+// TestNewer checks the order in which a store replaces responses: the
+// origin's Date first, the time received when the Dates are equal, missing
+// or invalid.
+func TestNewer(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	dated := func(d time.Time) http.Header { return http.Header{"Date": {d.Format(http.TimeFormat)}} }
+	cases := []struct {
+		name      string
+		a         http.Header
+		aReceived time.Time
+		b         http.Header
+		bReceived time.Time
+		aIsNewer  bool
+	}{
+		{"a later Date wins over a later receipt", dated(at.Add(2 * time.Second)), at, dated(at), at.Add(time.Minute), true},
+		{"an earlier Date loses to an earlier receipt", dated(at), at.Add(time.Minute), dated(at.Add(2 * time.Second)), at, false},
+		{"equal Dates: the later receipt", dated(at), at.Add(time.Second), dated(at), at, true},
+		{"equal Dates and receipts: not newer", dated(at), at, dated(at), at, false},
+		{"no Date on one side: the receipts", http.Header{}, at.Add(time.Second), dated(at.Add(time.Hour)), at, true},
+		{"an invalid Date: the receipts", http.Header{"Date": {"yesterday"}}, at, dated(at), at.Add(time.Second), false},
+		{"two Date fields are none", http.Header{"Date": {at.Add(time.Hour).Format(http.TimeFormat), at.Format(http.TimeFormat)}}, at, dated(at), at.Add(time.Second), false},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.aIsNewer, Newer(tc.a, tc.aReceived, tc.b, tc.bReceived), tc.name)
+	}
+}
