@@ -1,10 +1,9 @@
 package diskcache
 
 // This file holds the methods of acache.Backend, acache.Sizer and
-// acache.Peeker.
+// acache.Peeker; commit.go holds those of acache.Committer.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -107,7 +106,9 @@ func (s *Store) Peek(key string) *acache.Entry {
 
 // Set stores e under key as the most recently used entry, replacing the
 // entry stored under key before. It returns once the entry is on disk: the
-// transaction is committed with fsync. It implements [acache.Backend].
+// transaction is committed with fsync. It lists nothing, and a key listed
+// in a partition index ([Store.Commit]) stays listed. It implements
+// [acache.Backend].
 func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 	if err := s.ready(ctx); err != nil {
 		return err
@@ -120,7 +121,7 @@ func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 		return fmt.Errorf("diskcache: set: %w", err)
 	}
 	record, size, sl := encodeRecord(key, encoding), e.Size(), slotOf(key)
-	put := func(b buckets) error { return b.put(&sl, record, size) }
+	put := func(b buckets) error { return b.put(&sl, record, size, e.Version) }
 	remember := func(err error) {
 		if err != nil {
 			s.db.memory.removed(&sl) // whatever the slot holds, memory does not know it
@@ -135,32 +136,44 @@ func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 }
 
 // Pop removes the entry stored under key and returns it, or returns
-// (nil, nil). Stored bytes that do not decode are removed all the same, and
-// reported with an error wrapping [acache.ErrCorruptEntry]. It implements
-// [acache.Backend].
+// (nil, nil), in one transaction with every entry that the partition index
+// of key lists (key is then a URI key, see [Store.Commit]) and the index,
+// and unlists key from the index that lists it. Stored bytes that do not
+// decode are removed all the same, and reported with an error wrapping
+// [acache.ErrCorruptEntry]. It implements [acache.Backend].
 func (s *Store) Pop(ctx context.Context, key string) (*acache.Entry, error) {
-	found, err := s.Contains(ctx, key)
-	if err != nil && !errors.Is(err, acache.ErrCorruptEntry) {
+	held, err := s.holds(ctx, key)
+	if err != nil {
 		return nil, err
 	}
-	if !found && err == nil {
+	if !held {
 		return nil, nil // no write transaction, no fsync, for a miss
 	}
 	sl := slotOf(key)
 	var e *acache.Entry
 	var decodeErr error
+	var r removals
 	err = s.db.update(func(b buckets) error {
-		e, decodeErr = nil, nil
+		e, decodeErr, r = nil, nil, removals{}
 		encoding, err := lookup(b.entries, &sl, key)
 		if err != nil {
 			decodeErr = err
-		} else if encoding == nil {
-			return nil
-		} else {
+		} else if encoding != nil {
 			e, decodeErr = decodeRecord(encoding) // before the delete frees the pages
 		}
-		return b.remove(&sl)
-	}, func(error) { s.db.memory.removed(&sl) })
+		if encoding != nil || err != nil { // not another key's entry
+			if _, err := b.remove(&sl); err != nil {
+				return err
+			}
+		}
+		if err := b.unlist(&sl); err != nil {
+			return err
+		}
+		return b.dropIndex(&sl, &r)
+	}, func(error) {
+		s.db.memory.removed(&sl)
+		r.forget(&s.db.memory)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("diskcache: pop: %w", err)
 	}
@@ -170,11 +183,36 @@ func (s *Store) Pop(ctx context.Context, key string) (*acache.Entry, error) {
 	return e, nil
 }
 
-// PopOldest removes the least recently used entry and returns it with its
-// key, or returns ("", nil, nil) if the store is empty. An oldest entry whose
-// stored bytes do not decode is removed all the same, and reported with its
-// key and an error wrapping [acache.ErrCorruptEntry]. It implements
-// [acache.Backend].
+// holds reports whether a Pop of key has something to remove: an entry
+// stored under key (or bytes that do not decode), a listing of key, or a
+// partition index of key.
+func (s *Store) holds(ctx context.Context, key string) (bool, error) {
+	if err := s.ready(ctx); err != nil {
+		return false, err
+	}
+	sl := slotOf(key)
+	var held bool
+	err := s.db.viewTx(func(tx *bolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		encoding, err := lookup(b.entries, &sl, key)
+		held = encoding != nil || err != nil || b.listedIn.Get(sl[:]) != nil || hasListings(b.listed, &sl)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("diskcache: pop: %w", err)
+	}
+	return held, nil
+}
+
+// PopOldest removes the least recently used entry, unlisting it from the
+// partition index that lists it (it leaves its own index alone), and
+// returns it with its key, or returns ("", nil, nil) if the store is empty.
+// An oldest entry whose stored bytes do not decode is removed all the same,
+// and reported with its key and an error wrapping [acache.ErrCorruptEntry].
+// It implements [acache.Backend].
 func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
 	if err := s.ready(ctx); err != nil {
 		return "", nil, err
@@ -186,33 +224,15 @@ func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
 	err := s.db.update(func(b buckets) error {
 		key, e, decodeErr, popped = "", nil, nil, popped[:0]
 		for {
-			first, v := b.recency.Cursor().First()
-			if first == nil {
-				return nil
-			}
-			seq := bytes.Clone(first)
-			if len(v) != len(slot{}) { // not a slot: drop the stray record
-				if err := b.recency.Delete(seq); err != nil {
-					return err
-				}
-				continue
-			}
-			var sl slot
-			copy(sl[:], v)
-			popped = append(popped, sl)
-			if record := b.entries.Get(sl[:]); record != nil {
-				k, encoding, ok := splitRecord(record)
-				if ok {
-					key = string(k)
-					e, decodeErr = decodeRecord(encoding)
-				} else {
-					decodeErr = fmt.Errorf("%w: a record without its key", acache.ErrCorruptEntry)
-				}
-			}
-			if err := b.remove(&sl); err != nil {
+			seq, sl, found, err := b.oldest(nil)
+			if err != nil || !found {
 				return err
 			}
-			if err := b.recency.Delete(seq); err != nil { // if the index disagreed
+			popped = append(popped, sl)
+			if record := b.entries.Get(sl[:]); record != nil {
+				key, e, decodeErr = decodeOldest(record)
+			}
+			if _, err := b.evict(seq, &sl); err != nil {
 				return err
 			}
 			if e != nil || decodeErr != nil {
@@ -232,6 +252,16 @@ func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
 		return key, nil, fmt.Errorf("diskcache: pop oldest: removed %q: %w", key, decodeErr)
 	}
 	return key, e, nil
+}
+
+// decodeOldest decodes the record of the entry PopOldest removes.
+func decodeOldest(record []byte) (key string, e *acache.Entry, err error) {
+	k, encoding, ok := splitRecord(record)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: a record without its key", acache.ErrCorruptEntry)
+	}
+	e, err = decodeRecord(encoding)
+	return string(k), e, err
 }
 
 // MoveToEnd marks the entry stored under key as the most recently used. It

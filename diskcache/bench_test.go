@@ -148,7 +148,7 @@ func BenchmarkOpen(b *testing.B) {
 				return err
 			}
 			sl := slotOf(key)
-			if err := bk.put(&sl, encodeRecord(key, encoding), 1024); err != nil {
+			if err := bk.put(&sl, encodeRecord(key, encoding), 1024, 0); err != nil {
 				return err
 			}
 		}

@@ -465,7 +465,7 @@ func (c *fileCheck) inline(name, p []byte, visit visitor) error {
 // entries of the index.
 func (c *fileCheck) root(key, _ []byte, bucket bool) (visitor, error) {
 	var known bool
-	for _, name := range [][]byte{entriesBucket, indexBucket, recencyBucket, metaBucket} {
+	for _, name := range bucketNames {
 		known = known || bytes.Equal(key, name)
 	}
 	switch {
@@ -480,9 +480,10 @@ func (c *fileCheck) root(key, _ []byte, bucket bool) (visitor, error) {
 }
 
 // countIndex is the visitor of the index bucket: it counts the entries the
-// index holds, and their sizes, as buckets.remove uncounts them.
+// index holds, and their sizes, as buckets.remove uncounts them (and as it
+// will once Open has upgraded the records of previousFormat).
 func (c *fileCheck) countIndex(_, value []byte, _ bool) (visitor, error) {
-	if len(value) == indexLen {
+	if len(value) == indexLen || len(value) == previousIndexLen {
 		c.state.entries++
 		size := min(binary.BigEndian.Uint64(value[8:]), math.MaxInt64)
 		c.state.bytes = min(c.state.bytes+size, math.MaxInt64)
@@ -490,10 +491,11 @@ func (c *fileCheck) countIndex(_, value []byte, _ bool) (visitor, error) {
 	return nil, nil
 }
 
-// checkMeta is the visitor of the meta bucket: it checks the format.
+// checkMeta is the visitor of the meta bucket: it checks the format, this
+// package's or the previous one, which Open upgrades.
 func (c *fileCheck) checkMeta(key, value []byte, _ bool) (visitor, error) {
-	if bytes.Equal(key, metaFormat) && (len(value) != 1 || value[0] != formatVersion) {
-		return nil, damaged("database format %x, want %d", value, formatVersion)
+	if bytes.Equal(key, metaFormat) && (len(value) != 1 || value[0] != formatVersion && value[0] != previousFormat) {
+		return nil, damaged("database format %x, want %d or %d", value, formatVersion, previousFormat)
 	}
 	return nil, nil
 }

@@ -136,25 +136,24 @@ func (d *database) logOpen() {
 	}
 }
 
-// initialize creates the buckets of a new database and checks the format of
-// an existing one. If the counters of the meta bucket are not state's (what
-// checkFile counted in the index), it corrects them and returns what they
-// were.
+// initialize creates the buckets of a new database, checks the format of
+// an existing one and upgrades one of previousFormat. If the counters of the
+// meta bucket are not state's (what checkFile counted in the index), it
+// corrects them and returns what they were.
 func initialize(tx *bolt.Tx, state fileState) (*counts, error) {
-	for _, name := range [][]byte{entriesBucket, indexBucket, recencyBucket, metaBucket} {
+	for _, name := range bucketNames {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return nil, err
 		}
 	}
-	meta := tx.Bucket(metaBucket)
-	switch v := meta.Get(metaFormat); {
-	case v == nil:
-		if err := meta.Put(metaFormat, []byte{formatVersion}); err != nil {
-			return nil, err
-		}
-	case len(v) != 1 || v[0] != formatVersion:
-		return nil, fmt.Errorf("diskcache: database format %x, want %d", v, formatVersion)
+	b, err := bucketsOf(tx)
+	if err != nil {
+		return nil, err
 	}
+	if err := settleFormat(b); err != nil {
+		return nil, err
+	}
+	meta := b.meta
 	c := counts{
 		entries: state.entries, bytes: state.bytes,
 		wasEntries: counter(meta, metaCount), wasBytes: counter(meta, metaBytes),
@@ -166,6 +165,23 @@ func initialize(tx *bolt.Tx, state fileState) (*counts, error) {
 		return nil, err
 	}
 	return &c, meta.Put(metaBytes, seqKey(c.bytes))
+}
+
+// settleFormat writes the format of a new database, upgrades one of
+// previousFormat (upgrade.go), and refuses any other format.
+func settleFormat(b buckets) error {
+	switch v := b.meta.Get(metaFormat); {
+	case v == nil:
+	case len(v) == 1 && v[0] == formatVersion:
+		return nil
+	case len(v) == 1 && v[0] == previousFormat:
+		if err := upgradeIndex(b); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("diskcache: database format %x, want %d", v, formatVersion)
+	}
+	return b.meta.Put(metaFormat, []byte{formatVersion})
 }
 
 // counts are the counters of the meta bucket that Open corrected.
@@ -365,15 +381,20 @@ func (d *database) commit(group []*write) {
 // name only (a read opens no more buckets than it reads: each costs a
 // search). What fn returns must not point into the transaction's memory.
 func (d *database) view(name []byte, fn func(*bolt.Bucket) error) error {
-	return d.call(func() error {
-		return d.bolt.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(name)
-			if b == nil {
-				return fmt.Errorf("diskcache: bucket %s is missing from the database", name)
-			}
-			return fn(b)
-		})
+	return d.viewTx(func(tx *bolt.Tx) error {
+		b := tx.Bucket(name)
+		if b == nil {
+			return fmt.Errorf("diskcache: bucket %s is missing from the database", name)
+		}
+		return fn(b)
 	})
+}
+
+// viewTx runs fn in a read-only transaction, through call, for a read of
+// several buckets. What fn returns must not point into the transaction's
+// memory.
+func (d *database) viewTx(fn func(*bolt.Tx) error) error {
+	return d.call(func() error { return d.bolt.View(fn) })
 }
 
 // mkdir creates dir if needed and returns the path the registry knows it by.

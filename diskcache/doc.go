@@ -24,27 +24,57 @@
 //
 // # Layout
 //
-// A key maps to its SHA-256, so keys of any length and any bytes are safe:
-// they never name a file and always fit bbolt's key limit. The record stored
-// under the hash holds the full key, compared on every read, and the entry in
-// the encoding of [acache.Entry.MarshalBinary] (versioned, CRC-checked). An
-// index maps each hash to its place in the recency order and its size; the
+// A key maps to its SHA-256, its slot, so keys of any length and any bytes
+// are safe: they never name a file and always fit bbolt's key limit. The
+// record stored under the slot holds the full key, compared on every read,
+// and the entry in the encoding of [acache.Entry.MarshalBinary] (versioned,
+// CRC-checked, with the entry's [acache.Entry.Version]). An index maps each
+// slot to its place in the recency order, its size and its Version; the
 // recency bucket maps an increasing sequence number (8 bytes, big-endian,
-// the bucket's own bbolt sequence, so it survives restarts) to the hash, the
-// oldest first; a meta bucket holds the number of entries and the sum of
-// their [acache.Entry.Size]. Every write updates all of them in one
-// transaction, so Len and Size are O(1) and exact, after a crash too.
+// the bucket's own bbolt sequence, so it survives restarts) to the slot, the
+// oldest first; a meta bucket holds the format of the layout, the number of
+// entries and the sum of their [acache.Entry.Size].
+//
+// The partition indexes that Commit keeps (see "Storing as one operation")
+// are two more buckets. The listed bucket maps the slot of a URI key and a
+// sequence number (the bucket's own) to a key listed in the URI's index: the
+// keys of one URI are adjacent, earliest listed first, and one cursor reads
+// them. The listedIn bucket maps the slot of each listed key to its listing,
+// so that a key is listed once and its removal unlists it without a scan.
+//
+// Every write updates all of them in one transaction, so Len and Size are
+// O(1) and exact, after a crash too, and an index never lists a key whose
+// entry is gone.
+//
+// The Version is kept twice: in the entry's encoding, which Get returns,
+// and in the index record, beside the order and the size, where Commit
+// compares it. The index record is 24 bytes among other small values, which
+// every write reads anyway; the entry's record may span many overflow pages,
+// and its Version costs a decode (a CRC over the whole body, a copy of every
+// field). So the compare that every Commit makes costs about what the move
+// of a hit does.
+//
+// This layout is format 2; format 1 had neither the Version in the index
+// nor the partition indexes. Open upgrades a file of format 1 in the
+// transaction in which it opens it: it creates the two buckets, and decodes
+// each entry once to write its Version in its index record (0 for an entry
+// that does not decode, which Get still reports as corrupt), which costs a
+// read of the whole file, once. The entries, their order and the counters
+// are kept. A file of another format is damage (see "Damage"); an earlier
+// release of this package, which knows format 1 only, takes a file of
+// format 2 for damage too and moves it aside.
 //
 // # Durability and fsync
 //
-// Set, Pop and PopOldest return once their transaction is committed, and
-// bbolt commits with fsync (fdatasync on Linux): what they report is on disk.
+// Set, Commit, Pop and PopOldest return once their transaction is
+// committed, and bbolt commits with fsync (fdatasync on Linux): what they
+// report is on disk.
 // Writers that arrive while a commit is under way are committed together by
 // the next one (group commit, with no timer): concurrent stores share one
 // fsync, and a lone store waits for no batch to fill. The fsync is most of
 // the cost of a store (see BenchmarkSet); it is paid off the caller's path,
-// since the Cache stores in the background. A Pop of a key that is not
-// stored writes nothing.
+// since the Cache stores in the background. A Pop of a key that holds no
+// entry, no listing and no index writes nothing.
 //
 // MoveToEnd, which the Cache calls after every hit, is kept in memory and
 // written with the next write of the store, within a second (or sooner after
@@ -59,7 +89,9 @@
 // (UnmarshalBinary copies what it keeps out of bbolt's memory). Since only
 // this process writes the file, the database also keeps the entries it stored
 // or decoded, up to 32 MiB of [acache.Entry.Size], in memory, updated after
-// every commit in commit order: a hit on one of them returns the very Entry
+// every commit in commit order (every entry a commit removes, evicted by
+// Commit, dropped from an index past its bound or with the index by Pop,
+// leaves memory with it): a hit on one of them returns the very Entry
 // the Cache stored (which it then neither re-validates nor re-parses) without
 // touching the file. Peek ([acache.Peeker]) answers from these entries alone,
 // so that the Cache serves such a hit on the caller's goroutine, without the
@@ -69,6 +101,35 @@
 // [acache.ErrCorruptEntry] from Get (the Cache then counts a miss and removes
 // them); Pop and PopOldest remove them all the same and report the same
 // error, PopOldest with the key.
+//
+// # Storing as one operation
+//
+// A Store is an [acache.Committer]: a Cache over it stores every entry
+// through Commit, and the Store keeps the partition indexes. Commit is one
+// write transaction of the group commit, durable as a Set is. In it, after
+// the moves of MoveToEnd pending, Commit:
+//
+//  1. compares the Version stored under the key (read from the index
+//     record; 0 when none) with IfVersion, and changes nothing but reports
+//     a Conflict if they differ;
+//  2. changes nothing if the entry is larger than MaxBytes;
+//  3. lists the key in the index of its URI key, once, where it was first
+//     listed; past MaxListed, it unlists the earliest listed keys and
+//     removes their entries;
+//  4. removes the least recently used entries other than the key's,
+//     unlisting each, until the entries, the new one replacing the key's,
+//     number at most MaxEntries and sum to at most MaxBytes;
+//  5. writes the entry, with its Version, as the most recently used.
+//
+// The version is compared in the write transaction, never in a read before
+// it: a Conflict returns once the commits before it have updated the
+// entries held in memory, so that the Get with which the Cache reads the
+// entry again finds the one that conflicted.
+//
+// Pop removes, in one transaction, the key's entry, every entry the key's
+// index lists and the index, and unlists the key: a Pop of a URI's key
+// invalidates every user's copy. PopOldest unlists the entry it removes.
+// Set lists nothing. Listed reads an index in a read-only transaction.
 //
 // # Damage
 //
@@ -110,8 +171,11 @@
 // All Stores opened on one directory in one process share one database (a
 // registry keyed by the directory's absolute, symlink-free path counts
 // them; the file is closed with the last one), so several Transports may
-// share a directory, and Caches over them bound the whole store, since Size
-// counts every entry. Another process that opens the directory waits for the
+// share a directory. Caches over them behave as one cache: every store is a
+// transaction of the one database, so none undoes another's, no user's copy
+// drops out of its URI's index (a Purge or an unsafe request through any of
+// them reaches every copy), and the limits hold for the whole store at
+// every commit, since Commit counts every entry. Another process that opens the directory waits for the
 // lock for the lock timeout ([WithLockTimeout]), then fails with an error
 // wrapping [ErrLocked]: two processes never write one file.
 //

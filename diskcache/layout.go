@@ -3,6 +3,8 @@ package diskcache
 // This file holds the layout of the database: its buckets, how a key maps to
 // a bbolt key, how a record is encoded, and the operations on one slot that
 // keep the buckets and the counters consistent within a write transaction.
+// The partition indexes (listedBucket, listedInBucket) have theirs in
+// listing.go.
 
 import (
 	"bytes"
@@ -14,21 +16,31 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// formatVersion identifies the layout below; Open refuses a database written
-// in another one.
-const formatVersion = 1
+// formatVersion identifies the layout below; Open upgrades a database of
+// previousFormat (upgrade.go) and refuses any other.
+const formatVersion = 2
+
+// previousFormat is the layout before the partition indexes and the
+// versions in indexBucket: index records of seq(8) size(8), no listedBucket
+// nor listedInBucket.
+const previousFormat = 1
 
 var (
 	// entriesBucket maps the hash of a key to uvarint(len(key)) key
 	// encoding, where encoding is what [acache.Entry.MarshalBinary] returns.
 	entriesBucket = []byte("entries")
-	// indexBucket maps the hash of a key to its place in recencyBucket and
-	// its size: seq(8 bytes) size(8 bytes), both big-endian.
+	// indexBucket maps the hash of a key to its place in recencyBucket,
+	// its size and its [acache.Entry.Version]: seq(8 bytes) size(8 bytes)
+	// version(8 bytes), all big-endian (see indexRecord).
 	indexBucket = []byte("index")
 	// recencyBucket maps a sequence number (8 bytes, big-endian) to the
 	// hash of a key: the oldest entry comes first. Its bbolt sequence is the
 	// last number given out, so it survives restarts with the rest.
 	recencyBucket = []byte("recency")
+	// listedBucket and listedInBucket hold the partition indexes: see
+	// listing.go.
+	listedBucket   = []byte("listed")
+	listedInBucket = []byte("listedIn")
 	// metaBucket holds the format version, the number of entries and the
 	// sum of their sizes, updated in every transaction that changes them.
 	metaBucket = []byte("meta")
@@ -44,8 +56,41 @@ type slot [sha256.Size]byte
 
 func slotOf(key string) slot { return sha256.Sum256([]byte(key)) }
 
-// indexLen is the length of a value in indexBucket.
-const indexLen = 16
+// indexLen is the length of a value in indexBucket, and previousIndexLen
+// its length in previousFormat.
+const (
+	indexLen         = 24
+	previousIndexLen = 16
+)
+
+// indexRecord is a value of indexBucket: where the entry of a slot is in
+// recencyBucket, its [acache.Entry.Size] and its [acache.Entry.Version]. The
+// version is kept here, beside the size, so that Commit compares it reading
+// 24 bytes, without decoding the entry.
+type indexRecord struct {
+	seq, size, version uint64
+}
+
+// parseIndex returns the indexRecord of a value of indexBucket, reporting
+// false for a value that is not one.
+func parseIndex(v []byte) (indexRecord, bool) {
+	if len(v) != indexLen {
+		return indexRecord{}, false
+	}
+	return indexRecord{
+		seq:     binary.BigEndian.Uint64(v),
+		size:    binary.BigEndian.Uint64(v[8:]),
+		version: binary.BigEndian.Uint64(v[16:]),
+	}, true
+}
+
+// encode returns r as a value of indexBucket.
+func (r indexRecord) encode() []byte {
+	v := make([]byte, 0, indexLen)
+	v = binary.BigEndian.AppendUint64(v, r.seq)
+	v = binary.BigEndian.AppendUint64(v, r.size)
+	return binary.BigEndian.AppendUint64(v, r.version)
+}
 
 // encodeRecord returns the value stored in entriesBucket for key.
 func encodeRecord(key string, encoding []byte) []byte {
@@ -81,18 +126,23 @@ func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte,
 
 // buckets are the buckets of one transaction.
 type buckets struct {
-	entries, index, recency, meta *bolt.Bucket
+	entries, index, recency, listed, listedIn, meta *bolt.Bucket
 }
+
+// bucketNames are the names of the buckets, which Open creates.
+var bucketNames = [][]byte{entriesBucket, indexBucket, recencyBucket, listedBucket, listedInBucket, metaBucket}
 
 // bucketsOf returns the buckets of tx, which Open created.
 func bucketsOf(tx *bolt.Tx) (buckets, error) {
 	b := buckets{
-		entries: tx.Bucket(entriesBucket),
-		index:   tx.Bucket(indexBucket),
-		recency: tx.Bucket(recencyBucket),
-		meta:    tx.Bucket(metaBucket),
+		entries:  tx.Bucket(entriesBucket),
+		index:    tx.Bucket(indexBucket),
+		recency:  tx.Bucket(recencyBucket),
+		listed:   tx.Bucket(listedBucket),
+		listedIn: tx.Bucket(listedInBucket),
+		meta:     tx.Bucket(metaBucket),
 	}
-	if b.entries == nil || b.index == nil || b.recency == nil || b.meta == nil {
+	if b.entries == nil || b.index == nil || b.recency == nil || b.listed == nil || b.listedIn == nil || b.meta == nil {
 		return b, fmt.Errorf("diskcache: a bucket is missing from the database")
 	}
 	return b, nil
@@ -134,51 +184,58 @@ func (b buckets) addCounters(entries, size int64) error {
 	return b.meta.Put(metaBytes, seqKey(uint64(total)))
 }
 
-// remove deletes whatever is stored in s from every bucket and uncounts it.
-func (b buckets) remove(s *slot) error {
-	var size int64
-	counted := false
+// version returns the [acache.Entry.Version] of the entry stored in s under
+// key, read from its index record: 0 when s holds no entry, another key's,
+// or a record without its key.
+func (b buckets) version(s *slot, key string) uint64 {
+	if encoding, err := lookup(b.entries, s, key); encoding == nil || err != nil {
+		return 0
+	}
+	r, _ := parseIndex(b.index.Get(s[:]))
+	return r.version
+}
+
+// remove deletes whatever is stored in s from every bucket but the
+// partition indexes, and uncounts it. It reports whether s held a counted
+// entry.
+func (b buckets) remove(s *slot) (removed bool, err error) {
 	if v := b.index.Get(s[:]); v != nil {
-		if len(v) == indexLen {
-			var seq [8]byte
-			copy(seq[:], v[:8])
-			size = int64(binary.BigEndian.Uint64(v[8:]))
-			counted = true
-			if err := b.recency.Delete(seq[:]); err != nil {
-				return err
+		r, counted := parseIndex(v)
+		if counted {
+			removed = true
+			if err := b.recency.Delete(seqKey(r.seq)); err != nil {
+				return false, err
 			}
 		}
 		if err := b.index.Delete(s[:]); err != nil {
-			return err
+			return false, err
+		}
+		if counted {
+			if err := b.addCounters(-1, -int64(r.size)); err != nil {
+				return false, err
+			}
 		}
 	}
-	if err := b.entries.Delete(s[:]); err != nil {
-		return err
-	}
-	if counted {
-		return b.addCounters(-1, -size)
-	}
-	return nil
+	return removed, b.entries.Delete(s[:])
 }
 
-// put stores record in s as the newest entry, of the given size, replacing
-// what s held.
-func (b buckets) put(s *slot, record []byte, size int64) error {
-	if err := b.remove(s); err != nil {
+// put stores record in s as the newest entry, of the given size and
+// version, replacing what s held. It leaves the partition indexes alone: a
+// listed key stays listed.
+func (b buckets) put(s *slot, record []byte, size int64, version uint64) error {
+	if _, err := b.remove(s); err != nil {
 		return err
 	}
 	seq, err := b.recency.NextSequence()
 	if err != nil {
 		return err
 	}
-	index := make([]byte, indexLen)
-	binary.BigEndian.PutUint64(index, seq)
-	binary.BigEndian.PutUint64(index[8:], uint64(size))
 	hash := bytes.Clone(s[:]) // bbolt keeps keys and values until the commit
 	if err := b.recency.Put(seqKey(seq), hash); err != nil {
 		return err
 	}
-	if err := b.index.Put(hash, index); err != nil {
+	r := indexRecord{seq: seq, size: uint64(size), version: version}
+	if err := b.index.Put(hash, r.encode()); err != nil {
 		return err
 	}
 	if err := b.entries.Put(hash, record); err != nil {
@@ -189,31 +246,65 @@ func (b buckets) put(s *slot, record []byte, size int64) error {
 
 // touch makes the entry in s, if it is stored under key, the newest.
 func (b buckets) touch(s *slot, key string) error {
-	v := b.index.Get(s[:])
-	if len(v) != indexLen {
+	r, ok := parseIndex(b.index.Get(s[:]))
+	if !ok {
 		return nil // removed since: a touch never brings an entry back
 	}
 	if encoding, err := lookup(b.entries, s, key); encoding == nil || err != nil {
 		return nil
 	}
-	old := binary.BigEndian.Uint64(v[:8])
-	size := binary.BigEndian.Uint64(v[8:])
-	if old == b.recency.Sequence() {
+	if r.seq == b.recency.Sequence() {
 		return nil // the newest already
 	}
 	seq, err := b.recency.NextSequence()
 	if err != nil {
 		return err
 	}
-	if err := b.recency.Delete(seqKey(old)); err != nil {
+	if err := b.recency.Delete(seqKey(r.seq)); err != nil {
 		return err
 	}
 	hash := bytes.Clone(s[:])
 	if err := b.recency.Put(seqKey(seq), hash); err != nil {
 		return err
 	}
-	index := make([]byte, indexLen)
-	binary.BigEndian.PutUint64(index, seq)
-	binary.BigEndian.PutUint64(index[8:], size)
-	return b.index.Put(hash, index)
+	r.seq = seq
+	return b.index.Put(hash, r.encode())
+}
+
+// oldest returns the recency key (a copy) and the slot of the least
+// recently used entry whose slot is not skip (nil: none), deleting on the
+// way the recency records that name no slot; found is false when there is
+// none.
+func (b buckets) oldest(skip *slot) (seq []byte, s slot, found bool, err error) {
+	for {
+		c := b.recency.Cursor()
+		k, v := c.First()
+		for k != nil && skip != nil && bytes.Equal(v, skip[:]) {
+			k, v = c.Next()
+		}
+		if k == nil {
+			return nil, s, false, nil
+		}
+		seq = bytes.Clone(k)
+		if len(v) == len(s) {
+			copy(s[:], v)
+			return seq, s, true, nil
+		}
+		if err := b.recency.Delete(seq); err != nil { // not a slot: drop the stray record
+			return nil, s, false, err
+		}
+	}
+}
+
+// evict removes the entry in s, which the recency record seq names, the
+// record (if the index disagreed) and s's listing in a partition index, and
+// reports whether s held a counted entry.
+func (b buckets) evict(seq []byte, s *slot) (removed bool, err error) {
+	if removed, err = b.remove(s); err != nil {
+		return false, err
+	}
+	if err := b.recency.Delete(seq); err != nil {
+		return false, err
+	}
+	return removed, b.unlist(s)
 }

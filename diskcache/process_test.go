@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -67,7 +68,8 @@ func runChild(what string) int {
 	return 3
 }
 
-// childWrite stores, replaces, moves and removes entries from four
+// childWrite stores, replaces, moves and removes entries, and commits and
+// invalidates users' copies of URLs (Commit, and Pop of the URI), from four
 // goroutines until it is killed, printing how many stores it made.
 func childWrite(dir string) int {
 	s, err := Open(dir)
@@ -85,6 +87,10 @@ func childWrite(dir string) int {
 				key := fmt.Sprintf("https://example.com/%d/%d", w, i%300)
 				var err error
 				switch i % 10 {
+				case 5:
+					_, err = s.Pop(ctx, fmt.Sprintf("https://example.com/%d/u%d", w, i%7))
+				case 6:
+					err = commitUser(ctx, s, fmt.Sprintf("https://example.com/%d/u%d", w, i%7), i%13)
 				case 7:
 					err = s.MoveToEnd(ctx, fmt.Sprintf("https://example.com/%d/%d", w, i%150))
 				case 8:
@@ -109,6 +115,24 @@ func childWrite(dir string) int {
 	}
 	wg.Wait()
 	return 0
+}
+
+// commitUser commits a copy of uri for one user, listed in uri's index,
+// over what the user's key holds.
+func commitUser(ctx context.Context, s *Store, uri string, user int) error {
+	key := fmt.Sprintf("%s\x00auth=%d", uri, user)
+	old, err := s.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	e := testEntry(key, user*100)
+	e.Version = rand.Uint64() | 1
+	c := &acache.Commit{Key: key, Entry: e, Index: uri, MaxEntries: 1 << 20, MaxBytes: 1 << 40, MaxListed: 8}
+	if old != nil {
+		c.IfVersion = old.Version
+	}
+	_, err = s.Commit(ctx, c)
+	return err
 }
 
 // testEntry returns a valid entry stored under key with a body of n bytes.
@@ -164,6 +188,7 @@ func checkConsistent(t *testing.T, dir string) {
 	_, size, err := s.Size(ctx)
 	require.NoError(t, err)
 	require.Positive(t, n, "nothing survived the crash")
+	checkListings(t, s)
 
 	var popped []*acache.Entry
 	var sum int64

@@ -32,8 +32,10 @@ var (
 )
 
 // Store is an [acache.Backend] that keeps entries in a bbolt database in a
-// directory, and an [acache.Sizer]. It is safe for concurrent use by multiple
-// goroutines; its zero value is not usable: call [Open].
+// directory, an [acache.Sizer], an [acache.Peeker] and an
+// [acache.Committer] (see "Storing as one operation" in the package
+// documentation). It is safe for concurrent use by multiple goroutines; its
+// zero value is not usable: call [Open].
 //
 // The Stores that one process opens on one directory share one database: an
 // entry one of them stores is seen by all. Each must be closed.
