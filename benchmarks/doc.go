@@ -5,5 +5,7 @@
 //
 // Run it with run.sh, which prints a benchstat table and each
 // implementation's ratio to the floor. The Redis rows need a server: set
-// ACACHE_REDIS_ADDR (bash .ci/run starts one).
+// ACACHE_REDIS_ADDR (bash .ci/run starts one). redis.sh measures the Redis
+// rows alone, acache's and gregjones's runs interleaved, for comparisons
+// before and after a change to rediscache.
 package benchmarks

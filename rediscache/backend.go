@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/acachecontrol/acache"
 	"github.com/redis/go-redis/v9"
 )
 
 // This file holds the methods of acache.Backend and acache.Sizer but
-// MoveToEnd (touches.go). Reads are single commands (Get, a hit, is one
+// MoveToEnd (touches.go); those of acache.Committer are in commit.go. Reads are single commands (Get, a hit, is one
 // round trip); every change goes through a script of scripts.go.
 
 // Contains reports whether an entry is stored under key, without changing
@@ -30,7 +31,7 @@ func (s *Store) Contains(ctx context.Context, key string) (bool, error) {
 
 // Len returns the number of entries in the LRU order: the sum over the
 // shards, in one pipeline. It counts an entry whose value Redis has expired
-// until PopOldest, Pop, Set or MoveToEnd comes across it.
+// until PopOldest, Pop, Set, MoveToEnd or Commit comes across it.
 func (s *Store) Len(ctx context.Context) (int, error) {
 	if s.client == nil {
 		return 0, errNoClient
@@ -127,9 +128,11 @@ func (s *Store) Get(ctx context.Context, key string) (*acache.Entry, error) {
 }
 
 // Set stores e under key as the newest entry, replacing any other, with the
-// idle TTL. It refuses an entry whose [acache.Entry.Size] is more than
-// 256 MiB, the largest encoding [acache.Entry.UnmarshalBinary] accepts, so
-// that a shard's sum has a bound.
+// idle TTL, and records its [acache.Entry.Version] (none for 0). It refuses
+// an entry whose [acache.Entry.Size] is more than 256 MiB, the largest
+// encoding [acache.Entry.UnmarshalBinary] accepts, so that a shard's sum
+// has a bound. It lists nothing in an index, leaves a listing of key as it
+// is, and makes no room (see Commit).
 func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 	if s.client == nil {
 		return errNoClient
@@ -144,7 +147,8 @@ func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 	}
 	s.flushBefore(ctx)
 	sh, keys, member := s.entryKeys(key)
-	err = setScript.Run(ctx, s.client, keys, member, data, size, s.idleMillis, s.metaMillis).Err()
+	version := strconv.FormatUint(e.Version, 10)
+	err = setScript.Run(ctx, s.client, keys, member, data, size, version, s.idleMillis, s.metaMillis).Err()
 	if err != nil {
 		return fmt.Errorf("rediscache: set: %w", s.repair(ctx, sh, err))
 	}
@@ -152,15 +156,18 @@ func (s *Store) Set(ctx context.Context, key string, e *acache.Entry) error {
 }
 
 // Pop removes the entry stored under key and returns it, or returns
-// (nil, nil) if there is none. A value that does not decode, or a key of
-// another type than a string in its place, is removed all the same, and
-// reported with an error wrapping [acache.ErrCorruptEntry].
+// (nil, nil) if there is none. In the same script, it unlists key from the
+// index listing it and, when key is a URI key, removes every entry its index
+// lists and the index ([acache.Committer]). A value that does not decode,
+// or a key of another type than a string in its place, is removed all the
+// same, and reported with an error wrapping [acache.ErrCorruptEntry].
 func (s *Store) Pop(ctx context.Context, key string) (*acache.Entry, error) {
 	if s.client == nil {
 		return nil, errNoClient
 	}
 	s.flushBefore(ctx)
 	sh, keys, member := s.entryKeys(key)
+	keys = append(keys, sh.indexPrefix+member) // the index of key, as a URI key
 	res, err := popScript.Run(ctx, s.client, keys, member).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -188,9 +195,10 @@ func (s *Store) Pop(ctx context.Context, key string) (*acache.Entry, error) {
 const maxPopRounds = 1000
 
 // PopOldest removes the least recently used entry and returns it with its
-// key, or returns ("", nil, nil) when the Store is empty. With several
-// shards it pops the oldest entry of the shard whose oldest entry was the
-// oldest a moment before. A value that does not decode, or a key of another
+// key, or returns ("", nil, nil) when the Store is empty. It unlists the
+// entry from the index listing it, and leaves the entry's own index alone.
+// With several shards it pops the oldest entry of the shard whose oldest
+// entry was the oldest a moment before. A value that does not decode, or a key of another
 // type than a string in its place, is removed, and reported with an error
 // wrapping [acache.ErrCorruptEntry].
 func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
@@ -206,7 +214,7 @@ func (s *Store) PopOldest(ctx context.Context) (string, *acache.Entry, error) {
 		if sh == nil {
 			return "", nil, nil
 		}
-		res, err := popOldestScript.Run(ctx, s.client, sh.keys, sh.entryPrefix).Result()
+		res, err := popOldestScript.Run(ctx, s.client, sh.all).Result()
 		if errors.Is(err, redis.Nil) {
 			if len(s.shards) == 1 {
 				return "", nil, nil

@@ -1,9 +1,15 @@
 package rediscache
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/acachecontrol/acache"
+	"github.com/redis/go-redis/v9"
 )
 
 // BenchmarkGet measures Store.Get of a stored entry with a 1 KiB body: one
@@ -88,5 +94,106 @@ func BenchmarkHit1KiBParallel(b *testing.B) {
 	b.StopTimer()
 	if n := o.requests.Load() - before; n != 0 {
 		b.Fatalf("%d requests reached the origin in the timed loop; want 0", n)
+	}
+}
+
+// BenchmarkGetDeadline measures Store.Get of a 1 KiB entry under a
+// one-second deadline, called on the benchmark's goroutine, over a client
+// with go-redis's ContextTimeoutEnabled off (the default: the deadline does
+// not reach the socket, ReadTimeout does) and on (the deadline bounds the
+// read), and, with it off, run as the Cache runs a Get today: in a
+// goroutine of its own that the caller waits for under a timer.
+func BenchmarkGetDeadline(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		enabled  bool
+		detached bool
+	}{
+		{"ContextTimeoutEnabled=false", false, false},
+		{"ContextTimeoutEnabled=true", true, false},
+		{"ContextTimeoutEnabled=false,detached", false, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, key := getBench(b, tc.enabled)
+			get := func(ctx context.Context) {
+				callCtx, cancel := context.WithTimeout(ctx, time.Second)
+				defer cancel()
+				if e, err := s.Get(callCtx, key); err != nil || e == nil {
+					b.Errorf("Get = %v, %v; want the stored entry", e, err)
+				}
+			}
+			if tc.detached {
+				get = detachedGet(get)
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					get(b.Context())
+				}
+			})
+		})
+	}
+}
+
+// getBench returns a Store over a client of its own, with ContextTimeoutEnabled
+// as enabled, and the key of a 1 KiB entry it holds.
+func getBench(b *testing.B, enabled bool) (*Store, string) {
+	client := redis.NewClient(&redis.Options{Addr: redisAddr(b), ContextTimeoutEnabled: enabled})
+	b.Cleanup(func() { client.Close() })
+	s := New(client, WithPrefix(newPrefix(b, client)))
+	b.Cleanup(func() { s.Close() })
+	const key = "GET http://example.com/bench"
+	if err := s.Set(b.Context(), key, testEntry(key, 1024)); err != nil {
+		b.Fatal(err)
+	}
+	return s, key
+}
+
+// detachedGet returns get as the Cache calls a backend that may ignore its
+// context: in a goroutine of its own, waited for under a timer.
+func detachedGet(get func(context.Context)) func(context.Context) {
+	return func(ctx context.Context) {
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			get(ctx)
+		}()
+		timer := time.NewTimer(time.Second)
+		defer timer.Stop()
+		select {
+		case <-finished:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// BenchmarkHitContextTimeout is BenchmarkHit1KiBParallel over a client with
+// ContextTimeoutEnabled off and on: the Cache runs the Get in a goroutine
+// either way, so it measures what the option itself costs a hit.
+func BenchmarkHitContextTimeout(b *testing.B) {
+	for _, enabled := range []bool{false, true} {
+		b.Run(fmt.Sprintf("ContextTimeoutEnabled=%v", enabled), func(b *testing.B) {
+			client := redis.NewClient(&redis.Options{Addr: redisAddr(b), ContextTimeoutEnabled: enabled})
+			b.Cleanup(func() { client.Close() })
+			o := newOrigin(b, 1024, cacheable)
+			store := New(client, WithPrefix(newPrefix(b, client)))
+			transport := acache.NewTransport(acache.NewCache(store))
+			b.Cleanup(func() {
+				transport.Close()
+				store.Close()
+			})
+			fetch(b, transport, o.URL+"/hit")
+			req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, o.URL+"/hit", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					roundTrip(b, transport, req)
+				}
+			})
+		})
 	}
 }

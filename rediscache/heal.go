@@ -49,9 +49,7 @@ func (s *Store) shardSum(ctx context.Context, sh *shard, count int64, sum string
 	if n, err := strconv.ParseInt(sum, 10, 64); err == nil && plausible(count, n) {
 		return n
 	}
-	now := time.Now().UnixNano()
-	last := sh.recounted.Load()
-	if now-last < int64(recountInterval) || !sh.recounted.CompareAndSwap(last, now) {
+	if !sh.mayRecount() {
 		return 0
 	}
 	n, err := s.recount(ctx, sh)
@@ -59,6 +57,14 @@ func (s *Store) shardSum(ctx context.Context, sh *shard, count int64, sum string
 		return 0
 	}
 	return n
+}
+
+// mayRecount reports whether this Store may recount sh now, and if so
+// records that it does: at most once per recountInterval, by one goroutine.
+func (sh *shard) mayRecount() bool {
+	now := time.Now().UnixNano()
+	last := sh.recounted.Load()
+	return now-last >= int64(recountInterval) && sh.recounted.CompareAndSwap(last, now)
 }
 
 // recount sums the sizes of sh, read in one transaction with the number of
@@ -107,7 +113,7 @@ func wrongType(err error) bool {
 // returns err.
 func (s *Store) repair(ctx context.Context, sh *shard, err error) error {
 	if wrongType(err) {
-		repairScript.Run(ctx, s.client, sh.keys) // a failure leaves it for the next call
+		repairScript.Run(ctx, s.client, sh.all) // a failure leaves it for the next call
 	}
 	return err
 }

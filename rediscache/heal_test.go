@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -100,26 +101,31 @@ func damagedSums(t *testing.T, client redis.UniversalClient, shards int) {
 			transport, _, store := newStoreTransport(t, client, shards, acache.WithMaxBytes(64<<10))
 			o := newOrigin(t, 100, cacheable)
 			before := []string{"/0", "/1", "/2", "/3"}
+			after := []string{"/a", "/b", "/c"}
+			// A store heals the sum of its own shard: the paths after the
+			// damage reach every shard.
+			base := baseForShards(t, store, o.URL, after, func(shards []*shard) bool {
+				return distinct(shards) == min(len(after), len(store.shards))
+			})
 			for _, path := range before {
-				fetch(t, transport, o.URL+path)
+				fetch(t, transport, base+path)
 			}
 			for _, sh := range store.shards {
 				require.NoError(t, client.HSet(ctx, sh.keys[2], "bytes", tt.sum).Err())
 			}
 
-			after := []string{"/a", "/b", "/c"}
 			for _, path := range after {
-				resp, body := fetch(t, transport, o.URL+path)
+				resp, body := fetch(t, transport, base+path)
 				assert.False(t, hit(resp), "%s, new after the damage, was a hit", path)
 				assert.Contains(t, body, path+" ", "%s got another body", path)
 			}
 			for _, path := range after {
-				resp, _ := fetch(t, transport, o.URL+path)
+				resp, _ := fetch(t, transport, base+path)
 				assert.True(t, hit(resp), "%s, stored after the damage, was not served from the cache", path)
 			}
 			if tt.kept {
 				for _, path := range before {
-					resp, _ := fetch(t, transport, o.URL+path)
+					resp, _ := fetch(t, transport, base+path)
 					assert.True(t, hit(resp), "%s, stored before the damage, was evicted", path)
 				}
 			}
@@ -139,7 +145,8 @@ func TestDamagedSumsHealCluster(t *testing.T) {
 // Keys of another type than the Store writes, in place of a value or of a
 // shard's bookkeeping, are removed: the request that meets them is served
 // by the origin, and the URL is cached again. A store that one of them made
-// fail is made again by the next request.
+// fail is made again by the next request. Every path goes to one shard,
+// which holds its share of the limits: 3 entries.
 func wrongTypes(t *testing.T, client redis.UniversalClient, shards int) {
 	tests := []struct {
 		name   string
@@ -156,21 +163,22 @@ func wrongTypes(t *testing.T, client redis.UniversalClient, shards int) {
 		{"a set in place of the oldest value, when making room", "/3", 3, func(ctx context.Context, s *Store, oldest string) error {
 			return s.client.SAdd(ctx, oldest, "200").Err()
 		}},
-		{"a string in place of the LRU order", "/3", 4, func(ctx context.Context, s *Store, _ string) error {
-			return plantAll(ctx, s, 0, func(key string) error { return s.client.Set(ctx, key, "lru", 0).Err() })
+		{"a string in place of the LRU order", "/3", 4, func(ctx context.Context, s *Store, oldest string) error {
+			return plantAll(ctx, s, oldest, 0, func(key string) error { return s.client.Set(ctx, key, "lru", 0).Err() })
 		}},
-		{"a list in place of the sums", "/3", 4, func(ctx context.Context, s *Store, _ string) error {
-			return plantAll(ctx, s, 2, func(key string) error { return s.client.RPush(ctx, key, "bytes").Err() })
+		{"a list in place of the sums", "/3", 4, func(ctx context.Context, s *Store, oldest string) error {
+			return plantAll(ctx, s, oldest, 2, func(key string) error { return s.client.RPush(ctx, key, "bytes").Err() })
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
-			transport, cache, store := newStoreTransport(t, client, shards, acache.WithMaxEntries(3))
+			transport, cache, store := newStoreTransport(t, client, shards, acache.WithMaxEntries(3*shards))
 			o := newOrigin(t, 100, cacheable)
-			for _, path := range []string{"/0", "/1", "/2"} {
-				fetch(t, transport, o.URL+path)
-			}
+			base := baseForShards(t, store, o.URL, []string{"/0", "/1", "/2", "/3"}, oneShard)
+			fetch(t, transport, base+"/0")
+			fetch(t, transport, base+"/1")
+			fetch(t, transport, base+"/2")
 			keys := valueKeys(t, store)
 			require.Len(t, keys, 3, "values stored")
 			// The oldest value makes way for the damage, or is gone as if
@@ -179,12 +187,12 @@ func wrongTypes(t *testing.T, client redis.UniversalClient, shards int) {
 			require.NoError(t, tt.plant(ctx, store, keys[0]))
 			errorsBefore := cache.Stats().Errors
 
-			resp, last := fetch(t, transport, o.URL+tt.path)
+			resp, last := fetch(t, transport, base+tt.path)
 			assert.False(t, hit(resp), "the first request for %s after the damage was a hit", tt.path)
 			assert.Contains(t, last, tt.path+" ", "the first request got another body")
 			hitAt := 0
 			for i := 2; i <= tt.within && hitAt == 0; i++ {
-				resp, body := fetch(t, transport, o.URL+tt.path)
+				resp, body := fetch(t, transport, base+tt.path)
 				if hit(resp) {
 					hitAt = i
 					assert.Equal(t, last, body, "the hit served another body than the origin's last")
@@ -202,10 +210,15 @@ func wrongTypes(t *testing.T, client redis.UniversalClient, shards int) {
 	}
 }
 
-// plantAll replaces bookkeeping key i (0 lru, 1 sizes, 2 meta) of every
-// shard of s by what plant writes.
-func plantAll(ctx context.Context, s *Store, i int, plant func(key string) error) error {
+// plantAll replaces bookkeeping key i (0 lru, 1 sizes, 2 meta) of the shard
+// of s that holds the value oldest (the one shard a test's requests reach)
+// by what plant writes. Every shard heals on its own, when a call reaches
+// it.
+func plantAll(ctx context.Context, s *Store, oldest string, i int, plant func(key string) error) error {
 	for _, sh := range s.shards {
+		if !strings.HasPrefix(oldest, sh.entryPrefix) {
+			continue
+		}
 		if err := s.client.Del(ctx, sh.keys[i]).Err(); err != nil {
 			return err
 		}
@@ -214,6 +227,40 @@ func plantAll(ctx context.Context, s *Store, i int, plant func(key string) error
 		}
 	}
 	return nil
+}
+
+// baseForShards returns origin, or origin followed by a path segment, such
+// that the shards of the GET requests of base+path for paths satisfy ok: a
+// test of several shards makes its requests land where it needs them.
+func baseForShards(t *testing.T, s *Store, origin string, paths []string, ok func([]*shard) bool) string {
+	t.Helper()
+	for i := range 10000 {
+		base := origin
+		if i > 0 {
+			base = fmt.Sprintf("%s/%d", origin, i)
+		}
+		shards := make([]*shard, len(paths))
+		for j, path := range paths {
+			shards[j], _ = s.locate("GET " + base + path) // the Cache's key of a GET
+		}
+		if ok(shards) {
+			return base
+		}
+	}
+	t.Fatalf("no base under %s puts %q in the shards wanted", origin, paths)
+	return ""
+}
+
+// oneShard reports whether shards are all one.
+func oneShard(shards []*shard) bool { return distinct(shards) == 1 }
+
+// distinct returns how many different shards shards holds.
+func distinct(shards []*shard) int {
+	seen := make(map[*shard]bool)
+	for _, sh := range shards {
+		seen[sh] = true
+	}
+	return len(seen)
 }
 
 func TestWrongTypesAreRemoved(t *testing.T) {

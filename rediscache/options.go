@@ -43,9 +43,13 @@ func WithIdleTTL(d time.Duration) Option {
 }
 
 // WithShards splits the LRU into n independent LRUs, each under a hash tag of
-// its own, so that a Redis Cluster spreads the entries over its nodes; see
-// the package documentation for the trade-off. The default is 1: one LRU, on
-// one node. n <= 0 means 1, and n is at most 256.
+// its own, so that a Redis Cluster spreads the entries over its nodes. A
+// key's shard is chosen by its URI key, so that every key of a URI and the
+// URI's index share one; each shard is bounded by 1/n of the limits of a
+// Commit (MaxEntries/n entries, at least 1, and MaxBytes/n bytes), so that
+// they hold over the whole Store. See the package documentation for the
+// trade-off. The default is 1: one LRU, on one node. n <= 0 means 1, and n
+// is at most 256.
 func WithShards(n int) Option {
 	return Option{func(s *Store) {
 		if n > 0 {

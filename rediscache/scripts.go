@@ -1,21 +1,36 @@
 package rediscache
 
-import "github.com/redis/go-redis/v9"
+import (
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts that change a shard: each runs atomically on the node that
-// holds the shard, so that the recency order, the sizes and the byte count
-// always agree with each other, whatever other processes do. Every script
+// holds the shard, so that the recency order, the sizes, the byte count, the
+// versions and the partition indexes always agree with each other, whatever
+// other processes do. Every script but writeBackScript and listedScript
 // gets the shard's bookkeeping keys first:
 //
-//	KEYS[1] lru    sorted set: member -> recency score
-//	KEYS[2] sizes  hash: member -> Entry.Size of its entry
-//	KEYS[3] meta   hash: "bytes" -> sum of sizes, "clock" -> last score,
-//	               "version" -> number of changes to "bytes"
+//	KEYS[1] lru       sorted set: member -> recency score
+//	KEYS[2] sizes     hash: member -> Entry.Size of its entry
+//	KEYS[3] meta      hash: "bytes" -> sum of sizes, "clock" -> last score,
+//	                  "version" -> number of changes to "bytes"
+//	KEYS[4] versions  hash: member -> Entry.Version of its entry (decimal)
+//	KEYS[5] listed    hash: member -> the full cache key it is listed as
+//	KEYS[6] listedin  hash: member -> the member of the URI key whose index
+//	                  lists it
 //
-// Members are the hashes of the cache keys (see Store.locate); an entry's
-// value lives under the shard's entry prefix followed by its member.
+// Members are the hashes of the cache keys (see Store.locate). The shard's
+// other keys are named after KEYS[1], "{prefix:i}:lru": an entry's value is
+// "{prefix:i}:e:" followed by its member (valueKey), and the index of a URI
+// key, a sorted set of the members it lists scored by when they were
+// listed, is "{prefix:i}:ix:" followed by the URI key's member (indexKey).
+// They share the shard's hash tag, so a script reaches them in a Cluster.
 // Numbers go to Redis through string.format("%d"), never tostring, which
-// would round a score in microseconds to 14 digits.
+// would round a score in microseconds to 14 digits. A version is never a
+// Lua number (it would lose bits past 2^53): scripts compare it as the
+// string Go wrote.
 //
 // Every change to the sum goes through add, which counts it in "version":
 // a recount made from Go (heal.go) is written back only if the version is
@@ -23,8 +38,16 @@ import "github.com/redis/go-redis/v9"
 // integer, or at the end of its range) becomes -1, which no shard can hold,
 // so that Size recounts it. value reads an entry's value, and deletes a key
 // of another type than a string found in its place: nothing the Store
-// wrote, and a key that every GET would refuse for good.
+// wrote, and a key that every GET would refuse for good; sortedSet does the
+// same for an index. forget removes a member from the order, the sizes and
+// the versions, and unlists it from the index that lists it; it leaves the
+// member's own index (when it is a URI key's) alone. touch makes a member
+// the newest and starts its idle TTL again, and its index's TTL.
 const luaCommon = `
+local shardTag = string.sub(KEYS[1], 1, -4)
+local function valueKey(member) return shardTag .. 'e:' .. member end
+local function indexKey(uri) return shardTag .. 'ix:' .. uri end
+local function kind(key) return redis.call('TYPE', key).ok end
 local function clock()
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -39,6 +62,20 @@ local function add(delta)
   if type(ok) == 'table' then redis.call('HSET', KEYS[3], 'bytes', '-1') end
   redis.call('HINCRBY', KEYS[3], 'version', 1)
 end
+local function sortedSet(key)
+  local t = kind(key)
+  if t == 'zset' then return true end
+  if t ~= 'none' then redis.call('UNLINK', key) end
+  return false
+end
+local function unlist(member)
+  local uri = redis.call('HGET', KEYS[6], member)
+  if not uri then return end
+  redis.call('HDEL', KEYS[5], member)
+  redis.call('HDEL', KEYS[6], member)
+  local ix = indexKey(uri)
+  if sortedSet(ix) then redis.call('ZREM', ix, member) end
+end
 local function forget(member)
   local size = redis.call('HGET', KEYS[2], member)
   if size then
@@ -46,6 +83,8 @@ local function forget(member)
     add(-tonumber(size))
   end
   redis.call('ZREM', KEYS[1], member)
+  redis.call('HDEL', KEYS[4], member)
+  unlist(member)
 end
 local function value(key)
   local v = redis.pcall('GET', key)
@@ -56,51 +95,84 @@ local function value(key)
   return v
 end
 local function keep(ttl)
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
+  for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+local function keepIndexOf(member, ttl)
+  local uri = redis.call('HGET', KEYS[6], member)
+  if uri then redis.call('PEXPIRE', indexKey(uri), ttl) end
+end
+local function touch(member, key, idle, ttl)
+  if not redis.call('ZSCORE', KEYS[1], member) then return false end
+  if redis.call('PEXPIRE', key, idle) == 0 then
+    forget(member)
+    return false
+  end
+  redis.call('ZADD', KEYS[1], 'XX', clock(), member)
+  keepIndexOf(member, ttl)
+  return true
+end
+local function recordVersion(member, version)
+  if version == '0' then
+    redis.call('HDEL', KEYS[4], member)
+  else
+    redis.call('HSET', KEYS[4], member, version)
+  end
 end
 `
 
 // setScript stores a value as the newest entry, replacing any other under
-// its member, and corrects the byte count by the difference.
+// its member, records its version (none for 0), and corrects the byte
+// count by the difference. It lists nothing, and leaves a listing alone.
 //
-//	KEYS[4] the entry's key
-//	ARGV    member, value, size, idle TTL (ms), bookkeeping TTL (ms)
+//	KEYS[7] the entry's key
+//	ARGV    member, value, size, version, idle TTL (ms), bookkeeping TTL (ms)
 var setScript = redis.NewScript(luaCommon + `
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[4])
+redis.call('SET', KEYS[7], ARGV[2], 'PX', ARGV[5])
 redis.call('ZADD', KEYS[1], clock(), ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+recordVersion(ARGV[1], ARGV[4])
 add(tonumber(ARGV[3]) - old)
-keep(ARGV[5])
+keepIndexOf(ARGV[1], ARGV[6])
+keep(ARGV[6])
 return 1
 `)
 
-// popScript removes a member and its value, returning the value (nil when
-// it expired or was never stored, and 1 when a key of another type stood in
+// popScript removes a member and its value, unlisting it, then every
+// member that its own index lists (when it is a URI key's) with their
+// values, and the index. It returns the member's value (nil when it
+// expired or was never stored, and 1 when a key of another type stood in
 // its place, now deleted).
 //
-//	KEYS[4] the entry's key
+//	KEYS[7] the entry's key
+//	KEYS[8] the index of the entry's key, as a URI key
 //	ARGV    member
 var popScript = redis.NewScript(luaCommon + `
-local v = value(KEYS[4])
+local v = value(KEYS[7])
 forget(ARGV[1])
+if v and v ~= true then redis.call('DEL', KEYS[7]) end
+if sortedSet(KEYS[8]) then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do
+    redis.call('UNLINK', valueKey(m))
+    forget(m)
+  end
+  redis.call('UNLINK', KEYS[8])
+end
 if v == true then return 1 end
-if v then redis.call('DEL', KEYS[4]) end
 return v
 `)
 
-// popOldestScript removes the oldest member and returns its value. Members
-// whose value expired are the oldest ones, and are forgotten on the way; it
-// returns nil when the shard is empty, 0 when it only forgot expired
-// members, to be run again (a script must not block Redis for long), and 1
-// when it removed a key of another type in place of the oldest value.
-//
-//	ARGV    the shard's entry key prefix
+// popOldestScript removes the oldest member, unlisting it, and returns its
+// value; it leaves the member's own index alone. Members whose value
+// expired are the oldest ones, and are forgotten on the way; it returns nil
+// when the shard is empty, 0 when it only forgot expired members, to be
+// run again (a script must not block Redis for long), and 1 when it
+// removed a key of another type in place of the oldest value.
 var popOldestScript = redis.NewScript(luaCommon + `
 for i = 1, 100 do
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)
   if #oldest == 0 then return false end
-  local key = ARGV[1] .. oldest[1]
+  local key = valueKey(oldest[1])
   local v = value(key)
   forget(oldest[1])
   if v == true then return 1 end
@@ -115,25 +187,214 @@ return 0
 // touchScript makes members the newest, in the order given, and starts
 // their idle TTL again, if they are stored: ZADD XX never brings back a
 // member that another process removed. A member whose value expired is
-// forgotten.
+// forgotten. The index listing a member lives as long as the bookkeeping
+// from then on.
 //
-//	KEYS[4..] the entries' keys, one per member
+//	KEYS[7..] the entries' keys, one per member
 //	ARGV      idle TTL (ms), bookkeeping TTL (ms), then the members
 var touchScript = redis.NewScript(luaCommon + `
 local touched = 0
 for i = 3, #ARGV do
-  local member = ARGV[i]
-  if redis.call('ZSCORE', KEYS[1], member) then
-    if redis.call('PEXPIRE', KEYS[i + 1], ARGV[1]) == 0 then
-      forget(member)
-    else
-      redis.call('ZADD', KEYS[1], 'XX', clock(), member)
-      touched = touched + 1
-    end
-  end
+  if touch(ARGV[i], KEYS[i + 4], ARGV[1], ARGV[2]) then touched = touched + 1 end
 end
 if touched > 0 then keep(ARGV[2]) end
 return touched
+`)
+
+// commitScript is one attempt at Store.Commit (commit.go), as one atomic
+// step; see luaCommit for what it does.
+var commitScript = redis.NewScript(luaCommon + luaCommit)
+
+// luaCommit stores a value the way [acache.Committer] says, on one shard
+// within the shard's bounds: it applies the touches it carries (the Store's
+// queue for the shard), then
+//
+//  1. compares the version recorded for the member with the one the caller
+//     read: "conflict" when they differ, and nothing changes. A member
+//     whose value expired has none ("0"); a value whose version is not
+//     recorded, or recorded as no Store writes it, is replaced whatever
+//     the caller read (a value written by Set with version 0, or left
+//     after damaged bookkeeping was deleted), so that no key is stuck;
+//  2. returns "large" for a value larger than the shard's byte bound;
+//  3. returns "damaged", changing nothing, when the sum cannot be the sum
+//     of the shard's entries, for Go to recount it (heal.go);
+//  4. when the key has an index (a URI key's member), removes the entries
+//     listed earliest, unlisting them, until one more fits within the
+//     index's bound;
+//  5. removes the least recently used entries other than the key's,
+//     unlisting each, until the value, replacing the key's, fits within
+//     the shard's bounds; it returns "damaged" when none is left and it
+//     still does not fit;
+//  6. lists the key in its index, if it is not, and writes the value, its
+//     order, size and version, returning "stored".
+//
+// Steps 4 and 5 remove at most a budget of entries per call: past it the
+// script writes nothing and returns "again", for Go to call it again. A
+// key of another type found in place of a value is deleted and its member
+// forgotten; the script then writes nothing and returns "wrongtype". It
+// returns {status, entries removed (evicted), the shard's sum}.
+//
+//	KEYS[7]   the entry's key
+//	KEYS[8]   the index that lists the entry's key, when it has a partition
+//	ARGV      member, key, value, size, version, the version read, max
+//	          entries, max bytes, max listed, index member ("" for none),
+//	          budget, idle TTL (ms), bookkeeping TTL (ms), then the members
+//	          touched, oldest touch first
+var luaCommit = `
+local member, key, data, size = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local version, read = ARGV[5], ARGV[6]
+local maxEntries, maxBytes, maxListed = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local uri, budget, idle, ttl = ARGV[10], tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local maxEntrySize = ` + strconv.Itoa(maxEntrySize) + `
+local removed, evicted = 0, 0
+local function reply(status)
+  return {status, evicted, redis.call('HGET', KEYS[3], 'bytes') or '0'}
+end
+` + luaCommitChecks + luaCommitRoom + `
+local touched = false
+for i = 14, #ARGV do
+  if touch(ARGV[i], valueKey(ARGV[i]), idle, ttl) then touched = true end
+end
+if touched then keep(ttl) end
+local status = stored()
+if status then return reply(status) end
+status = plausible()
+if status then return reply(status) end
+if uri ~= '' then
+  status = trimIndex()
+  if status then return reply(status) end
+end
+status = makeRoom()
+if status then return reply(status) end
+if uri ~= '' then list() end
+redis.call('SET', KEYS[7], data, 'PX', idle)
+local old = tonumber(redis.call('HGET', KEYS[2], member) or '0')
+redis.call('ZADD', KEYS[1], clock(), member)
+redis.call('HSET', KEYS[2], member, ARGV[4])
+recordVersion(member, version)
+add(size - old)
+keepIndexOf(member, ttl)
+keep(ttl)
+return reply('stored')
+`
+
+// luaCommitChecks are steps 1 to 3 of luaCommit: stored returns "conflict",
+// "large" or "wrongtype" when the value must not be written, else nil;
+// plausible returns "damaged" for a sum that cannot be right.
+const luaCommitChecks = `
+local function current()
+  local t = kind(KEYS[7])
+  if t == 'none' then
+    if redis.call('ZSCORE', KEYS[1], member) then forget(member) end
+    return '0'
+  end
+  if t ~= 'string' then
+    redis.call('UNLINK', KEYS[7])
+    forget(member)
+    return nil, true
+  end
+  local v = redis.call('HGET', KEYS[4], member)
+  if v and not string.match(v, '^[1-9][0-9]*$') then v = nil end
+  return v
+end
+local function stored()
+  local v, wrong = current()
+  if wrong then return 'wrongtype' end
+  if v and v ~= read then return 'conflict' end
+  if size > maxBytes then return 'large' end
+  return nil
+end
+local function plausible()
+  local count = redis.call('ZCARD', KEYS[1])
+  local sum = tonumber(redis.call('HGET', KEYS[3], 'bytes') or '0')
+  if not sum or sum ~= math.floor(sum) or sum < 0 or sum > count * maxEntrySize then
+    return 'damaged'
+  end
+  return nil
+end
+`
+
+// luaCommitRoom are steps 4 to 6 of luaCommit: remove deletes a member's
+// value and forgets it, within the budget; trimIndex and makeRoom return
+// "again", "damaged" or "wrongtype" when the value cannot be written yet,
+// else nil; list lists the key in its index.
+const luaCommitRoom = `
+local function remove(m)
+  removed = removed + 1
+  local vk = valueKey(m)
+  local t = kind(vk)
+  if t ~= 'none' then
+    redis.call('UNLINK', vk)
+    evicted = evicted + 1
+  end
+  forget(m)
+  if t ~= 'none' and t ~= 'string' then return 'wrongtype' end
+  return nil
+end
+local function trimIndex()
+  local ix = indexKey(uri)
+  if not sortedSet(ix) or redis.call('HGET', KEYS[6], member) == uri then return nil end
+  for i = 1, redis.call('ZCARD', ix) + 1 - math.max(maxListed, 1) do
+    if removed >= budget then return 'again' end
+    local earliest = redis.call('ZRANGE', ix, 0, 0)[1]
+    redis.call('ZREM', ix, earliest)
+    if earliest ~= member then
+      local status = remove(earliest)
+      if status then return status end
+    end
+  end
+  return nil
+end
+local function oldestOther()
+  local two = redis.call('ZRANGE', KEYS[1], 0, 1)
+  if two[1] ~= member then return two[1] end
+  return two[2]
+end
+local function makeRoom()
+  while true do
+    local count = redis.call('ZCARD', KEYS[1])
+    local sum = tonumber(redis.call('HGET', KEYS[3], 'bytes') or '0')
+    local held = redis.call('HGET', KEYS[2], member)
+    if held then count, sum = count - 1, sum - tonumber(held) end
+    if count + 1 <= maxEntries and sum + size <= maxBytes then return nil end
+    local victim = oldestOther()
+    if not victim then return 'damaged' end
+    if removed >= budget then return 'again' end
+    local status = remove(victim)
+    if status then return status end
+  end
+end
+local function list()
+  local ix = indexKey(uri)
+  local now = redis.call('HGET', KEYS[6], member)
+  if now ~= uri then
+    if now then unlist(member) end
+    redis.call('ZADD', ix, clock(), member)
+    redis.call('HSET', KEYS[5], member, key)
+    redis.call('HSET', KEYS[6], member, uri)
+  end
+  redis.call('PEXPIRE', ix, ttl)
+end
+`
+
+// listedScript returns the full keys that an index lists, earliest listed
+// first. An index of another type than a sorted set is deleted: it lists
+// nothing.
+//
+//	KEYS[1] the index
+//	KEYS[2] the shard's listed hash (member -> full key)
+var listedScript = redis.NewScript(`
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'zset' then
+  if t ~= 'none' then redis.call('UNLINK', KEYS[1]) end
+  return {}
+end
+local keys = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = redis.call('HGET', KEYS[2], m)
+  if key then table.insert(keys, key) end
+end
+return keys
 `)
 
 // writeBackScript writes a sum recounted from the sizes (Store.recount) into
@@ -151,16 +412,18 @@ return 1
 `)
 
 // repairScript deletes the bookkeeping keys of a shard if one of them holds
-// another type than the scripts keep there (a sorted set, then two hashes),
-// which makes every script and Size fail: the shard starts again empty, and
-// the values it counted stay, uncounted, until their TTL. It returns 1 when
-// it deleted them, 0 when their types were right.
+// another type than the scripts keep there (a sorted set, then five
+// hashes), which makes every script and Size fail: the shard starts again
+// empty, and the values it counted stay, uncounted and unlisted, until
+// their TTL; its indexes, listing members the shard no longer knows, are
+// left to their TTL too. It returns 1 when it deleted them, 0 when their
+// types were right.
 var repairScript = redis.NewScript(`
-local want = {'zset', 'hash', 'hash'}
-for i = 1, 3 do
+local want = {'zset', 'hash', 'hash', 'hash', 'hash', 'hash'}
+for i = 1, #KEYS do
   local t = redis.call('TYPE', KEYS[i]).ok
   if t ~= 'none' and t ~= want[i] then
-    redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3])
+    redis.call('UNLINK', unpack(KEYS))
     return 1
   end
 end

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 )
 
 var (
-	_ acache.Backend = (*Store)(nil)
-	_ acache.Sizer   = (*Store)(nil)
+	_ acache.Backend   = (*Store)(nil)
+	_ acache.Sizer     = (*Store)(nil)
+	_ acache.Committer = (*Store)(nil)
 )
 
 // errNoClient is what every method of a Store made from a nil client
@@ -26,8 +28,9 @@ var errNoClient = fmt.Errorf("rediscache: Store has no Redis client: %w", acache
 // shard live after the last write: they outlive every entry they count.
 const metaSlack = time.Minute
 
-// Store is an [acache.Backend] and [acache.Sizer] that keeps entries in Redis,
-// in one LRU order shared by every Store on the same prefix, in any process.
+// Store is an [acache.Backend], [acache.Sizer] and [acache.Committer] that
+// keeps entries in Redis, in one LRU order shared by every Store on the same
+// prefix, in any process: Caches over them behave as one cache.
 // It is safe for concurrent use by multiple goroutines. Create one with
 // [New]; the zero value has no client, and its methods return an error.
 type Store struct {
@@ -46,9 +49,24 @@ type Store struct {
 // shard names the Redis keys of one LRU, all under one hash tag so that a
 // script may touch them together in a Redis Cluster.
 type shard struct {
-	keys        []string      // lru, sizes, meta: the scripts' first KEYS
+	keys        []string      // lru, sizes, meta: the counts, which Len and Size read
+	all         []string      // keys, then versions, listed, listedin: the scripts' first KEYS
 	entryPrefix string        // followed by a member, the key of an entry's value
+	indexPrefix string        // followed by a URI key's member, the key of its index
 	recounted   *atomic.Int64 // when this Store last recounted the sum (heal.go), in Unix nanoseconds
+}
+
+// newShard returns the keys of shard i of prefix.
+func newShard(prefix string, i int) shard {
+	tag := "{" + prefix + ":" + strconv.Itoa(i) + "}"
+	keys := []string{tag + ":lru", tag + ":sizes", tag + ":meta"}
+	return shard{
+		keys:        keys,
+		all:         append(keys[:3:3], tag+":versions", tag+":listed", tag+":listedin"),
+		entryPrefix: tag + ":e:",
+		indexPrefix: tag + ":ix:",
+		recounted:   new(atomic.Int64),
+	}
 }
 
 // New returns a Store that keeps entries in Redis through client, configured
@@ -66,31 +84,45 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	s.metaMillis = strconv.FormatInt((s.idleTTL + metaSlack).Milliseconds(), 10)
 	s.shards = make([]shard, s.nshards)
 	for i := range s.shards {
-		tag := "{" + s.prefix + ":" + strconv.Itoa(i) + "}"
-		s.shards[i] = shard{
-			keys:        []string{tag + ":lru", tag + ":sizes", tag + ":meta"},
-			entryPrefix: tag + ":e:",
-			recounted:   new(atomic.Int64),
-		}
+		s.shards[i] = newShard(s.prefix, i)
 	}
 	return s
 }
 
+// partitionTag starts the partition part of a cache key
+// ([acache.Committer]): a key's URI key is the key up to it.
+const partitionTag = "\x00auth="
+
+// uriKey returns the URI key of key: key without its partition, if it has
+// one.
+func uriKey(key string) (uri string, partitioned bool) {
+	if i := strings.Index(key, partitionTag); i >= 0 {
+		return key[:i], true
+	}
+	return key, false
+}
+
 // locate returns the shard of key and its member there: 128 bits of the
 // SHA-256 of the key, in hex, so that keys of any bytes and any length make
-// short, printable Redis keys that nobody can make collide.
+// short, printable Redis keys that nobody can make collide. The shard is
+// chosen by the SHA-256 of the key's URI key, so that every key of a URI,
+// and the URI's index, live in one shard (one hash tag, one Cluster slot).
 func (s *Store) locate(key string) (*shard, string) {
 	sum := sha256.Sum256([]byte(key))
-	i := 0
-	if len(s.shards) > 1 {
-		i = int(binary.BigEndian.Uint64(sum[16:24]) % uint64(len(s.shards)))
+	member := hex.EncodeToString(sum[:16])
+	if len(s.shards) == 1 {
+		return &s.shards[0], member
 	}
-	return &s.shards[i], hex.EncodeToString(sum[:16])
+	if uri, partitioned := uriKey(key); partitioned {
+		sum = sha256.Sum256([]byte(uri))
+	}
+	i := binary.BigEndian.Uint64(sum[16:24]) % uint64(len(s.shards))
+	return &s.shards[i], member
 }
 
 // entryKeys returns key's shard, the KEYS of a script on it (the
 // bookkeeping keys, then the key of key's value) and key's member.
 func (s *Store) entryKeys(key string) (*shard, []string, string) {
 	sh, member := s.locate(key)
-	return sh, append(sh.keys[:3:3], sh.entryPrefix+member), member
+	return sh, append(sh.all[:6:6], sh.entryPrefix+member), member
 }

@@ -145,36 +145,28 @@ func (s *Store) flush(ctx context.Context) error {
 // given, each once, at its last place.
 func (s *Store) sendTouches(ctx context.Context, keys []string) error {
 	type batch struct {
-		keys []string // the scripts' KEYS: bookkeeping, then entries
-		args []any    // the TTLs, then the members
+		entries []string // the keys of the entries' values
+		members []any
 	}
 	batches := make(map[*shard]*batch)
 	var order []*shard
-	seen := make(map[string]bool, len(keys))
-	for _, key := range slices.Backward(keys) { // the last touch of a key counts
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
+	for _, key := range lastTouches(keys) {
 		sh, member := s.locate(key)
 		b := batches[sh]
 		if b == nil {
-			b = &batch{keys: sh.keys[:3:3], args: []any{s.idleMillis, s.metaMillis}}
+			b = &batch{}
 			batches[sh] = b
 			order = append(order, sh)
 		}
-		b.keys = append(b.keys, sh.entryPrefix+member)
-		b.args = append(b.args, member)
+		b.entries = append(b.entries, sh.entryPrefix+member)
+		b.members = append(b.members, member)
 	}
 	var errs []error
 	for _, sh := range order {
-		b := batches[sh]
-		entries, members := b.keys[3:], b.args[2:]
-		slices.Reverse(entries) // collected last first
-		slices.Reverse(members)
+		entries, members := batches[sh].entries, batches[sh].members
 		for len(members) > 0 {
 			n := min(len(members), maxBatch)
-			keys := append(sh.keys[:3:3], entries[:n]...)
+			keys := append(sh.all[:6:6], entries[:n]...)
 			args := append([]any{s.idleMillis, s.metaMillis}, members[:n]...)
 			if err := touchScript.Run(ctx, s.client, keys, args...).Err(); err != nil {
 				errs = append(errs, s.repair(ctx, sh, err))
@@ -187,6 +179,62 @@ func (s *Store) sendTouches(ctx context.Context, keys []string) error {
 		return fmt.Errorf("rediscache: move to end: %w", err)
 	}
 	return nil
+}
+
+// lastTouches returns keys, each once, at the place of its last touch.
+func lastTouches(keys []string) []string {
+	seen := make(map[string]bool, len(keys))
+	var last []string
+	for _, key := range slices.Backward(keys) {
+		if !seen[key] {
+			seen[key] = true
+			last = append(last, key)
+		}
+	}
+	slices.Reverse(last)
+	return last
+}
+
+// takeTouches takes the touches queued for the keys of sh out of the queue
+// and returns their members, each once at its last place, for a Commit on
+// sh to apply before it evicts: in one Store the order a Commit sees
+// follows the calls, and the touches cost no round trip of their own. It
+// waits for a batch under way first. Past maxBatch members it sends them
+// itself instead (a script must not block Redis for long), and returns nil.
+func (s *Store) takeTouches(ctx context.Context, sh *shard) []string {
+	t := &s.touches
+	t.sending.Lock()
+	defer t.sending.Unlock()
+	t.mu.Lock()
+	queued := t.pending
+	t.pending = nil
+	t.mu.Unlock()
+	var mine, members, rest []string
+	for _, key := range lastTouches(queued) {
+		if of, member := s.locate(key); of == sh {
+			mine, members = append(mine, key), append(members, member)
+		} else {
+			rest = append(rest, key)
+		}
+	}
+	if len(rest) > 0 {
+		t.mu.Lock()
+		t.pending = append(rest, t.pending...) // queued before what came meanwhile
+		if t.wake != nil {
+			select {
+			case t.wake <- struct{}{}:
+			default:
+			}
+		}
+		t.mu.Unlock()
+	}
+	if len(members) > maxBatch {
+		if err := s.sendTouches(ctx, mine); err != nil {
+			t.failed.Store(&err)
+		}
+		return nil
+	}
+	return members
 }
 
 // Close sends the touches still queued and stops the Store's goroutine,

@@ -1,0 +1,442 @@
+package rediscache
+
+// This file holds the herd tests: several processes, each with a Cache of
+// its own over one prefix, request the same new URL at the same moment.
+// Collapsed forwarding lets one request per process reach the origin; the
+// Store must let no more through, whatever the other processes store
+// meanwhile.
+//
+// The test binary re-executes itself as the processes: TestHerdWorker,
+// which returns at once in an ordinary run, serves herds when herdWorkerEnv
+// holds its configuration. The parent and each worker talk over the
+// worker's stdin and stdout, a line each way per step:
+//
+//	parent → worker  "herd <url>"          prepare herdRequests GETs of url
+//	worker → parent  "ready"               they wait for the start
+//	parent → worker  "go"                  sent to every worker once all are ready
+//	worker → parent  "done <report>"       every GET has its whole answer
+//
+// The parent then asks its origin how many requests for the URL reached it;
+// the reports (herdReport, in JSON) say which processes sent them, and why.
+// Closing a worker's stdin ends it.
+//
+// With the default -herds=20, the file takes 5 to 15 s on two cores, and
+// about 30 s under the race detector; -herds=200 measures the distribution
+// of the calls more closely.
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acachecontrol/acache"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+var herds = flag.Int("herds", 20, "herds TestHerds and TestHerdsCluster run per number of processes; run -herds=200 for a closer measure")
+
+const (
+	// herdWorkerEnv holds a worker's herdConfig, in JSON; its presence
+	// makes TestHerdWorker a worker.
+	herdWorkerEnv = "ACACHE_HERD_WORKER"
+	// herdRequests is how many GETs each process sends at once per herd.
+	herdRequests = 64
+	// herdOriginDelay is how long the origin takes to answer, so that the
+	// processes' requests overlap.
+	herdOriginDelay = 20 * time.Millisecond
+	// herdStepTimeout bounds each step of the protocol: a hang detector.
+	herdStepTimeout = 30 * time.Second
+)
+
+// herdConfig is what a worker needs to reach the Store the others share.
+type herdConfig struct {
+	Addrs   []string // the server's address, or the seeds of a Cluster
+	Cluster bool
+	Prefix  string
+	Shards  int
+	Secret  []byte // the partition secret, the same in every process
+}
+
+// topology names the Redis the workers share.
+func (c herdConfig) topology() string {
+	if c.Cluster {
+		return "cluster"
+	}
+	return "node"
+}
+
+// One node, one shard: every herd reaches the origin at most once per
+// process.
+func TestHerds(t *testing.T) {
+	client := newClient(t)
+	for _, processes := range []int{3, 6} {
+		t.Run(fmt.Sprintf("processes=%d", processes), func(t *testing.T) {
+			cfg := herdConfig{Addrs: []string{redisAddr(t)}, Shards: 1}
+			runHerds(t, client, cfg, processes)
+		})
+	}
+}
+
+// A Cluster, three shards: the same.
+func TestHerdsCluster(t *testing.T) {
+	client := newClusterClient(t)
+	cfg := herdConfig{Addrs: clusterAddrs(t), Cluster: true, Shards: 3}
+	runHerds(t, client, cfg, 3)
+}
+
+// runHerds starts processes workers over a fresh prefix of client, runs
+// *herds herds through them, logs the origin's calls per herd and fails if
+// a herd reached it more than once per process.
+func runHerds(t *testing.T, client redis.UniversalClient, cfg herdConfig, processes int) {
+	cfg.Prefix = newPrefix(t, client)
+	cfg.Secret = []byte(rand.Text())
+	o := newHerdOrigin(t)
+	workers := startHerdWorkers(t, cfg, processes)
+	calls := make([]int, *herds)
+	explained := 0
+	start := time.Now()
+	for i := range calls {
+		path := fmt.Sprintf("/herd/%d", i)
+		reports := runHerd(t, workers, o.URL+path)
+		calls[i] = o.callsTo(path)
+		if calls[i] > processes && explained < 3 {
+			explained++
+			t.Logf("herd %d: %d origin calls\n\t%s", i, calls[i], explain(reports))
+		}
+	}
+	median, mean, worst := summarize(calls)
+	t.Logf("%s, shards=%d, N=%d processes × %d GETs, %d herds in %v: origin calls per herd: median %g, mean %.1f, worst %d; all: %v",
+		cfg.topology(), cfg.Shards, processes, herdRequests, len(calls), time.Since(start).Round(time.Millisecond), median, mean, worst, calls)
+	if worst > processes {
+		over := slices.DeleteFunc(slices.Clone(calls), func(n int) bool { return n <= processes })
+		t.Errorf("%d of %d herds reached the origin more than once per process (%d processes): %v",
+			len(over), len(calls), processes, over)
+	}
+}
+
+// runHerd has every worker send herdRequests GETs of url at once, waits
+// until all have their answers, and returns the workers' reports.
+func runHerd(t *testing.T, workers []*herdWorker, url string) []herdReport {
+	t.Helper()
+	for _, w := range workers {
+		w.send(t, "herd "+url)
+	}
+	for _, w := range workers {
+		w.expect(t, "ready")
+	}
+	for _, w := range workers {
+		w.send(t, "go")
+	}
+	reports := make([]herdReport, len(workers))
+	for i, w := range workers {
+		r := &reports[i]
+		if err := json.Unmarshal([]byte(w.expect(t, "done")), r); err != nil {
+			t.Fatalf("worker %d: its report: %v", w.id, err)
+		}
+		if r.Failed > 0 {
+			t.Errorf("worker %d: %d of %d GETs of %s failed; the first: %s", w.id, r.Failed, herdRequests, url, r.FirstError)
+		}
+	}
+	return reports
+}
+
+// explain says how many GETs of each worker reached the origin, and the
+// Cache-Status of all its GETs.
+func explain(reports []herdReport) string {
+	lines := make([]string, len(reports))
+	for i, r := range reports {
+		lines[i] = fmt.Sprintf("worker %d: %d to the origin; %v", i, r.Forwarded, r.Statuses)
+	}
+	return strings.Join(lines, "\n\t")
+}
+
+// summarize returns the median, mean and largest of calls.
+func summarize(calls []int) (median, mean float64, worst int) {
+	sorted := slices.Sorted(slices.Values(calls))
+	n := len(sorted)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	median = float64(sorted[(n-1)/2]+sorted[n/2]) / 2
+	sum := 0
+	for _, c := range sorted {
+		sum += c
+	}
+	return median, float64(sum) / float64(n), sorted[n-1]
+}
+
+// herdBody begins every body of the herd origin, followed by the path.
+const herdBody = "the herd at "
+
+// herdOrigin is an origin that counts its calls per path and answers each,
+// after herdOriginDelay, with a small body fresh for ten minutes.
+type herdOrigin struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func newHerdOrigin(t *testing.T) *herdOrigin {
+	o := &herdOrigin{calls: make(map[string]int)}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.calls[r.URL.Path]++
+		o.mu.Unlock()
+		time.Sleep(herdOriginDelay)
+		w.Header().Set("Cache-Control", "max-age=600")
+		io.WriteString(w, herdBody+r.URL.Path)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+// callsTo returns how many requests for path the origin has answered.
+func (o *herdOrigin) callsTo(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.calls[path]
+}
+
+// herdWorker is the parent's end of a worker process.
+type herdWorker struct {
+	id    int
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string // what the worker prints, closed when it exits
+	// said holds the lines that were not the answer expected: the
+	// worker's complaints, shown if it fails.
+	said []string
+}
+
+// startHerdWorkers starts n workers with cfg, ended when t ends.
+func startHerdWorkers(t *testing.T, cfg herdConfig, n int) []*herdWorker {
+	spec, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	workers := make([]*herdWorker, n)
+	for i := range workers {
+		workers[i] = startHerdWorker(t, i, string(spec))
+	}
+	return workers
+}
+
+// startHerdWorker starts the test binary as worker id, running only
+// TestHerdWorker with spec in herdWorkerEnv, and stops it when t ends.
+func startHerdWorker(t *testing.T, id int, spec string) *herdWorker {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHerdWorker$", "-test.timeout=10m")
+	cmd.Env = append(os.Environ(), herdWorkerEnv+"="+spec,
+		// The race detector sleeps a second before a process exits, unless told not to.
+		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	w := &herdWorker{id: id, cmd: cmd, stdin: stdin, lines: make(chan string)}
+	go func() {
+		defer close(w.lines)
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			w.lines <- lines.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		if err := w.stop(); err != nil {
+			t.Errorf("worker %d: %v\n%s\n%s", id, err, strings.Join(w.said, "\n"), stderr.String())
+		}
+	})
+	return w
+}
+
+// stop closes the worker's stdin, which ends it, and waits for it to exit:
+// for herdStepTimeout at most, after which it kills it.
+func (w *herdWorker) stop() error {
+	w.stdin.Close()
+	kill := time.AfterFunc(herdStepTimeout, func() { w.cmd.Process.Kill() })
+	defer kill.Stop()
+	for line := range w.lines { // the pipe is read to its end before Wait closes it
+		w.said = append(w.said, line)
+	}
+	return w.cmd.Wait()
+}
+
+// send writes line to the worker.
+func (w *herdWorker) send(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(w.stdin, line+"\n"); err != nil {
+		t.Fatalf("worker %d: sending %q: %v", w.id, line, err)
+	}
+}
+
+// expect waits for the worker to print a line that begins with word, and
+// returns the rest of it.
+func (w *herdWorker) expect(t *testing.T, word string) string {
+	t.Helper()
+	timeout := time.NewTimer(herdStepTimeout)
+	defer timeout.Stop()
+	for {
+		select {
+		case line, ok := <-w.lines:
+			if !ok {
+				t.Fatalf("worker %d exited while the parent waited for %q", w.id, word)
+			}
+			if rest, found := strings.CutPrefix(line, word); found {
+				return strings.TrimPrefix(rest, " ")
+			}
+			w.said = append(w.said, line)
+		case <-timeout.C:
+			t.Fatalf("worker %d: no %q in %v", w.id, word, herdStepTimeout)
+		}
+	}
+}
+
+// TestHerdWorker is a worker process of TestHerds and TestHerdsCluster,
+// when herdWorkerEnv is set; in an ordinary run it does nothing.
+func TestHerdWorker(t *testing.T) {
+	spec, isWorker := os.LookupEnv(herdWorkerEnv)
+	if !isWorker {
+		return
+	}
+	var cfg herdConfig
+	require.NoError(t, json.Unmarshal([]byte(spec), &cfg))
+	require.NotEmpty(t, cfg.Addrs, "%s names no Redis", herdWorkerEnv)
+	rt := newHerdTransport(t, cfg)
+	commands := bufio.NewScanner(os.Stdin)
+	for commands.Scan() {
+		url, ok := strings.CutPrefix(commands.Text(), "herd ")
+		require.True(t, ok, "the parent sent %q, not a herd", commands.Text())
+		report := workHerd(t.Context(), rt, url, func() bool {
+			fmt.Println("ready")
+			return commands.Scan() && commands.Text() == "go"
+		})
+		line, err := json.Marshal(report)
+		require.NoError(t, err)
+		fmt.Printf("done %s\n", line)
+	}
+	require.NoError(t, commands.Err())
+}
+
+// newHerdTransport returns a worker's Transport over a Cache of its own,
+// over a Store on cfg's prefix through a client of its own, all closed
+// when t ends.
+func newHerdTransport(t *testing.T, cfg herdConfig) *acache.Transport {
+	var client redis.UniversalClient
+	if cfg.Cluster {
+		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.Addrs})
+	} else {
+		client = redis.NewClient(&redis.Options{Addr: cfg.Addrs[0]})
+	}
+	t.Cleanup(func() { client.Close() })
+	store := New(client, WithPrefix(cfg.Prefix), WithShards(cfg.Shards))
+	transport := acache.NewTransport(acache.NewCache(store, acache.WithPartitionSecret(cfg.Secret)))
+	transport.Transport = &http.Transport{MaxIdleConnsPerHost: herdRequests}
+	t.Cleanup(func() {
+		transport.Close()
+		store.Close()
+	})
+	return transport
+}
+
+// herdReport is what a worker tells of its GETs of one herd.
+type herdReport struct {
+	Failed     int
+	FirstError string `json:",omitempty"`
+	// Forwarded counts the GETs the origin answered (not collapsed into
+	// another), and Statuses the Cache-Status of every GET, without its
+	// TTL, by how many had it.
+	Forwarded int
+	Statuses  map[string]int `json:",omitempty"`
+}
+
+// workHerd prepares herdRequests GETs of url through rt, calls ready, and
+// sends them all at once if it returns true.
+func workHerd(ctx context.Context, rt http.RoundTripper, url string, ready func() bool) herdReport {
+	start := make(chan struct{})
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		report herdReport
+	)
+	for range herdRequests {
+		wg.Go(func() {
+			<-start
+			status, err := herdGet(ctx, rt, url)
+			mu.Lock()
+			defer mu.Unlock()
+			report.add(status, err)
+		})
+	}
+	if !ready() {
+		ctx = canceled(ctx) // no start: the GETs end at once
+	}
+	close(start)
+	wg.Wait()
+	return report
+}
+
+// add counts the outcome of one GET.
+func (r *herdReport) add(status acache.CacheStatus, err error) {
+	if err != nil {
+		if r.Failed == 0 {
+			r.FirstError = err.Error()
+		}
+		r.Failed++
+		return
+	}
+	if status.FwdStatus != 0 && !status.Collapsed {
+		r.Forwarded++
+	}
+	if r.Statuses == nil {
+		r.Statuses = make(map[string]int)
+	}
+	status.TTL = 0
+	r.Statuses[strings.ReplaceAll(status.String(), "; ttl=0", "")]++
+}
+
+// canceled returns a context that is already done.
+func canceled(parent context.Context) context.Context {
+	ctx, cancel := context.WithCancel(parent)
+	cancel()
+	return ctx
+}
+
+// herdGet sends one GET of url through rt, reads its whole body, and
+// returns the Cache-Status the Cache gave it.
+func herdGet(ctx context.Context, rt http.RoundTripper, url string) (acache.CacheStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, herdStepTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return acache.CacheStatus{}, err
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return acache.CacheStatus{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return acache.CacheStatus{}, err
+	}
+	_, path, named := strings.Cut(string(body), herdBody)
+	if resp.StatusCode != http.StatusOK || !named || !strings.HasSuffix(url, path) {
+		return acache.CacheStatus{}, fmt.Errorf("GET %s: %s %q", url, resp.Status, body)
+	}
+	status, _ := acache.CacheStatusOf(resp)
+	return status, nil
+}
