@@ -54,6 +54,9 @@ type decision struct {
 	// seen is what the lookup found under key, for the store that follows
 	// to merge with, without reading it again.
 	seen lookedUp
+	// landings is the count of flights landed before the lookup began
+	// (flights.landed).
+	landings uint64
 }
 
 // rangeResult is what a Range request gets from a stored response.
@@ -110,6 +113,7 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		d.budget = c.budgetFor(req.Context())
 	}
 	var f policy.Found
+	d.landings = c.flights.landed()
 	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
 		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {

@@ -9,6 +9,7 @@ package acache
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/acachecontrol/acache/internal/policy"
@@ -20,6 +21,15 @@ type flights struct {
 	// mu guards byKey.
 	mu    sync.Mutex
 	byKey map[string]*flight
+
+	// landings counts the flights landed. recent holds, for each slot of
+	// keys (by a hash of the key), the count at the latest landing of a
+	// flight for a key in it; both are written under mu, before the flight
+	// is unregistered. A request that looked its key up before a twin's
+	// store ended finds nothing stored and, once that flight is gone, would
+	// lead a second one: landedSince tells it to look again first.
+	landings atomic.Uint64
+	recent   [64]atomic.Uint64
 }
 
 // flight is one request in flight, which the requests for the same key wait
@@ -84,12 +94,36 @@ func (fs *flights) land(key string, f *flight) {
 	f.once.Do(func() {
 		fs.mu.Lock() // join sets f.timer under it
 		f.timer.Stop()
+		fs.recent[landingSlot(key)].Store(fs.landings.Add(1))
 		if fs.byKey[key] == f {
 			delete(fs.byKey, key)
 		}
 		fs.mu.Unlock()
 		close(f.done)
 	})
+}
+
+// landed returns the count of flights landed so far, for landedSince: a
+// request reads it before it looks its key up.
+func (fs *flights) landed() uint64 {
+	return fs.landings.Load()
+}
+
+// landedSince reports whether a flight for key may have landed after
+// landed returned count: then what it stored was not there when the
+// request that read count looked key up. Another key sharing key's slot
+// may make it report true: the cost is one lookup more.
+func (fs *flights) landedSince(key string, count uint64) bool {
+	return fs.recent[landingSlot(key)].Load() > count
+}
+
+// landingSlot returns key's slot in flights.recent: FNV-1a of the key.
+func landingSlot(key string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint32(key[i])) * 16777619
+	}
+	return int(h % 64)
 }
 
 // inFlight returns the number of flights registered.

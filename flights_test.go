@@ -376,3 +376,72 @@ func mustGetB(b *testing.B, url string) *http.Request {
 	}
 	return req
 }
+
+// lateLookups is a backend whose second Get reads what is stored, then
+// holds its answer until release is closed: a lookup that missed just
+// before its twin's response was stored, and returned just after.
+type lateLookups struct {
+	plainLRU
+	gets    atomic.Int64
+	read    chan struct{} // closed once the second Get has read
+	release chan struct{}
+}
+
+func (b *lateLookups) Get(ctx context.Context, key string) (*Entry, error) {
+	e, err := b.plainLRU.Get(ctx, key)
+	if b.gets.Add(1) == 2 {
+		close(b.read)
+		<-b.release
+	}
+	return e, err
+}
+
+func TestCollapseALookupThatMissedWhileItsTwinStoredIsServedItsResponse(t *testing.T) {
+	t.Parallel()
+	lru := newLRU()
+	backend := &lateLookups{plainLRU: plainLRU{lru, lru}, read: make(chan struct{}), release: make(chan struct{})}
+	var calls atomic.Int64
+	release := make(chan struct{})
+	tr := &Transport{Transport: heldOrigin("max-age=60", &calls, release),
+		Cache: NewCache(backend, WithCollapseWait(time.Hour), WithBackendTimeout(time.Hour))}
+	const url = "http://origin.test/late"
+	get := func(got chan<- string) {
+		resp, err := tr.RoundTrip(httptest.NewRequest(http.MethodGet, url, nil))
+		if !assert.NoError(t, err) {
+			got <- ""
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, _ := CacheStatusOf(resp)
+		got <- string(body) + " | " + status.String()
+	}
+
+	// The first request misses and goes to the origin; the second looks
+	// the key up while the first is there, and misses too.
+	first, second := make(chan string, 1), make(chan string, 1)
+	go get(first)
+	within(t, backendCallLiveness, "the first request at the origin", func() {
+		for calls.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	go get(second)
+	<-backend.read
+	// The first is answered and stored, and its flight lands, before the
+	// second's lookup returns: no flight is left for the second to join.
+	close(release)
+	assert.Equal(t, "body of /late | acache; fwd=uri-miss; fwd-status=200; stored; ttl=60", <-first)
+	within(t, backendCallLiveness, "the first flight landing", func() {
+		for tr.Cache.flights.inFlight() > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	close(backend.release)
+
+	var got string
+	within(t, backendCallLiveness, "the second request", func() { got = <-second })
+	assert.Equal(t, "body of /late | acache; fwd=uri-miss; fwd-status=200; collapsed; ttl=60", got,
+		"the second request is served what the first stored, as a collapsed request")
+	assert.EqualValues(t, 1, calls.Load(), "requests at the origin: the second led a flight of its own")
+}

@@ -223,11 +223,21 @@ func (t *Transport) collapse(c *Cache, req *http.Request, d *decision) (resp *ht
 		return nil, nil, nil
 	}
 	f, leader := c.flights.join(d.key, c.collapseWait)
-	if leader {
-		return nil, &flightLead{fs: &c.flights, key: d.key, f: f}, nil
+	if !leader {
+		resp, *d, err = t.awaitTwin(c, req, f, *d)
+		return resp, nil, err
 	}
-	resp, *d, err = t.awaitTwin(c, req, f, *d)
-	return resp, nil, err
+	lead = &flightLead{fs: &c.flights, key: d.key, f: f}
+	if c.flights.landedSince(d.key, d.landings) {
+		// A twin landed between this request's lookup and its flight: what
+		// the twin stored (in this process, so that every request here for
+		// one URL makes one origin call) was not there to find.
+		if resp, *d = t.lookAgain(c, req, *d); resp != nil {
+			lead.land() // whoever joined finds it too
+			return resp, nil, nil
+		}
+	}
+	return nil, lead, nil
 }
 
 // exchangeTimes are the request_time and response_time of one exchange with
@@ -318,15 +328,23 @@ func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision
 	if err := ctx.Err(); err != nil {
 		return nil, d, err
 	}
+	resp, again := t.lookAgain(c, req, d)
+	return resp, again, nil
+}
+
+// lookAgain looks req up again, once a twin's flight has landed: it returns
+// the response to serve from the cache as a collapsed request, or nil when
+// the caller must go to the origin itself, with the fresh decision for that.
+func (t *Transport) lookAgain(c *Cache, req *http.Request, d decision) (*http.Response, decision) {
 	again := c.decideWithin(req, d.budget)
 	if again.Action != policy.Serve && again.Action != policy.ServeStale {
-		return nil, again, nil
+		return nil, again
 	}
 	// What the twin stored may be stale already (it arrived so, within its
 	// stale-while-revalidate window): it is served as it was to the twin,
 	// not fetched once more.
 	if resp := c.collapsedHit(req, &again, d.Fwd); resp != nil {
-		return resp, again, nil
+		return resp, again
 	}
-	return nil, bypassing(again.req, policy.FwdBypass, policy.ReasonCacheError), nil
+	return nil, bypassing(again.req, policy.FwdBypass, policy.ReasonCacheError)
 }
