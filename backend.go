@@ -81,6 +81,20 @@ type Peeker interface {
 	Peek(key string) *Entry
 }
 
+// DeadlineKeeper is implemented by a [Backend] whose calls return by the
+// deadline of their context (with an error when it passes) whatever the
+// store they reach does: hangs, drops packets, refuses connections. The
+// Cache then calls it on the request's goroutine, under the deadline,
+// where it otherwise runs each call in a goroutine of its own and waits for
+// it at most that long (so that a backend that ignores its context cannot
+// hold a request): a lookup saves a goroutine, its wake-up and a timer.
+// KeepsDeadlines reports whether the backend does so as configured (a
+// client library may honour contexts only when asked to); the Cache asks
+// once, in NewCache.
+type DeadlineKeeper interface {
+	KeepsDeadlines() bool
+}
+
 // Committer is implemented by a [Backend] that can store an entry as one
 // atomic operation, so that many Caches over it (in one process or many)
 // behave as one: no store undoes another, every response stored for a URI

@@ -100,8 +100,10 @@ func (c *Cache) Stats() Stats {
 }
 
 // Close stops the Cache's background work, the refreshes of stale
-// responses, and waits for it to end. The Cache still answers requests
-// afterwards, without refreshing in the background. Close always returns
+// responses and the sending of hits' recency updates to a backend other
+// than the in-memory LRU (those queued are sent first), and waits for it to
+// end. The Cache still answers requests afterwards, without refreshing in
+// the background, and sends each hit's update at once. Close always returns
 // nil; it does nothing on a nil Cache.
 func (c *Cache) Close() error {
 	if c == nil {
@@ -113,5 +115,6 @@ func (c *Cache) Close() error {
 	c.background.mu.Unlock()
 	c.background.stop()
 	c.background.running.Wait()
+	c.moves.close()
 	return nil
 }

@@ -57,7 +57,8 @@
 // packages diskcache (a crash-safe file) and rediscache (one Redis, Sentinel
 // or Cluster, shared by many processes) are others, and package acachetest
 // checks any implementation against the Backend contract. A backend may also
-// implement [Sizer], [Peeker], and [Committer], which stores an entry as one
+// implement [Sizer], [Peeker], [DeadlineKeeper] (its calls need no
+// goroutine of their own), and [Committer], which stores an entry as one
 // atomic operation ([Commit], [CommitResult]) so that many Caches over one
 // store behave as one. Entries encode themselves
 // ([Entry.MarshalBinary]); bytes that do not decode are [ErrCorruptEntry],

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/acachecontrol/acache/internal/policy"
@@ -35,6 +36,10 @@ type store struct {
 	// direct reports the in-memory LRU, which never blocks: it is called in
 	// the caller's goroutine, without deadlines.
 	direct bool
+	// punctual reports a backend that keeps its calls' deadlines
+	// (DeadlineKeeper): its lookups run in the caller's goroutine, under
+	// a deadline.
+	punctual bool
 	// breaker skips any other backend after failures in a row; nil for the
 	// LRU. backend is then the breakerBackend around it.
 	breaker *breaker
@@ -69,8 +74,11 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 		// Any backend but the in-memory LRU can fail: it is called behind
 		// a circuit breaker, but for what it answers from memory (Peek).
 		s.peeker, _ = backend.(Peeker)
+		if keeper, ok := backend.(DeadlineKeeper); ok {
+			s.punctual = keeper.KeepsDeadlines()
+		}
 		s.breaker = newBreaker()
-		guarded := &breakerBackend{b: s.breaker, inner: backend}
+		guarded := &breakerBackend{b: s.breaker, inner: backend, punctual: s.punctual}
 		s.backend = guarded
 		if s.sizer != nil {
 			guarded.sizer, s.sizer = s.sizer, guarded
@@ -165,9 +173,7 @@ func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) (
 		}
 		if e == nil {
 			var ok bool
-			if e, err, ok = detachedCall(s, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
-				return s.backend.Get(ctx, key)
-			}); !ok {
+			if e, err, ok = s.get(ctx, b, key); !ok {
 				return nil, false
 			}
 		}
@@ -180,6 +186,27 @@ func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) (
 		return nil, true
 	}
 	return e, true
+}
+
+// get calls the backend's Get for key within what is left of the budget b:
+// on the caller's goroutine when the backend keeps its deadlines, else
+// through detachedCall. ok is false when it did not answer in time.
+func (s *store) get(ctx context.Context, b *budget, key string) (e *Entry, err error, ok bool) {
+	if !s.punctual {
+		return detachedCall(s, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
+			return s.backend.Get(ctx, key)
+		})
+	}
+	wait := b.wait(s.cfg.backendTimeout)
+	if wait <= 0 {
+		return nil, nil, false // the request's share of its time for the backend is spent
+	}
+	start := time.Now()
+	callCtx, cancel := s.callContextWithin(ctx, "get", wait)
+	e, err = s.backend.Get(callCtx, key)
+	cancel()
+	b.spend(time.Since(start))
+	return e, err, true
 }
 
 // read is lookup for Purge, Clear and Stored, in a goroutine that may wait
@@ -276,6 +303,11 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, s
 		return
 	}
 	job := context.WithoutCancel(ctx)
+	if s.punctual {
+		s.saveWithin(job, b, key, e, seen)
+		finish()
+		return
+	}
 	var started atomic.Bool
 	ran := s.detached(ctx, "store", b, func() {
 		started.Store(true)
@@ -285,6 +317,22 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, s
 	if !ran && !started.Load() {
 		finish() // not started (the budget spent, the breaker open): nothing to wait for
 	}
+}
+
+// saveWithin is saveNow on the caller's goroutine, for a backend that keeps
+// its deadlines: it ends with what is left of the request's budget b, after
+// which the store is given up (a response the waiting requests then fetch
+// themselves), as it is when the breaker is open.
+func (s *store) saveWithin(ctx context.Context, b *budget, key string, e *Entry, seen lookedUp) {
+	wait := b.wait(s.cfg.backendTimeout)
+	if wait <= 0 || s.breaker.open() {
+		return
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	s.saveNow(ctx, key, e, seen)
+	cancel()
+	b.spend(time.Since(start))
 }
 
 // storeNow is store in the goroutine that runs it: each backend call under

@@ -79,32 +79,38 @@ func (b *breaker) open() bool {
 }
 
 // allow returns the function that reports the outcome of one backend call,
-// or errBreakerOpen when the call must not be made. The function reports
-// only the first outcome given it: a call that timed out counts once, and
-// the late answer of the goroutine that made it changes nothing.
-func (b *breaker) allow() (done func(error), err error) {
+// to be called once, or errBreakerOpen when the call must not be made.
+func (b *breaker) allow() (report func(error), err error) {
 	if b.open() {
 		b.skipped.Add(1)
 		return nil, errBreakerOpen
 	}
-	report, err := b.cb.Allow()
+	report, err = b.cb.Allow()
 	if err != nil { // open, or half-open with its probe under way
 		b.skipped.Add(1)
 		return nil, errBreakerOpen
 	}
-	var once sync.Once
-	return func(err error) { once.Do(func() { report(err) }) }, nil
+	return report, nil
 }
 
-// call makes one backend call through b, with ctx the call's own context:
-// when ctx ends before call returns (a backend that hangs, or ignores its
-// context), the call counts as failed at that moment.
-func breakerCall[T any](b *breaker, ctx context.Context, call func() (T, error)) (T, error) {
-	done, err := b.allow()
+// breakerCall makes one backend call through g's breaker, with ctx the
+// call's own context. A backend that keeps its deadlines returns by then:
+// its outcome is reported when it returns. Any other may hang or ignore its
+// context: when ctx ends before call returns, the call counts as failed at
+// that moment, once, and its late answer changes nothing.
+func breakerCall[T any](g *breakerBackend, ctx context.Context, call func() (T, error)) (T, error) {
+	report, err := g.b.allow()
 	if err != nil {
 		var zero T
 		return zero, err
 	}
+	if g.punctual {
+		v, err := call()
+		report(err)
+		return v, err
+	}
+	var once sync.Once
+	done := func(err error) { once.Do(func() { report(err) }) }
 	stop := context.AfterFunc(ctx, func() { done(ctx.Err()) })
 	v, err := call()
 	stop()
@@ -119,27 +125,28 @@ type breakerBackend struct {
 	inner     Backend
 	sizer     Sizer     // inner, if it is one
 	committer Committer // inner, if it is one
+	punctual  bool      // inner keeps its deadlines (DeadlineKeeper)
 }
 
 func (g *breakerBackend) Contains(ctx context.Context, key string) (bool, error) {
-	return breakerCall(g.b, ctx, func() (bool, error) { return g.inner.Contains(ctx, key) })
+	return breakerCall(g, ctx, func() (bool, error) { return g.inner.Contains(ctx, key) })
 }
 
 func (g *breakerBackend) Len(ctx context.Context) (int, error) {
-	return breakerCall(g.b, ctx, func() (int, error) { return g.inner.Len(ctx) })
+	return breakerCall(g, ctx, func() (int, error) { return g.inner.Len(ctx) })
 }
 
 func (g *breakerBackend) Get(ctx context.Context, key string) (*Entry, error) {
-	return breakerCall(g.b, ctx, func() (*Entry, error) { return g.inner.Get(ctx, key) })
+	return breakerCall(g, ctx, func() (*Entry, error) { return g.inner.Get(ctx, key) })
 }
 
 func (g *breakerBackend) Set(ctx context.Context, key string, e *Entry) error {
-	_, err := breakerCall(g.b, ctx, func() (struct{}, error) { return struct{}{}, g.inner.Set(ctx, key, e) })
+	_, err := breakerCall(g, ctx, func() (struct{}, error) { return struct{}{}, g.inner.Set(ctx, key, e) })
 	return err
 }
 
 func (g *breakerBackend) Pop(ctx context.Context, key string) (*Entry, error) {
-	return breakerCall(g.b, ctx, func() (*Entry, error) { return g.inner.Pop(ctx, key) })
+	return breakerCall(g, ctx, func() (*Entry, error) { return g.inner.Pop(ctx, key) })
 }
 
 func (g *breakerBackend) PopOldest(ctx context.Context) (string, *Entry, error) {
@@ -147,7 +154,7 @@ func (g *breakerBackend) PopOldest(ctx context.Context) (string, *Entry, error) 
 		key string
 		e   *Entry
 	}
-	p, err := breakerCall(g.b, ctx, func() (popped, error) {
+	p, err := breakerCall(g, ctx, func() (popped, error) {
 		key, e, err := g.inner.PopOldest(ctx)
 		return popped{key, e}, err
 	})
@@ -155,7 +162,7 @@ func (g *breakerBackend) PopOldest(ctx context.Context) (string, *Entry, error) 
 }
 
 func (g *breakerBackend) MoveToEnd(ctx context.Context, key string) error {
-	_, err := breakerCall(g.b, ctx, func() (struct{}, error) { return struct{}{}, g.inner.MoveToEnd(ctx, key) })
+	_, err := breakerCall(g, ctx, func() (struct{}, error) { return struct{}{}, g.inner.MoveToEnd(ctx, key) })
 	return err
 }
 
@@ -166,7 +173,7 @@ func (g *breakerBackend) Size(ctx context.Context) (entries int, bytes int64, er
 		entries int
 		bytes   int64
 	}
-	s, err := breakerCall(g.b, ctx, func() (sized, error) {
+	s, err := breakerCall(g, ctx, func() (sized, error) {
 		n, b, err := g.sizer.Size(ctx)
 		return sized{n, b}, err
 	})
@@ -177,12 +184,12 @@ func (g *breakerBackend) Size(ctx context.Context) (entries int, bytes int64, er
 // only when the inner backend is a Committer is the breakerBackend one for
 // the Cache.
 func (g *breakerBackend) Commit(ctx context.Context, c *Commit) (CommitResult, error) {
-	return breakerCall(g.b, ctx, func() (CommitResult, error) { return g.committer.Commit(ctx, c) })
+	return breakerCall(g, ctx, func() (CommitResult, error) { return g.committer.Commit(ctx, c) })
 }
 
 // Listed is the inner backend's [Committer.Listed], through the breaker.
 func (g *breakerBackend) Listed(ctx context.Context, uri string) ([]string, error) {
-	return breakerCall(g.b, ctx, func() ([]string, error) { return g.committer.Listed(ctx, uri) })
+	return breakerCall(g, ctx, func() ([]string, error) { return g.committer.Listed(ctx, uri) })
 }
 
 // tripped returns how many times b opened; zero for a nil b.

@@ -117,3 +117,24 @@ func TestPeekAnswersHitsWithoutGet(t *testing.T) {
 	assert.True(t, hit(resp), "an entry Peek does not have is asked of Get")
 	assert.Positive(t, memoryless.Calls(acachetest.OpGet))
 }
+
+// Close sends the recency updates still queued: every hit's update has
+// reached the backend, in the order of the hits, when Close returns.
+func TestCloseSendsTheQueuedRecency(t *testing.T) {
+	t.Parallel()
+	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "body of "+r.URL.Path)
+	})
+	faulty := acachetest.NewFaultyBackend(acache.NewLRU())
+	cache := acache.NewCache(faulty, acache.WithBackendTimeout(liveness))
+	tr := &acache.Transport{Transport: newInner(t), Cache: cache}
+	fetchVia(t, tr, origin.URL+"/a", nil)
+	const hits = 200
+	for i := range hits {
+		resp, _ := fetchVia(t, tr, origin.URL+"/a", nil)
+		require.True(t, hit(resp), "request %d", i)
+	}
+	require.NoError(t, cache.Close())
+	assert.EqualValues(t, hits, faulty.Calls(acachetest.OpMoveToEnd), "recency updates that reached the backend by Close")
+}
