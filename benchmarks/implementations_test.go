@@ -76,7 +76,9 @@ func newAcacheDisk(tb testing.TB, inner http.RoundTripper) http.RoundTripper {
 }
 
 func newAcacheRedis(tb testing.TB, inner http.RoundTripper) http.RoundTripper {
-	client := goredis.NewClient(&goredis.Options{Addr: redisAddr()})
+	// As rediscache's documentation advises: the client keeps its contexts'
+	// deadlines, so the Cache calls it on the request's goroutine.
+	client := goredis.NewClient(&goredis.Options{Addr: redisAddr(), ContextTimeoutEnabled: true})
 	prefix := "acache-bench-" + randomName()
 	store := rediscache.New(client, rediscache.WithPrefix(prefix))
 	tb.Cleanup(func() {

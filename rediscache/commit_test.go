@@ -318,6 +318,16 @@ func indexKeys(t *testing.T, client redis.UniversalClient) {
 	for _, sh := range s.shards {
 		assert.Zero(t, client.HLen(ctx, sh.all[4]).Val()+client.HLen(ctx, sh.all[5]).Val(), "listings left after the Pop")
 	}
+
+	// The shard's keys went with its last entries; a Commit makes them
+	// afresh, each with its TTL, though the last Commit started the TTLs
+	// again less than keepEvery before.
+	commitFirst(t, s, committed(keys[0], 10, 2), uri, 1000, 1<<30)
+	for _, key := range append(sh.all, sh.indexPrefix+member) {
+		ttl, err := client.PTTL(ctx, key).Result()
+		require.NoError(t, err)
+		assert.Greater(t, ttl, time.Duration(0), "key %q has no TTL", key)
+	}
 }
 
 // scanCluster returns the keys under prefix on every master of client.

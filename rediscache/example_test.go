@@ -16,13 +16,15 @@ import (
 // server.)
 func Example() {
 	// Any redis.UniversalClient: a *redis.Client, a failover (Sentinel)
-	// client or a *redis.ClusterClient. Short timeouts keep a Redis that is
-	// down from slowing requests, which then go to the origin.
+	// client or a *redis.ClusterClient. Calls that end at their contexts'
+	// deadlines, and short timeouts, keep a Redis that is down from slowing
+	// requests, which then go to the origin.
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:        []string{"127.0.0.1:6379"},
-		DialTimeout:  200 * time.Millisecond,
-		ReadTimeout:  200 * time.Millisecond,
-		WriteTimeout: 200 * time.Millisecond,
+		Addrs:                 []string{"127.0.0.1:6379"},
+		ContextTimeoutEnabled: true,
+		DialTimeout:           200 * time.Millisecond,
+		ReadTimeout:           200 * time.Millisecond,
+		WriteTimeout:          200 * time.Millisecond,
 	})
 	defer client.Close() // the caller owns the client, after the Store
 

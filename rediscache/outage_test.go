@@ -21,9 +21,12 @@ import (
 
 // outageClient is a go-redis client as the README advises one for a cache:
 // no retries (a cache miss is cheaper than a retry), and timeouts shorter
-// than the backend timeout.
-func outageClient(addr string) *redis.Client {
-	return redis.NewClient(&redis.Options{
+// than the backend timeout. With contextTimeout, the client keeps its
+// contexts' deadlines (the Cache then calls it on the request's goroutine),
+// and its own timeouts are long: only the deadlines the Cache sets can
+// bound its calls.
+func outageClient(addr string, contextTimeout bool) *redis.Client {
+	opts := &redis.Options{
 		Addr:          addr,
 		MaxRetries:    -1,
 		DialerRetries: 1,
@@ -31,7 +34,12 @@ func outageClient(addr string) *redis.Client {
 		ReadTimeout:   200 * time.Millisecond,
 		WriteTimeout:  200 * time.Millisecond,
 		PoolTimeout:   200 * time.Millisecond,
-	})
+	}
+	if contextTimeout {
+		opts.ContextTimeoutEnabled = true
+		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 10*time.Second, 10*time.Second, 10*time.Second
+	}
+	return redis.NewClient(opts)
 }
 
 // traffic sends n GETs, 4 at a time, through a client with an 800 ms
@@ -76,8 +84,20 @@ func summary(d []time.Duration) (median, worst time.Duration) {
 // with Redis up, with Redis stopped by SIGSTOP (it holds its connections
 // and never answers), and with Redis gone (connections refused). Every
 // request succeeds from the origin; the time each adds to the origin's is
-// logged (the README quotes it), and the breaker opens.
+// logged (the README quotes it), and the breaker opens. It runs over a
+// client that ignores its contexts (the Cache then waits for each call in a
+// goroutine of its own) and over one that keeps their deadlines, whose own
+// timeouts (10 s) would fail every request if the Cache did not bound its
+// calls.
 func TestRedisOutageCostsRequestsNothing(t *testing.T) {
+	for _, contextTimeout := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ContextTimeoutEnabled=%v", contextTimeout), func(t *testing.T) {
+			outage(t, contextTimeout)
+		})
+	}
+}
+
+func outage(t *testing.T, contextTimeout bool) {
 	server := startRedis(t)
 	const originDelay = 2 * time.Millisecond
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,9 +106,10 @@ func TestRedisOutageCostsRequestsNothing(t *testing.T) {
 		fmt.Fprintf(w, "%s", r.URL.Path)
 	}))
 	t.Cleanup(o.Close)
-	rc := outageClient(server.addr())
+	rc := outageClient(server.addr(), contextTimeout)
 	t.Cleanup(func() { rc.Close() })
 	store := New(rc, WithPrefix("outage"))
+	require.Equal(t, contextTimeout, store.KeepsDeadlines())
 	cache := acache.NewCache(store) // the default backend timeout: 1 s
 	inner := &http.Transport{}
 	t.Cleanup(inner.CloseIdleConnections)

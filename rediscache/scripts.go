@@ -15,7 +15,8 @@ import (
 //	KEYS[1] lru       sorted set: member -> recency score
 //	KEYS[2] sizes     hash: member -> Entry.Size of its entry
 //	KEYS[3] meta      hash: "bytes" -> sum of sizes, "clock" -> last score,
-//	                  "version" -> number of changes to "bytes"
+//	                  "version" -> number of changes to "bytes", "kept" ->
+//	                  when a Commit last started the TTLs again
 //	KEYS[4] versions  hash: member -> Entry.Version of its entry (decimal)
 //	KEYS[5] listed    hash: member -> the full cache key it is listed as
 //	KEYS[6] listedin  hash: member -> the member of the URI key whose index
@@ -205,6 +206,12 @@ return touched
 // step; see luaCommit for what it does.
 var commitScript = redis.NewScript(luaCommon + luaCommit)
 
+// keepEvery is how often, at most, a Commit starts the bookkeeping keys' TTL
+// again, in microseconds: well within metaSlack, so that the bookkeeping
+// still outlives every value (each written with the idle TTL) by most of
+// that slack.
+const keepEvery = 15 * 1_000_000
+
 // luaCommit stores a value the way [acache.Committer] says, on one shard
 // within the shard's bounds: it applies the touches it carries (the Store's
 // queue for the shard), then
@@ -212,9 +219,10 @@ var commitScript = redis.NewScript(luaCommon + luaCommit)
 //  1. compares the version recorded for the member with the one the caller
 //     read: "conflict" when they differ, and nothing changes. A member
 //     whose value expired has none ("0"); a value whose version is not
-//     recorded, or recorded as no Store writes it, is replaced whatever
-//     the caller read (a value written by Set with version 0, or left
-//     after damaged bookkeeping was deleted), so that no key is stuck;
+//     recorded, or recorded as no Commit writes it ("0", from Set), is
+//     replaced whatever the caller read (a value written by Set with
+//     version 0, or left after damaged bookkeeping was deleted), so that
+//     no key is stuck;
 //  2. returns "large" for a value larger than the shard's byte bound;
 //  3. returns "damaged", changing nothing, when the sum cannot be the sum
 //     of the shard's entries, for Go to recount it (heal.go);
@@ -234,6 +242,13 @@ var commitScript = redis.NewScript(luaCommon + luaCommit)
 // forgotten; the script then writes nothing and returns "wrongtype". It
 // returns {status, entries removed (evicted), the shard's sum}.
 //
+// A Commit is most of the writes a fleet makes, so its common path (nothing
+// to evict) is a dozen Redis calls: the meta hash is read in one HMGET and
+// written in one HSET (the sum, its version, the clock), the bookkeeping
+// keys' TTLs are started again only every keepEvery (and whenever the shard
+// was empty or lost entries, when its keys may have been created afresh),
+// and an index's TTL when the key is listed in it.
+//
 //	KEYS[7]   the entry's key
 //	KEYS[8]   the index that lists the entry's key, when it has a partition
 //	ARGV      member, key, value, size, version, the version read, max
@@ -246,9 +261,10 @@ local version, read = ARGV[5], ARGV[6]
 local maxEntries, maxBytes, maxListed = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local uri, budget, idle, ttl = ARGV[10], tonumber(ARGV[11]), ARGV[12], ARGV[13]
 local maxEntrySize = ` + strconv.Itoa(maxEntrySize) + `
+local keepEvery = ` + strconv.Itoa(keepEvery) + `
 local removed, evicted = 0, 0
-local function reply(status)
-  return {status, evicted, redis.call('HGET', KEYS[3], 'bytes') or '0'}
+local function reply(status, sum)
+  return {status, evicted, sum or redis.call('HGET', KEYS[3], 'bytes') or '0'}
 end
 ` + luaCommitChecks + luaCommitRoom + `
 local touched = false
@@ -258,29 +274,47 @@ end
 if touched then keep(ttl) end
 local status = stored()
 if status then return reply(status) end
-status = plausible()
-if status then return reply(status) end
+local count, sum, held, meta = counts()
+if not sum then return reply('damaged') end
+local emptied = count == 0
 if uri ~= '' then
   status = trimIndex()
   if status then return reply(status) end
 end
-status = makeRoom()
+status = makeRoom(count, sum, held)
 if status then return reply(status) end
+if removed > 0 then
+  emptied = true -- the shard's keys may have gone with the entries removed
+  count, sum, held, meta = counts()
+  if not sum then return reply('damaged') end
+end
 if uri ~= '' then list() end
 redis.call('SET', KEYS[7], data, 'PX', idle)
-local old = tonumber(redis.call('HGET', KEYS[2], member) or '0')
-redis.call('ZADD', KEYS[1], clock(), member)
+redis.call('ZADD', KEYS[1], tick(), member)
 redis.call('HSET', KEYS[2], member, ARGV[4])
 recordVersion(member, version)
-add(size - old)
-keepIndexOf(member, ttl)
-keep(ttl)
-return reply('stored')
+sum = sum - held + size
+local changes = (tonumber(meta[2] or '0') or 0) + 1
+local fields = {'bytes', string.format('%d', sum), 'version', string.format('%d', changes),
+  'clock', string.format('%d', lastClock)}
+local kept = tonumber(meta[4] or '')
+if emptied or not kept or lastClock - kept >= keepEvery then
+  table.insert(fields, 'kept')
+  table.insert(fields, string.format('%d', lastClock))
+  redis.call('HSET', KEYS[3], unpack(fields))
+  keep(ttl)
+else
+  redis.call('HSET', KEYS[3], unpack(fields))
+end
+return reply('stored', string.format('%d', sum))
 `
 
 // luaCommitChecks are steps 1 to 3 of luaCommit: stored returns "conflict",
 // "large" or "wrongtype" when the value must not be written, else nil;
-// plausible returns "damaged" for a sum that cannot be right.
+// counts returns the shard's number of members, its sum (nil when it cannot
+// be right), the size held under the key (0 for none) and the meta fields
+// bytes, version, clock and kept; tick is clock for a script that writes
+// the clock itself, once, at its end (lastClock).
 const luaCommitChecks = `
 local function current()
   local t = kind(KEYS[7])
@@ -304,20 +338,39 @@ local function stored()
   if size > maxBytes then return 'large' end
   return nil
 end
-local function plausible()
+local knownClock = nil
+local function counts()
+  local meta = redis.call('HMGET', KEYS[3], 'bytes', 'version', 'clock', 'kept')
+  knownClock = tonumber(meta[3] or '0') or 0
   local count = redis.call('ZCARD', KEYS[1])
-  local sum = tonumber(redis.call('HGET', KEYS[3], 'bytes') or '0')
+  local sum = tonumber(meta[1] or '0')
   if not sum or sum ~= math.floor(sum) or sum < 0 or sum > count * maxEntrySize then
-    return 'damaged'
+    return count, nil
   end
-  return nil
+  local held = tonumber(redis.call('HGET', KEYS[2], member) or '0') or 0
+  return count, sum, held, meta
+end
+local lastClock = nil
+local function tick()
+  if lastClock then
+    lastClock = lastClock + 1
+    return lastClock
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = knownClock or tonumber(redis.call('HGET', KEYS[3], 'clock') or '0') or 0
+  if now <= last then now = last + 1 end
+  lastClock = now
+  return now
 end
 `
 
 // luaCommitRoom are steps 4 to 6 of luaCommit: remove deletes a member's
 // value and forgets it, within the budget; trimIndex and makeRoom return
 // "again", "damaged" or "wrongtype" when the value cannot be written yet,
-// else nil; list lists the key in its index.
+// else nil; list lists the key in its index and starts the index's TTL
+// again (and that of the shard's listing hashes, when it lists a member
+// anew: they may have been created by it).
 const luaCommitRoom = `
 local function remove(m)
   removed = removed + 1
@@ -350,13 +403,18 @@ local function oldestOther()
   if two[1] ~= member then return two[1] end
   return two[2]
 end
-local function makeRoom()
+local function makeRoom(count, sum, held)
+  local first = removed == 0
   while true do
-    local count = redis.call('ZCARD', KEYS[1])
-    local sum = tonumber(redis.call('HGET', KEYS[3], 'bytes') or '0')
-    local held = redis.call('HGET', KEYS[2], member)
-    if held then count, sum = count - 1, sum - tonumber(held) end
-    if count + 1 <= maxEntries and sum + size <= maxBytes then return nil end
+    if not first then
+      count = redis.call('ZCARD', KEYS[1])
+      sum = tonumber(redis.call('HGET', KEYS[3], 'bytes') or '0')
+      held = tonumber(redis.call('HGET', KEYS[2], member) or '0') or 0
+    end
+    first = false
+    local others = count
+    if held > 0 then others = count - 1 end
+    if others + 1 <= maxEntries and sum - held + size <= maxBytes then return nil end
     local victim = oldestOther()
     if not victim then return 'damaged' end
     if removed >= budget then return 'again' end
@@ -369,9 +427,11 @@ local function list()
   local now = redis.call('HGET', KEYS[6], member)
   if now ~= uri then
     if now then unlist(member) end
-    redis.call('ZADD', ix, clock(), member)
+    redis.call('ZADD', ix, tick(), member)
     redis.call('HSET', KEYS[5], member, key)
     redis.call('HSET', KEYS[6], member, uri)
+    redis.call('PEXPIRE', KEYS[5], ttl)
+    redis.call('PEXPIRE', KEYS[6], ttl)
   end
   redis.call('PEXPIRE', ix, ttl)
 end

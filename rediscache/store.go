@@ -18,6 +18,8 @@ var (
 	_ acache.Backend   = (*Store)(nil)
 	_ acache.Sizer     = (*Store)(nil)
 	_ acache.Committer = (*Store)(nil)
+
+	_ acache.DeadlineKeeper = (*Store)(nil)
 )
 
 // errNoClient is what every method of a Store made from a nil client
@@ -75,6 +77,7 @@ func newShard(prefix string, i int) shard {
 // the Store. New does not contact Redis.
 func New(client redis.UniversalClient, opts ...Option) *Store {
 	s := &Store{client: client, prefix: DefaultPrefix, idleTTL: DefaultIdleTTL, nshards: 1}
+	s.touches.sending = make(chan struct{}, 1)
 	for _, opt := range opts {
 		if opt.apply != nil {
 			opt.apply(s)
@@ -87,6 +90,25 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		s.shards[i] = newShard(s.prefix, i)
 	}
 	return s
+}
+
+// KeepsDeadlines reports whether the Store's calls return by the deadlines
+// of their contexts ([acache.DeadlineKeeper]): when its client was made
+// with ContextTimeoutEnabled, so that go-redis sets each connection's read
+// and write deadlines from the context (otherwise it applies its own
+// ReadTimeout and WriteTimeout, 3 seconds by default, whatever the
+// context). The Cache then looks entries up on the request's goroutine.
+// It reports false for a client of a type it does not know.
+func (s *Store) KeepsDeadlines() bool {
+	switch c := s.client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // partitionTag starts the partition part of a cache key

@@ -45,9 +45,10 @@ type touches struct {
 	stop    chan struct{} // closed by Close
 	done    chan struct{} // closed when the goroutine has ended
 
-	// sending is held while a batch is sent, so that batches reach Redis
-	// in order and the Store's writes wait for the one under way.
-	sending sync.Mutex
+	// sending holds a token while a batch is sent, so that batches reach
+	// Redis in order and the Store's writes wait for the one under way, no
+	// longer than their context allows (see lockSending).
+	sending chan struct{}
 	// failed holds the error of the last batch the goroutine failed to
 	// send, for the next MoveToEnd to report.
 	failed atomic.Pointer[error]
@@ -126,11 +127,34 @@ func (s *Store) flushInBackground() {
 	}
 }
 
+// lockSending waits for the batch under way, if any, to be sent, and takes
+// the token: a batch stuck on a Redis that does not answer holds the
+// Store's calls no longer than their contexts allow, so that the Store
+// keeps its deadlines ([Store.KeepsDeadlines]).
+func (t *touches) lockSending(ctx context.Context) error {
+	select {
+	case t.sending <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case t.sending <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// unlockSending gives the token back.
+func (t *touches) unlockSending() { <-t.sending }
+
 // flush sends the queued touches, waiting for a batch under way first.
 func (s *Store) flush(ctx context.Context) error {
 	t := &s.touches
-	t.sending.Lock()
-	defer t.sending.Unlock()
+	if err := t.lockSending(ctx); err != nil {
+		return err
+	}
+	defer t.unlockSending()
 	t.mu.Lock()
 	batch := t.pending
 	t.pending = nil
@@ -203,8 +227,10 @@ func lastTouches(keys []string) []string {
 // itself instead (a script must not block Redis for long), and returns nil.
 func (s *Store) takeTouches(ctx context.Context, sh *shard) []string {
 	t := &s.touches
-	t.sending.Lock()
-	defer t.sending.Unlock()
+	if t.lockSending(ctx) != nil {
+		return nil // the touches stay queued; the Commit fails on ctx too
+	}
+	defer t.unlockSending()
 	t.mu.Lock()
 	queued := t.pending
 	t.pending = nil

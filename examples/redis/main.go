@@ -44,13 +44,14 @@ func main() {
 		// No retries, and timeouts shorter than the backend timeout: a
 		// cache miss is cheaper than a retry (see the README).
 		client := redis.NewClient(&redis.Options{
-			Addr:          *addr,
-			MaxRetries:    -1,
-			DialerRetries: 1,
-			DialTimeout:   100 * time.Millisecond,
-			ReadTimeout:   200 * time.Millisecond,
-			WriteTimeout:  200 * time.Millisecond,
-			PoolTimeout:   200 * time.Millisecond,
+			Addr:                  *addr,
+			ContextTimeoutEnabled: true, // calls end at the Cache's deadlines
+			MaxRetries:            -1,
+			DialerRetries:         1,
+			DialTimeout:           100 * time.Millisecond,
+			ReadTimeout:           200 * time.Millisecond,
+			WriteTimeout:          200 * time.Millisecond,
+			PoolTimeout:           200 * time.Millisecond,
 		})
 		store := rediscache.New(client, rediscache.WithPrefix(*prefix))
 		cache := acache.NewCache(store, acache.WithBackendTimeout(300*time.Millisecond))
