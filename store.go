@@ -37,8 +37,8 @@ type store struct {
 	// the caller's goroutine, without deadlines.
 	direct bool
 	// punctual reports a backend that keeps its calls' deadlines
-	// (DeadlineKeeper): its lookups run in the caller's goroutine, under
-	// a deadline.
+	// (DeadlineKeeper): its lookups and stores run in the caller's
+	// goroutine, under a deadline.
 	punctual bool
 	// breaker skips any other backend after failures in a row; nil for the
 	// LRU. backend is then the breakerBackend around it.
@@ -268,7 +268,9 @@ func (s *store) used(key string, ref lruRef) {
 // store stores e under key, replacing what was there, then evicts the least
 // recently used entries until the Cache is within its limits. It waits for
 // the backend for at most the backend timeout and never after ctx is done;
-// the store goes on in the background after that, under its own deadlines.
+// the store goes on in the background after that, under its own deadlines,
+// but over a backend that keeps its deadlines, which it calls on the
+// caller's goroutine: the store then ends with the wait (saveWithin).
 func (s *store) save(ctx context.Context, b *budget, key string, e *Entry, seen lookedUp) {
 	s.saveThen(ctx, b, key, e, seen, nil)
 }
@@ -325,7 +327,11 @@ func (s *store) saveThen(ctx context.Context, b *budget, key string, e *Entry, s
 // themselves), as it is when the breaker is open.
 func (s *store) saveWithin(ctx context.Context, b *budget, key string, e *Entry, seen lookedUp) {
 	wait := b.wait(s.cfg.backendTimeout)
-	if wait <= 0 || s.breaker.open() {
+	if wait <= 0 {
+		return
+	}
+	if s.breaker.open() {
+		s.breaker.skipped.Add(1)
 		return
 	}
 	start := time.Now()
