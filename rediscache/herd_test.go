@@ -4,12 +4,13 @@ package rediscache
 // its own over one prefix, request the same new URL at the same moment.
 // Collapsed forwarding lets one request per process reach the origin; the
 // Store must let no more through, whatever the other processes store
-// meanwhile.
+// meanwhile. It also holds the worker processes that the herd tests and
+// the fleet tests of fleet_process_test.go share.
 //
 // The test binary re-executes itself as the processes: TestHerdWorker,
-// which returns at once in an ordinary run, serves herds when herdWorkerEnv
-// holds its configuration. The parent and each worker talk over the
-// worker's stdin and stdout, a line each way per step:
+// which returns at once in an ordinary run, serves the parent's commands
+// when herdWorkerEnv holds its configuration. The parent and each worker
+// talk over the worker's stdin and stdout, a line each way per step:
 //
 //	parent → worker  "herd <url>"          prepare herdRequests GETs of url
 //	worker → parent  "ready"               they wait for the start
@@ -19,6 +20,22 @@ package rediscache
 // The parent then asks its origin how many requests for the URL reached it;
 // the reports (herdReport, in JSON) say which processes sent them, and why.
 // Closing a worker's stdin ends it.
+//
+// The fleet tests send these commands too; each ends in "done <report>",
+// and those marked (at once) first answer "ready" and wait for "go", as a
+// herd does:
+//
+//	"users <url> <n>"             (at once) GETs of url as user-0 … user-<n-1>,
+//	                              each with its own Authorization field, all
+//	                              at once; a herdReport
+//	"check <url> <n>"             only-if-cached GETs of url as each of those
+//	                              users; a servedReport of whose copies the
+//	                              Cache served
+//	"post <url>"                  one POST of url; a herdReport
+//	"fill <base> <n> <parallel>"  (at once) GETs of <base>/0 … <base>/<n-1>,
+//	                              <parallel> at a time; a herdReport
+//	"reload <url>"                (at once) one GET of url that must reach the
+//	                              origin (acache.ModeReload); a herdReport
 //
 // With the default -herds=20, the file takes 5 to 15 s on two cores, and
 // about 30 s under the race detector; -herds=200 measures the distribution
@@ -37,8 +54,10 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +88,11 @@ type herdConfig struct {
 	Prefix  string
 	Shards  int
 	Secret  []byte // the partition secret, the same in every process
+	// MaxEntries, MaxBytes and BackendTimeout configure the worker's
+	// Cache; zero means acache's default.
+	MaxEntries     int           `json:",omitempty"`
+	MaxBytes       int64         `json:",omitempty"`
+	BackendTimeout time.Duration `json:",omitempty"`
 }
 
 // topology names the Redis the workers share.
@@ -132,8 +156,22 @@ func runHerds(t *testing.T, client redis.UniversalClient, cfg herdConfig, proces
 // until all have their answers, and returns the workers' reports.
 func runHerd(t *testing.T, workers []*herdWorker, url string) []herdReport {
 	t.Helper()
+	reports := together(t, workers, func(*herdWorker) string { return "herd " + url })
+	for i, r := range reports {
+		if r.Failed > 0 {
+			t.Errorf("worker %d: %d of %d GETs of %s failed; the first: %s", workers[i].id, r.Failed, herdRequests, url, r.FirstError)
+		}
+	}
+	return reports
+}
+
+// together sends every worker its command, which must be one that starts
+// at once, and "go" once all are ready; it returns their reports, in the
+// order of workers.
+func together(t *testing.T, workers []*herdWorker, command func(*herdWorker) string) []herdReport {
+	t.Helper()
 	for _, w := range workers {
-		w.send(t, "herd "+url)
+		w.send(t, command(w))
 	}
 	for _, w := range workers {
 		w.expect(t, "ready")
@@ -143,13 +181,7 @@ func runHerd(t *testing.T, workers []*herdWorker, url string) []herdReport {
 	}
 	reports := make([]herdReport, len(workers))
 	for i, w := range workers {
-		r := &reports[i]
-		if err := json.Unmarshal([]byte(w.expect(t, "done")), r); err != nil {
-			t.Fatalf("worker %d: its report: %v", w.id, err)
-		}
-		if r.Failed > 0 {
-			t.Errorf("worker %d: %d of %d GETs of %s failed; the first: %s", w.id, r.Failed, herdRequests, url, r.FirstError)
-		}
+		w.report(t, &reports[i])
 	}
 	return reports
 }
@@ -305,8 +337,16 @@ func (w *herdWorker) expect(t *testing.T, word string) string {
 	}
 }
 
-// TestHerdWorker is a worker process of TestHerds and TestHerdsCluster,
-// when herdWorkerEnv is set; in an ordinary run it does nothing.
+// report waits for the worker's "done" and decodes its report into r.
+func (w *herdWorker) report(t *testing.T, r any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(w.expect(t, "done")), r); err != nil {
+		t.Fatalf("worker %d: its report: %v", w.id, err)
+	}
+}
+
+// TestHerdWorker is a worker process of the herd and fleet tests, when
+// herdWorkerEnv is set; in an ordinary run it does nothing.
 func TestHerdWorker(t *testing.T) {
 	spec, isWorker := os.LookupEnv(herdWorkerEnv)
 	if !isWorker {
@@ -316,19 +356,46 @@ func TestHerdWorker(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(spec), &cfg))
 	require.NotEmpty(t, cfg.Addrs, "%s names no Redis", herdWorkerEnv)
 	rt := newHerdTransport(t, cfg)
+	ctx := t.Context()
 	commands := bufio.NewScanner(os.Stdin)
+	ready := func() bool {
+		fmt.Println("ready")
+		return commands.Scan() && commands.Text() == "go"
+	}
 	for commands.Scan() {
-		url, ok := strings.CutPrefix(commands.Text(), "herd ")
-		require.True(t, ok, "the parent sent %q, not a herd", commands.Text())
-		report := workHerd(t.Context(), rt, url, func() bool {
-			fmt.Println("ready")
-			return commands.Scan() && commands.Text() == "go"
-		})
+		command := commands.Text()
+		verb, rest, _ := strings.Cut(command, " ")
+		args := strings.Fields(rest)
+		var report any
+		switch {
+		case verb == "herd" && len(args) == 1:
+			report = workHerd(ctx, rt, args[0], ready)
+		case verb == "users" && len(args) == 2:
+			report = workUsers(ctx, rt, args[0], atoi(t, args[1]), ready)
+		case verb == "check" && len(args) == 2:
+			report = workCheck(ctx, rt, args[0], atoi(t, args[1]))
+		case verb == "post" && len(args) == 1:
+			report = workPost(ctx, rt, args[0])
+		case verb == "fill" && len(args) == 3:
+			report = workFill(ctx, rt, args[0], atoi(t, args[1]), atoi(t, args[2]), ready)
+		case verb == "reload" && len(args) == 1:
+			report = workReload(ctx, rt, args[0], ready)
+		default:
+			t.Fatalf("the parent sent %q, which is no command", command)
+		}
 		line, err := json.Marshal(report)
 		require.NoError(t, err)
 		fmt.Printf("done %s\n", line)
 	}
 	require.NoError(t, commands.Err())
+}
+
+// atoi returns the number s spells, and fails t if it spells none.
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }
 
 // newHerdTransport returns a worker's Transport over a Cache of its own,
@@ -343,7 +410,8 @@ func newHerdTransport(t *testing.T, cfg herdConfig) *acache.Transport {
 	}
 	t.Cleanup(func() { client.Close() })
 	store := New(client, WithPrefix(cfg.Prefix), WithShards(cfg.Shards))
-	transport := acache.NewTransport(acache.NewCache(store, acache.WithPartitionSecret(cfg.Secret)))
+	transport := acache.NewTransport(acache.NewCache(store, acache.WithPartitionSecret(cfg.Secret),
+		acache.WithMaxEntries(cfg.MaxEntries), acache.WithMaxBytes(cfg.MaxBytes), acache.WithBackendTimeout(cfg.BackendTimeout)))
 	transport.Transport = &http.Transport{MaxIdleConnsPerHost: herdRequests}
 	t.Cleanup(func() {
 		transport.Close()
@@ -366,23 +434,36 @@ type herdReport struct {
 // workHerd prepares herdRequests GETs of url through rt, calls ready, and
 // sends them all at once if it returns true.
 func workHerd(ctx context.Context, rt http.RoundTripper, url string, ready func() bool) herdReport {
+	return workAtOnce(ctx, herdRequests, herdRequests, ready, func(ctx context.Context, _ int) (acache.CacheStatus, error) {
+		return herdGet(ctx, rt, url)
+	})
+}
+
+// workAtOnce prepares n requests, request(ctx, i) for i from 0 to n-1, on
+// parallel goroutines, calls ready, and sends them if it returns true:
+// parallel at once, then each as one ends.
+func workAtOnce(ctx context.Context, n, parallel int, ready func() bool,
+	request func(ctx context.Context, i int) (acache.CacheStatus, error)) herdReport {
 	start := make(chan struct{})
 	var (
 		wg     sync.WaitGroup
+		next   atomic.Int64 // the next request to send
 		mu     sync.Mutex
 		report herdReport
 	)
-	for range herdRequests {
+	for range min(n, parallel) {
 		wg.Go(func() {
 			<-start
-			status, err := herdGet(ctx, rt, url)
-			mu.Lock()
-			defer mu.Unlock()
-			report.add(status, err)
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				status, err := request(ctx, i)
+				mu.Lock()
+				report.add(status, err)
+				mu.Unlock()
+			}
 		})
 	}
 	if !ready() {
-		ctx = canceled(ctx) // no start: the GETs end at once
+		ctx = canceled(ctx) // no start: the requests end at once
 	}
 	close(start)
 	wg.Wait()
