@@ -1,6 +1,7 @@
 package acache
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/acachecontrol/acache/internal/policy"
 	"github.com/stretchr/testify/assert"
@@ -244,6 +246,9 @@ func checkDecoding(t *testing.T, data []byte) {
 			if !errors.Is(err, ErrCorruptEntry) {
 				t.Fatalf("UnmarshalBinary: %v, which does not wrap ErrCorruptEntry", err)
 			}
+			if _, err := DecodeEntry(bytes.Clone(data)); err == nil {
+				t.Fatalf("DecodeEntry accepted what UnmarshalBinary refused")
+			}
 			return
 		}
 		again, err := e.MarshalBinary()
@@ -255,6 +260,11 @@ func checkDecoding(t *testing.T, data []byte) {
 			t.Fatalf("an encoded entry does not decode: %v", err)
 		}
 		sameEntry(t, &e, &back, "fuzzed")
+		shared, err := DecodeEntry(bytes.Clone(data))
+		if err != nil {
+			t.Fatalf("DecodeEntry failed where UnmarshalBinary did not: %v", err)
+		}
+		sameEntry(t, &e, shared, "decoded sharing its input")
 	}
 }
 
@@ -361,4 +371,24 @@ func (b *codecBackend) PopOldest(ctx context.Context) (string, *Entry, error) {
 	delete(b.data, key)
 	b.mu.Unlock()
 	return key, e, err
+}
+
+// DecodeEntry decodes what UnmarshalBinary does, its body in the input's
+// bytes rather than a copy of them.
+func TestDecodeEntrySharesTheBody(t *testing.T) {
+	for _, e := range codecEntries() {
+		data, err := e.MarshalBinary()
+		require.NoError(t, err)
+		var copied Entry
+		require.NoError(t, copied.UnmarshalBinary(data))
+		shared, err := DecodeEntry(data)
+		require.NoError(t, err)
+		sameEntry(t, &copied, shared, e.Key)
+		if len(shared.Body) > 0 {
+			start := uintptr(unsafe.Pointer(&data[0]))
+			at := uintptr(unsafe.Pointer(&shared.Body[0]))
+			assert.True(t, at >= start && at < start+uintptr(len(data)), "%s: the body was copied", e.Key)
+			assert.Equal(t, len(shared.Body), cap(shared.Body), "%s: an append to the body would write over the input", e.Key)
+		}
+	}
 }

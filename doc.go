@@ -61,7 +61,7 @@
 // goroutine of their own), and [Committer], which stores an entry as one
 // atomic operation ([Commit], [CommitResult]) so that many Caches over one
 // store behave as one. Entries encode themselves
-// ([Entry.MarshalBinary]); bytes that do not decode are [ErrCorruptEntry],
+// ([Entry.MarshalBinary]; [DecodeEntry] decodes without copying the body); bytes that do not decode are [ErrCorruptEntry],
 // and a nil backend, which can store nothing, is [ErrNilBackend].
 //
 // # Standards

@@ -276,11 +276,9 @@ func (s *Store) flushBefore(ctx context.Context) {
 	}
 }
 
-// decode decodes a stored value; its errors wrap [acache.ErrCorruptEntry].
+// decode decodes a stored value, which go-redis read into memory of its
+// own: the entry's body shares it ([acache.DecodeEntry]). Its errors wrap
+// [acache.ErrCorruptEntry].
 func decode(data []byte) (*acache.Entry, error) {
-	e := new(acache.Entry)
-	if err := e.UnmarshalBinary(data); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return acache.DecodeEntry(data)
 }
