@@ -7,6 +7,7 @@ package acache
 // it "collapsed").
 
 import (
+	"hash/maphash"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -117,13 +118,13 @@ func (fs *flights) landedSince(key string, count uint64) bool {
 	return fs.recent[landingSlot(key)].Load() > count
 }
 
-// landingSlot returns key's slot in flights.recent: FNV-1a of the key.
+// landingSeed seeds the hash of landingSlot.
+var landingSeed = maphash.MakeSeed()
+
+// landingSlot returns key's slot in flights.recent, by the hash the LRU
+// shards keys by.
 func landingSlot(key string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint32(key[i])) * 16777619
-	}
-	return int(h % 64)
+	return int(maphash.String(landingSeed, key) % uint64(len(flights{}.recent)))
 }
 
 // inFlight returns the number of flights registered.

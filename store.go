@@ -67,6 +67,7 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 	s.cfg, s.n, s.d = cfg, n, d
 	s.backend = backend
 	s.jobs = make(chan struct{}, maxBackendJobs)
+	s.moves.stop = make(chan struct{})
 	s.memory, s.direct = backend.(*lru)
 	s.sizer, _ = backend.(Sizer)
 	s.committer, _ = backend.(Committer)

@@ -31,7 +31,7 @@ type moveQueue struct {
 	keys    []string
 	sending bool // a goroutine is sending the queue
 	closed  bool
-	stop    chan struct{}  // closed by close: the goroutine waits no more
+	stop    chan struct{}  // closed by close: the goroutine waits no more; made by store.init
 	running sync.WaitGroup // the sending goroutine
 }
 
@@ -45,9 +45,6 @@ func (q *moveQueue) add(s *store, key string) {
 	q.keys = append(q.keys, key)
 	if !q.sending {
 		q.sending = true
-		if q.stop == nil {
-			q.stop = make(chan struct{})
-		}
 		tracked := !q.closed // close waits for it; none started after
 		if tracked {
 			q.running.Add(1)
@@ -96,9 +93,6 @@ func (q *moveQueue) close() {
 	q.mu.Lock()
 	if !q.closed {
 		q.closed = true
-		if q.stop == nil {
-			q.stop = make(chan struct{})
-		}
 		close(q.stop)
 	}
 	q.mu.Unlock()
