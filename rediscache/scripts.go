@@ -407,9 +407,8 @@ local function makeRoom(count, sum, held)
   local first = removed == 0
   while true do
     if not first then
-      count = redis.call('ZCARD', KEYS[1])
-      sum = tonumber(redis.call('HGET', KEYS[3], 'bytes') or '0')
-      held = tonumber(redis.call('HGET', KEYS[2], member) or '0') or 0
+      count, sum, held = counts()
+      if not sum then return 'damaged' end
     end
     first = false
     local others = count
