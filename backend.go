@@ -3,6 +3,7 @@ package acache
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Backend stores cache entries in recency order, oldest first, like an ordered
@@ -95,6 +96,45 @@ type DeadlineKeeper interface {
 	KeepsDeadlines() bool
 }
 
+// Leaser is implemented by a [Committer] that many Caches share and that
+// lets them collapse their requests for one key into one origin request,
+// wherever they run (collapsed forwarding, RFC 9211 Section 2.6, across a
+// fleet): the first Cache to miss a key takes the key's lease and goes to
+// the origin; the others wait until it is released, then look the key up
+// again. Within one Cache, requests already wait for each other in memory:
+// a Cache asks for a lease once per key in flight, never per request.
+//
+// A lease is held under a token, unique to the request that holds it, for
+// a time to live after which it ends by itself (its holder died, or hung):
+// a waiter then looks the key up again and may take it. Releasing compares
+// the token, so that no holder releases another's lease.
+type Leaser interface {
+	// GetOrLease returns the entry stored under key, as Get does; when
+	// there is none, it takes key's lease for ttl under token, unless
+	// another holds it, in one atomic step. leased reports that token
+	// holds the lease when it returns: the caller goes to the origin, and
+	// releases the lease by a Commit with Lease set, or by ReleaseLease.
+	// (nil, false, nil) means another holds it: the caller waits for it.
+	GetOrLease(ctx context.Context, key, token string, ttl time.Duration) (e *Entry, leased bool, err error)
+	// RenewLease extends the lease token holds on key to ttl from now, while
+	// the response's body arrives. It reports false when token no longer
+	// holds it.
+	RenewLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// ReleaseLease releases the lease token holds on key, and tells the
+	// waiters that the response will not be stored (not storable, failed,
+	// cut short), so that each goes to the origin at once. It does nothing
+	// when token does not hold the lease (a Commit released it, or it
+	// ended).
+	ReleaseLease(ctx context.Context, key, token string) error
+	// AwaitLease returns once key's lease is released or ended, or when
+	// ctx is done (with its error). lookAgain is true when the holder
+	// stored the response, or when the lease ended without a word (its
+	// holder died, or the word was lost): the caller looks key up again.
+	// It is false when the holder said the response will not be stored.
+	// A key whose lease is not held returns at once, true.
+	AwaitLease(ctx context.Context, key string) (lookAgain bool, err error)
+}
+
 // Committer is implemented by a [Backend] that can store an entry as one
 // atomic operation, so that many Caches over it (in one process or many)
 // behave as one: no store undoes another, every response stored for a URI
@@ -157,6 +197,11 @@ type Commit struct {
 	MaxEntries int
 	MaxBytes   int64
 	MaxListed  int
+	// Lease, when not "", is the token of the lease the Cache holds on Key
+	// ([Leaser]): a Commit that stores Entry releases it in the same
+	// operation, when Lease still holds it, and tells the waiters that the
+	// response is stored. A Commit that does not store leaves it held.
+	Lease string
 }
 
 // CommitResult is what a [Committer]'s Commit did.

@@ -58,9 +58,10 @@
 // or Cluster, shared by many processes) are others, and package acachetest
 // checks any implementation against the Backend contract. A backend may also
 // implement [Sizer], [Peeker], [DeadlineKeeper] (its calls need no
-// goroutine of their own), and [Committer], which stores an entry as one
+// goroutine of their own), [Committer], which stores an entry as one
 // atomic operation ([Commit], [CommitResult]) so that many Caches over one
-// store behave as one. Entries encode themselves
+// store behave as one, and [Leaser], which lets them collapse their
+// requests for one URL into one origin request. Entries encode themselves
 // ([Entry.MarshalBinary]; [DecodeEntry] decodes without copying the body); bytes that do not decode are [ErrCorruptEntry],
 // and a nil backend, which can store nothing, is [ErrNilBackend].
 //

@@ -53,13 +53,25 @@ type flightLead struct {
 	fs  *flights
 	key string
 	f   *flight
+	// lease is the fleet's lease on key that the request holds, if any
+	// (storelease.go), ended when the flight lands.
+	lease *leaseHold
 }
 
 // land ends the flight: its response is stored, or will not be.
 func (l *flightLead) land() {
 	if l != nil {
+		l.lease.end()
 		l.fs.land(l.key, l.f)
 	}
+}
+
+// extend starts the flight's bound again, from now: its leader waited for
+// another Cache's response (a lease), and goes to the origin only now.
+func (l *flightLead) extend(bound time.Duration) {
+	l.fs.mu.Lock()
+	defer l.fs.mu.Unlock()
+	l.f.timer.Reset(bound)
 }
 
 // storing tells the waiters that the response has arrived whole and that

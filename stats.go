@@ -60,8 +60,9 @@ type Stats struct {
 	// corrupt entries and panics. Each one became a miss or a skipped store.
 	Errors int64
 	// Backend describes the calls the Cache made to its backend, by
-	// operation: "get", "set", "pop", "pop oldest", "len", "size" and
-	// "move", the names the Cache's log records give them. It is nil over
+	// operation: "get", "set", "pop", "pop oldest", "len", "size", "move",
+	// "commit", "listed", "lease", "renew lease" and "release lease", the
+	// names the Cache's log records give them. It is nil over
 	// the in-memory LRU ([NewLRU]), which is called directly, cannot fail and is not
 	// timed, so that a hit costs nothing more.
 	Backend map[string]BackendStats
@@ -156,7 +157,8 @@ type observations struct {
 
 // backendOps are the backend operations whose calls a Cache times and
 // counts, by the names its log records and reports give them.
-var backendOps = [...]string{"get", "set", "pop", "pop oldest", "len", "size", "move", "commit", "listed"}
+var backendOps = [...]string{"get", "set", "pop", "pop oldest", "len", "size", "move", "commit", "listed",
+	"lease", "renew lease", "release lease"}
 
 // backendCounters count the calls to one backend operation; times are in
 // nanoseconds.

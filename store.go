@@ -33,6 +33,10 @@ type store struct {
 	sizer   Sizer  // the backend, if it counts its own bytes
 	// committer is the backend, if it stores atomically (storecommit.go).
 	committer Committer
+	// leaser is the backend, if it is a Committer that leases keys to the
+	// Caches sharing it (storelease.go); leases makes the tokens.
+	leaser Leaser
+	leases leaseTokens
 	// direct reports the in-memory LRU, which never blocks: it is called in
 	// the caller's goroutine, without deadlines.
 	direct bool
@@ -86,6 +90,9 @@ func (s *store) init(backend Backend, cfg *config, n *counters, d *deriver) {
 		}
 		if s.committer != nil {
 			guarded.committer, s.committer = s.committer, guarded
+			if leaser, ok := backend.(Leaser); ok {
+				guarded.leaser, s.leaser = leaser, guarded
+			}
 		}
 	}
 	if nilPointer(backend) {
@@ -189,25 +196,12 @@ func (s *store) lookup(ctx context.Context, b *budget, key string, got *Entry) (
 	return e, true
 }
 
-// get calls the backend's Get for key within what is left of the budget b:
-// on the caller's goroutine when the backend keeps its deadlines, else
-// through detachedCall. ok is false when it did not answer in time.
+// get calls the backend's Get for key within what is left of the budget b
+// (backendCall). ok is false when it did not answer in time.
 func (s *store) get(ctx context.Context, b *budget, key string) (e *Entry, err error, ok bool) {
-	if !s.punctual {
-		return detachedCall(s, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
-			return s.backend.Get(ctx, key)
-		})
-	}
-	wait := b.wait(s.cfg.backendTimeout)
-	if wait <= 0 {
-		return nil, nil, false // the request's share of its time for the backend is spent
-	}
-	start := time.Now()
-	callCtx, cancel := s.callContextWithin(ctx, "get", wait)
-	e, err = s.backend.Get(callCtx, key)
-	cancel()
-	b.spend(time.Since(start))
-	return e, err, true
+	return backendCall(s, ctx, "get", b, func(ctx context.Context) (*Entry, error) {
+		return s.backend.Get(ctx, key)
+	})
 }
 
 // read is lookup for Purge, Clear and Stored, in a goroutine that may wait

@@ -125,6 +125,7 @@ type breakerBackend struct {
 	inner     Backend
 	sizer     Sizer     // inner, if it is one
 	committer Committer // inner, if it is one
+	leaser    Leaser    // inner, if it is one and a Committer
 	punctual  bool      // inner keeps its deadlines (DeadlineKeeper)
 }
 
@@ -190,6 +191,40 @@ func (g *breakerBackend) Commit(ctx context.Context, c *Commit) (CommitResult, e
 // Listed is the inner backend's [Committer.Listed], through the breaker.
 func (g *breakerBackend) Listed(ctx context.Context, uri string) ([]string, error) {
 	return breakerCall(g, ctx, func() ([]string, error) { return g.committer.Listed(ctx, uri) })
+}
+
+// GetOrLease is the inner backend's [Leaser.GetOrLease], through the
+// breaker; only when the inner backend is a Leaser and a Committer is the
+// breakerBackend a Leaser for the Cache.
+func (g *breakerBackend) GetOrLease(ctx context.Context, key, token string, ttl time.Duration) (*Entry, bool, error) {
+	r, err := breakerCall(g, ctx, func() (leaseReply, error) {
+		e, leased, err := g.leaser.GetOrLease(ctx, key, token, ttl)
+		return leaseReply{e, leased}, err
+	})
+	return r.e, r.leased, err
+}
+
+// RenewLease is the inner backend's [Leaser.RenewLease], through the breaker.
+func (g *breakerBackend) RenewLease(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	return breakerCall(g, ctx, func() (bool, error) { return g.leaser.RenewLease(ctx, key, token, ttl) })
+}
+
+// ReleaseLease is the inner backend's [Leaser.ReleaseLease], through the
+// breaker.
+func (g *breakerBackend) ReleaseLease(ctx context.Context, key, token string) error {
+	_, err := breakerCall(g, ctx, func() (struct{}, error) { return struct{}{}, g.leaser.ReleaseLease(ctx, key, token) })
+	return err
+}
+
+// AwaitLease is the inner backend's [Leaser.AwaitLease], skipped while the
+// breaker is open but not counted by it: a wait that lasts until its
+// context ends is no failure of the backend.
+func (g *breakerBackend) AwaitLease(ctx context.Context, key string) (bool, error) {
+	if g.b.open() {
+		g.b.skipped.Add(1)
+		return false, errBreakerOpen
+	}
+	return g.leaser.AwaitLease(ctx, key)
 }
 
 // tripped returns how many times b opened; zero for a nil b.

@@ -102,15 +102,28 @@ func (s *store) detached(ctx context.Context, op string, b *budget, job func()) 
 	}
 }
 
-// detachedCall runs call, one backend call, through detached, with a
-// deadline of its own as long as detached waits for it; ok is false when it
-// did not answer in time. (A function of its own, so that the variables the
-// goroutine writes do not move to the heap on the LRU's path, which calls
-// the backend directly.)
-func detachedCall[T any](s *store, ctx context.Context, op string, b *budget, call func(context.Context) (T, error)) (v T, err error, ok bool) {
+// backendCall makes call, one backend call, within what is left of the
+// request's budget b: on the caller's goroutine over a backend that keeps
+// its deadlines, else through detached, with a deadline of its own as long
+// as detached waits for it. ok is false when it did not answer in time, or
+// was not made (the budget spent). (A function of its own, so that the
+// variables the goroutine writes do not move to the heap on the LRU's path,
+// which calls the backend directly.)
+func backendCall[T any](s *store, ctx context.Context, op string, b *budget, call func(context.Context) (T, error)) (v T, err error, ok bool) {
+	wait := b.wait(s.cfg.backendTimeout)
+	if s.punctual {
+		if wait <= 0 {
+			return v, nil, false // the request's share of its time for the backend is spent
+		}
+		start := time.Now()
+		callCtx, cancel := s.callContextWithin(ctx, op, wait)
+		v, err = call(callCtx)
+		cancel()
+		b.spend(time.Since(start))
+		return v, err, true
+	}
 	var got T
 	var gotErr error
-	wait := b.wait(s.cfg.backendTimeout)
 	ok = s.detached(ctx, op, b, func() {
 		callCtx, cancel := s.callContextWithin(ctx, op, wait)
 		defer cancel()

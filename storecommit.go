@@ -31,6 +31,9 @@ type lookedUp struct {
 	key    string
 	entry  *Entry
 	failed bool
+	// lease is the lease the request holds on key, if any (storelease.go):
+	// the Commit that stores its response releases it.
+	lease *leaseHold
 }
 
 // commit stores e under key through the Committer, merging it first with
@@ -41,6 +44,10 @@ func (s *store) commit(ctx context.Context, key string, e *Entry, seen lookedUp)
 	c := &Commit{Key: key, Entry: e, MaxEntries: s.cfg.maxEntries, MaxBytes: s.cfg.maxBytes, MaxListed: maxPartitions}
 	if uri, partitioned := splitPartition(key); partitioned {
 		c.Index = uri
+	}
+	var lease *leaseHold
+	if seen.key == key && seen.lease != nil {
+		lease, c.Lease = seen.lease, seen.lease.token
 	}
 	unlock := s.keys.lock(key)
 	defer unlock()
@@ -79,6 +86,9 @@ func (s *store) commit(ctx context.Context, key string, e *Entry, seen lookedUp)
 		if res.Stored {
 			s.n.stores.Add(1)
 			s.usage.observed(res.Bytes)
+			if lease != nil {
+				lease.stored.Store(true) // the Commit released it
+			}
 		}
 		if !res.Conflict {
 			return

@@ -237,7 +237,52 @@ func (t *Transport) collapse(c *Cache, req *http.Request, d *decision) (resp *ht
 			return resp, nil, nil
 		}
 	}
+	if resp, err = t.collapseFleet(c, req, d, lead); resp != nil || err != nil {
+		lead.land() // whoever joined looks again too
+		return resp, nil, err
+	}
 	return nil, lead, nil
+}
+
+// collapseFleet lets the request that leads this Cache's flight for a key
+// with nothing stored under it collapse with the Caches of other processes,
+// over a backend that is a Leaser (storelease.go): it takes the key's lease
+// and goes to the origin for the fleet, or waits, at most the collapse wait,
+// for the Cache that holds it, then looks the key up again. It returns the
+// response to serve, or nil when the request goes to the origin, holding
+// the lease in lead when it took it; err is the caller's context error.
+func (t *Transport) collapseFleet(c *Cache, req *http.Request, d *decision, lead *flightLead) (*http.Response, error) {
+	if c.leaser == nil || d.Action != policy.Forward || d.seen.key != d.key || d.seen.entry != nil || d.seen.failed {
+		return nil, nil
+	}
+	ctx := req.Context()
+	deadline := time.Now().Add(c.collapseWait)
+	for range 2 { // a lease whose holder left is taken again once
+		hold, stored, ok := c.takeLease(ctx, d.budget, d.key)
+		switch {
+		case !ok:
+			return nil, nil
+		case hold != nil:
+			d.seen.lease, lead.lease = hold, hold
+			lead.extend(c.collapseWait)
+			return nil, nil
+		case stored == nil:
+			again, err := c.awaitLease(ctx, d.key, time.Until(deadline))
+			if err != nil || !again {
+				lead.extend(c.collapseWait)
+				return nil, err
+			}
+		}
+		resp, again := t.lookAgain(c, req, *d)
+		if resp != nil {
+			return resp, nil
+		}
+		if *d = again; d.Action != policy.Forward || d.seen.entry != nil {
+			return nil, nil
+		}
+	}
+	lead.extend(c.collapseWait)
+	return nil, nil
 }
 
 // exchangeTimes are the request_time and response_time of one exchange with
