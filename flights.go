@@ -149,10 +149,12 @@ func (fs *flights) inFlight() int {
 // collapsible reports whether a request the cache sends to the origin may
 // wait for a twin in flight, and be answered from what it stores: a GET whose
 // verdict is to forward or revalidate, that asks nothing a stored response
-// cannot give (no-store, no-cache, a Range) and carries no validators of its
-// own.
+// cannot give (no-store, no-cache, a Range, or the Fetch modes reload and
+// no-store, which must reach the origin themselves) and carries no
+// validators of its own.
 func collapsible(d *decision) bool {
 	return (d.Action == policy.Forward || d.Action == policy.Revalidate) && !d.bypass &&
+		d.mode != ModeReload && d.mode != ModeNoStore &&
 		d.req.Method == http.MethodGet && !d.reqCC.NoStore && !d.reqCC.NoCache &&
 		!d.fields.rangeRequest && !d.fields.conditionals
 }

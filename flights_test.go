@@ -324,6 +324,10 @@ func TestCollapseNeverForRequestsThatMustGoThemselves(t *testing.T) {
 		}
 		assert.False(t, collapsible(&d), "%s: a request that must reach the origin would wait for another", name)
 	}
+	for _, mode := range []Mode{ModeReload, ModeNoStore} {
+		d := decision{req: &http.Request{Method: http.MethodGet, Header: http.Header{}}, Verdict: policy.Verdict{Action: policy.Forward}, mode: mode}
+		assert.False(t, collapsible(&d), "%v: a request that must reach the origin would wait for another", mode)
+	}
 	post := decision{req: &http.Request{Method: http.MethodPost, Header: http.Header{}}, Verdict: policy.Verdict{Action: policy.Forward}}
 	assert.False(t, collapsible(&post), "an unsafe method")
 }
