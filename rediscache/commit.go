@@ -33,7 +33,7 @@ var errDamagedSum = errors.New("rediscache: commit: the byte count of the shard 
 // commitCall is one Commit as the script takes it.
 type commitCall struct {
 	sh   *shard
-	keys []string // the bookkeeping, the entry's value, then its index if any
+	keys []string // the bookkeeping, the entry's value, then its index and its lease and channel, if any
 	args []any    // ARGV but the touches
 }
 
@@ -47,6 +47,11 @@ type commitCall struct {
 // Size is more than 256 MiB. A key of another type found in place of a
 // value is removed, and reported with an error wrapping
 // [acache.ErrCorruptEntry]; nothing is stored then.
+//
+// With c.Lease set, the script that stores the entry also releases the
+// lease c.Lease holds on c.Key, if it still holds it, and tells the
+// waiters the response is stored ([acache.Leaser]); a Commit that stores
+// nothing leaves the lease held, for its holder to renew or release.
 func (s *Store) Commit(ctx context.Context, c *acache.Commit) (acache.CommitResult, error) {
 	if s.client == nil {
 		return acache.CommitResult{}, errNoClient
@@ -112,13 +117,16 @@ func (s *Store) commitCall(c *acache.Commit) (*commitCall, error) {
 		_, indexMember = s.locate(c.Index)
 		keys = append(keys, sh.indexPrefix+indexMember)
 	}
+	if c.Lease != "" {
+		keys = append(keys, sh.leasePrefix+member, sh.channel) // the last two, for the script to release it
+	}
 	n := int64(len(s.shards))
 	maxEntries := max(int64(c.MaxEntries)/n, 1)
 	return &commitCall{sh: sh, keys: keys, args: []any{
 		member, c.Key, data, size,
 		strconv.FormatUint(c.Entry.Version, 10), strconv.FormatUint(c.IfVersion, 10),
 		maxEntries, c.MaxBytes / n, max(c.MaxListed, 1), indexMember,
-		maxRemovals, s.idleMillis, s.metaMillis,
+		maxRemovals, s.idleMillis, s.metaMillis, c.Lease,
 	}}, nil
 }
 

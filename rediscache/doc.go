@@ -1,6 +1,7 @@
 // Package rediscache is an [acache.Backend] that keeps a Cache's entries in
 // Redis, so that many processes share one cache and one LRU order, and
-// behave as one cache ([acache.Committer]). It works
+// behave as one cache ([acache.Committer]) that sends one request per URL
+// to the origin at a time ([acache.Leaser]). It works
 // over any [redis.UniversalClient]: one node, Sentinel (a failover client)
 // or a Redis Cluster.
 //
@@ -48,6 +49,10 @@
 //	{prefix:i}:ix:<uri>   sorted set  member -> when listed (microseconds),
 //	                                  the index of the URI key of member <uri>
 //	{prefix:i}:e:<member>             the encoded entry
+//	{prefix:i}:lease:<member>         the key's lease: its holder's token,
+//	                                  with the lease's TTL (see Leases)
+//	{prefix:i}:leases     channel     the words of the shard's releases, a
+//	                                  sharded pub/sub channel (not a key)
 //
 // Set, Pop, PopOldest, MoveToEnd and Commit are Lua scripts (EVALSHA) that
 // change the value, the order, the sizes, the sum, the versions and the
@@ -90,10 +95,13 @@
 // A Cache over a Store costs Redis, per operation:
 //
 //   - a hit: one GET, and a share of a batch of touches (see Touches);
-//   - a miss that is stored: the lookup (one GET) and one Commit, which
-//     carries the touches queued for its shard; one more script per 64
-//     entries it must evict past the first 64, and a recount (a
+//   - a miss that is stored: the lookup (one GET), the script that takes
+//     the key's lease (see Leases) and one Commit, which carries the
+//     touches queued for its shard and releases the lease; one more script
+//     per 64 entries it must evict past the first 64, and a recount (a
 //     transaction and a script) when it finds its shard's sum damaged;
+//   - a miss whose lease another process holds: the lookup, the lease
+//     script, the wait (see Leases), then the lookup again;
 //   - a revalidation answered 304: the lookup and one Commit (the Cache
 //     merges with what its lookup read, without another GET); a Commit
 //     that conflicts costs a GET and a Commit more;
@@ -106,6 +114,58 @@
 //
 // Set, Pop and PopOldest cost one script each, after the touches queued, if
 // any, are sent; Len and Size one pipeline.
+//
+// # Leases
+//
+// A Store is an [acache.Leaser]: Caches in many processes that miss one
+// key at once send one request to the origin, not one each. The first to
+// miss takes the key's lease, a string {prefix:i}:lease:<member> in the
+// key's shard holding the token of the request that holds it, with a TTL
+// (in milliseconds, rounded up) after which it ends by itself if its
+// holder neither renews nor releases it. GetOrLease is one script, so
+// that no process stores or leases the key in between: it returns the
+// key's value, decoded as Get decodes it (a value holding another key's
+// entry is a miss, for which a second script takes the lease), or takes
+// the lease with SET NX PX unless another token holds it. RenewLease is one
+// script that starts the TTL again if the token still holds the lease, and
+// ReleaseLease one that deletes it if the token holds it and publishes
+// "<member> dropped": the response will not be stored. A Commit with a
+// Lease releases it in its own script, when it stores the entry and the
+// token still holds it, and publishes "<member> stored"; a Commit that
+// stores nothing (a conflict, an entry too large) leaves it held. A Commit
+// without a Lease makes no Redis call more.
+//
+// The words go to the shard's channel, {prefix:i}:leases, through Redis 7's
+// sharded pub/sub (SPUBLISH, SSUBSCRIBE): in a Cluster the node of the
+// shard's slot carries them, and no other. A Store subscribes to a shard's
+// channel the first time it waits on the shard, on a connection of its own
+// (to the shard's node, in a Cluster), keeps the subscription until Close,
+// and hands each word to its waits for the member in a goroutine per
+// subscription; every Store subscribed to a shard hears every release of
+// the shard, from the whole fleet. When the shard's slot moves to another
+// node, Redis ends the subscription, and the next wait on the shard
+// subscribes again. Should subscribing fail (Redis older than 7, say), the
+// shard's waiters poll only, and a Store tries again a second later.
+//
+// AwaitLease waits for the word, but never on it alone: go-redis drops the
+// words that come while it reconnects, or when its buffer is full, and a
+// holder that dies says nothing. It waits until the shard's subscription
+// is confirmed (no longer than one poll interval) so that no release goes
+// unheard, then looks at the lease with EXISTS: gone, it returns at once,
+// true. Otherwise it returns on the word (stored: true, look the key up
+// again; dropped: false, go to the origin), or, on one of the EXISTS it
+// sends every poll interval ([WithLeasePoll], default [DefaultLeasePoll]),
+// when the lease is gone (true), or when its context ends, with the
+// context's cause. After Close it polls only.
+//
+// A lease costs Redis: for the process that takes it, the GetOrLease
+// script, one round trip after its lookup missed; a ReleaseLease script
+// when the response is not stored (the Commit that stores it releases it
+// at no round trip more); and a RenewLease script every third of the TTL
+// while the response arrives, as the Cache renews it. For a waiting
+// process: the GetOrLease script, one subscription per shard per Store
+// (a connection each, held until Close), one EXISTS per wait and per poll
+// tick, and the lookup again.
 //
 // # Shards
 //
@@ -148,7 +208,8 @@
 // its shard into its own script, applied before it evicts, so in one Store
 // the order follows the calls; other processes see a touch up to about a
 // millisecond late. Close sends what is queued and stops the goroutine
-// that sends them; it does not close the client, which the caller owns.
+// that sends them, and the subscriptions of the leases and their
+// goroutines; it does not close the client, which the caller owns.
 //
 // # TTL
 //
@@ -201,8 +262,10 @@
 // list) is an error wrapping [acache.ErrCorruptEntry] from Get, after which
 // the Cache pops it; Pop, PopOldest and Commit (for its key, or one it
 // evicts) delete it and forget its member, and report the same error
-// (Commit then writes nothing); Set replaces it. The URL is then cached
-// again. A bookkeeping key of the wrong type makes Redis refuse Size and
+// (Commit then writes nothing); Set replaces it, and GetOrLease reports it
+// as Get does. The URL is then cached again. A lease of another type than
+// a string is held by no token: GetOrLease deletes it and takes the lease.
+// A bookkeeping key of the wrong type makes Redis refuse Size and
 // the scripts; the Store then deletes the LRU's six bookkeeping keys, and
 // the LRU starts again empty, the values it counted left uncounted and
 // unlisted until their TTL (their versions forgotten, so a Commit replaces

@@ -2,10 +2,12 @@ package rediscache
 
 import "time"
 
-// Defaults of a [Store]; see [WithPrefix] and [WithIdleTTL].
+// Defaults of a [Store]; see [WithPrefix], [WithIdleTTL] and
+// [WithLeasePoll].
 const (
-	DefaultPrefix  = "acache"
-	DefaultIdleTTL = 24 * time.Hour
+	DefaultPrefix    = "acache"
+	DefaultIdleTTL   = 24 * time.Hour
+	DefaultLeasePoll = 50 * time.Millisecond
 )
 
 // maxShards bounds [WithShards]: each shard costs a command in Len, Size and
@@ -54,6 +56,20 @@ func WithShards(n int) Option {
 	return Option{func(s *Store) {
 		if n > 0 {
 			s.nshards = min(n, maxShards)
+		}
+	}}
+}
+
+// WithLeasePoll sets how often [Store.AwaitLease] looks whether the lease
+// it waits for still exists (one EXISTS), besides listening for the word of
+// its release: the poll catches a lease that ended by itself (its holder
+// died) and a word that was lost (a reconnection, a full buffer). It bounds
+// how long a waiter outlives a lease that nobody released. The default is
+// [DefaultLeasePoll]; d <= 0 means the default.
+func WithLeasePoll(d time.Duration) Option {
+	return Option{func(s *Store) {
+		if d > 0 {
+			s.leasePoll = d
 		}
 	}}
 }

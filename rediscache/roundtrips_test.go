@@ -32,6 +32,10 @@ var scriptNames = map[string]string{
 	touchScript.Hash():     "touch",
 	commitScript.Hash():    "commit",
 	listedScript.Hash():    "listed",
+
+	getOrLeaseScript.Hash():   "lease",
+	renewLeaseScript.Hash():   "renew",
+	releaseLeaseScript.Hash(): "release",
 }
 
 func (l *commandLog) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -81,8 +85,9 @@ func (l *commandLog) take(want int) []string {
 
 // The round trips each operation of a Cache costs Redis, as the package
 // documentation states them: a hit one GET (and a share of a touch batch),
-// a miss and a revalidation answered 304 a GET and one commit, an unsafe
-// request one pop per URI key it invalidates.
+// a miss a GET, the script that takes the key's lease and one commit
+// (which releases it), a revalidation answered 304 a GET and one commit,
+// an unsafe request one pop per URI key it invalidates.
 func TestRoundTrips(t *testing.T) {
 	for _, shards := range []int{1, 3} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
@@ -112,15 +117,15 @@ func roundTrips(t *testing.T, shards int) {
 	transport, _, _ := newStoreTransport(t, client, shards)
 	fetch(t, transport, o.URL+"/warm") // loads the scripts
 	fetch(t, transport, o.URL+"/warm")
-	log.take(4) // get, commit, get, touch
+	log.take(5) // get, lease, commit, get, touch
 
 	fetch(t, transport, o.URL+"/a")
-	assert.Equal(t, []string{"get", "commit"}, log.take(2), "a miss")
+	assert.Equal(t, []string{"get", "lease", "commit"}, log.take(3), "a miss")
 	resp, _ := fetch(t, transport, o.URL+"/a")
 	require.True(t, hit(resp))
 	assert.Equal(t, []string{"get", "touch"}, log.take(2), "a hit, then its touch, batched")
 	fetch(t, transport, o.URL+"/stale")
-	log.take(2)
+	log.take(3)
 	resp, _ = fetch(t, transport, o.URL+"/stale")
 	status, _ := acache.CacheStatusOf(resp)
 	require.Equal(t, http.StatusNotModified, status.FwdStatus, "not revalidated: %q", resp.Header.Get("Cache-Status"))

@@ -9,8 +9,9 @@ import (
 // The Lua scripts that change a shard: each runs atomically on the node that
 // holds the shard, so that the recency order, the sizes, the byte count, the
 // versions and the partition indexes always agree with each other, whatever
-// other processes do. Every script but writeBackScript and listedScript
-// gets the shard's bookkeeping keys first:
+// other processes do. Every script but writeBackScript, listedScript and
+// those of the leases (at the end of this file) gets the shard's
+// bookkeeping keys first:
 //
 //	KEYS[1] lru       sorted set: member -> recency score
 //	KEYS[2] sizes     hash: member -> Entry.Size of its entry
@@ -204,7 +205,7 @@ return touched
 
 // commitScript is one attempt at Store.Commit (commit.go), as one atomic
 // step; see luaCommit for what it does.
-var commitScript = redis.NewScript(luaCommon + luaCommit)
+var commitScript = redis.NewScript(luaCommon + luaRelease + luaCommit)
 
 // keepEvery is how often, at most, a Commit starts the bookkeeping keys' TTL
 // again, in microseconds: well within metaSlack, so that the bookkeeping
@@ -242,6 +243,12 @@ const keepEvery = 15 * 1_000_000
 // forgotten; the script then writes nothing and returns "wrongtype". It
 // returns {status, entries removed (evicted), the shard's sum}.
 //
+// With a lease token (a Commit's Lease), a script that stores the value
+// then releases the key's lease if the token still holds it, and publishes
+// "<member> stored" on the shard's channel (lease.go): the waiters look the
+// key up again and find the value. Any other status leaves the lease held.
+// Without a token this costs no call.
+//
 // A Commit is most of the writes a fleet makes, so its common path (nothing
 // to evict) is a dozen Redis calls: the meta hash is read in one HMGET and
 // written in one HSET (the sum, its version, the clock), the bookkeeping
@@ -251,15 +258,18 @@ const keepEvery = 15 * 1_000_000
 //
 //	KEYS[7]   the entry's key
 //	KEYS[8]   the index that lists the entry's key, when it has a partition
+//	KEYS[-2]  with a lease token, the key's lease, then the shard's channel
+//	          (the last two keys)
 //	ARGV      member, key, value, size, version, the version read, max
 //	          entries, max bytes, max listed, index member ("" for none),
-//	          budget, idle TTL (ms), bookkeeping TTL (ms), then the members
-//	          touched, oldest touch first
+//	          budget, idle TTL (ms), bookkeeping TTL (ms), lease token (""
+//	          for none), then the members touched, oldest touch first
 var luaCommit = `
 local member, key, data, size = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local version, read = ARGV[5], ARGV[6]
 local maxEntries, maxBytes, maxListed = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local uri, budget, idle, ttl = ARGV[10], tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local lease = ARGV[14]
 local maxEntrySize = ` + strconv.Itoa(maxEntrySize) + `
 local keepEvery = ` + strconv.Itoa(keepEvery) + `
 local removed, evicted = 0, 0
@@ -268,7 +278,7 @@ local function reply(status, sum)
 end
 ` + luaCommitChecks + luaCommitRoom + `
 local touched = false
-for i = 14, #ARGV do
+for i = 15, #ARGV do
   if touch(ARGV[i], valueKey(ARGV[i]), idle, ttl) then touched = true end
 end
 if touched then keep(ttl) end
@@ -306,6 +316,7 @@ if emptied or not kept or lastClock - kept >= keepEvery then
 else
   redis.call('HSET', KEYS[3], unpack(fields))
 end
+if lease ~= '' then release(KEYS[#KEYS - 1], KEYS[#KEYS], lease, member .. ' stored') end
 return reply('stored', string.format('%d', sum))
 `
 
@@ -487,4 +498,76 @@ for i = 1, #KEYS do
   end
 end
 return 0
+`)
+
+// The scripts of the leases (lease.go). A key's lease is a string,
+// "{prefix:i}:lease:" followed by its member, holding the token of its
+// holder, with a TTL in milliseconds: it ends by itself when its holder
+// neither renews nor releases it. Releasing compares the token, so that no
+// holder releases another's lease, and publishes what became of the
+// response on the shard's channel, "{prefix:i}:leases" (sharded pub/sub:
+// in a Cluster, the node of the shard's slot carries it), as
+// "<member> stored" or "<member> dropped". A lease key of another type than
+// a string is nothing a script wrote: it is held by no token, and
+// getOrLeaseScript deletes it.
+
+// luaRelease is release, which deletes a lease if token holds it and
+// publishes message on channel, returning 1, or returns 0. GET goes through
+// pcall: a lease of another type must not fail a Commit halfway through
+// its writes.
+const luaRelease = `
+local function release(lease, channel, token, message)
+  if redis.pcall('GET', lease) ~= token then return 0 end
+  redis.call('DEL', lease)
+  redis.call('SPUBLISH', channel, message)
+  return 1
+end
+`
+
+// getOrLeaseScript returns a key's value or, when it has none, takes the
+// key's lease for a token, unless another token holds it, in one step: the
+// value when there is one (the GET's error when a key of another type
+// stands in its place, as Get reports it), else 1 when the token holds the
+// lease (taken now, or held already), 0 when another does. With "take" it
+// skips the value, for a value that held another key's entry (a miss).
+//
+//	KEYS[1] the entry's key
+//	KEYS[2] the key's lease
+//	ARGV    token, TTL (ms), "take" or ""
+var getOrLeaseScript = redis.NewScript(`
+if ARGV[3] ~= 'take' then
+  local v = redis.pcall('GET', KEYS[1])
+  if v then return v end
+end
+local held = redis.pcall('GET', KEYS[2])
+if type(held) == 'table' then
+  redis.call('UNLINK', KEYS[2])
+  held = false
+end
+if held == ARGV[1] then return 1 end
+if held then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// renewLeaseScript starts a lease's TTL again if the token holds it: 1 if
+// so, else 0.
+//
+//	KEYS[1] the key's lease
+//	ARGV    token, TTL (ms)
+var renewLeaseScript = redis.NewScript(`
+if redis.pcall('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+// releaseLeaseScript releases a lease that the token holds, publishing
+// "<member> dropped": the response will not be stored. It returns 1 if it
+// released it, else 0.
+//
+//	KEYS[1] the key's lease
+//	KEYS[2] the shard's channel
+//	ARGV    token, message
+var releaseLeaseScript = redis.NewScript(luaRelease + `
+return release(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 `)

@@ -18,6 +18,7 @@ var (
 	_ acache.Backend   = (*Store)(nil)
 	_ acache.Sizer     = (*Store)(nil)
 	_ acache.Committer = (*Store)(nil)
+	_ acache.Leaser    = (*Store)(nil)
 
 	_ acache.DeadlineKeeper = (*Store)(nil)
 )
@@ -30,9 +31,10 @@ var errNoClient = fmt.Errorf("rediscache: Store has no Redis client: %w", acache
 // shard live after the last write: they outlive every entry they count.
 const metaSlack = time.Minute
 
-// Store is an [acache.Backend], [acache.Sizer] and [acache.Committer] that
-// keeps entries in Redis, in one LRU order shared by every Store on the same
-// prefix, in any process: Caches over them behave as one cache.
+// Store is an [acache.Backend], [acache.Sizer], [acache.Committer] and
+// [acache.Leaser] that keeps entries in Redis, in one LRU order shared by
+// every Store on the same prefix, in any process: Caches over them behave as
+// one cache, and collapse their requests for a key into one.
 // It is safe for concurrent use by multiple goroutines. Create one with
 // [New]; the zero value has no client, and its methods return an error.
 type Store struct {
@@ -46,6 +48,9 @@ type Store struct {
 	idleMillis, metaMillis string
 
 	touches touches // MoveToEnd calls not yet sent
+
+	leasePoll time.Duration // how often AwaitLease looks at a lease
+	leases    leaseWaits    // AwaitLease calls under way, and their subscriptions
 }
 
 // shard names the Redis keys of one LRU, all under one hash tag so that a
@@ -55,6 +60,8 @@ type shard struct {
 	all         []string      // keys, then versions, listed, listedin: the scripts' first KEYS
 	entryPrefix string        // followed by a member, the key of an entry's value
 	indexPrefix string        // followed by a URI key's member, the key of its index
+	leasePrefix string        // followed by a member, the key of its lease (lease.go)
+	channel     string        // where the releases of the shard's leases are published
 	recounted   *atomic.Int64 // when this Store last recounted the sum (heal.go), in Unix nanoseconds
 }
 
@@ -67,6 +74,8 @@ func newShard(prefix string, i int) shard {
 		all:         append(keys[:3:3], tag+":versions", tag+":listed", tag+":listedin"),
 		entryPrefix: tag + ":e:",
 		indexPrefix: tag + ":ix:",
+		leasePrefix: tag + ":lease:",
+		channel:     tag + ":leases",
 		recounted:   new(atomic.Int64),
 	}
 }
@@ -76,7 +85,7 @@ func newShard(prefix string, i int) shard {
 // *redis.ClusterClient; the caller keeps ownership of it and closes it after
 // the Store. New does not contact Redis.
 func New(client redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{client: client, prefix: DefaultPrefix, idleTTL: DefaultIdleTTL, nshards: 1}
+	s := &Store{client: client, prefix: DefaultPrefix, idleTTL: DefaultIdleTTL, nshards: 1, leasePoll: DefaultLeasePoll}
 	s.touches.sending = make(chan struct{}, 1)
 	for _, opt := range opts {
 		if opt.apply != nil {

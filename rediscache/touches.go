@@ -263,11 +263,14 @@ func (s *Store) takeTouches(ctx context.Context, sh *shard) []string {
 	return members
 }
 
-// Close sends the touches still queued and stops the Store's goroutine,
-// waiting for it. It does not close the client, which the caller owns and
-// closes after Close. It always returns nil; after it, MoveToEnd sends each
-// touch itself and the Store goes on working.
+// Close sends the touches still queued and stops the Store's goroutines,
+// waiting for them: the one that sends touches, and those of its
+// subscriptions to the shards' lease channels (lease.go). It does not close
+// the client, which the caller owns and closes after Close. It always
+// returns nil; after it, MoveToEnd sends each touch itself, AwaitLease
+// polls, and the Store goes on working.
 func (s *Store) Close() error {
+	defer s.leases.close()
 	t := &s.touches
 	t.mu.Lock()
 	if t.closed {
