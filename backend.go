@@ -101,21 +101,27 @@ type DeadlineKeeper interface {
 // wherever they run (collapsed forwarding, RFC 9211 Section 2.6, across a
 // fleet): the first Cache to miss a key takes the key's lease and goes to
 // the origin; the others wait until it is released, then look the key up
-// again. Within one Cache, requests already wait for each other in memory:
-// a Cache asks for a lease once per key in flight, never per request.
+// again. A stale entry's revalidation is collapsed the same way: the Cache
+// that finds the entry stale takes the lease unless another has stored a
+// newer one. Within one Cache, requests already wait for each other in
+// memory: a Cache asks for a lease once per key in flight, never per
+// request.
 //
 // A lease is held under a token, unique to the request that holds it, for
 // a time to live after which it ends by itself (its holder died, or hung):
 // a waiter then looks the key up again and may take it. Releasing compares
 // the token, so that no holder releases another's lease.
 type Leaser interface {
-	// GetOrLease returns the entry stored under key, as Get does; when
-	// there is none, it takes key's lease for ttl under token, unless
-	// another holds it, in one atomic step. leased reports that token
-	// holds the lease when it returns: the caller goes to the origin, and
-	// releases the lease by a Commit with Lease set, or by ReleaseLease.
-	// (nil, false, nil) means another holds it: the caller waits for it.
-	GetOrLease(ctx context.Context, key, token string, ttl time.Duration) (e *Entry, leased bool, err error)
+	// GetOrLease returns the entry stored under key, as Get does, unless
+	// its [Entry.Version] is stale, the version of the entry the caller
+	// found stale and is about to revalidate (0 when it found none); when
+	// there is no entry, or only that one, it takes key's lease for ttl
+	// under token, unless another holds it, all in one atomic step. leased
+	// reports that token holds the lease when it returns: the caller goes
+	// to the origin, and releases the lease by a Commit with Lease set, or
+	// by ReleaseLease. (nil, false, nil) means another holds it: the
+	// caller waits for it.
+	GetOrLease(ctx context.Context, key string, stale uint64, token string, ttl time.Duration) (e *Entry, leased bool, err error)
 	// RenewLease extends the lease token holds on key to ttl from now, while
 	// the response's body arrives. It reports false when token no longer
 	// holds it.

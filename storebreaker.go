@@ -196,9 +196,9 @@ func (g *breakerBackend) Listed(ctx context.Context, uri string) ([]string, erro
 // GetOrLease is the inner backend's [Leaser.GetOrLease], through the
 // breaker; only when the inner backend is a Leaser and a Committer is the
 // breakerBackend a Leaser for the Cache.
-func (g *breakerBackend) GetOrLease(ctx context.Context, key, token string, ttl time.Duration) (*Entry, bool, error) {
+func (g *breakerBackend) GetOrLease(ctx context.Context, key string, stale uint64, token string, ttl time.Duration) (*Entry, bool, error) {
 	r, err := breakerCall(g, ctx, func() (leaseReply, error) {
-		e, leased, err := g.leaser.GetOrLease(ctx, key, token, ttl)
+		e, leased, err := g.leaser.GetOrLease(ctx, key, stale, token, ttl)
 		return leaseReply{e, leased}, err
 	})
 	return r.e, r.leased, err

@@ -61,15 +61,16 @@ type leaseReply struct {
 }
 
 // takeLease looks key up through the Leaser and, when nothing is stored
-// under it, takes its lease, within what is left of the budget b. It
+// under it but the entry of version stale (0 for none) that the caller
+// found stale, takes its lease, within what is left of the budget b. It
 // returns the lease taken (renewed from then on until end), or the entry
 // stored meanwhile, or neither when another Cache holds the lease. ok is
 // false when the backend failed or did not answer: the caller goes to the
 // origin as if there were no fleet.
-func (s *store) takeLease(ctx context.Context, b *budget, key string) (hold *leaseHold, e *Entry, ok bool) {
+func (s *store) takeLease(ctx context.Context, b *budget, key string, stale uint64) (hold *leaseHold, e *Entry, ok bool) {
 	token := s.leases.next()
 	reply, err, answered := backendCall(s, ctx, "lease", b, func(ctx context.Context) (leaseReply, error) {
-		e, leased, err := s.leaser.GetOrLease(ctx, key, token, leaseTTL)
+		e, leased, err := s.leaser.GetOrLease(ctx, key, stale, token, leaseTTL)
 		return leaseReply{e, leased}, err
 	})
 	if !answered {

@@ -2,8 +2,10 @@ package acache
 
 import (
 	"context"
+	"io"
 	"net/http"
 	neturl "net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,12 +46,12 @@ func (b *leasingLRU) held(key string) *testLease {
 	return nil
 }
 
-func (b *leasingLRU) GetOrLease(ctx context.Context, key, token string, ttl time.Duration) (*Entry, bool, error) {
-	if e, err := b.lru.Get(ctx, key); e != nil || err != nil {
+func (b *leasingLRU) GetOrLease(ctx context.Context, key string, stale uint64, token string, ttl time.Duration) (*Entry, bool, error) {
+	b.mu.Lock() // held by Commit too: no store comes in between
+	defer b.mu.Unlock()
+	if e, err := b.lru.Get(ctx, key); err != nil || (e != nil && (stale == 0 || e.Version != stale)) {
 		return e, false, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	if l := b.held(key); l != nil {
 		return nil, l.token == token, nil
 	}
@@ -72,6 +74,11 @@ func (b *leasingLRU) RenewLease(_ context.Context, key, token string, ttl time.D
 func (b *leasingLRU) release(key, token string, stored bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.releaseLocked(key, token, stored)
+}
+
+// releaseLocked is release, under b.mu.
+func (b *leasingLRU) releaseLocked(key, token string, stored bool) {
 	if l := b.held(key); l != nil && l.token == token {
 		delete(b.leases, key)
 		l.stored = stored
@@ -85,9 +92,11 @@ func (b *leasingLRU) ReleaseLease(_ context.Context, key, token string) error {
 }
 
 func (b *leasingLRU) Commit(ctx context.Context, c *Commit) (CommitResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	res, err := b.lru.Commit(ctx, c)
 	if res.Stored && c.Lease != "" {
-		b.release(c.Key, c.Lease, true)
+		b.releaseLocked(c.Key, c.Lease, true)
 	}
 	return res, err
 }
@@ -229,7 +238,7 @@ func TestCollapseAcrossCachesLeaseOfAHolderThatLeft(t *testing.T) {
 		u, err := neturl.Parse(url)
 		require.NoError(t, err)
 		key := tr.Cache.keyFor(http.MethodGet, u, "origin.test", "")
-		_, leased, err := backend.GetOrLease(context.Background(), key, "a process that died", leaseTTL)
+		_, leased, err := backend.GetOrLease(context.Background(), key, 0, "a process that died", leaseTTL)
 		require.NoError(t, err)
 		require.True(t, leased)
 		start := time.Now()
@@ -238,5 +247,61 @@ func TestCollapseAcrossCachesLeaseOfAHolderThatLeft(t *testing.T) {
 		assert.Equal(t, "body of /orphan", body)
 		assert.Equal(t, leaseTTL, time.Since(start), "the wait for a lease whose holder left")
 		assert.EqualValues(t, 2, backend.taken.Load(), "the lease, taken again once it expired")
+	})
+}
+
+// A stale response's revalidation is collapsed across Caches too: the
+// Cache that finds it stale first takes the lease and revalidates it; the
+// others wait for the refreshed response and are served it.
+func TestCollapseRevalidationAcrossCachesOverALeaser(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		backend := newLeasingLRU()
+		var fetches, validations atomic.Int64
+		release := make(chan struct{})
+		origin := roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			h := http.Header{"Cache-Control": {"max-age=10"}, "Etag": {`"v1"`}}
+			if req.Header.Get("If-None-Match") == `"v1"` {
+				validations.Add(1)
+				<-release
+				return &http.Response{StatusCode: http.StatusNotModified, Header: h, Body: http.NoBody, Request: req}, nil
+			}
+			fetches.Add(1)
+			h.Set("Content-Length", "7")
+			return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(strings.NewReader("content")), ContentLength: 7, Request: req}, nil
+		})
+		trs := fleetOf(3, backend, origin)
+		const url = "http://origin.test/stale"
+		_, body := fetch(t, trs[0], http.MethodGet, url, nil)
+		require.Equal(t, "content", body)
+		time.Sleep(11 * time.Second) // stale everywhere
+		const per = 16
+		done := make(chan struct{})
+		var bodies []string
+		var statuses []CacheStatus
+		var errs []error
+		go func() {
+			defer close(done)
+			bodies, statuses, errs = stampedeAll(t, trs, per, url)
+		}()
+		synctest.Wait()
+		assert.EqualValues(t, 1, validations.Load(), "revalidations at the origin while the first was in flight")
+		assert.EqualValues(t, 2, backend.taken.Load(), "leases taken: the first fetch's and one revalidation's")
+		close(release)
+		<-done
+		collapsed := 0
+		for i := range bodies {
+			require.NoError(t, errs[i])
+			assert.Equal(t, "content", bodies[i])
+			if statuses[i].Collapsed {
+				collapsed++
+			}
+		}
+		assert.EqualValues(t, 1, fetches.Load(), "full fetches")
+		assert.EqualValues(t, 1, validations.Load(), "%d requests from %d Caches revalidated %d times", len(bodies), len(trs), validations.Load())
+		assert.Equal(t, len(bodies)-1, collapsed, "every request but the revalidation says collapsed")
+		for _, tr := range trs {
+			tr.Close()
+		}
 	})
 }

@@ -245,20 +245,25 @@ func (t *Transport) collapse(c *Cache, req *http.Request, d *decision) (resp *ht
 }
 
 // collapseFleet lets the request that leads this Cache's flight for a key
-// with nothing stored under it collapse with the Caches of other processes,
-// over a backend that is a Leaser (storelease.go): it takes the key's lease
-// and goes to the origin for the fleet, or waits, at most the collapse wait,
-// for the Cache that holds it, then looks the key up again. It returns the
-// response to serve, or nil when the request goes to the origin, holding
-// the lease in lead when it took it; err is the caller's context error.
+// collapse with the Caches of other processes, over a backend that is a
+// Leaser (storelease.go), when the key has nothing stored under it or an
+// entry to revalidate: it takes the key's lease and goes to the origin for
+// the fleet, or waits, at most the collapse wait, for the Cache that holds
+// it, then looks the key up again. It returns the response to serve, or nil
+// when the request goes to the origin, holding the lease in lead when it
+// took it; err is the caller's context error.
 func (t *Transport) collapseFleet(c *Cache, req *http.Request, d *decision, lead *flightLead) (*http.Response, error) {
-	if c.leaser == nil || d.Action != policy.Forward || d.seen.key != d.key || d.seen.entry != nil || d.seen.failed {
+	if c.leaser == nil {
 		return nil, nil
 	}
 	ctx := req.Context()
 	deadline := time.Now().Add(c.collapseWait)
 	for range 2 { // a lease whose holder left is taken again once
-		hold, stored, ok := c.takeLease(ctx, d.budget, d.key)
+		stale, ok := fleetCollapsible(d)
+		if !ok {
+			break
+		}
+		hold, stored, ok := c.takeLease(ctx, d.budget, d.key, stale)
 		switch {
 		case !ok:
 			return nil, nil
@@ -277,12 +282,28 @@ func (t *Transport) collapseFleet(c *Cache, req *http.Request, d *decision, lead
 		if resp != nil {
 			return resp, nil
 		}
-		if *d = again; d.Action != policy.Forward || d.seen.entry != nil {
-			return nil, nil
-		}
+		*d = again
 	}
 	lead.extend(c.collapseWait)
 	return nil, nil
+}
+
+// fleetCollapsible reports whether d's request, which leads this Cache's
+// flight for its key, may take the key's lease or wait for it: it goes to
+// the origin for its key (not a HEAD served from the GET response's entry),
+// and its lookup answered, finding nothing (stale 0), or the entry it
+// revalidates, of version stale.
+func fleetCollapsible(d *decision) (stale uint64, ok bool) {
+	if d.seen.key != d.key || d.seen.failed || !collapsible(d) {
+		return 0, false
+	}
+	switch {
+	case d.Action == policy.Forward && d.seen.entry == nil:
+		return 0, true
+	case d.Action == policy.Revalidate && d.seen.entry != nil && d.entryKey == d.key && d.seen.entry.Version != 0:
+		return d.seen.entry.Version, true
+	}
+	return 0, false
 }
 
 // exchangeTimes are the request_time and response_time of one exchange with

@@ -102,9 +102,10 @@
 //     transaction and a script) when it finds its shard's sum damaged;
 //   - a miss whose lease another process holds: the lookup, the lease
 //     script, the wait (see Leases), then the lookup again;
-//   - a revalidation answered 304: the lookup and one Commit (the Cache
-//     merges with what its lookup read, without another GET); a Commit
-//     that conflicts costs a GET and a Commit more;
+//   - a revalidation answered 304: the lookup, the lease script (which
+//     sends no value back) and one Commit (the Cache merges with what its
+//     lookup read, without another GET); a Commit that conflicts costs a
+//     GET and a Commit more;
 //   - an unsafe request (RFC 9111 Section 4.4): one Pop script per URI key
 //     it invalidates (the GET and HEAD keys of its target URI, and of
 //     Location and Content-Location when they have the same origin);

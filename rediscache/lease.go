@@ -50,14 +50,16 @@ func leaseMillis(ttl time.Duration) string {
 	return strconv.FormatInt(max(ms, 1), 10)
 }
 
-// GetOrLease returns the entry stored under key, as Get does, or, when
-// there is none, takes key's lease for ttl under token unless another token
-// holds it ([acache.Leaser]): one script, so that no other process stores
-// or leases key in between. leased is also true when token held the lease
-// already. ttl is rounded up to a whole millisecond; token must not be
-// empty. A value that holds another key's entry is a miss, for which a
-// second script takes the lease.
-func (s *Store) GetOrLease(ctx context.Context, key, token string, ttl time.Duration) (e *acache.Entry, leased bool, err error) {
+// GetOrLease returns the entry stored under key, as Get does, unless its
+// version is stale (0 for none), or, when there is none or only that one,
+// takes key's lease for ttl under token unless another token holds it
+// ([acache.Leaser]): one script, so that no other process stores or leases
+// key in between, and which sends no value back when it is the stale one.
+// leased is also true when token held the lease already. ttl is rounded up
+// to a whole millisecond; token must not be empty. A value that holds
+// another key's entry is a miss, for which a second script takes the
+// lease.
+func (s *Store) GetOrLease(ctx context.Context, key string, stale uint64, token string, ttl time.Duration) (e *acache.Entry, leased bool, err error) {
 	if s.client == nil {
 		return nil, false, errNoClient
 	}
@@ -65,9 +67,9 @@ func (s *Store) GetOrLease(ctx context.Context, key, token string, ttl time.Dura
 		return nil, false, errEmptyToken
 	}
 	sh, member := s.locate(key)
-	keys := []string{sh.entryPrefix + member, sh.leasePrefix + member}
-	ms := leaseMillis(ttl)
-	res, err := getOrLeaseScript.Run(ctx, s.client, keys, token, ms, "").Result()
+	keys := []string{sh.entryPrefix + member, sh.leasePrefix + member, sh.all[3]}
+	ms, version := leaseMillis(ttl), strconv.FormatUint(stale, 10)
+	res, err := getOrLeaseScript.Run(ctx, s.client, keys, token, ms, "", version, member).Result()
 	if err == nil {
 		data, ok := res.(string)
 		if !ok {
@@ -79,7 +81,7 @@ func (s *Store) GetOrLease(ctx context.Context, key, token string, ttl time.Dura
 		if e.Key == key {
 			return e, false, nil
 		}
-		res, err = getOrLeaseScript.Run(ctx, s.client, keys, token, ms, "take").Result()
+		res, err = getOrLeaseScript.Run(ctx, s.client, keys, token, ms, "take", version, member).Result()
 		if err == nil {
 			return nil, res == int64(1), nil
 		}

@@ -159,37 +159,74 @@ func TestGetOrLease(t *testing.T) {
 		s := newStore()
 
 		commitLeased(t, s, "stored", "", 10, 1<<20)
-		e, leased, err := s.GetOrLease(ctx, "stored", "a", leaseTTL)
+		e, leased, err := s.GetOrLease(ctx, "stored", 0, "a", leaseTTL)
 		require.NoError(t, err)
 		require.NotNil(t, e, "a stored entry: GetOrLease returned no entry")
 		assert.Equal(t, "stored", e.Key)
 		assert.False(t, leased, "a stored entry: GetOrLease took the lease")
-		_, leased, err = s.GetOrLease(ctx, "stored", "b", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "stored", 0, "b", leaseTTL)
 		require.NoError(t, err)
 		assert.False(t, leased, "a stored entry: GetOrLease took the lease the second time")
 
-		e, leased, err = s.GetOrLease(ctx, "missing", "a", leaseTTL)
+		e, leased, err = s.GetOrLease(ctx, "missing", 0, "a", leaseTTL)
 		require.NoError(t, err)
 		assert.Nil(t, e)
 		assert.True(t, leased, "a miss: the lease was not taken")
-		e, leased, err = s.GetOrLease(ctx, "missing", "b", leaseTTL)
+		e, leased, err = s.GetOrLease(ctx, "missing", 0, "b", leaseTTL)
 		require.NoError(t, err)
 		assert.Nil(t, e)
 		assert.False(t, leased, "another token took a lease that a holds")
-		_, leased, err = s.GetOrLease(ctx, "missing", "a", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "missing", 0, "a", leaseTTL)
 		require.NoError(t, err)
 		assert.True(t, leased, "the holder asked again: the lease is not reported held")
 
 		time.Sleep(leaseTTL + 100*time.Millisecond)
-		_, leased, err = s.GetOrLease(ctx, "missing", "b", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "missing", 0, "b", leaseTTL)
 		require.NoError(t, err)
 		assert.True(t, leased, "the lease of a did not end after its TTL: b could not take it")
-		_, leased, err = s.GetOrLease(ctx, "missing", "a", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "missing", 0, "a", leaseTTL)
 		require.NoError(t, err)
 		assert.False(t, leased, "a took the lease back from b")
 
-		_, _, err = s.GetOrLease(ctx, "missing", "", leaseTTL)
+		_, _, err = s.GetOrLease(ctx, "missing", 0, "", leaseTTL)
 		assert.Error(t, err, "a lease taken with no token")
+	})
+}
+
+// A revalidation takes the lease too: GetOrLease given the version of the
+// entry the caller found stale takes the lease rather than send that entry
+// back, and sends back the entry that replaced it, once stored.
+func TestGetOrLeaseStale(t *testing.T) {
+	eachLeaseTopology(t, func(t *testing.T, newStore func(...Option) *Store) {
+		ctx := t.Context()
+		s := newStore()
+
+		commitLeased(t, s, "stale", "", 10, 1<<20) // version 1
+		e, leased, err := s.GetOrLease(ctx, "stale", 1, "a", leaseTTL)
+		require.NoError(t, err)
+		assert.Nil(t, e, "the stale entry was sent back to the Cache that holds it")
+		assert.True(t, leased, "a revalidation of the stored version did not take the lease")
+		e, leased, err = s.GetOrLease(ctx, "stale", 1, "b", leaseTTL)
+		require.NoError(t, err)
+		assert.Nil(t, e)
+		assert.False(t, leased, "a second revalidation took the lease a holds")
+
+		e, leased, err = s.GetOrLease(ctx, "stale", 7, "b", leaseTTL)
+		require.NoError(t, err)
+		require.NotNil(t, e, "the entry stored since version 7 was read was not sent back")
+		assert.Equal(t, uint64(1), e.Version)
+		assert.False(t, leased)
+
+		fresh := testEntry("stale", 10)
+		fresh.Version = 2
+		res, err := s.Commit(ctx, &acache.Commit{Key: "stale", Entry: fresh, IfVersion: 1, MaxEntries: 100, MaxBytes: 1 << 20, MaxListed: 10, Lease: "a"})
+		require.NoError(t, err)
+		require.True(t, res.Stored, "the revalidated entry was not stored: %+v", res)
+		e, leased, err = s.GetOrLease(ctx, "stale", 1, "c", leaseTTL)
+		require.NoError(t, err)
+		require.NotNil(t, e, "the revalidated entry was not sent back to a Cache that read version 1")
+		assert.Equal(t, uint64(2), e.Version)
+		assert.False(t, leased, "the Commit did not release the lease, or a took it again")
 	})
 }
 
@@ -209,20 +246,20 @@ func TestGetOrLeaseDamage(t *testing.T) {
 	data, err := client.Get(ctx, sh.entryPrefix+original).Result()
 	require.NoError(t, err)
 	require.NoError(t, client.Set(ctx, sh.entryPrefix+copied, data, 0).Err())
-	e, leased, err := s.GetOrLease(ctx, "copied", "a", leaseTTL)
+	e, leased, err := s.GetOrLease(ctx, "copied", 0, "a", leaseTTL)
 	require.NoError(t, err)
 	assert.Nil(t, e, "an entry of another key was returned")
 	assert.True(t, leased, "a value holding another key's entry: the lease was not taken")
 
 	_, hashed := s.locate("hashed")
 	require.NoError(t, client.HSet(ctx, sh.entryPrefix+hashed, "f", "v").Err())
-	_, leased, err = s.GetOrLease(ctx, "hashed", "a", leaseTTL)
+	_, leased, err = s.GetOrLease(ctx, "hashed", 0, "a", leaseTTL)
 	assert.ErrorIs(t, err, acache.ErrCorruptEntry, "a hash in place of the value")
 	assert.False(t, leased)
 
 	_, damaged := s.locate("damaged")
 	require.NoError(t, client.HSet(ctx, sh.leasePrefix+damaged, "f", "v").Err())
-	_, leased, err = s.GetOrLease(ctx, "damaged", "a", leaseTTL)
+	_, leased, err = s.GetOrLease(ctx, "damaged", 0, "a", leaseTTL)
 	require.NoError(t, err)
 	assert.True(t, leased, "a hash in place of the lease: the lease was not taken")
 	renewed, err := s.RenewLease(ctx, "damaged", "a", leaseTTL)
@@ -234,7 +271,7 @@ func TestRenewAndReleaseLease(t *testing.T) {
 	eachLeaseTopology(t, func(t *testing.T, newStore func(...Option) *Store) {
 		ctx := t.Context()
 		s := newStore()
-		_, leased, err := s.GetOrLease(ctx, "k", "a", leaseTTL)
+		_, leased, err := s.GetOrLease(ctx, "k", 0, "a", leaseTTL)
 		require.NoError(t, err)
 		require.True(t, leased)
 
@@ -245,12 +282,12 @@ func TestRenewAndReleaseLease(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, renewed, "the holder could not renew its lease")
 		time.Sleep(leaseTTL + 100*time.Millisecond)
-		_, leased, err = s.GetOrLease(ctx, "k", "b", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "k", 0, "b", leaseTTL)
 		require.NoError(t, err)
 		assert.False(t, leased, "the renewed lease ended after its first TTL")
 
 		require.NoError(t, s.ReleaseLease(ctx, "k", "b"))
-		_, leased, err = s.GetOrLease(ctx, "k", "b", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "k", 0, "b", leaseTTL)
 		require.NoError(t, err)
 		assert.False(t, leased, "b released the lease a holds")
 
@@ -258,7 +295,7 @@ func TestRenewAndReleaseLease(t *testing.T) {
 		renewed, err = s.RenewLease(ctx, "k", "a", leaseTTL)
 		require.NoError(t, err)
 		assert.False(t, renewed, "a renewed a lease it released")
-		_, leased, err = s.GetOrLease(ctx, "k", "b", leaseTTL)
+		_, leased, err = s.GetOrLease(ctx, "k", 0, "b", leaseTTL)
 		require.NoError(t, err)
 		assert.True(t, leased, "the holder released its lease, and b could not take it")
 
@@ -276,7 +313,7 @@ func TestAwaitLeaseWord(t *testing.T) {
 		holder, waiter := newStore(), newStore(WithLeasePoll(time.Hour))
 
 		t.Run("stored", func(t *testing.T) {
-			_, leased, err := holder.GetOrLease(ctx, "stored", "a", 10*time.Second)
+			_, leased, err := holder.GetOrLease(ctx, "stored", 0, "a", 10*time.Second)
 			require.NoError(t, err)
 			require.True(t, leased)
 			c := await(ctx, waiter, "stored")
@@ -289,7 +326,7 @@ func TestAwaitLeaseWord(t *testing.T) {
 			e, err := waiter.Get(ctx, "stored")
 			require.NoError(t, err)
 			assert.NotNil(t, e, "the waiter looks again and finds nothing")
-			_, leased, err = waiter.GetOrLease(ctx, "stored", "b", leaseTTL)
+			_, leased, err = waiter.GetOrLease(ctx, "stored", 0, "b", leaseTTL)
 			require.NoError(t, err)
 			assert.False(t, leased, "the entry is stored: GetOrLease leased instead of returning it")
 			exists, err := holder.client.Exists(ctx, leaseKey(holder, "stored")).Result()
@@ -298,7 +335,7 @@ func TestAwaitLeaseWord(t *testing.T) {
 		})
 
 		t.Run("dropped", func(t *testing.T) {
-			_, leased, err := holder.GetOrLease(ctx, "dropped", "a", 10*time.Second)
+			_, leased, err := holder.GetOrLease(ctx, "dropped", 0, "a", 10*time.Second)
 			require.NoError(t, err)
 			require.True(t, leased)
 			c := await(ctx, waiter, "dropped")
@@ -310,7 +347,7 @@ func TestAwaitLeaseWord(t *testing.T) {
 		})
 
 		t.Run("many", func(t *testing.T) {
-			_, leased, err := holder.GetOrLease(ctx, "many", "a", 10*time.Second)
+			_, leased, err := holder.GetOrLease(ctx, "many", 0, "a", 10*time.Second)
 			require.NoError(t, err)
 			require.True(t, leased)
 			var cs []<-chan awaited
@@ -355,7 +392,7 @@ func TestAwaitLeaseWithoutWord(t *testing.T) {
 
 		t.Run("expired", func(t *testing.T) {
 			waiter := newStore(WithLeasePoll(10 * time.Millisecond))
-			_, leased, err := holder.GetOrLease(ctx, "expired", "a", leaseTTL)
+			_, leased, err := holder.GetOrLease(ctx, "expired", 0, "a", leaseTTL)
 			require.NoError(t, err)
 			require.True(t, leased)
 			a := waitFor(t, await(ctx, waiter, "expired"), 5*time.Second, "a lease that ends by itself")
@@ -366,7 +403,7 @@ func TestAwaitLeaseWithoutWord(t *testing.T) {
 
 		t.Run("context", func(t *testing.T) {
 			waiter := newStore(WithLeasePoll(10 * time.Millisecond))
-			_, leased, err := holder.GetOrLease(ctx, "held", "a", 10*time.Second)
+			_, leased, err := holder.GetOrLease(ctx, "held", 0, "a", 10*time.Second)
 			require.NoError(t, err)
 			require.True(t, leased)
 			cause := errors.New("the collapse wait passed")
@@ -380,7 +417,7 @@ func TestAwaitLeaseWithoutWord(t *testing.T) {
 
 		t.Run("not stored", func(t *testing.T) {
 			waiter := newStore(WithLeasePoll(10 * time.Millisecond))
-			_, leased, err := holder.GetOrLease(ctx, "large", "a", 10*time.Second)
+			_, leased, err := holder.GetOrLease(ctx, "large", 0, "a", 10*time.Second)
 			require.NoError(t, err)
 			require.True(t, leased)
 			c := await(ctx, waiter, "large")
@@ -392,7 +429,7 @@ func TestAwaitLeaseWithoutWord(t *testing.T) {
 				t.Fatalf("a Commit that stored nothing woke a waiter: %+v", a)
 			case <-time.After(200 * time.Millisecond):
 			}
-			_, leased, err = holder.GetOrLease(ctx, "large", "b", leaseTTL)
+			_, leased, err = holder.GetOrLease(ctx, "large", 0, "b", leaseTTL)
 			require.NoError(t, err)
 			assert.False(t, leased, "a Commit that stored nothing released the lease")
 			require.NoError(t, holder.ReleaseLease(ctx, "large", "a"))
@@ -403,7 +440,7 @@ func TestAwaitLeaseWithoutWord(t *testing.T) {
 		t.Run("another's lease", func(t *testing.T) {
 			// a's lease ended and b took the key's: a's Commit stores, and
 			// leaves b's lease held.
-			_, leased, err := holder.GetOrLease(ctx, "taken", "b", 10*time.Second)
+			_, leased, err := holder.GetOrLease(ctx, "taken", 0, "b", 10*time.Second)
 			require.NoError(t, err)
 			require.True(t, leased)
 			res := commitLeased(t, holder, "taken", "a", 10, 1<<20)
@@ -422,7 +459,7 @@ func TestAwaitLeaseClose(t *testing.T) {
 		ctx := t.Context()
 		holder := newStore()
 		waiter := newStore(WithLeasePoll(10 * time.Millisecond))
-		_, leased, err := holder.GetOrLease(ctx, "k", "a", 10*time.Second)
+		_, leased, err := holder.GetOrLease(ctx, "k", 0, "a", 10*time.Second)
 		require.NoError(t, err)
 		require.True(t, leased)
 		c := await(ctx, waiter, "k")
@@ -437,7 +474,7 @@ func TestAwaitLeaseClose(t *testing.T) {
 		require.NoError(t, a.err)
 		assert.True(t, a.again, "a closed Store polls: it finds the lease gone, with no word")
 
-		_, leased, err = holder.GetOrLease(ctx, "later", "a", leaseTTL)
+		_, leased, err = holder.GetOrLease(ctx, "later", 0, "a", leaseTTL)
 		require.NoError(t, err)
 		require.True(t, leased)
 		a = waitFor(t, await(ctx, waiter, "later"), 5*time.Second, "a waiter after Close")
@@ -460,7 +497,7 @@ func TestAwaitLeaseRace(t *testing.T) {
 		key := fmt.Sprint("k", i%4)
 		wg.Go(func() {
 			token := fmt.Sprint("t", i)
-			_, leased, err := holder.GetOrLease(ctx, key, token, leaseTTL)
+			_, leased, err := holder.GetOrLease(ctx, key, 0, token, leaseTTL)
 			assert.NoError(t, err)
 			if leased {
 				time.Sleep(time.Duration(i) * time.Millisecond)
@@ -488,7 +525,7 @@ func TestAwaitLeaseRace(t *testing.T) {
 func TestLeaseNilClient(t *testing.T) {
 	ctx := t.Context()
 	s := New(nil)
-	_, _, err := s.GetOrLease(ctx, "k", "a", leaseTTL)
+	_, _, err := s.GetOrLease(ctx, "k", 0, "a", leaseTTL)
 	assert.ErrorIs(t, err, acache.ErrNilBackend, "GetOrLease")
 	_, err = s.RenewLease(ctx, "k", "a", leaseTTL)
 	assert.ErrorIs(t, err, acache.ErrNilBackend, "RenewLease")

@@ -524,20 +524,24 @@ local function release(lease, channel, token, message)
 end
 `
 
-// getOrLeaseScript returns a key's value or, when it has none, takes the
-// key's lease for a token, unless another token holds it, in one step: the
-// value when there is one (the GET's error when a key of another type
-// stands in its place, as Get reports it), else 1 when the token holds the
-// lease (taken now, or held already), 0 when another does. With "take" it
-// skips the value, for a value that held another key's entry (a miss).
+// getOrLeaseScript returns a key's value or, when it has none, or only the
+// one of the stale version the caller revalidates, takes the key's lease
+// for a token, unless another token holds it, in one step: the value when
+// there is one of another version (the GET's error when a key of another
+// type stands in its place, as Get reports it), else 1 when the token holds
+// the lease (taken now, or held already), 0 when another does. With "take"
+// it skips the value, for a value that held another key's entry (a miss).
+// A value whose version is not recorded is of another version.
 //
 //	KEYS[1] the entry's key
 //	KEYS[2] the key's lease
-//	ARGV    token, TTL (ms), "take" or ""
+//	KEYS[3] the shard's versions
+//	ARGV    token, TTL (ms), "take" or "", the stale version ("0" for
+//	        none), the entry's member
 var getOrLeaseScript = redis.NewScript(`
 if ARGV[3] ~= 'take' then
   local v = redis.pcall('GET', KEYS[1])
-  if v then return v end
+  if v and (ARGV[4] == '0' or redis.pcall('HGET', KEYS[3], ARGV[5]) ~= ARGV[4]) then return v end
 end
 local held = redis.pcall('GET', KEYS[2])
 if type(held) == 'table' then
