@@ -440,13 +440,19 @@ func (s *store) keptVariants(e, old *Entry) []*Entry {
 // evicted the index that lists key: the entry would land unlisted, out of
 // reach of an invalidation of its URI (RFC 9111 Section 4.4).
 func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
-	for {
+	for recounts := 0; ; {
+		settled := s.usage.settledStores()
 		n, ok := s.storedEntries(ctx)
 		if !ok {
 			return false
 		}
-		if s.usage.reserve(n, size, s.cfg.maxEntries, s.cfg.maxBytes) {
+		fits, counted := s.usage.reserve(n, settled, size, s.cfg.maxEntries, s.cfg.maxBytes)
+		if fits {
 			return true
+		}
+		if !counted && recounts < maxRecounts {
+			recounts++
+			continue // a store landed while n was counted: count again
 		}
 		callCtx, cancel := s.callContext(ctx, "pop oldest")
 		evicted, old, err := s.backend.PopOldest(callCtx)
@@ -457,7 +463,8 @@ func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
 		}
 		if old == nil { // empty: whatever was counted of stored entries is gone
 			s.usage.emptied()
-			return s.usage.reserve(0, size, s.cfg.maxEntries, s.cfg.maxBytes)
+			fits, _ := s.usage.reserve(0, s.usage.settledStores(), size, s.cfg.maxEntries, s.cfg.maxBytes)
+			return fits
 		}
 		s.usage.removed(old.Size())
 		s.n.evictions.Add(1)
@@ -508,19 +515,39 @@ type usage struct {
 	bytes           int64 // of the entries stored
 	reservedBytes   int64 // of the entries being set
 	reservedEntries int   // entries being set
+	// settled counts the entries set since the start: a count of stored
+	// entries taken before one more was set is short of it.
+	settled uint64
+}
+
+// maxRecounts bounds how often makeRoom counts the stored entries again
+// because stores landed while it counted; past it, it evicts instead.
+const maxRecounts = 4
+
+// settledStores returns the count of entries set so far, to take before
+// the backend counts its entries (reserve).
+func (u *usage) settledStores() uint64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.settled
 }
 
 // reserve reserves a place for an entry of size bytes if it fits beside n
-// stored entries and the places already reserved.
-func (u *usage) reserve(n int, size int64, maxEntries int, maxBytes int64) bool {
+// stored entries and the places already reserved. n was counted after
+// settledStores returned settled; counted is false when an entry was set
+// since, which n may not count: nothing is reserved then.
+func (u *usage) reserve(n int, settled uint64, size int64, maxEntries int, maxBytes int64) (fits, counted bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.settled != settled {
+		return false, false
+	}
 	if n+u.reservedEntries+1 > maxEntries || u.bytes+u.reservedBytes+size > maxBytes {
-		return false
+		return false, true
 	}
 	u.reservedEntries++
 	u.reservedBytes += size
-	return true
+	return true, true
 }
 
 // settle releases a reservation of size bytes, counting them as stored if
@@ -532,6 +559,7 @@ func (u *usage) settle(size int64, stored bool) {
 	u.reservedBytes -= size
 	if stored {
 		u.bytes += size
+		u.settled++
 	}
 }
 
