@@ -85,10 +85,12 @@ type Peeker interface {
 // DeadlineKeeper is implemented by a [Backend] whose calls return by the
 // deadline of their context (with an error when it passes) whatever the
 // store they reach does: hangs, drops packets, refuses connections. The
-// Cache then calls it on the request's goroutine, under the deadline,
-// where it otherwise runs each call in a goroutine of its own and waits for
-// it at most that long (so that a backend that ignores its context cannot
-// hold a request): a lookup saves a goroutine, its wake-up and a timer.
+// Cache then calls it on the goroutine that needs the answer, under the
+// deadline: the request's, or, for a body the Cache reads from the origin
+// for every request that streams it, the goroutine that reads it. It
+// otherwise runs each call in a goroutine of its own and waits for it at
+// most that long (so that a backend that ignores its context cannot hold a
+// request): a lookup saves a goroutine, its wake-up and a timer.
 // KeepsDeadlines reports whether the backend does so as configured (a
 // client library may honour contexts only when asked to); the Cache asks
 // once, in NewCache.

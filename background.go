@@ -83,3 +83,24 @@ func (b *backgroundWork) start(n *counters, from context.Context, job func(ctx c
 	}()
 	return true
 }
+
+// goFill runs fill, the reading of a body from the origin (fill.go), in a
+// goroutine of its own, which Close waits for; closing is done at Close. It
+// reports false, running nothing, after Close. Fills are not counted against
+// maxBackgroundRefreshes: the in-flight budget, which each reserves whole
+// before it starts, bounds them.
+func (b *backgroundWork) goFill(n *counters, fill func(closing context.Context)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.running.Add(1)
+	go func() {
+		defer b.running.Done()
+		var failed bool
+		defer n.recovered("fill", &failed)
+		fill(b.closing)
+	}()
+	return true
+}

@@ -102,7 +102,7 @@ func (c *Cache) Explain(resp *http.Response) Explanation {
 		s.Hit && s.TTL < 0 // max-stale, ModeForceCache
 	x.Revalidated = s.Stored && s.FwdStatus == http.StatusNotModified
 	x.Stored = s.Hit || s.Collapsed || s.Stored || x.Stale
-	if t := teeOf(resp.Body); t != nil && s.Stored {
+	if t := bodyOf(resp.Body); t != nil && s.Stored {
 		// The member was written before the body was read; the body says
 		// how it ended.
 		if refused, ended := t.notStored(); ended && refused != 0 {
@@ -219,15 +219,21 @@ func explainReason(s CacheStatus, status int) string {
 	return words
 }
 
-// teeOf returns the body tee behind a response body the Transport returned
-// (tee.go), or nil when the body is another, or was replaced by the caller.
-func teeOf(body io.ReadCloser) *teeBody {
+// bodyOf returns what the Transport knows of how a response body it
+// returned ended: its body tee (tee.go) or its fill (fill.go); nil when the
+// body is another, or was replaced by the caller.
+func bodyOf(body io.ReadCloser) interface {
+	notStored() (refused policy.Refusal, ended bool)
+} {
 	switch b := body.(type) {
 	case *teeBody:
 		return b
+	case *fillReader:
+		return b.f
 	case *prefixedBody:
-		t, _ := b.body.(*teeBody)
-		return t
+		if t, ok := b.body.(*teeBody); ok {
+			return t
+		}
 	}
 	return nil
 }

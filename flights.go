@@ -45,6 +45,10 @@ type flight struct {
 	// has begun: the waiters then wait for a backend, within their budget.
 	storing     chan struct{}
 	storingOnce sync.Once
+	// streaming is closed when the response's body has begun to fill
+	// (fill.go), with fill set: the waiters may read it as it arrives.
+	streaming chan struct{}
+	fill      *fill
 }
 
 // flightLead is what the request that leads a flight holds to end it; nil
@@ -56,6 +60,9 @@ type flightLead struct {
 	// lease is the fleet's lease on key that the request holds, if any
 	// (storelease.go), ended when the flight lands.
 	lease *leaseHold
+	// call is the request's call to the origin, whose body a fill may take
+	// over (fill.go), once the response has arrived.
+	call *originCall
 }
 
 // land ends the flight: its response is stored, or will not be.
@@ -83,6 +90,15 @@ func (l *flightLead) storing() {
 	}
 }
 
+// stream tells the waiters that the response's body fills f: they may
+// read it as it arrives rather than wait for it to be stored.
+func (l *flightLead) stream(f *fill) {
+	if l != nil {
+		l.f.fill = f
+		close(l.f.streaming)
+	}
+}
+
 // join returns the flight for key, and whether the caller leads it: the
 // first caller starts a flight that lands by itself after bound at the
 // latest; later callers wait on it.
@@ -95,7 +111,7 @@ func (fs *flights) join(key string, bound time.Duration) (f *flight, leader bool
 	if fs.byKey == nil {
 		fs.byKey = make(map[string]*flight)
 	}
-	f = &flight{done: make(chan struct{}), storing: make(chan struct{})}
+	f = &flight{done: make(chan struct{}), storing: make(chan struct{}), streaming: make(chan struct{})}
 	fs.byKey[key] = f
 	f.timer = time.AfterFunc(bound, func() { fs.land(key, f) })
 	return f, true

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/acachecontrol/acache"
@@ -111,7 +112,15 @@ type modelOrigin struct {
 	// Section 4.4).
 	step                  int
 	contactStep, postStep map[string]int
+	// trickle makes the origin send its bodies a few bytes at a time: a
+	// slow origin.
+	trickle bool
 }
+
+// trickleReader returns at most 3 bytes a Read: a slow origin.
+type trickleReader struct{ r io.Reader }
+
+func (t trickleReader) Read(p []byte) (int, error) { return t.r.Read(p[:min(len(p), 3)]) }
 
 func (o *modelOrigin) Now() time.Time {
 	o.mu.Lock()
@@ -149,7 +158,7 @@ func (o *modelOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 	}
 	o.mu.Lock()
-	now, version := o.now, o.version[req.URL.Path]
+	now, version, trickle := o.now, o.version[req.URL.Path], o.trickle
 	o.mu.Unlock()
 	i := slices.IndexFunc(modelPaths, func(p modelPath) bool { return p.path == req.URL.Path })
 	p := modelPaths[i]
@@ -196,6 +205,9 @@ func (o *modelOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.ContentLength = int64(len(body))
 	if req.Method != http.MethodHead {
 		resp.Body = io.NopCloser(strings.NewReader(body))
+		if trickle {
+			resp.Body = io.NopCloser(trickleReader{strings.NewReader(body)})
+		}
 	}
 	return resp, nil
 }
@@ -303,13 +315,31 @@ func runModel(t *testing.T, ops []byte, shared bool) (hits int) {
 
 		origin.mu.Lock()
 		origin.step = step
+		origin.trickle = op[0]&1 == 1
 		origin.mu.Unlock()
 		resp, err := tr.RoundTrip(req)
 		faulty.ClearAll()
 		if err != nil {
 			t.Fatalf("step %d: %s %s: %v (a cache failure reached the caller)", step, method, p.path, err)
 		}
-		body, err := io.ReadAll(resp.Body)
+		// How the caller reads: all of it, at once or a byte at a time,
+		// or it abandons the body half read or unread.
+		reading := op[0] / 16 % 8 // 5: a byte at a time; 6: half; 7: unread
+		if reading >= 6 {
+			if reading == 6 {
+				io.CopyN(io.Discard, resp.Body, resp.ContentLength/2)
+			}
+			resp.Body.Close()
+			awaitModelFills(t, fmt.Sprintf("step %d", step), cache)
+			checkModelBounds(t, fmt.Sprintf("step %d", step), cache, lru)
+			continue
+		}
+		var body []byte
+		if reading == 5 {
+			body, err = io.ReadAll(iotest.OneByteReader(resp.Body))
+		} else {
+			body, err = io.ReadAll(resp.Body)
+		}
 		resp.Body.Close()
 		if err != nil {
 			t.Fatalf("step %d: %s %s: reading the body: %v", step, method, p.path, err)
@@ -499,6 +529,18 @@ func withoutAuth(fingerprint string) string {
 		return fingerprint
 	}
 	return fingerprint[:start] + fingerprint[end+1:]
+}
+
+// awaitModelFills waits until no body is in flight: the fills of bodies
+// their callers abandoned have ended (they go on without a reader).
+func awaitModelFills(t *testing.T, when string, cache *acache.Cache) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); cache.Stats().InFlightBytes != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d bytes still in flight 10 s after their callers abandoned them", when, cache.Stats().InFlightBytes)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 func checkModelBounds(t *testing.T, when string, cache *acache.Cache, lru acache.Backend) {

@@ -33,7 +33,10 @@ type rangeOrigin struct {
 	cacheControl string
 	lastModified time.Time // zero for none
 	noRanges     bool      // answer every request 200, without Accept-Ranges
-	seen         []string  // "Range|If-Range" of each request
+	// cutAt, when not 0, cuts the body of a request without a Range short
+	// after that many bytes: the connection is closed mid-body.
+	cutAt int
+	seen  []string // "Range|If-Range" of each request
 }
 
 func newRangeOrigin(t *testing.T, clock *testClock, body []byte, etag string) *rangeOrigin {
@@ -42,13 +45,22 @@ func newRangeOrigin(t *testing.T, clock *testClock, body []byte, etag string) *r
 	o.testOrigin = newOrigin(t, clock, func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.seen = append(o.seen, r.Header.Get("Range")+"|"+r.Header.Get("If-Range"))
-		body, etag, cc, modtime, noRanges := o.body, o.etag, o.cacheControl, o.lastModified, o.noRanges
+		body, etag, cc, modtime, noRanges, cutAt := o.body, o.etag, o.cacheControl, o.lastModified, o.noRanges, o.cutAt
 		o.mu.Unlock()
 		w.Header().Set("Cache-Control", cc)
 		if etag != "" {
 			w.Header().Set("ETag", etag)
 		}
 		cw := &countingWriter{ResponseWriter: w, n: &o.sent}
+		if cutAt > 0 && r.Header.Get("Range") == "" {
+			if !noRanges {
+				w.Header().Set("Accept-Ranges", "bytes")
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			cw.Write(body[:cutAt])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection closes mid-body
+		}
 		if noRanges {
 			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 			cw.Write(body)
@@ -89,6 +101,7 @@ type rangeStep struct {
 	header http.Header
 	method string // GET if empty
 	read   int    // bytes to read before closing the body; 0 reads it all
+	cut    bool   // want the body cut short by the origin: a read error after body
 	after  time.Duration
 	change func(o *rangeOrigin) // applied to the origin before the request
 	mode   Mode                 // the request's Control.Mode
@@ -154,13 +167,17 @@ func runRangeCases(t *testing.T, cases []rangeCase) {
 				} else {
 					got, err = io.ReadAll(resp.Body)
 				}
-				require.NoError(t, err)
+				if s.cut {
+					require.ErrorIs(t, err, io.ErrUnexpectedEOF, "step %d: the body was cut short", i)
+				} else {
+					require.NoError(t, err)
+				}
 				require.NoError(t, resp.Body.Close())
 
 				assert.Equal(t, s.status, resp.StatusCode, "step %d: status (Cache-Status %q)", i, resp.Header["Cache-Status"])
 				assert.Equal(t, s.body, string(got), "step %d: the caller would read other bytes", i)
 				assert.Equal(t, s.hit, isHit(resp), "step %d: hit; Cache-Status %q", i, resp.Header["Cache-Status"])
-				if s.read == 0 && s.method != http.MethodHead {
+				if s.read == 0 && !s.cut && s.method != http.MethodHead {
 					assert.EqualValues(t, len(got), resp.ContentLength, "step %d: ContentLength", i)
 				}
 				seen := o.requests()[before:]
@@ -175,6 +192,12 @@ func runRangeCases(t *testing.T, cases []rangeCase) {
 			}
 		})
 	}
+}
+
+// cutAt makes the origin cut the bodies of requests without a Range short
+// after n bytes.
+func cutAt(n int) func(o *rangeOrigin) {
+	return func(o *rangeOrigin) { o.cutAt = n }
 }
 
 // part returns bytes [first, last] of partialContent.
@@ -225,8 +248,8 @@ func TestRFC9111_3_3_IncompleteResponses(t *testing.T) {
 			{header: hdr("Range", "bytes=100-"), status: 416, body: "", hit: true,
 				check: contentRange("bytes */" + partialSize)},
 		}},
-		{name: "3.3 a body cut short is stored as the incomplete response it is", steps: []rangeStep{
-			{read: 10, status: 200, body: part(0, 9), origin: "|"},
+		{name: "3.3 a body cut short is stored as the incomplete response it is", prep: cutAt(10), steps: []rangeStep{
+			{cut: true, status: 200, body: part(0, 9), origin: "|"},
 			{header: hdr("Range", "bytes=0-9"), status: 206, body: part(0, 9), hit: true,
 				check: contentRange("bytes 0-9/" + partialSize)},
 			{header: hdr("Range", "bytes=3-12"), status: 206, body: part(3, 12), origin: `bytes=10-12|"v1"`},
@@ -237,12 +260,12 @@ func TestRFC9111_3_3_IncompleteResponses(t *testing.T) {
 			{header: hdr("Range", "bytes=10-14"), status: 206, body: part(10, 14), hit: true},
 		}},
 		{name: "3.3 a body cut short without Accept-Ranges is not stored",
-			prep: func(o *rangeOrigin) { o.noRanges = true }, steps: []rangeStep{
-				{read: 10, status: 200, body: part(0, 9), origin: "|"},
+			prep: func(o *rangeOrigin) { o.noRanges, o.cutAt = true, 10 }, steps: []rangeStep{
+				{cut: true, status: 200, body: part(0, 9), origin: "|"},
 				{header: hdr("Range", "bytes=0-9"), status: 200, body: partialContent, origin: "bytes=0-9|"},
 			}},
-		{name: "3.3 a body cut short without a strong validator is not stored", etag: `W/"v1"`, steps: []rangeStep{
-			{read: 10, status: 200, body: part(0, 9), origin: "|"},
+		{name: "3.3 a body cut short without a strong validator is not stored", etag: `W/"v1"`, prep: cutAt(10), steps: []rangeStep{
+			{cut: true, status: 200, body: part(0, 9), origin: "|"},
 			{header: hdr("Range", "bytes=0-9"), status: 206, body: part(0, 9), origin: "bytes=0-9|"},
 		}},
 		{name: "3.3 an incomplete response is fresh by its own fields, and revalidated when stale", steps: []rangeStep{

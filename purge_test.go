@@ -62,9 +62,9 @@ var purgeRequests = []purgeRequest{
 	{"HEAD", hdr("Accept-Language", "de")},
 }
 
-// fill sends every purge request for each path through tr twice, and
+// storeAll sends every purge request for each path through tr twice, and
 // requires the second to be a hit.
-func fill(t *testing.T, tr *Transport, o *testOrigin, paths ...string) {
+func storeAll(t *testing.T, tr *Transport, o *testOrigin, paths ...string) {
 	t.Helper()
 	for _, path := range paths {
 		for _, r := range purgeRequests {
@@ -86,7 +86,7 @@ func TestPurgeRemovesEveryVariantAndUser(t *testing.T) {
 			// A long backend timeout: the detached stores finish before the
 			// response body's last Read returns.
 			tr := NewTransport(NewCache(backend, WithClock(clock.Now), WithBackendTimeout(time.Minute)))
-			fill(t, tr, o, "/r", "/other")
+			storeAll(t, tr, o, "/r", "/other")
 			before := lruLen(t, lru)
 
 			require.NoError(t, tr.Cache.Purge(t.Context(), o.URL+"/r"))
@@ -120,7 +120,7 @@ func TestPurgeNormalisesTheURLAsTheKeyDoes(t *testing.T) {
 	clock := newTestClock()
 	o := purgeOrigin(t, clock)
 	tr := newTestTransport(clock)
-	fill(t, tr, o, "/r")
+	storeAll(t, tr, o, "/r")
 	// The same URL, spelled with an upper-case scheme and a fragment.
 	require.NoError(t, tr.Cache.Purge(t.Context(), "HTTP://"+strings.TrimPrefix(o.URL, "http://")+"/r#top"))
 	stored, err := tr.Cache.Inspect(t.Context(), o.URL+"/r")
@@ -229,7 +229,7 @@ func TestClearEmptiesTheBackend(t *testing.T) {
 			o := purgeOrigin(t, clock)
 			backend, lru := b.new()
 			tr := NewTransport(NewCache(backend, WithClock(clock.Now), WithBackendTimeout(time.Minute)))
-			fill(t, tr, o, "/a", "/b")
+			storeAll(t, tr, o, "/a", "/b")
 			require.Positive(t, tr.Cache.Stats().Bytes, "bytes stored")
 			evictions := tr.Cache.Stats().Evictions
 
@@ -268,7 +268,7 @@ func TestStoredListsVariantsAndUsers(t *testing.T) {
 			o := purgeOrigin(t, clock)
 			backend, _ := b.new()
 			tr := NewTransport(NewCache(backend, WithClock(clock.Now), WithBackendTimeout(time.Minute)))
-			fill(t, tr, o, "/r", "/other")
+			storeAll(t, tr, o, "/r", "/other")
 			clock.Advance(10 * time.Second)
 
 			stored, err := tr.Cache.Inspect(t.Context(), o.URL+"/r")
@@ -333,7 +333,7 @@ func TestStoredNeverListsAnotherURLsResponse(t *testing.T) {
 	o := purgeOrigin(t, clock)
 	lru := newLRU()
 	tr := NewTransport(NewCache(lru, WithClock(clock.Now)))
-	fill(t, tr, o, "/other")
+	storeAll(t, tr, o, "/other")
 
 	c := NewCache(swappingGets{hiddenLRU{lru}, "/r", "/other"}, WithClock(clock.Now), WithLogger(new(logBuffer).logger()))
 	stored, err := c.Inspect(t.Context(), o.URL+"/r")

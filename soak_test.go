@@ -242,7 +242,9 @@ func (s *soakRun) serve(req *http.Request) acachetest.Reply {
 	}
 
 	auth := req.Header.Get("Authorization")
-	header := http.Header{"X-Soak-Path": {req.URL.Path}}
+	// X-Soak-Reply-To names the request the reply answers: a request
+	// collapsed onto another's reply, streamed as it arrives, gets its cut.
+	header := http.Header{"X-Soak-Path": {req.URL.Path}, "X-Soak-Reply-To": {req.Header.Get("X-Soak-Req")}}
 	if auth != "" {
 		header["X-Soak-Auth"] = []string{auth}
 	}
@@ -268,6 +270,9 @@ func (s *soakRun) serve(req *http.Request) acachetest.Reply {
 		reply.Framing = acachetest.Chunked
 	}
 	k.markServed(v)
+	if rand.IntN(20) == 0 {
+		reply.BodyDelay = time.Duration(rand.IntN(20)) * time.Millisecond // a slow origin
+	}
 	if failure < 0.05 && req.Method != http.MethodHead {
 		// Recorded before the reply is written, so a reader that sees the
 		// cut finds it here.
@@ -280,15 +285,17 @@ func (s *soakRun) serve(req *http.Request) acachetest.Reply {
 }
 
 // requestError accounts for an error the caller got: fine only when the
-// origin cut the reply to that request.
+// origin cut the reply to that request, or the reply it was collapsed onto
+// (replyTo, "" when none arrived).
 //
 // A request that ran out of its soakTimeout is counted apart. The timeout is
 // far above what a request takes, even on a loaded machine where each of
 // the 64 workers waits its turn for a core (a 2 s timeout saw 9% of them
 // run out there); the test fails when they pass 5% of the requests, which
 // a hang in the cache would.
-func (s *soakRun) requestError(id, what string, err error) {
-	if _, cut := s.cuts.Load(id); cut {
+func (s *soakRun) requestError(id, replyTo, what string, err error) {
+	_, cut := s.cuts.Load(id)
+	if _, replyCut := s.cuts.Load(replyTo); cut || replyCut {
 		s.requestErrors.Add(1)
 		return
 	}
@@ -340,7 +347,7 @@ func (s *soakRun) once(buf *soakBuffers) {
 	s.requests.Add(1)
 	resp, err := s.tr.RoundTrip(req)
 	if err != nil {
-		s.requestError(id, what, err)
+		s.requestError(id, "", what, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -389,7 +396,7 @@ func (s *soakRun) checkBody(what, id string, i int, path, auth string, resp *htt
 		return
 	}
 	if err != nil {
-		s.requestError(id, what, err)
+		s.requestError(id, resp.Header.Get("X-Soak-Reply-To"), what, err)
 		return
 	}
 	gotPath, v, n, gotAuth, ok := parseSoakLine(line)
@@ -440,7 +447,7 @@ func (s *soakRun) checkBody(what, id string, i int, path, auth string, resp *htt
 			break
 		}
 		if err != nil {
-			s.requestError(id, what, err)
+			s.requestError(id, resp.Header.Get("X-Soak-Reply-To"), what, err)
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,10 @@ func TestTransportStreaming(t *testing.T) {
 		switch r.URL.Path {
 		case "/big":
 			fmt.Fprint(w, big)
+		case "/chunked":
+			fmt.Fprint(w, "small ")
+			w.(http.Flusher).Flush() // no Content-Length: chunked
+			fmt.Fprint(w, "body")
 		case "/truncated":
 			w.Header().Set("Content-Length", "100")
 			fmt.Fprint(w, strings.Repeat("y", 50))
@@ -64,7 +69,24 @@ func TestTransportStreaming(t *testing.T) {
 		assert.EqualValues(t, 2, o.hits.Load()-before, "a cut-short body must never be served")
 	})
 
-	t.Run("body closed early is not stored", func(t *testing.T) {
+	t.Run("body of unknown length closed early is not stored", func(t *testing.T) {
+		tr := newTestTransport(clock)
+		req, _ := http.NewRequest("GET", o.URL+"/chunked", nil)
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		require.EqualValues(t, -1, resp.ContentLength, "the origin did not send it chunked")
+		buf := make([]byte, 3)
+		_, err = io.ReadFull(resp.Body, buf)
+		require.NoError(t, err)
+		resp.Body.Close()
+		resp, body := fetch(t, tr, "GET", o.URL+"/chunked", nil)
+		assert.False(t, isHit(resp))
+		assert.Equal(t, "small body", body)
+		resp, _ = fetch(t, tr, "GET", o.URL+"/chunked", nil)
+		assert.True(t, isHit(resp), "a body read to the end is stored")
+	})
+
+	t.Run("body of known length closed early is read to its end by the cache and stored", func(t *testing.T) {
 		tr := newTestTransport(clock)
 		req, _ := http.NewRequest("GET", o.URL+"/early", nil)
 		resp, err := tr.RoundTrip(req)
@@ -73,11 +95,10 @@ func TestTransportStreaming(t *testing.T) {
 		_, err = io.ReadFull(resp.Body, buf)
 		require.NoError(t, err)
 		resp.Body.Close()
+		waitInFlight(t, tr.Cache) // the fill ended
 		resp, body := fetch(t, tr, "GET", o.URL+"/early", nil)
-		assert.False(t, isHit(resp))
+		assert.True(t, isHit(resp), "the fill went on without its reader")
 		assert.Equal(t, "small body", body)
-		resp, _ = fetch(t, tr, "GET", o.URL+"/early", nil)
-		assert.True(t, isHit(resp), "a body read to the end is stored")
 	})
 
 	t.Run("unframed HTTP/1 body is stored only on opt-in", func(t *testing.T) {
@@ -93,4 +114,13 @@ func TestTransportStreaming(t *testing.T) {
 			assert.Equal(t, optIn, isHit(resp), "opt-in=%v", optIn)
 		}
 	})
+}
+
+// waitInFlight waits until c has no flight in the air and holds no bytes
+// of a body in flight: every fill has ended and its store with it.
+func waitInFlight(t *testing.T, c *Cache) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return c.flights.inFlight() == 0 && c.Stats().InFlightBytes == 0
+	}, 10*time.Second, time.Millisecond, "a fill or a flight did not end")
 }

@@ -2,6 +2,7 @@ package acache
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -135,7 +136,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		closeRequestBody(req)
 		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, detail(d.Reason, nil))), nil
 	}
-	resp, times, err := t.sendFilling(c, req, d)
+	resp, times, err := t.sendLeading(c, req, d, lead)
 	if stale := c.staleOnError(req, d, resp, err); stale != nil {
 		c.observed.staleServed.Add(1)
 		return c.decided(eventStale, d, stale), nil
@@ -164,6 +165,38 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 	}
 	bodyLands = t.keep(c, req, d, resp, times, lead)
 	return c.decided(sentAction(d), d, resp), nil
+}
+
+// sendLeading is sendFilling for a request that leads a flight (lead not
+// nil): it is sent with the context of an originCall, so that the body's
+// fill may outlive the caller (fill.go). Until a fill takes the body, the
+// caller's cancellation ends the call, and closing the body does.
+func (t *Transport) sendLeading(c *Cache, req *http.Request, d *decision, lead *flightLead) (*http.Response, exchangeTimes, error) {
+	if lead == nil {
+		return t.sendFilling(c, req, d)
+	}
+	out, call := detachedRequest(req)
+	resp, times, err := t.sendFilling(c, out, d)
+	switch {
+	case err != nil:
+		call.end()
+		if cause := context.Cause(req.Context()); cause != nil && errors.Is(err, context.Canceled) {
+			err = cause // the caller's own, as net/http would report it
+		}
+		return nil, times, err
+	case resp.Body == http.NoBody:
+		call.end()
+	case resp.StatusCode == http.StatusSwitchingProtocols:
+		// The body is the connection, writable: it stays the caller's,
+		// and the caller's cancellation still ends the call.
+	default:
+		resp.Body = &callBody{ReadCloser: resp.Body, call: call}
+		lead.call = call
+	}
+	if resp.Request == out {
+		resp.Request = req
+	}
+	return resp, times, nil
 }
 
 // sendFilling sends req to the origin as send does and, when d asks for the
@@ -202,7 +235,9 @@ func (t *Transport) keep(c *Cache, req *http.Request, d *decision, resp *http.Re
 	addCacheStatus(resp.Header, a.status.String())
 	if a.entry != nil {
 		bodyLands = true
-		storeBody(c, req, d.budget, resp, a.entry, plan, lead)
+		if !lead.fill(c, d, resp, a.entry, plan) {
+			storeBody(c, req, d.budget, resp, a.entry, plan, lead)
+		}
 	}
 	if d.part.kind == partialFill {
 		// The stored bytes, then the origin's part as it arrives (teed
@@ -378,17 +413,14 @@ func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) 
 func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision) (*http.Response, decision, error) {
 	ctx := req.Context()
 	select {
-	case <-f.done:
-	case <-f.storing:
-		start := time.Now()
-		timer := time.NewTimer(d.budget.wait(c.backendTimeout))
-		select {
-		case <-f.done:
-		case <-timer.C:
-		case <-ctx.Done():
+	case <-f.streaming:
+		if resp := c.streamTwin(req, f.fill, &d); resp != nil {
+			return resp, d, nil
 		}
-		timer.Stop()
-		d.budget.spend(time.Since(start))
+		awaitLanding(ctx, f, &d, c.backendTimeout) // the twin's body is not for this request
+	case <-f.storing:
+		awaitLanding(ctx, f, &d, c.backendTimeout)
+	case <-f.done:
 	case <-ctx.Done():
 	}
 	if err := ctx.Err(); err != nil {
@@ -396,6 +428,28 @@ func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision
 	}
 	resp, again := t.lookAgain(c, req, d)
 	return resp, again, nil
+}
+
+// awaitLanding waits for f to land, or for ctx to end; once the response
+// has arrived and its store has begun, it waits at most what is left of
+// d's budget (and limit), which it spends.
+func awaitLanding(ctx context.Context, f *flight, d *decision, limit time.Duration) {
+	select {
+	case <-f.storing:
+	case <-f.done:
+		return
+	case <-ctx.Done():
+		return
+	}
+	start := time.Now()
+	timer := time.NewTimer(d.budget.wait(limit))
+	select {
+	case <-f.done:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	timer.Stop()
+	d.budget.spend(time.Since(start))
 }
 
 // lookAgain looks req up again, once a twin's flight has landed: it returns
