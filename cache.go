@@ -96,6 +96,7 @@ func (c *Cache) Stats() Stats {
 		BackendSkips:     c.breaker.skips(),
 		Backend:          c.observed.backendStats(),
 		InFlightBytes:    c.inFlight.Load(),
+		BodiesCut:        c.observed.bodiesCut.Load(),
 	}
 }
 

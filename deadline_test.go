@@ -53,15 +53,14 @@ func (k *keeperBackend) Set(ctx context.Context, key string, e *acache.Entry) er
 
 // A backend that keeps its deadlines (DeadlineKeeper) is called on the
 // request's goroutine, under a deadline; any other backend in a goroutine of
-// the Cache's, under a deadline too. (A body the cache fills itself is
-// stored from the fill's goroutine.)
+// the Cache's, under a deadline too. (A body the cache fills itself, for
+// the requests collapsed onto it, is stored from the fill's goroutine: the
+// miss here is a no-cache request, which leads no flight.)
 func TestDeadlineKeeperIsCalledOnTheRequestsGoroutine(t *testing.T) {
 	t.Parallel()
 	origin := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
-		fmt.Fprint(w, "body of ")
-		w.(http.Flusher).Flush() // chunked: stored as its reader reads it, not filled by the cache
-		fmt.Fprint(w, r.URL.Path)
+		fmt.Fprint(w, "body of "+r.URL.Path)
 	})
 	for _, keeps := range []bool{true, false} {
 		t.Run(fmt.Sprintf("KeepsDeadlines=%v", keeps), func(t *testing.T) {
@@ -70,7 +69,7 @@ func TestDeadlineKeeperIsCalledOnTheRequestsGoroutine(t *testing.T) {
 			t.Cleanup(func() { tr.Close() })
 			me := goroutineID()
 			url := fmt.Sprintf("%s/keeps-%v", origin.URL, keeps)
-			fetchVia(t, tr, url, nil) // a miss: looked up, then stored as its body is read
+			fetchVia(t, tr, url, map[string][]string{"Cache-Control": {"no-cache"}}) // a miss: looked up, then stored as its body is read
 			require.NotZero(t, backend.setOn.Load(), "the response was not stored")
 			resp, _ := fetchVia(t, tr, url, nil)
 			require.True(t, hit(resp))

@@ -1,12 +1,15 @@
 package acache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,12 +23,14 @@ import (
 
 // pacedOrigin serves body at every path with a Content-Length, max-age=60
 // and a strong ETag: the first chunk bytes, then, once release is closed,
-// the rest.
+// the rest. A path under /chunked/ sends it without a Content-Length.
 func pacedOrigin(t *testing.T, body []byte, chunk int, release <-chan struct{}) *testOrigin {
 	return newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("ETag", `"v1"`)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if !strings.HasPrefix(r.URL.Path, "/chunked/") {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
 		w.Write(body[:chunk])
 		w.(http.Flusher).Flush()
 		select {
@@ -73,6 +78,15 @@ func waitFor(t *testing.T, ready <-chan struct{}, what string) {
 // the same body from one origin call.
 func TestFillStreamsToEveryWaiterAsTheBodyArrives(t *testing.T) {
 	t.Parallel()
+	for _, path := range []string{"/slow", "/chunked/slow"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			testFillStreamsToEveryWaiter(t, path)
+		})
+	}
+}
+
+func testFillStreamsToEveryWaiter(t *testing.T, path string) {
 	const readers, chunk = 16, 4096
 	body := testBody(64 << 10)
 	release := make(chan struct{})
@@ -89,7 +103,7 @@ func TestFillStreamsToEveryWaiterAsTheBodyArrives(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range readers {
 		wg.Go(func() {
-			resp := startGet(t, tr, context.Background(), o.URL+"/slow")
+			resp := startGet(t, tr, context.Background(), o.URL+path)
 			defer resp.Body.Close()
 			statuses[i], _ = CacheStatusOf(resp)
 			first := make([]byte, chunk)
@@ -115,7 +129,7 @@ func TestFillStreamsToEveryWaiterAsTheBodyArrives(t *testing.T) {
 	}
 	assert.Equal(t, readers-1, collapsed, "requests collapsed onto the one in flight")
 	waitInFlight(t, tr.Cache)
-	resp, _ := fetch(t, tr, http.MethodGet, o.URL+"/slow", nil)
+	resp, _ := fetch(t, tr, http.MethodGet, o.URL+path, nil)
 	assert.True(t, isHit(resp), "the filled body is stored")
 }
 
@@ -175,28 +189,14 @@ func TestFillLeaderCancelledMidBodyCostsNoOriginCall(t *testing.T) {
 
 	var started sync.WaitGroup
 	started.Add(waiters)
-	got := make([][]byte, waiters)
-	var wg sync.WaitGroup
-	for i := range waiters {
-		wg.Go(func() {
-			resp := startGet(t, tr, context.Background(), o.URL+"/cancel")
-			defer resp.Body.Close()
-			head := make([]byte, chunk)
-			_, err := io.ReadFull(resp.Body, head)
-			assert.NoError(t, err)
-			started.Done()
-			rest, err := io.ReadAll(resp.Body)
-			assert.NoError(t, err)
-			got[i] = append(head, rest...)
-		})
-	}
+	wait, got := readersOfOneBody(t, tr, o.URL+"/cancel", waiters, chunk, &started)
 	started.Wait()
 	cancel()
 	_, err = io.ReadAll(leader.Body)
 	assert.ErrorIs(t, err, context.Canceled, "the cancelled caller's read")
 	leader.Body.Close()
 	close(release)
-	wg.Wait()
+	wait()
 	for i := range waiters {
 		assert.Equal(t, body, got[i], "waiter %d", i)
 	}
@@ -402,4 +402,261 @@ func TestFillAbandonedEndsAfterItsTimeout(t *testing.T) {
 		assert.Zero(t, c.Stats().Stores)
 		assert.Zero(t, c.flights.inFlight(), "the flight did not land")
 	})
+}
+
+// BenchmarkFillFirstByte measures what 16 concurrent requests for one 64 KiB
+// body wait for their first byte while the origin sends the body over
+// 800 ms (4 KiB every 50 ms): ttfb-median-ms and ttfb-max-ms over the 16,
+// and the whole body's time, body-ms. Run it with -benchtime=1x.
+func BenchmarkFillFirstByte(b *testing.B) {
+	const readers, chunks = 16, 16
+	body := testBody(64 << 10)
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		step := len(body) / chunks
+		for i := range chunks {
+			w.Write(body[i*step : (i+1)*step])
+			w.(http.Flusher).Flush()
+			time.Sleep(800 * time.Millisecond / chunks)
+		}
+	}))
+	defer o.Close()
+	var firsts, wholes []time.Duration
+	for i := 0; b.Loop(); i++ {
+		tr := newTestTransport(newTestClock())
+		url := fmt.Sprintf("%s/ttfb/%d", o.URL, i)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range readers {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				one := make([]byte, 1)
+				if _, err := io.ReadFull(resp.Body, one); err != nil {
+					b.Error(err)
+					return
+				}
+				first := time.Since(start)
+				io.Copy(io.Discard, resp.Body)
+				mu.Lock()
+				firsts, wholes = append(firsts, first), append(wholes, time.Since(start))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		tr.Close()
+	}
+	slices.Sort(firsts)
+	slices.Sort(wholes)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(firsts[len(firsts)/2]), "ttfb-median-ms")
+	b.ReportMetric(ms(firsts[len(firsts)-1]), "ttfb-max-ms")
+	b.ReportMetric(ms(wholes[len(wholes)-1]), "body-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// chunkedOrigin is an origin that sends body without a Content-Length
+// (chunked), a first chunk, then, once release is closed, the rest; with
+// resumable set, with a strong ETag and "Accept-Ranges: bytes", and it
+// answers "Range: bytes=N-" under a matching If-Range with a 206 of the
+// rest. ranges records the Range fields it was sent.
+type chunkedOrigin struct {
+	*testOrigin
+	mu     sync.Mutex
+	ranges []string
+}
+
+func newChunkedOrigin(t *testing.T, body []byte, chunk int, release <-chan struct{}, resumable bool) *chunkedOrigin {
+	o := &chunkedOrigin{}
+	o.testOrigin = newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if resumable {
+			w.Header().Set("ETag", `"v1"`)
+			w.Header().Set("Accept-Ranges", "bytes")
+		}
+		if rng := r.Header.Get("Range"); rng != "" {
+			o.mu.Lock()
+			o.ranges = append(o.ranges, rng+"|"+r.Header.Get("If-Range"))
+			o.mu.Unlock()
+			from, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rng, "bytes="), "-"))
+			if resumable && err == nil && r.Header.Get("If-Range") == `"v1"` && from < len(body) {
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(body)-1, len(body)))
+				w.WriteHeader(http.StatusPartialContent)
+				w.Write(body[from:])
+				return
+			}
+		}
+		w.Write(body[:chunk])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		for sent := chunk; sent < len(body); sent += 8 << 10 {
+			w.Write(body[sent:min(sent+8<<10, len(body))])
+			w.(http.Flusher).Flush()
+		}
+	})
+	return o
+}
+
+// A body of unknown length that outgrows WithMaxBodySize while it arrives
+// is not stored, but every request collapsed onto it gets it whole, from
+// the one origin call: the fill goes on for them at the pace of the reader
+// in front.
+func TestFillOutgrownBodyGoesOnForItsReaders(t *testing.T) {
+	t.Parallel()
+	const readers, chunk = 4, 4096
+	body := testBody(256 << 10)
+	release := make(chan struct{})
+	o := newChunkedOrigin(t, body, chunk, release, false)
+	tr := newTestTransport(newTestClock(), WithMaxBodySize(16<<10))
+	defer tr.Close()
+
+	var attached sync.WaitGroup
+	attached.Add(readers)
+	wait, got := readersOfOneBody(t, tr, o.URL+"/big", readers, chunk, &attached)
+	attached.Wait()
+	close(release)
+	wait()
+	for i := range readers {
+		assert.Equal(t, sha256.Sum256(body), sha256.Sum256(got[i]), "reader %d", i)
+	}
+	assert.EqualValues(t, 1, o.hits.Load(), "origin calls")
+	waitInFlight(t, tr.Cache)
+	s := tr.Cache.Stats()
+	assert.Zero(t, s.Stores, "a body past WithMaxBodySize was stored")
+	assert.Zero(t, s.BodiesCut)
+	assert.EqualValues(t, 1, s.RefusalsByReason["too large"], "refusals: %v", s.RefusalsByReason)
+}
+
+// A reader left behind a body that outgrew the limits, once the in-flight
+// budget is spent, resumes from the origin with a Range from its position
+// under If-Range when the response has a strong ETag and "Accept-Ranges:
+// bytes", and gets the same bytes; without them, its body is cut short
+// there, counted in Stats.BodiesCut.
+func TestFillReaderLeftBehindResumesWithARange(t *testing.T) {
+	t.Parallel()
+	for _, resumable := range []bool{true, false} {
+		t.Run(fmt.Sprintf("resumable=%v", resumable), func(t *testing.T) {
+			t.Parallel()
+			const chunk = 4096
+			body := testBody(1 << 20)
+			release := make(chan struct{})
+			o := newChunkedOrigin(t, body, chunk, release, resumable)
+			tr := newTestTransport(newTestClock(), WithMaxBodySize(32<<10), WithMaxBytes(256<<10))
+			defer tr.Close()
+
+			leader := startGet(t, tr, context.Background(), o.URL+"/huge")
+			defer leader.Body.Close()
+			behind := make(chan *http.Response)
+			go func() { behind <- startGet(t, tr, context.Background(), o.URL+"/huge") }()
+			require.Eventually(t, func() bool { return tr.Cache.Stats().Collapsed == 1 }, 20*time.Second, time.Millisecond)
+			late := <-behind
+			defer late.Body.Close()
+			close(release)
+
+			got, err := io.ReadAll(leader.Body) // the reader in front: 1 MiB past a 256 KiB budget
+			require.NoError(t, err)
+			assert.Equal(t, body, got, "the reader in front")
+			rest, err := io.ReadAll(late.Body)
+			o.mu.Lock()
+			ranges := slices.Clone(o.ranges)
+			o.mu.Unlock()
+			if resumable {
+				require.NoError(t, err)
+				assert.Equal(t, body, rest, "the reader left behind, resumed")
+				assert.Equal(t, []string{`bytes=0-|"v1"`}, ranges, "what it resumed with")
+				assert.Zero(t, tr.Cache.Stats().BodiesCut)
+			} else {
+				assert.ErrorIs(t, err, errBodyCut)
+				assert.Empty(t, rest, "it had read nothing")
+				assert.Empty(t, ranges)
+				assert.EqualValues(t, 1, tr.Cache.Stats().BodiesCut)
+			}
+			late.Body.Close()
+			leader.Body.Close()
+			waitInFlight(t, tr.Cache)
+		})
+	}
+}
+
+// A fill that can hold nothing, the in-flight budget spent by another,
+// hands the origin's body to its reader in front: a request alone on its
+// body never fails because of the budget.
+func TestFillHandsTheBodyToItsReaderWhenTheBudgetIsSpent(t *testing.T) {
+	t.Parallel()
+	body := testBody(64 << 10)
+	release := make(chan struct{})
+	o := newChunkedOrigin(t, body, 4096, release, false)
+	tr := newTestTransport(newTestClock(), WithMaxBytes(4096))
+	defer tr.Close()
+
+	holder := startGet(t, tr, context.Background(), o.URL+"/holds-the-budget")
+	defer holder.Body.Close()
+	first := make([]byte, 4096)
+	_, err := io.ReadFull(holder.Body, first)
+	require.NoError(t, err)
+	require.EqualValues(t, 4096, tr.Cache.Stats().InFlightBytes, "the first fill holds the whole budget")
+
+	alone := make(chan []byte)
+	go func() {
+		resp := startGet(t, tr, context.Background(), o.URL+"/alone")
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		assert.NoError(t, err)
+		alone <- got
+	}()
+	close(release)
+	assertSameBytes(t, body, <-alone, "the request whose fill could hold nothing")
+	rest, err := io.ReadAll(holder.Body)
+	require.NoError(t, err)
+	assertSameBytes(t, body, append(first, rest...), "the request whose fill held the budget")
+	assert.Zero(t, tr.Cache.Stats().BodiesCut)
+	holder.Body.Close()
+	waitInFlight(t, tr.Cache)
+}
+
+// assertSameBytes checks that got is want, and otherwise says where they
+// first differ (not the bytes: they are many).
+func assertSameBytes(t *testing.T, want, got []byte, what string) {
+	t.Helper()
+	if bytes.Equal(want, got) {
+		return
+	}
+	i := 0
+	for i < min(len(want), len(got)) && want[i] == got[i] {
+		i++
+	}
+	t.Errorf("%s: %d bytes, want %d; they first differ at byte %d", what, len(got), len(want), i)
+}
+
+// readersOfOneBody starts n GETs of url through rt at once; each reads the
+// first chunk bytes of its body, says so on firstChunks, then reads the
+// rest. It returns the wait for them all, and where each body ends up.
+func readersOfOneBody(t *testing.T, rt http.RoundTripper, url string, n, chunk int, firstChunks *sync.WaitGroup) (wait func(), got [][]byte) {
+	got = make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp := startGet(t, rt, context.Background(), url)
+			defer resp.Body.Close()
+			first := make([]byte, chunk)
+			_, err := io.ReadFull(resp.Body, first)
+			assert.NoError(t, err, "reader %d", i)
+			firstChunks.Done()
+			rest, err := io.ReadAll(resp.Body)
+			assert.NoError(t, err, "reader %d", i)
+			got[i] = append(first, rest...)
+		})
+	}
+	return wg.Wait, got
 }

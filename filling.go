@@ -8,21 +8,21 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"slices"
-	"sync"
 
+	"github.com/acachecontrol/acache/internal/httpsyntax"
 	"github.com/acachecontrol/acache/internal/policy"
 )
 
 // fill makes the cache fill e, which it stores (admit), with the body of
 // resp, the origin's answer to the request that leads l's flight, decided
-// as d, when that body may be filled (see the file's comment): resp's body
-// becomes the caller's reader of the fill, and the flight's waiters read
-// it too. It reports false, changing nothing, when it may not.
+// as d, when that body may be filled: a 200 to a GET, not combined with
+// stored bytes, whose length, if announced, is within WithMaxBodySize.
+// resp's body becomes the caller's reader of the fill, and the flight's
+// waiters read it too. It reports false, changing nothing, when it may not.
 func (l *flightLead) fill(c *Cache, d *decision, resp *http.Response, e *Entry, plan bodyPlan) bool {
 	fillable := l != nil && l.call != nil && d.part.kind != partialFill && !plan.combine &&
 		d.req.Method == http.MethodGet && resp.StatusCode == http.StatusOK && e.StatusCode == http.StatusOK &&
-		resp.ContentLength > 0 && resp.ContentLength <= c.maxBodySize
+		resp.ContentLength != 0 && resp.ContentLength <= c.maxBodySize
 	return fillable && c.startFill(d, resp, e, plan, l.call, l)
 }
 
@@ -31,15 +31,12 @@ func (l *flightLead) fill(c *Cache, d *decision, resp *http.Response, e *Entry, 
 // for the caller. Once the body has arrived whole, e is stored as plan
 // says, then lead lands; cut short, what plan allows is stored, and lead
 // lands. It reports false, changing nothing, when the in-flight budget
-// cannot hold the body or the Cache is closed.
+// cannot hold a body of announced length, or the Cache is closed.
 func (c *Cache) startFill(d *decision, resp *http.Response, e *Entry, plan bodyPlan, call *originCall, lead *flightLead) bool {
-	size := resp.ContentLength
-	if !c.reserveInFlight(size) {
+	f := c.newFill(resp, e, call)
+	if f == nil {
 		return false
 	}
-	snapshot := *e
-	snapshot.Variants, snapshot.Partitions = nil, nil
-	f := &fill{buf: make([]byte, 0, size), size: size, arrived: make(chan struct{}), call: call, entry: &snapshot}
 	callers := f.reader(d.req.Context()) // before the fill can end unread
 	body, b := resp.Body, d.budget
 	started := c.background.goFill(&c.counters, func(closing context.Context) {
@@ -48,7 +45,7 @@ func (c *Cache) startFill(d *decision, resp *http.Response, e *Entry, plan bodyP
 		c.runFill(call.ctx, b, f, body, e, plan, lead)
 	})
 	if !started {
-		c.inFlight.Add(-size)
+		c.inFlight.Add(-f.reserved)
 		return false
 	}
 	call.takeOver()
@@ -57,35 +54,66 @@ func (c *Cache) startFill(d *decision, resp *http.Response, e *Entry, plan bodyP
 	return true
 }
 
+// newFill returns the fill of resp's body, stored as e, sent with call: a
+// body of announced length reserved whole, one of unknown length reserved
+// as it arrives. It returns nil when the in-flight budget cannot hold the
+// announced length.
+func (c *Cache) newFill(resp *http.Response, e *Entry, call *originCall) *fill {
+	snapshot := *e
+	snapshot.Variants, snapshot.Partitions = nil, nil
+	f := &fill{size: resp.ContentLength, limit: c.maxBodySize, arrived: make(chan struct{}), demand: make(chan struct{}),
+		call: call, entry: &snapshot,
+		reserve:  c.reserveInFlight,
+		release:  func(n int64) { c.inFlight.Add(-n) },
+		cutShort: func() { c.observed.bodiesCut.Add(1) },
+	}
+	if f.size > 0 {
+		if !c.reserveInFlight(f.size) {
+			return nil
+		}
+		f.segs, f.limit, f.reserved = [][]byte{make([]byte, 0, f.size)}, f.size, f.size
+	}
+	if tag, strong := httpsyntax.StrongETag(e.Header); strong && acceptsByteRanges(e.Header) && !resp.Uncompressed {
+		f.resume = func(ctx context.Context, from int64) (io.ReadCloser, error) { return call.resume(ctx, from, tag) }
+	}
+	return f
+}
+
 // runFill reads body into f, then stores it as the entry e, combined as
 // plan says, and lands lead; or, when the body was cut short, stores what
-// plan allows of the bytes that arrived, and lands lead. Its readers get
-// the end of the body once the store has been made (or has begun, over a
-// backend that does not answer at once), so that a caller that read a body
-// to its end finds it stored, as with a body teed to the store (tee.go).
+// plan allows of the bytes that arrived, and lands lead. Its readers get the
+// end of the body once it is stored, so that a caller that read a body to its
+// end finds it stored, as with a body teed to the store (tee.go): the store
+// waits for the backend at most what is left of b, the budget of the request
+// that went to the origin, then goes on by itself. A body that outgrows the
+// limits lands lead at once, and goes on for f's readers alone.
 func (c *Cache) runFill(ctx context.Context, b *budget, f *fill, body io.ReadCloser, e *Entry, plan bodyPlan, lead *flightLead) {
-	release := sync.OnceFunc(func() { c.inFlight.Add(-f.size) })
-	defer release() // when it panics
-	err := f.readFrom(body)
+	err := f.readFrom(body, lead.land) // the requests not yet reading go to the origin
+	if err == errFillHandOver {
+		c.notStored(policy.RefuseTooLarge)
+		f.handOver(body)
+		return
+	}
 	body.Close()
-	release()                        // the store counts the body from now on
+	f.giveBack()                     // the store counts the body from now on
 	ctx = context.WithoutCancel(ctx) // the store outlives the origin's request
 	var stored *Entry
 	readersErr, refused := err, policy.RefuseCutShort
-	switch err {
-	case io.EOF:
+	switch {
+	case f.outgrown:
+		c.notStored(policy.RefuseTooLarge)
+		f.end(err, policy.RefuseTooLarge)
+		return
+	case err == io.EOF:
 		refused = 0
-		stored = c.completeEntry(e, &plan, f.buf)
-	case errBodyTooLong:
+		stored = c.completeEntry(e, &plan, f.body())
+	case err == errBodyTooLong:
 		readersErr = io.EOF // they have what was announced
-	default:
-		if plan.partial && len(f.buf) > 0 {
-			part := f.buf
-			if cap(part)-len(part) > len(part)/8 {
-				part = slices.Clone(part) // do not hold what never arrived
-			}
-			stored = c.pieceEntry(e, &plan, part)
-		}
+	case plan.partial && f.total > 0:
+		stored = c.pieceEntry(e, &plan, f.body())
+	}
+	if refused != 0 {
+		c.notStored(refused)
 	}
 	switch {
 	case stored != nil:

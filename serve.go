@@ -153,10 +153,6 @@ func notModifiedResponse(req *http.Request, stored http.Header) *http.Response {
 	return newResponse(req, http.StatusNotModified, "304 Not Modified", header, http.NoBody, 0)
 }
 
-// errBodyClosed is what a stored body's Read returns after Close, as
-// net/http's bodies do.
-var errBodyClosed = errors.New("acache: read on closed response body")
-
 // storedBody reads a stored body; the bytes are shared by every hit and
 // never written. Like a body from net/http, it fails to read once closed;
 // Close may be called while another goroutine reads.

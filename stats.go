@@ -85,6 +85,13 @@ type Stats struct {
 	// InFlightBytes is what the copies of response bodies being read hold,
 	// to be stored at their end. Together they stay within the byte limit.
 	InFlightBytes int64
+	// BodiesCut counts the response bodies the Cache cut short itself: a
+	// request collapsed onto a body that outgrew WithMaxBodySize or the
+	// in-flight budget while it arrived, left behind the others, which
+	// could not resume from the origin with a Range (no strong entity-tag
+	// or no "Accept-Ranges: bytes", or the origin refused). It is the one
+	// case in which a request fails because of the Cache.
+	BodiesCut int64
 }
 
 // BackendStats describes the calls a Cache made to one operation of its
@@ -148,6 +155,8 @@ func (s *stripedCounter) Load() int64 {
 // path of a fresh hit. The zero value is ready to use.
 type observations struct {
 	revalidations, notModified, staleServed atomic.Int64
+	// bodiesCut counts the bodies the Cache cut short itself (fill.go).
+	bodiesCut atomic.Int64
 
 	// refusals counts the responses not stored, by the first reason.
 	refusals [policy.ReasonCount]atomic.Int64

@@ -265,6 +265,7 @@ func (b *teeBody) Close() error {
 func (b *teeBody) drop(refused policy.Refusal) {
 	b.cache.inFlight.Add(-b.reserved)
 	if !b.dropped {
+		b.cache.notStored(refused) // Stats.Refusals: admitted, then not stored
 		b.refused = refused
 		b.landing = true // nothing will be stored: the waiters go to the origin
 	}

@@ -175,7 +175,7 @@ func (t *Transport) sendLeading(c *Cache, req *http.Request, d *decision, lead *
 	if lead == nil {
 		return t.sendFilling(c, req, d)
 	}
-	out, call := detachedRequest(req)
+	out, call := detachedRequest(req, t.transport())
 	resp, times, err := t.sendFilling(c, out, d)
 	switch {
 	case err != nil:
