@@ -156,8 +156,9 @@ func WithStaleOnError() Option {
 // WithCollapseWait sets how long a request waits for a request for the same
 // response already in flight to the origin, before it goes there itself:
 // concurrent requests for one URL are collapsed into one origin request, and
-// answered from what it stores ([RFC 9211 Section 2.6]). A request's own
-// context still ends its wait at once. d <= 0 means the default, five seconds.
+// answered from it ([RFC 9211 Section 2.6]): its body as it arrives, when the
+// Cache fills it, or what it stores. A request's own context still ends its
+// wait at once. d <= 0 means the default, five seconds.
 //
 // [RFC 9211 Section 2.6]: https://www.rfc-editor.org/rfc/rfc9211#section-2.6
 func WithCollapseWait(d time.Duration) Option {
