@@ -3,9 +3,9 @@ module github.com/acachecontrol/acache/benchmarks
 go 1.25.0
 
 require (
-	github.com/acachecontrol/acache v0.0.0
-	github.com/acachecontrol/acache/diskcache v0.0.0
-	github.com/acachecontrol/acache/rediscache v0.0.0
+	github.com/acachecontrol/acache v0.1.0
+	github.com/acachecontrol/acache/diskcache v0.1.0
+	github.com/acachecontrol/acache/rediscache v0.1.0
 	github.com/gomodule/redigo v1.9.3
 	github.com/gregjones/httpcache v0.0.0-20190611155906-901d90724c79
 	github.com/redis/go-redis/v9 v9.22.0
@@ -19,10 +19,4 @@ require (
 	go.etcd.io/bbolt v1.5.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
-)
-
-replace (
-	github.com/acachecontrol/acache => ../
-	github.com/acachecontrol/acache/diskcache => ../diskcache
-	github.com/acachecontrol/acache/rediscache => ../rediscache
 )

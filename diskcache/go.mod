@@ -3,7 +3,7 @@ module github.com/acachecontrol/acache/diskcache
 go 1.25.0
 
 require (
-	github.com/acachecontrol/acache v0.0.0
+	github.com/acachecontrol/acache v0.1.0
 	github.com/stretchr/testify v1.12.1
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
@@ -14,5 +14,3 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
-
-replace github.com/acachecontrol/acache => ../

@@ -3,7 +3,7 @@ module github.com/acachecontrol/acache/rediscache
 go 1.25.0
 
 require (
-	github.com/acachecontrol/acache v0.0.0
+	github.com/acachecontrol/acache v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
@@ -16,5 +16,3 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/acachecontrol/acache => ../

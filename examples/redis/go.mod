@@ -3,8 +3,8 @@ module github.com/acachecontrol/acache/examples/redis
 go 1.25.0
 
 require (
-	github.com/acachecontrol/acache v0.0.0
-	github.com/acachecontrol/acache/rediscache v0.0.0
+	github.com/acachecontrol/acache v0.1.0
+	github.com/acachecontrol/acache/rediscache v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 )
 
@@ -13,9 +13,4 @@ require (
 	github.com/pquerna/cachecontrol v0.2.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
-)
-
-replace (
-	github.com/acachecontrol/acache => ../../
-	github.com/acachecontrol/acache/rediscache => ../../rediscache
 )
