@@ -42,6 +42,7 @@ func (c *Cache) admit(d *decision, resp *http.Response, times exchangeTimes) (a 
 
 	if !policy.SafeMethod(req.Method) && resp.StatusCode < 400 {
 		c.invalidate(req, d.budget, resp)
+		d.invalidated = c.invalidations.seen() // its own response is newer than what it invalidated
 	}
 	if d.bypass {
 		get, ok := c.postAsGET(d, resp)
@@ -140,7 +141,7 @@ func (c *Cache) postAsGET(d *decision, resp *http.Response) (decision, bool) {
 	}
 	view := *req
 	view.Method = http.MethodGet
-	get := decision{req: &view, fields: d.fields, now: d.now, Verdict: d.Verdict}
+	get := decision{req: &view, fields: d.fields, now: d.now, Verdict: d.Verdict, invalidated: d.invalidated}
 	get.key = c.key(&view)
 	if len(req.Header["Cache-Control"]) > 0 {
 		get.reqCC = httpsyntax.ParseRequestCacheControl(req.Header)
@@ -365,7 +366,9 @@ func (c *Cache) invalidate(req *http.Request, b *budget, resp *http.Response) {
 			host = "" // u.Host, already checked to be the same origin
 		}
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
-			c.remove(ctx, b, c.keyFor(method, u, host, ""))
+			key := c.keyFor(method, u, host, "")
+			c.invalidations.mark(key) // before: a store that ends after it sees it
+			c.remove(ctx, b, key)
 		}
 	}
 }

@@ -29,6 +29,9 @@ type Cache struct {
 	// flights registers the requests in flight to the origin, which
 	// requests for the same key wait for (flights.go).
 	flights flights
+	// invalidations records the invalidations of RFC 9111 Section 4.4,
+	// so that no response requested before one is stored after it.
+	invalidations invalidations
 	// background runs the refreshes of stale-while-revalidate.
 	background backgroundWork
 	// hitStatus makes the Cache-Status members of hits (hitstatus.go).

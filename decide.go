@@ -55,8 +55,9 @@ type decision struct {
 	// to merge with, without reading it again.
 	seen lookedUp
 	// landings is the count of flights landed before the lookup began
-	// (flights.landed).
-	landings uint64
+	// (flights.landed); invalidated the count of invalidations
+	// (invalidations.seen).
+	landings, invalidated uint64
 }
 
 // rangeResult is what a Range request gets from a stored response.
@@ -113,7 +114,7 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		d.budget = c.budgetFor(req.Context())
 	}
 	var f policy.Found
-	d.landings = c.flights.landed()
+	d.landings, d.invalidated = c.flights.landed(), c.invalidations.seen()
 	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
 		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {

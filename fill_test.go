@@ -660,3 +660,45 @@ func readersOfOneBody(t *testing.T, rt http.RoundTripper, url string, n, chunk i
 	}
 	return wg.Wait, got
 }
+
+// RFC 9111 Section 4.4: a response whose body is still arriving when an
+// unsafe request invalidates its URI is not stored once it has arrived: it
+// may be what the unsafe request changed.
+func TestRFC9111_4_4_AFillEndingAfterAnInvalidationIsNotStored(t *testing.T) {
+	t.Parallel()
+	body := testBody(16 << 10)
+	release := make(chan struct{})
+	o := newOrigin(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body[:1024])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(body[1024:])
+	})
+	tr := newTestTransport(newTestClock())
+	defer tr.Close()
+
+	resp := startGet(t, tr, context.Background(), o.URL+"/changes")
+	defer resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodPost, o.URL+"/changes", nil)
+	post, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	post.Body.Close()
+	close(release)
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assertSameBytes(t, body, got, "the body requested before the POST")
+	waitInFlight(t, tr.Cache)
+	again := startGet(t, tr, context.Background(), o.URL+"/changes")
+	defer again.Body.Close()
+	assert.False(t, isHit(again), "a response requested before the POST was stored after it")
+}

@@ -118,7 +118,7 @@ func (c *Cache) runFill(ctx context.Context, b *budget, f *fill, body io.ReadClo
 	switch {
 	case stored != nil:
 		lead.storing()
-		c.saveThen(ctx, b, stored.Key, stored, plan.seen, lead.land)
+		c.saveUnlessInvalidated(ctx, b, stored, plan.seen, plan.invalidated, lead.land)
 	case err != io.EOF && plan.outdated:
 		c.remove(ctx, b, e.Key) // out of date, and nothing to replace it with
 		lead.land()

@@ -55,7 +55,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 	done := lead.land
 	if req.Method == http.MethodHead || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		lead.storing()
-		c.saveThen(ctx, b, e.Key, e, plan.seen, done)
+		c.saveUnlessInvalidated(ctx, b, e, plan.seen, plan.invalidated, done)
 		return
 	}
 	expected := resp.ContentLength
@@ -72,7 +72,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 		complete: func(body []byte) {
 			if e := c.completeEntry(e, &plan, body); e != nil {
 				lead.storing()
-				c.saveThen(ctx, b, e.Key, e, plan.seen, done)
+				c.saveUnlessInvalidated(ctx, b, e, plan.seen, plan.invalidated, done)
 				return
 			}
 			done()
@@ -84,7 +84,7 @@ func storeBody(c *Cache, req *http.Request, b *budget, resp *http.Response, e *E
 			if plan.partial {
 				if e := c.pieceEntry(e, &plan, body); e != nil {
 					lead.storing()
-					c.saveThen(ctx, b, e.Key, e, plan.seen, done)
+					c.saveUnlessInvalidated(ctx, b, e, plan.seen, plan.invalidated, done)
 					return
 				}
 			}
@@ -388,8 +388,10 @@ type bodyPlan struct {
 	// it.
 	outdated bool
 	// seen is what the lookup found under the key, for the store to merge
-	// with (storecommit.go).
-	seen lookedUp
+	// with (storecommit.go); invalidated is the count of invalidations
+	// when the request was decided (invalidations.seen).
+	seen        lookedUp
+	invalidated uint64
 }
 
 // completeEntry returns the entry to store once the body has arrived
@@ -435,7 +437,7 @@ func (c *Cache) pieceEntry(e *Entry, plan *bodyPlan, body []byte) *Entry {
 //
 // [RFC 9111 Section 3.4]: https://www.rfc-editor.org/rfc/rfc9111#section-3.4
 func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep bool) {
-	plan.seen = d.seen
+	plan.seen, plan.invalidated = d.seen, d.invalidated
 	first, size, resumes := resumable(d.req, resp, e)
 	if resumes {
 		plan.first, plan.size, plan.partial, plan.combine = first, size, true, e.StatusCode == http.StatusPartialContent
