@@ -24,13 +24,16 @@ type config struct {
 	// backendTimeout bounds each backend call, and a request's backend
 	// calls together.
 	backendTimeout time.Duration
-	targets        []string                                          // targeted Cache-Control fields, by precedence (RFC 9213)
-	partitionBy    func(*http.Request) string                        // WithPartitionBy
-	secret         []byte                                            // the partition secret
-	freshness      *freshnessPolicy                                  // rules.go; nil: RFC 9111 alone
-	rule           func(req *http.Request, resp *http.Response) Rule // WithRule
-	derivation     *derivation                                       // shared, targets and freshness, as derived entries record them
-	hitPrefix      string                                            // name + "; hit; ttl="
+	// backendObserver, when set, is told of each backend call
+	// (WithBackendObserver).
+	backendObserver func(op string, d time.Duration, err error)
+	targets         []string                                          // targeted Cache-Control fields, by precedence (RFC 9213)
+	partitionBy     func(*http.Request) string                        // WithPartitionBy
+	secret          []byte                                            // the partition secret
+	freshness       *freshnessPolicy                                  // rules.go; nil: RFC 9111 alone
+	rule            func(req *http.Request, resp *http.Response) Rule // WithRule
+	derivation      *derivation                                       // shared, targets and freshness, as derived entries record them
+	hitPrefix       string                                            // name + "; hit; ttl="
 }
 
 // The defaults of the options; each option's documentation says its own.

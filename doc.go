@@ -12,7 +12,8 @@
 //
 // A request never fails because the cache failed: backend errors, corrupt
 // entries and panics in cache code fall back to the origin and are counted in
-// [Cache.Stats] and logged through [WithLogger]. Nothing stored is served to a
+// [Cache.Stats] (each backend call also through [WithBackendObserver]) and
+// logged through [WithLogger]. Nothing stored is served to a
 // request it does not match, and a request never waits past its own deadline
 // for the backend. The README holds the compliance table, the architecture
 // and the guarantees in full.

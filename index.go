@@ -18,9 +18,9 @@ const maxPartitions = 256
 // caller holds uri's lock. It reports false, storing nothing, when the
 // backend failed; what the index listed is then removed with it.
 func (s *store) listPartition(ctx context.Context, uri, key string) bool {
-	callCtx, cancel := s.callContext(ctx, "get")
+	callCtx, done := s.callContext(ctx, "get")
 	index, err := s.backend.Get(callCtx, uri)
-	cancel()
+	done(err)
 	if err != nil {
 		s.fail(ctx, "get", uri, err)
 		return false
@@ -75,9 +75,9 @@ func (s *store) dropPartitions(ctx context.Context, uri string, keys []string) e
 // made meanwhile cannot keep it going. When ctx is done first it stops and
 // returns its error.
 func (s *store) clear(ctx context.Context) error {
-	callCtx, cancel := s.callContext(ctx, "len")
+	callCtx, done := s.callContext(ctx, "len")
 	n, err := s.backend.Len(callCtx)
-	cancel()
+	done(err)
 	if err != nil {
 		s.fail(ctx, "len", "", err)
 		return fmt.Errorf("acache: clear: %w", err)
@@ -86,9 +86,9 @@ func (s *store) clear(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		callCtx, cancel := s.callContext(ctx, "pop oldest")
+		callCtx, done := s.callContext(ctx, "pop oldest")
 		key, old, err := s.backend.PopOldest(callCtx)
-		cancel()
+		done(err)
 		if err != nil {
 			s.fail(ctx, "pop oldest", key, err)
 			return fmt.Errorf("acache: clear: %w", err)

@@ -140,6 +140,21 @@ func WithBackendTimeout(d time.Duration) Option {
 	}}
 }
 
+// WithBackendObserver makes the Cache tell observe of each call it makes to
+// its backend: the operation, as [Stats].Backend names it ("get", "set",
+// "pop", "pop oldest", "len", "size", "move", "commit", "listed", "lease",
+// ...), how long it took, and the error it returned, if any (a timeout
+// included). It is what a latency histogram per operation needs, which
+// Stats does not keep. observe is never called while the Cache holds a
+// lock, and a panic in it is reported, not passed on; it runs on the
+// goroutine of the call, so it should be quick. The in-memory LRU
+// ([NewLRU]) is called directly, untimed: observe is not called for it.
+func WithBackendObserver(observe func(op string, d time.Duration, err error)) Option {
+	return Option{func(c *config) {
+		c.backendObserver = observe
+	}}
+}
+
 // WithStaleOnError makes the Cache serve a stored response, however stale,
 // when the origin cannot be reached or answers 500, 502, 503 or 504, as
 // [RFC 9111 Section 4.2.4] allows a cache disconnected from the origin to.

@@ -113,8 +113,8 @@ func (s *store) fail(ctx context.Context, op, key string, err error) {
 		s.disable(err)
 	case errors.Is(err, errBreakerOpen):
 	default:
-		if held, ok := ctx.Value(heldFailuresKey{}).(*[]failure); ok {
-			*held = append(*held, failure{op, key, err})
+		if h, ok := ctx.Value(heldReportsKey{}).(*heldReports); ok {
+			h.failures = append(h.failures, failure{op, key, err})
 			return
 		}
 		s.n.report(op, key, err)
@@ -128,19 +128,54 @@ type failure struct {
 	err     error
 }
 
-// heldFailuresKey is the key of the failures a context holds.
-type heldFailuresKey struct{}
+// observedCall is one call to the backend, held until the backend
+// observer can be told of it.
+type observedCall struct {
+	op  string
+	d   time.Duration
+	err error
+}
 
-// holdFailures returns ctx holding the failures that fail meets under it
-// until report, which the caller defers before it takes its key locks, so
-// that it runs after they are released.
+// heldReports are the failures and backend calls met under key locks.
+type heldReports struct {
+	failures []failure
+	calls    []observedCall
+}
+
+// heldReportsKey is the key of the reports a context holds.
+type heldReportsKey struct{}
+
+// holdFailures returns ctx holding the failures that fail meets under it,
+// and the calls that observe meets, until report, which the caller defers
+// before it takes its key locks, so that it runs after they are released.
 func (s *store) holdFailures(ctx context.Context) (held context.Context, report func()) {
-	list := new([]failure)
-	return context.WithValue(ctx, heldFailuresKey{}, list), func() {
-		for _, f := range *list {
+	h := new(heldReports)
+	return context.WithValue(ctx, heldReportsKey{}, h), func() {
+		for _, f := range h.failures {
 			s.n.report(f.op, f.key, f.err)
 		}
+		for _, c := range h.calls {
+			s.observe(context.Background(), c.op, c.d, c.err)
+		}
 	}
+}
+
+// observe tells the backend observer (WithBackendObserver), if any, of a
+// call to the backend operation op that took d and returned err; under
+// key locks (holdFailures), once they are released. A panic in it is
+// reported, never passed on.
+func (s *store) observe(ctx context.Context, op string, d time.Duration, err error) {
+	observer := s.cfg.backendObserver
+	if observer == nil {
+		return
+	}
+	if h, ok := ctx.Value(heldReportsKey{}).(*heldReports); ok {
+		h.calls = append(h.calls, observedCall{op, d, err})
+		return
+	}
+	var failed bool
+	defer s.n.recovered("backend observer", &failed)
+	observer(op, d, err)
 }
 
 // nilPointer reports a Backend that is a nil pointer (or another nil
@@ -208,9 +243,9 @@ func (s *store) get(ctx context.Context, b *budget, key string) (e *Entry, err e
 // for the backend (Cache.await): the entry stored under key, an index with
 // no response of its own included, or the backend's error.
 func (s *store) read(ctx context.Context, key string) (*Entry, error) {
-	callCtx, cancel := s.callContext(ctx, "get")
+	callCtx, done := s.callContext(ctx, "get")
 	e, err := s.backend.Get(callCtx, key)
-	cancel()
+	done(err)
 	return s.checked(ctx, nil, key, e, err)
 }
 
@@ -382,9 +417,9 @@ func (s *store) put(ctx context.Context, key string, e *Entry) bool {
 	if size > s.cfg.maxBytes || !s.makeRoom(ctx, key, size) {
 		return false
 	}
-	callCtx, cancel := s.callContext(ctx, "set")
+	callCtx, done := s.callContext(ctx, "set")
 	err := s.backend.Set(callCtx, key, e)
-	cancel()
+	done(err)
 	s.usage.settle(size, err == nil)
 	if err != nil {
 		s.fail(ctx, "set", key, err)
@@ -454,9 +489,9 @@ func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
 			recounts++
 			continue // a store landed while n was counted: count again
 		}
-		callCtx, cancel := s.callContext(ctx, "pop oldest")
+		callCtx, done := s.callContext(ctx, "pop oldest")
 		evicted, old, err := s.backend.PopOldest(callCtx)
-		cancel()
+		done(err)
 		if err != nil {
 			s.fail(ctx, "pop oldest", evicted, err)
 			return false
@@ -488,10 +523,10 @@ func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
 	if s.sizer != nil {
 		op = "size"
 	}
-	callCtx, cancel := s.callContext(ctx, op)
-	defer cancel()
+	callCtx, done := s.callContext(ctx, op)
 	if s.sizer == nil {
 		n, err := s.backend.Len(callCtx)
+		done(err)
 		if err != nil {
 			s.fail(ctx, "len", "", err)
 			return 0, false
@@ -499,6 +534,7 @@ func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
 		return n, true
 	}
 	n, stored, err := s.sizer.Size(callCtx)
+	done(err)
 	if err != nil {
 		s.fail(ctx, "size", "", err)
 		return 0, false
@@ -644,9 +680,9 @@ func (s *store) removeNow(ctx context.Context, key string) error {
 // pop removes the entry stored under key and its bytes from the count, and
 // returns it, or the backend's error. The caller holds the key's lock.
 func (s *store) pop(ctx context.Context, key string) (*Entry, error) {
-	callCtx, cancel := s.callContext(ctx, "pop")
-	defer cancel()
+	callCtx, done := s.callContext(ctx, "pop")
 	old, err := s.backend.Pop(callCtx, key)
+	done(err)
 	if err != nil {
 		s.fail(ctx, "pop", key, err)
 		return nil, fmt.Errorf("acache: removing %q: %w", key, err)

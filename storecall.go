@@ -29,24 +29,27 @@ var (
 
 // callContext returns the context for one call to the backend operation op
 // (one of backendOps: "get", "set", ...): ctx with the backend timeout, and
-// the function to call once the backend returned, which ends the context and
-// records how long the call took (Stats.Backend). The in-memory LRU never
-// blocks and ignores contexts, so it gets ctx as it is, untimed, at no cost.
-// A failed call is counted by report, under the same op.
-func (s *store) callContext(ctx context.Context, op string) (context.Context, context.CancelFunc) {
+// the function to call with the call's error once the backend returned,
+// which ends the context, records how long the call took (Stats.Backend)
+// and tells the backend observer. The in-memory LRU never blocks and
+// ignores contexts, so it gets ctx as it is, untimed, at no cost. A failed
+// call is counted by report, under the same op.
+func (s *store) callContext(ctx context.Context, op string) (context.Context, func(err error)) {
 	return s.callContextWithin(ctx, op, s.cfg.backendTimeout)
 }
 
 // callContextWithin is callContext with a timeout of its own.
-func (s *store) callContextWithin(ctx context.Context, op string, timeout time.Duration) (context.Context, context.CancelFunc) {
+func (s *store) callContextWithin(ctx context.Context, op string, timeout time.Duration) (context.Context, func(err error)) {
 	if s.direct {
-		return ctx, func() {}
+		return ctx, func(error) {}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()
-	return callCtx, func() {
+	return callCtx, func(err error) {
 		cancel()
-		s.n.observed.called(op, time.Since(start))
+		d := time.Since(start)
+		s.n.observed.called(op, d)
+		s.observe(ctx, op, d, err)
 	}
 }
 
@@ -116,18 +119,18 @@ func backendCall[T any](s *store, ctx context.Context, op string, b *budget, cal
 			return v, nil, false // the request's share of its time for the backend is spent
 		}
 		start := time.Now()
-		callCtx, cancel := s.callContextWithin(ctx, op, wait)
+		callCtx, done := s.callContextWithin(ctx, op, wait)
 		v, err = call(callCtx)
-		cancel()
+		done(err)
 		b.spend(time.Since(start))
 		return v, err, true
 	}
 	var got T
 	var gotErr error
 	ok = s.detached(ctx, op, b, func() {
-		callCtx, cancel := s.callContextWithin(ctx, op, wait)
-		defer cancel()
+		callCtx, done := s.callContextWithin(ctx, op, wait)
 		got, gotErr = call(callCtx)
+		done(gotErr)
 	})
 	if !ok {
 		return v, nil, false

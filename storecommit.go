@@ -75,9 +75,9 @@ func (s *store) commit(ctx context.Context, key string, e *Entry, seen lookedUp)
 			}
 		}
 		e.Version = rand.Uint64() | 1 // never 0, which means none
-		callCtx, cancel := s.callContext(ctx, "commit")
+		callCtx, done := s.callContext(ctx, "commit")
 		res, err := s.committer.Commit(callCtx, c)
-		cancel()
+		done(err)
 		if err != nil {
 			s.fail(ctx, "commit", key, err)
 			return
@@ -101,9 +101,9 @@ func (s *store) commit(ctx context.Context, key string, e *Entry, seen lookedUp)
 // does not decode or fails validation is removed first (the caller holds
 // key's lock). ok is false when the backend failed.
 func (s *store) readToCommit(ctx context.Context, key string) (old *Entry, ok bool) {
-	callCtx, cancel := s.callContext(ctx, "get")
+	callCtx, done := s.callContext(ctx, "get")
 	old, err := s.backend.Get(callCtx, key)
-	cancel()
+	done(err)
 	switch {
 	case errors.Is(err, ErrCorruptEntry):
 	case err != nil:
@@ -151,9 +151,9 @@ func (s *store) listed(ctx context.Context, uri string, index *Entry) ([]string,
 		}
 		return index.Partitions, nil
 	}
-	callCtx, cancel := s.callContext(ctx, "listed")
-	defer cancel()
+	callCtx, done := s.callContext(ctx, "listed")
 	keys, err := s.committer.Listed(callCtx, uri)
+	done(err)
 	if err != nil {
 		s.fail(ctx, "listed", uri, err)
 		return nil, fmt.Errorf("acache: listing %q: %w", uri, err)

@@ -124,9 +124,9 @@ func (h *leaseHold) renewEvery(period time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.renewal = time.AfterFunc(period, func() {
-		ctx, cancel := h.s.callContext(context.Background(), "renew lease")
+		ctx, done := h.s.callContext(context.Background(), "renew lease")
 		held, err := h.s.leaser.RenewLease(ctx, h.key, h.token, leaseTTL)
-		cancel()
+		done(err)
 		if err != nil {
 			h.s.fail(ctx, "renew lease", h.key, err)
 		}

@@ -110,7 +110,9 @@ func (s *store) sendMoves(keys []string) {
 	for _, key := range keys {
 		start := time.Now()
 		err := s.backend.MoveToEnd(ctx, key)
-		s.n.observed.called("move", time.Since(start))
+		d := time.Since(start)
+		s.n.observed.called("move", d)
+		s.observe(ctx, "move", d, err)
 		if err != nil {
 			s.fail(ctx, "move", key, err)
 		}
