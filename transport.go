@@ -121,9 +121,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // exchange sends req to the origin, or answers it with the cache's own 504,
 // and makes what comes back the caller's response: a stale one where
 // stale-if-error allows it, the stored one freshened by a 304, or the
-// origin's, stored once its body has been read. lead, when not nil, leads
-// the flight of the requests waiting for this one: it lands once the
-// response is stored or will not be.
+// origin's, stored once its body has arrived whole. lead, when not nil,
+// leads the flight of the requests waiting for this one: they read the body
+// as the Cache fills it, and the flight lands once the response is stored or
+// will not be.
 func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *flightLead) (*http.Response, error) {
 	bodyLands := false // the body lands the flight once its store is done
 	defer func() {
@@ -406,10 +407,13 @@ func (t *Transport) resend(c *Cache, req *http.Request, resp304 *http.Response) 
 // time), with the fresh decision for that. err is the caller's context
 // error if it ended first.
 //
-// Once the twin's response has arrived and its store has begun, the wait is
-// a wait for the backend: it takes at most what is left of the request's
-// budget, after which the store may still be under way, and the request
-// goes to the origin rather than wait for a backend that does not answer.
+// When the twin's body is filled by the Cache (fill.go), the request reads
+// it as it arrives, if the twin's response is one it may be served
+// (streamTwin); otherwise it waits for the store. Once the twin's response
+// has arrived and its store has begun, the wait is a wait for the backend:
+// it takes at most what is left of the request's budget, after which the
+// store may still be under way, and the request goes to the origin rather
+// than wait for a backend that does not answer.
 func (t *Transport) awaitTwin(c *Cache, req *http.Request, f *flight, d decision) (*http.Response, decision, error) {
 	ctx := req.Context()
 	select {
