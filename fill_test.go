@@ -407,13 +407,22 @@ func TestFillAbandonedEndsAfterItsTimeout(t *testing.T) {
 // BenchmarkFillFirstByte measures what 16 concurrent requests for one 64 KiB
 // body wait for their first byte while the origin sends the body over
 // 800 ms (4 KiB every 50 ms): ttfb-median-ms and ttfb-max-ms over the 16,
-// and the whole body's time, body-ms. Run it with -benchtime=1x.
+// and the whole body's time, body-ms; the body sent with a Content-Length,
+// and chunked. Run it with -benchtime=1x.
 func BenchmarkFillFirstByte(b *testing.B) {
+	for _, framing := range []string{"length", "chunked"} {
+		b.Run(framing, func(b *testing.B) { benchFirstByte(b, framing == "length") })
+	}
+}
+
+func benchFirstByte(b *testing.B, announce bool) {
 	const readers, chunks = 16, 16
 	body := testBody(64 << 10)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if announce {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
 		step := len(body) / chunks
 		for i := range chunks {
 			w.Write(body[i*step : (i+1)*step])
