@@ -100,6 +100,10 @@ func (c *Cache) Stats() Stats {
 		Backend:          c.observed.backendStats(),
 		InFlightBytes:    c.inFlight.Load(),
 		BodiesCut:        c.observed.bodiesCut.Load(),
+		StaleHits:        c.observed.staleHits.Load(),
+		StaleOnError:     c.observed.staleOnError.Load(),
+		Freshened:        c.observed.freshened.Load(),
+		Bypasses:         c.observed.bypasses.Load(),
 	}
 }
 

@@ -85,6 +85,24 @@ type Stats struct {
 	// InFlightBytes is what the copies of response bodies being read hold,
 	// to be stored at their end. Together they stay within the byte limit.
 	InFlightBytes int64
+	// StaleHits counts the hits that served a stale response
+	// (stale-while-revalidate, max-stale, [ModeForceCache]): part of Hits
+	// and of StaleServed.
+	StaleHits int64
+	// StaleOnError counts the stale responses served in place of an origin
+	// that failed (stale-if-error, [WithStaleOnError]): part of Misses and
+	// of StaleServed.
+	StaleOnError int64
+	// Freshened counts the requests answered with the stored response
+	// after the origin confirmed it with a 304 to the Cache's conditional
+	// request, while they waited (RFC 9111 Section 4.3.4): part of Misses
+	// and of NotModified.
+	Freshened int64
+	// Bypasses counts the requests the Cache neither served nor stored
+	// into, sent to the origin as if there were no cache (Cache-Status
+	// fwd=bypass, or fwd=request for the request's own directives and
+	// modes): part of Misses.
+	Bypasses int64
 	// BodiesCut counts the response bodies the Cache cut short itself: a
 	// request collapsed onto a body that outgrew WithMaxBodySize or the
 	// in-flight budget while it arrived, left behind the others, which
@@ -92,6 +110,24 @@ type Stats struct {
 	// or no "Accept-Ranges: bytes", or the origin refused). It is the one
 	// case in which a request fails because of the Cache.
 	BodiesCut int64
+}
+
+// Outcomes splits the requests the Cache answered into exclusive outcomes,
+// which sum to Hits + Collapsed + Misses: "hit" (served fresh from the
+// cache), "stale" (served stale: StaleHits and StaleOnError),
+// "revalidated" (Freshened), "collapsed", "bypass" (Bypasses) and "miss"
+// (every other request that went to the origin, or got the Cache's 504).
+// The counters are read one at a time: while requests are served, the
+// split may be off by the requests in between.
+func (s Stats) Outcomes() map[string]int64 {
+	return map[string]int64{
+		"hit":         s.Hits - s.StaleHits,
+		"stale":       s.StaleHits + s.StaleOnError,
+		"revalidated": s.Freshened,
+		"collapsed":   s.Collapsed,
+		"bypass":      s.Bypasses,
+		"miss":        s.Misses - s.StaleOnError - s.Freshened - s.Bypasses,
+	}
 }
 
 // BackendStats describes the calls a Cache made to one operation of its
@@ -157,6 +193,9 @@ type observations struct {
 	revalidations, notModified, staleServed atomic.Int64
 	// bodiesCut counts the bodies the Cache cut short itself (fill.go).
 	bodiesCut atomic.Int64
+	// staleHits, staleOnError, freshened and bypasses split the hits and
+	// misses into the outcomes of Stats.Outcomes.
+	staleHits, staleOnError, freshened, bypasses atomic.Int64
 
 	// refusals counts the responses not stored, by the first reason.
 	refusals [policy.ReasonCount]atomic.Int64

@@ -103,6 +103,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp := c.hit(req, &d); resp != nil {
 			if d.Action == policy.ServeStale {
 				c.observed.staleServed.Add(1)
+				c.observed.staleHits.Add(1)
 				t.refreshInBackground(c, req, &d)
 			}
 			closeRequestBody(req)
@@ -133,6 +134,9 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 		}
 	}()
 	c.miss()
+	if d.bypass {
+		c.observed.bypasses.Add(1)
+	}
 	if d.Action == policy.GatewayTimeout {
 		closeRequestBody(req)
 		return c.decided(eventGateway, d, gatewayTimeoutResponse(c, req, detail(d.Reason, nil))), nil
@@ -140,6 +144,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 	resp, times, err := t.sendLeading(c, req, d, lead)
 	if stale := c.staleOnError(req, d, resp, err); stale != nil {
 		c.observed.staleServed.Add(1)
+		c.observed.staleOnError.Add(1)
 		return c.decided(eventStale, d, stale), nil
 	}
 	if err != nil {
@@ -156,6 +161,7 @@ func (t *Transport) exchange(c *Cache, req *http.Request, d *decision, lead *fli
 			// validators select it (RFC 9111 Section 4.3.2).
 			discardBody(resp)
 			c.observed.notModified.Add(1)
+			c.observed.freshened.Add(1)
 			return c.decided(eventRevalidate, &fresh, entryResponse(c, req, &fresh, status.String(), true)), nil
 		}
 		if !d.fields.conditionals { // else the 304 is for one of the caller's own tags: its answer
