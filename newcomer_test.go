@@ -412,11 +412,12 @@ func TestStatsAddUpToTheResponses(t *testing.T) {
 		}
 		io.WriteString(w, "body of "+r.URL.Path)
 	})
-	cache := acache.NewCache(nil, acache.WithClock(clock.Now))
+	memory := httpcache.NewMemoryCacheWith(acache.WithClock(clock.Now))
+	cache := memory.Cache()
 	t.Cleanup(func() { cache.Close() })
 	// Through package httpcache, which adds X-From-Cache to what came from
 	// the cache.
-	tr := &httpcache.Transport{Transport: newInner(t), Cache: cache, MarkCachedResponses: true}
+	tr := &httpcache.Transport{Transport: newInner(t), Cache: memory, MarkCachedResponses: true}
 	var mu sync.Mutex
 	var hits, collapsed, others, marked int64
 	count := func(resp *http.Response) {

@@ -132,26 +132,28 @@ func TestMarkCachedResponses(t *testing.T) {
 		fmt.Fprint(w, "hello")
 	})
 	for _, mark := range []bool{true, false} {
-		tr := &httpcache.Transport{Cache: httpcache.NewMemoryCache(), MarkCachedResponses: mark}
-		client := tr.Client()
-		for _, path := range []string{"/fresh", "/validated", "/never"} {
-			first, _ := readAll(t, client, newGet(t, o.URL+path))
-			assert.Empty(t, first.Header.Get(httpcache.XFromCache), "%s: the origin's response is marked", path)
-			second, body := readAll(t, client, newGet(t, o.URL+path))
-			assert.Equal(t, "hello", body)
-			want := ""
-			if mark && path != "/never" {
-				want = "1"
+		for name, newCache := range cacheKinds {
+			tr := &httpcache.Transport{Cache: newCache(), MarkCachedResponses: mark}
+			client := tr.Client()
+			for _, path := range []string{"/fresh", "/validated", "/never"} {
+				first, _ := readAll(t, client, newGet(t, o.URL+path))
+				assert.Empty(t, first.Header.Get(httpcache.XFromCache), "%s: the origin's response is marked", path)
+				second, body := readAll(t, client, newGet(t, o.URL+path))
+				assert.Equal(t, "hello", body)
+				want := ""
+				if mark && path != "/never" {
+					want = "1"
+				}
+				assert.Equal(t, want, second.Header.Get(httpcache.XFromCache), "%s: %s, MarkCachedResponses=%v", name, path, mark)
 			}
-			assert.Equal(t, want, second.Header.Get(httpcache.XFromCache), "%s, MarkCachedResponses=%v", path, mark)
+			readAll(t, client, newGet(t, o.URL+"/stale"))
+			fail.Store(true)
+			stale, body := readAll(t, client, newGet(t, o.URL+"/stale"))
+			fail.Store(false)
+			assert.Equal(t, "hello", body, "stale-if-error serves the stored body")
+			assert.Equal(t, map[bool]string{true: "1", false: ""}[mark], stale.Header.Get(httpcache.XFromCache),
+				"%s: a stale response served for a failed origin, MarkCachedResponses=%v", name, mark)
 		}
-		readAll(t, client, newGet(t, o.URL+"/stale"))
-		fail.Store(true)
-		stale, body := readAll(t, client, newGet(t, o.URL+"/stale"))
-		fail.Store(false)
-		assert.Equal(t, "hello", body, "stale-if-error serves the stored body")
-		assert.Equal(t, map[bool]string{true: "1", false: ""}[mark], stale.Header.Get(httpcache.XFromCache),
-			"a stale response served for a failed origin, MarkCachedResponses=%v", mark)
 	}
 }
 
@@ -250,7 +252,7 @@ func TestMigrationCachedResponse(t *testing.T) {
 		defer mu.Unlock()
 		return now
 	}
-	cache := acache.NewCache(nil, acache.WithClock(clock))
+	cache := httpcache.NewMemoryCacheWith(acache.WithClock(clock))
 	client := httpcache.NewTransport(cache).Client()
 
 	resp, err := httpcache.CachedResponse(cache, newGet(t, o.URL+"/a"))
