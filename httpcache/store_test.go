@@ -260,3 +260,82 @@ func TestStoreFailuresFallBackToTheOrigin(t *testing.T) {
 	_, err = backend.Get(context.Background(), "k")
 	assert.ErrorContains(t, err, "panicked")
 }
+
+// valueCache is a Cache whose type cannot be compared (it holds a func), as
+// a Transport's Cache field may be.
+type valueCache struct {
+	*mapCache
+	_ func()
+}
+
+// A Transport over a Cache that cannot be compared binds to it once, and
+// serves hits from it.
+func TestTransportOverACacheThatCannotBeCompared(t *testing.T) {
+	t.Parallel()
+	o := newMigrationOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "hello")
+	})
+	store := newMapCache()
+	client := httpcache.NewTransport(valueCache{mapCache: store}).Client()
+	readAll(t, client, newGet(t, o.URL))
+	resp, _ := readAll(t, client, newGet(t, o.URL))
+	assert.Equal(t, "1", resp.Header.Get(httpcache.XFromCache))
+	assert.EqualValues(t, 1, o.hits.Load(), "requests that reached the origin")
+	assert.Equal(t, 1, store.len())
+}
+
+// A Transport whose Cache field changes stores in the new Cache from its
+// next request on.
+func TestTransportFollowsItsCacheField(t *testing.T) {
+	t.Parallel()
+	o := newMigrationOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "hello")
+	})
+	first, second := newMapCache(), newMapCache()
+	tr := httpcache.NewTransport(first)
+	readAll(t, tr.Client(), newGet(t, o.URL))
+	tr.Cache = second
+	resp, _ := readAll(t, tr.Client(), newGet(t, o.URL))
+	assert.Empty(t, resp.Header.Get(httpcache.XFromCache), "served from the Cache the field no longer names")
+	assert.Equal(t, 1, first.len())
+	assert.Equal(t, 1, second.len())
+}
+
+// What gregjones/httpcache documents of Vary and only-if-cached holds over
+// every kind of Cache: a response varies by the fields its Vary names, and
+// a request "Cache-Control: only-if-cached" with nothing stored gets a 504.
+func TestVaryAndOnlyIfCachedOverEveryCache(t *testing.T) {
+	t.Parallel()
+	o := newMigrationOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept")
+		fmt.Fprint(w, "as "+r.Header.Get("Accept"))
+	})
+	for name, newCache := range cacheKinds {
+		client := httpcache.NewTransport(newCache()).Client()
+		get := func(path, accept string) (*http.Response, string) {
+			req := newGet(t, o.URL+path)
+			req.Header.Set("Accept", accept)
+			return readAll(t, client, req)
+		}
+		path := "/" + strings.ReplaceAll(name, " ", "-")
+		before := o.hits.Load()
+		get(path, "text/plain")
+		get(path, "application/json")
+		resp, body := get(path, "text/plain")
+		assert.Equal(t, "1", resp.Header.Get(httpcache.XFromCache), "%s: the text/plain variant was not served", name)
+		assert.Equal(t, "as text/plain", body, name)
+		resp, body = get(path, "application/json")
+		assert.Equal(t, "1", resp.Header.Get(httpcache.XFromCache), "%s: the application/json variant was not served", name)
+		assert.Equal(t, "as application/json", body, name)
+		assert.EqualValues(t, 2, o.hits.Load()-before, "%s: requests that reached the origin", name)
+
+		req := newGet(t, o.URL+"/never"+path)
+		req.Header.Set("Cache-Control", "only-if-cached")
+		resp, _ = readAll(t, client, req)
+		assert.Equal(t, http.StatusGatewayTimeout, resp.StatusCode, "%s: only-if-cached with nothing stored", name)
+		assert.EqualValues(t, 2, o.hits.Load()-before, "%s: requests that reached the origin", name)
+	}
+}
