@@ -361,6 +361,7 @@ func (c *Cache) invalidate(req *http.Request, b *budget, resp *http.Response) {
 		targets = append(targets, u)
 	}
 	host := req.Host
+	var keys []string
 	for _, u := range targets {
 		if u != req.URL {
 			host = "" // u.Host, already checked to be the same origin
@@ -368,9 +369,10 @@ func (c *Cache) invalidate(req *http.Request, b *budget, resp *http.Response) {
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
 			key := c.keyFor(method, u, host, "")
 			c.invalidations.mark(key) // before: a store that ends after it sees it
-			c.remove(ctx, b, key)
+			keys = append(keys, key)
 		}
 	}
+	c.remove(ctx, b, keys...)
 }
 
 func sameOrigin(a, b *url.URL) bool {

@@ -225,6 +225,13 @@ type CommitResult struct {
 	// commit is done, for [Stats]: exact, or, from a store of n shards,
 	// the sum of the shard the commit changed times n.
 	Bytes int64
+	// Entries is the number of entries the store holds once the commit is
+	// done, for [Stats], when it stored Entry (at least 1, Entry's): exact,
+	// or, from a store of n shards, the count of the shard the commit
+	// changed times n. A Commit that stores and reports 0 is taken as one
+	// that does not count: the Cache then counts itself, from IfVersion
+	// and Evicted.
+	Entries int
 }
 
 // ErrNilBackend reports a Backend that can store nothing because it was made

@@ -92,6 +92,7 @@ func (c *Cache) Stats() Stats {
 		Errors:        c.errors.Load(),
 		Refusals:      c.refusals.Load(),
 		Bytes:         c.usage.stored(),
+		Entries:       c.usage.held(),
 
 		RefusalsByReason: c.observed.refusalsByReason(),
 		BreakerOpen:      c.breaker != nil && c.breaker.open(),

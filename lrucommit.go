@@ -49,7 +49,7 @@ func (l *lru) Commit(_ context.Context, c *Commit) (CommitResult, error) {
 	res.Evicted += l.makeRoom(c.Key, size, c.MaxEntries, c.MaxBytes)
 	l.set(s, c.Key, c.Entry, size)
 	res.Stored = true
-	res.Bytes = l.bytes
+	res.Bytes, res.Entries = l.bytes, l.count
 	return res, nil
 }
 

@@ -50,13 +50,7 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) error {
 		return err
 	}
 	job := context.WithoutCancel(ctx)
-	return c.await(ctx, "purge", func() error {
-		var errs []error
-		for _, key := range keys {
-			errs = append(errs, c.removeNow(job, key))
-		}
-		return errors.Join(errs...)
-	})
+	return c.await(ctx, "purge", func() error { return c.removeAll(job, keys[:]) })
 }
 
 // uriKeys returns the URI keys of the GET and HEAD responses stored for

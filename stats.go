@@ -79,9 +79,18 @@ type Stats struct {
 	BackendSkips int64
 	// Bytes is the size of the entries this Cache stored and has not
 	// removed. Over a backend that counts its own bytes ([Sizer]), it is
-	// the backend's count when the Cache last stored: it then includes
-	// what other processes and earlier runs stored.
+	// the backend's count when the Cache last stored or counted: it then
+	// includes what other processes and earlier runs stored.
 	Bytes int64
+	// Entries is the number of entries the backend holds: its own count
+	// (Len, the Size of a [Sizer], or the Entries a [Committer]'s Commit
+	// reports; from a store of n shards, the count of one shard times n)
+	// when the Cache last stored or counted, plus the entries this Cache
+	// stored and minus those it removed since. It thus includes what other
+	// processes and earlier runs stored, as of that count, and it is never
+	// negative. Over a Backend that is not a Committer, the index of a
+	// URI's partitions is an entry of its own, and counts as one.
+	Entries int64
 	// InFlightBytes is what the copies of response bodies being read hold,
 	// to be stored at their end. Together they stay within the byte limit.
 	InFlightBytes int64

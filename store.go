@@ -53,6 +53,10 @@ type store struct {
 	// keys serialises stores and removals per key, so that usage counts
 	// the entries the backend holds.
 	keys keyLocks
+	// partitioned is set once this Cache committed a key with a partition:
+	// a Committer's index may then list keys, which a Pop of their URI
+	// key removes out of sight (recount).
+	partitioned atomic.Bool
 	// usage counts the stored entries and the stores under way against
 	// the limits; inFlight the bytes that bodies being read hold, reserved
 	// against the same byte limit.
@@ -514,10 +518,10 @@ func (s *store) makeRoom(ctx context.Context, key string, size int64) bool {
 	}
 }
 
-// storedEntries returns the number of entries the backend holds. From a
-// backend that counts its bytes ([Sizer]), it also takes their size, which
-// covers what other Caches, processes and earlier runs stored. ok is false
-// when the backend failed.
+// storedEntries returns the number of entries the backend holds, and
+// counts them in usage. From a backend that counts its bytes ([Sizer]), it
+// also takes their size, which covers what other Caches, processes and
+// earlier runs stored. ok is false when the backend failed.
 func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
 	op := "len"
 	if s.sizer != nil {
@@ -531,6 +535,7 @@ func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
 			s.fail(ctx, "len", "", err)
 			return 0, false
 		}
+		s.usage.counted(n)
 		return n, true
 	}
 	n, stored, err := s.sizer.Size(callCtx)
@@ -539,16 +544,23 @@ func (s *store) storedEntries(ctx context.Context) (n int, ok bool) {
 		s.fail(ctx, "size", "", err)
 		return 0, false
 	}
-	s.usage.observed(stored)
+	s.usage.observed(n, stored)
 	return n, true
 }
 
 // usage is what a Cache counts against its limits: the bytes of the entries
-// it stored, and the places reserved by stores under way. Its mutex is held
-// for arithmetic only, never across a backend call.
+// it stored, and the places reserved by stores under way; and, for Stats,
+// the entries the backend holds. Its mutex is held for arithmetic only,
+// never across a backend call.
+//
+// The counts follow the Cache's own stores and removals, and are set to
+// the backend's whenever it counts them (Len or Size) or a Commit reports
+// them. A store or removal that lands while the backend counts may be
+// counted twice, or not at all, until the next count.
 type usage struct {
 	mu              sync.Mutex
 	bytes           int64 // of the entries stored
+	entries         int64 // the entries the backend holds
 	reservedBytes   int64 // of the entries being set
 	reservedEntries int   // entries being set
 	// settled counts the entries set since the start: a count of stored
@@ -595,31 +607,61 @@ func (u *usage) settle(size int64, stored bool) {
 	u.reservedBytes -= size
 	if stored {
 		u.bytes += size
+		u.entries++
 		u.settled++
 	}
 }
 
-// removed uncounts an entry of size bytes that left the backend. The count
-// never goes below zero: a store whose Set reported an error may have landed
+// removed uncounts an entry of size bytes that left the backend. The counts
+// never go below zero: a store whose Set reported an error may have landed
 // all the same, uncounted.
 func (u *usage) removed(size int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.bytes = max(0, u.bytes-size)
+	u.entries = max(0, u.entries-1)
 }
 
-// observed sets the bytes stored to what the backend reported ([Sizer]).
-func (u *usage) observed(stored int64) {
+// observed sets the entries and the bytes stored to what the backend
+// reported ([Sizer], or a Commit).
+func (u *usage) observed(entries int, stored int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.entries = max(0, int64(entries))
 	u.bytes = max(0, stored)
+}
+
+// counted sets the entries stored to what the backend counted (Len).
+func (u *usage) counted(entries int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.entries = max(0, int64(entries))
+}
+
+// afterCommit counts what a Commit that stored reported (res). From a
+// Committer that does not count its entries (Entries 0), it counts them
+// itself: the entries Evicted go, and one comes unless it replaced the
+// entry that was read (replaced).
+func (u *usage) afterCommit(res CommitResult, replaced bool) {
+	if res.Entries > 0 {
+		u.observed(res.Entries, res.Bytes)
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = max(0, res.Bytes)
+	u.entries = max(0, u.entries-int64(res.Evicted))
+	if !replaced {
+		u.entries++
+	}
+	u.entries = max(1, u.entries) // at least the one stored
 }
 
 // emptied records that the backend holds no entry.
 func (u *usage) emptied() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.bytes = 0
+	u.bytes, u.entries = 0, 0
 }
 
 // stored returns the bytes of the entries stored.
@@ -627,6 +669,13 @@ func (u *usage) stored() int64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.bytes
+}
+
+// held returns the number of entries the backend holds, as counted.
+func (u *usage) held() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.entries
 }
 
 // reserveInFlight reserves n bytes for a body being read, against the byte
@@ -644,21 +693,60 @@ func (s *store) reserveInFlight(n int64) bool {
 	}
 }
 
-// remove deletes the entry stored under key, if any, and the responses its
-// index lists (for a URI key, those of every partition), waiting for the
-// backend as store does.
-func (s *store) remove(ctx context.Context, b *budget, key string) {
+// remove deletes the entries stored under keys, if any, and the responses
+// their indexes list (for a URI key, those of every partition), waiting for
+// the backend as store does: in one job, whose wait ends with what is left
+// of the budget b. An empty key is skipped.
+func (s *store) remove(ctx context.Context, b *budget, keys ...string) {
 	var failed bool
 	defer s.n.recovered("remove", &failed)
-	if key == "" {
+	keys = slices.DeleteFunc(slices.Clone(keys), func(key string) bool { return key == "" })
+	if len(keys) == 0 {
 		return
 	}
 	if s.direct {
-		s.removeNow(ctx, key)
+		s.removeAll(ctx, keys)
 		return
 	}
 	job := context.WithoutCancel(ctx)
-	s.detached(ctx, "remove", b, func() { s.removeNow(job, key) })
+	s.detached(ctx, "remove", b, func() { s.removeAll(job, keys) })
+}
+
+// removeAll is remove in the goroutine that runs it: removeNow of each key,
+// then, unless every one failed, the count of what a Committer removed out
+// of sight (recount). It returns the backend's errors, joined.
+func (s *store) removeAll(ctx context.Context, keys []string) error {
+	var errs []error
+	for _, key := range keys {
+		if err := s.removeNow(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) < len(keys) {
+		s.recount(ctx, keys)
+	}
+	return errors.Join(errs...)
+}
+
+// recount counts again the entries the backend holds (and their bytes,
+// over a Sizer) once keys were removed from a Committer: its Pop of a URI
+// key also removes the entries the key's index lists, which the Cache does
+// not see. Over the in-memory LRU the count costs one lock; over another
+// Committer, one call (one round trip to a networked store), made only
+// once this Cache has stored a key with a partition, which the index of
+// its URI key lists: the indexes of the keys other Caches stored are
+// counted at this Cache's next store.
+func (s *store) recount(ctx context.Context, keys []string) {
+	if s.committer == nil || s.memory == nil && !s.partitioned.Load() {
+		return
+	}
+	uriKey := func(key string) bool {
+		_, partitioned := splitPartition(key)
+		return key != "" && !partitioned
+	}
+	if slices.ContainsFunc(keys, uriKey) {
+		s.storedEntries(ctx)
+	}
 }
 
 // removeNow is remove in the goroutine that runs it, returning the
@@ -677,8 +765,9 @@ func (s *store) removeNow(ctx context.Context, key string) error {
 	return s.dropPartitions(ctx, key, old.Partitions)
 }
 
-// pop removes the entry stored under key and its bytes from the count, and
-// returns it, or the backend's error. The caller holds the key's lock.
+// pop removes the entry stored under key, and it and its bytes from the
+// counts, and returns it, or the backend's error. The caller holds the
+// key's lock.
 func (s *store) pop(ctx context.Context, key string) (*Entry, error) {
 	callCtx, done := s.callContext(ctx, "pop")
 	old, err := s.backend.Pop(callCtx, key)

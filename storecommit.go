@@ -44,6 +44,7 @@ func (s *store) commit(ctx context.Context, key string, e *Entry, seen lookedUp)
 	c := &Commit{Key: key, Entry: e, MaxEntries: s.cfg.maxEntries, MaxBytes: s.cfg.maxBytes, MaxListed: maxPartitions}
 	if uri, partitioned := splitPartition(key); partitioned {
 		c.Index = uri
+		s.partitioned.Store(true)
 	}
 	var lease *leaseHold
 	if seen.key == key && seen.lease != nil {
@@ -82,19 +83,27 @@ func (s *store) commit(ctx context.Context, key string, e *Entry, seen lookedUp)
 			s.fail(ctx, "commit", key, err)
 			return
 		}
-		s.n.evictions.Add(int64(res.Evicted))
-		if res.Stored {
-			s.n.stores.Add(1)
-			s.usage.observed(res.Bytes)
-			if lease != nil {
-				lease.stored.Store(true) // the Commit released it
-			}
-		}
+		s.committed(c, res, lease)
 		if !res.Conflict {
 			return
 		}
 	}
 	s.fail(ctx, "commit", key, fmt.Errorf("acache: storing %q: changed by other stores %d times in a row", key, maxCommitAttempts))
+}
+
+// committed counts what the Commit of c did (res): its evictions and, when
+// it stored, the store, the entries and bytes the backend holds, and the
+// release of the lease the request held (lease, when not nil).
+func (s *store) committed(c *Commit, res CommitResult, lease *leaseHold) {
+	s.n.evictions.Add(int64(res.Evicted))
+	if !res.Stored {
+		return
+	}
+	s.n.stores.Add(1)
+	s.usage.afterCommit(res, c.IfVersion != 0)
+	if lease != nil {
+		lease.stored.Store(true) // the Commit released it
+	}
 }
 
 // readToCommit returns what key holds, to merge with, or nil. An entry that

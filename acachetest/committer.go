@@ -24,7 +24,7 @@ import (
 //     and changes nothing, nor does one whose entry is larger than MaxBytes;
 //   - Commit brings the store within MaxEntries and MaxBytes by removing the
 //     least recently used entries, never the key it stores, counts them in
-//     Evicted, and reports the bytes stored;
+//     Evicted, and reports the bytes and the entries stored;
 //   - Commit lists a key of a URI in the URI's index once, Listed returns the
 //     keys in the order they were listed, and MaxListed removes the earliest
 //     listed with their entries;
@@ -108,10 +108,30 @@ func (ct *committerTester) store(key string, n int, index string) *acache.Entry 
 	e := committed(key, n)
 	c := unlimited(key, e, version)
 	c.Index = index
-	if res := ct.commit(c); !res.Stored {
+	res := ct.commit(c)
+	if !res.Stored {
 		ct.t.Fatalf("Commit(%q) = %+v; want it stored", key, res)
 	}
+	ct.assertCounted(res)
 	return e
+}
+
+// assertCounted checks the entries and bytes that a Commit which stored
+// reported against those the backend holds.
+func (ct *committerTester) assertCounted(res acache.CommitResult) {
+	ct.t.Helper()
+	n, err := ct.b.Len(ct.ctx)
+	if err != nil {
+		ct.t.Fatalf("Len() error: %v", err)
+	}
+	if res.Entries != n {
+		ct.t.Fatalf("Commit reported %d entries (%+v); Len() = %d", res.Entries, res, n)
+	}
+	if s, ok := ct.b.(acache.Sizer); ok {
+		if _, bytes, err := s.Size(ct.ctx); err != nil || res.Bytes != bytes {
+			ct.t.Fatalf("Commit reported %d bytes (%+v); Size() = %d, %v", res.Bytes, res, bytes, err)
+		}
+	}
 }
 
 func (ct *committerTester) listed(uri string) []string {
@@ -173,8 +193,8 @@ func testCommitMakesRoom(t *testing.T, ct *committerTester) {
 	c := unlimited("d", d, 0)
 	c.MaxEntries = 3
 	res := ct.commit(c)
-	if !res.Stored || res.Evicted != 1 {
-		t.Fatalf("Commit of a fourth entry under MaxEntries 3 = %+v; want it stored, one evicted", res)
+	if !res.Stored || res.Evicted != 1 || res.Entries != 3 {
+		t.Fatalf("Commit of a fourth entry under MaxEntries 3 = %+v; want it stored, one evicted, 3 entries", res)
 	}
 	if ct.contains("b") || !ct.contains("a") || !ct.contains("c") || !ct.contains("d") {
 		t.Fatalf("after a Commit that made room, the least recently used entry, b, should be the one gone")
@@ -184,8 +204,8 @@ func testCommitMakesRoom(t *testing.T, ct *committerTester) {
 	c = unlimited("c", c2, ct.get("c").Version)
 	c.MaxBytes = c2.Size()
 	res = ct.commit(c)
-	if !res.Stored || res.Evicted != 2 || res.Bytes != c2.Size() {
-		t.Fatalf("Commit of c under MaxBytes of its size = %+v; want it stored, 2 evicted, %d bytes", res, c2.Size())
+	if !res.Stored || res.Evicted != 2 || res.Bytes != c2.Size() || res.Entries != 1 {
+		t.Fatalf("Commit of c under MaxBytes of its size = %+v; want it stored, 2 evicted, %d bytes, 1 entry", res, c2.Size())
 	}
 	ct.assertLen(1)
 	ct.assertGet("c", c2)
@@ -212,8 +232,8 @@ func testMaxListed(t *testing.T, ct *committerTester) {
 	}
 	c := unlimited(partition("carol"), committed(partition("carol"), 3), 0)
 	c.Index, c.MaxListed = uri, 2
-	if res := ct.commit(c); !res.Stored || res.Evicted != 1 {
-		t.Fatalf("Commit of a third key under MaxListed 2 = %+v; want it stored, one removed", res)
+	if res := ct.commit(c); !res.Stored || res.Evicted != 1 || res.Entries != 2 {
+		t.Fatalf("Commit of a third key under MaxListed 2 = %+v; want it stored, one removed, 2 entries", res)
 	}
 	want := []string{partition("bob"), partition("carol")}
 	if got := ct.listed(uri); !slices.Equal(got, want) {

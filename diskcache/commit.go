@@ -24,8 +24,9 @@ var _ acache.Committer = (*Store)(nil)
 // c.MaxListed with their entries, removes the least recently used entries
 // other than c.Key's, unlisting each, until the store, c.Entry replacing
 // what c.Key holds, is within c.MaxEntries and c.MaxBytes, and stores
-// c.Entry as the most recently used. Otherwise it changes nothing. Bytes is
-// reported when the entry is stored. It implements [acache.Committer].
+// c.Entry as the most recently used. Otherwise it changes nothing. Bytes
+// and Entries, the Store's counts (see [Store.Size]), are reported when the
+// entry is stored. It implements [acache.Committer].
 //
 // The version is compared in the write transaction, never in a read before
 // it: a Conflict then returns once the commits before it have updated the
@@ -107,6 +108,7 @@ func (w *commitWrite) apply(b buckets) error {
 	w.result.Stored = true
 	w.result.Evicted = w.removed.entries
 	w.result.Bytes = int64(counter(b.meta, metaBytes))
+	w.result.Entries = int(counter(b.meta, metaCount))
 	return nil
 }
 

@@ -41,8 +41,8 @@ type commitCall struct {
 // shard ([acache.Committer]): one script, run again while it has to remove
 // more than maxRemovals entries first. With n shards ([WithShards]), the
 // shard is bounded by c.MaxEntries/n entries (at least 1) and c.MaxBytes/n
-// bytes, so the limits hold over the whole Store, and Bytes is the shard's
-// sum times n. The touches queued for the shard's keys ride along in the
+// bytes, so the limits hold over the whole Store, and Bytes and Entries are
+// the shard's sum and count times n. The touches queued for the shard's keys ride along in the
 // script, applied before it evicts. Like Set, it refuses an entry whose
 // Size is more than 256 MiB. A key of another type found in place of a
 // value is removed, and reported with an error wrapping
@@ -64,15 +64,16 @@ func (s *Store) Commit(ctx context.Context, c *acache.Commit) (acache.CommitResu
 	var res acache.CommitResult
 	recounted := false
 	for range maxCommitRounds {
-		status, evicted, bytes, err := s.runCommit(ctx, call, touched)
+		r, err := s.runCommit(ctx, call, touched)
 		touched = nil // applied by the first script
 		if err != nil {
 			return res, fmt.Errorf("rediscache: commit: %w", err)
 		}
-		res.Evicted += evicted
-		switch status {
+		res.Evicted += r.evicted
+		switch r.status {
 		case "stored":
-			res.Stored, res.Bytes = true, bytes*int64(len(s.shards))
+			n := len(s.shards)
+			res.Stored, res.Bytes, res.Entries = true, r.bytes*int64(n), r.entries*n
 			return res, nil
 		case "conflict":
 			res.Conflict = true
@@ -91,7 +92,7 @@ func (s *Store) Commit(ctx context.Context, c *acache.Commit) (acache.CommitResu
 			}
 		case "again":
 		default:
-			return res, fmt.Errorf("rediscache: commit: the script answered %q", status)
+			return res, fmt.Errorf("rediscache: commit: the script answered %q", r.status)
 		}
 	}
 	return res, fmt.Errorf("rediscache: commit: no room made after %d scripts", maxCommitRounds)
@@ -130,10 +131,18 @@ func (s *Store) commitCall(c *acache.Commit) (*commitCall, error) {
 	}}, nil
 }
 
+// commitReply is what commitScript answered: its status, the entries it
+// removed, and the shard's sum of sizes and, when it stored, its entries,
+// once it was done.
+type commitReply struct {
+	status           string
+	evicted, entries int
+	bytes            int64
+}
+
 // runCommit runs commitScript once for call, carrying the touched members,
-// and returns what it answered: its status, the entries it removed and the
-// shard's sum of sizes once it was done.
-func (s *Store) runCommit(ctx context.Context, call *commitCall, touched []string) (status string, evicted int, bytes int64, err error) {
+// and returns what it answered.
+func (s *Store) runCommit(ctx context.Context, call *commitCall, touched []string) (commitReply, error) {
 	args := call.args
 	if len(touched) > 0 {
 		args = make([]any, 0, len(call.args)+len(touched))
@@ -144,16 +153,19 @@ func (s *Store) runCommit(ctx context.Context, call *commitCall, touched []strin
 	}
 	res, err := commitScript.Run(ctx, s.client, call.keys, args...).Slice()
 	if err != nil {
-		return "", 0, 0, s.repair(ctx, call.sh, err)
+		return commitReply{}, s.repair(ctx, call.sh, err)
 	}
-	if len(res) != 3 {
-		return "", 0, 0, fmt.Errorf("the script answered %v", res)
+	if len(res) != 4 {
+		return commitReply{}, fmt.Errorf("the script answered %v", res)
 	}
-	status, _ = res[0].(string)
-	n, _ := res[1].(int64)
+	var r commitReply
+	r.status, _ = res[0].(string)
+	evicted, _ := res[1].(int64)
 	sum, _ := res[2].(string)
-	bytes, _ = strconv.ParseInt(sum, 10, 64) // a damaged sum: the script said so
-	return status, int(n), bytes, nil
+	entries, _ := res[3].(int64)
+	r.bytes, _ = strconv.ParseInt(sum, 10, 64) // a damaged sum: the script said so
+	r.evicted, r.entries = int(evicted), int(entries)
+	return r, nil
 }
 
 // Listed returns the keys that the index of the URI key uri lists, earliest

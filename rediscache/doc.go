@@ -108,8 +108,12 @@
 //     GET and a Commit more;
 //   - an unsafe request (RFC 9111 Section 4.4): one Pop script per URI key
 //     it invalidates (the GET and HEAD keys of its target URI, and of
-//     Location and Content-Location when they have the same origin);
-//   - Purge of a URL: one Pop per URI key (GET and HEAD);
+//     Location and Content-Location when they have the same origin), and,
+//     once the Cache has stored a response under a partition, one Size
+//     pipeline, to count what the Pops removed with the keys' indexes
+//     ([acache.Stats] Entries and Bytes);
+//   - Purge of a URL: one Pop per URI key (GET and HEAD), and the same
+//     Size pipeline;
 //   - Inspect of a URL: per URI key, a GET, a Listed script and a GET per
 //     key listed.
 //

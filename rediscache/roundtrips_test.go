@@ -87,7 +87,8 @@ func (l *commandLog) take(want int) []string {
 // documentation states them: a hit one GET (and a share of a touch batch),
 // a miss and a revalidation answered 304 a GET, the script that takes the
 // key's lease and one commit (which releases it),
-// an unsafe request one pop per URI key it invalidates.
+// an unsafe request one pop per URI key it invalidates (and one Size
+// pipeline once the Cache stored under a partition).
 func TestRoundTrips(t *testing.T) {
 	for _, shards := range []int{1, 3} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
@@ -138,4 +139,13 @@ func roundTrips(t *testing.T, shards int) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, []string{"pop", "pop"}, log.take(2), "a POST: the GET and HEAD keys of the URL")
+
+	// Once the Cache stored under a partition, an invalidation counts what
+	// the Pops removed with the URI keys' indexes: one Size pipeline.
+	userGet(t, transport, http.MethodGet, o.URL+"/p", "alice", false).Body.Close()
+	log.take(3) // get, lease, commit
+	userGet(t, transport, http.MethodPost, o.URL+"/p", "alice", false).Body.Close()
+	got = log.take(3)
+	assert.Equal(t, []string{"pop", "pop", "pipeline"}, slices.DeleteFunc(got, func(n string) bool { return n == "touch" }),
+		"a POST after a store under a partition: the GET and HEAD keys of the URL, then Size")
 }

@@ -241,7 +241,9 @@ const keepEvery = 15 * 1_000_000
 // script writes nothing and returns "again", for Go to call it again. A
 // key of another type found in place of a value is deleted and its member
 // forgotten; the script then writes nothing and returns "wrongtype". It
-// returns {status, entries removed (evicted), the shard's sum}.
+// returns {status, entries removed (evicted), the shard's sum, the shard's
+// entries once the value is written ("stored"; 0 otherwise)}: the count
+// read before the write, and one more when ZADD added the member.
 //
 // With a lease token (a Commit's Lease), a script that stores the value
 // then releases the key's lease if the token still holds it, and publishes
@@ -273,8 +275,8 @@ local lease = ARGV[14]
 local maxEntrySize = ` + strconv.Itoa(maxEntrySize) + `
 local keepEvery = ` + strconv.Itoa(keepEvery) + `
 local removed, evicted = 0, 0
-local function reply(status, sum)
-  return {status, evicted, sum or redis.call('HGET', KEYS[3], 'bytes') or '0'}
+local function reply(status, sum, entries)
+  return {status, evicted, sum or redis.call('HGET', KEYS[3], 'bytes') or '0', entries or 0}
 end
 ` + luaCommitChecks + luaCommitRoom + `
 local touched = false
@@ -300,7 +302,7 @@ if removed > 0 then
 end
 if uri ~= '' then list() end
 redis.call('SET', KEYS[7], data, 'PX', idle)
-redis.call('ZADD', KEYS[1], tick(), member)
+local entries = count + redis.call('ZADD', KEYS[1], tick(), member)
 redis.call('HSET', KEYS[2], member, ARGV[4])
 recordVersion(member, version)
 sum = sum - held + size
@@ -317,7 +319,7 @@ else
   redis.call('HSET', KEYS[3], unpack(fields))
 end
 if lease ~= '' then release(KEYS[#KEYS - 1], KEYS[#KEYS], lease, member .. ' stored') end
-return reply('stored', string.format('%d', sum))
+return reply('stored', string.format('%d', sum), entries)
 `
 
 // luaCommitChecks are steps 1 to 3 of luaCommit: stored returns "conflict",
