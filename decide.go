@@ -187,6 +187,15 @@ func bypassing(req *http.Request, fwd string, why policy.Reason) decision {
 	return decision{req: req, bypass: true, Verdict: policy.Verdict{Action: policy.Forward, Fwd: fwd, Reason: why}}
 }
 
+// stale reports whether the stored response selected for the request is
+// stale (RFC 9111 Section 4.2): its age has reached its freshness lifetime,
+// the request's own (Control.FreshFor) when it gives one. A stale response
+// is served only where the request allows it (max-stale, Section 4.2.4;
+// ModeForceCache) or stale-while-revalidate does.
+func (d *decision) stale() bool {
+	return d.meta != nil && d.meta.Lifetime <= d.age
+}
+
 // find looks up the stored responses for d's request and records in d the
 // one selected for it, and in f what the verdict needs to know. A HEAD
 // request can be answered from a stored GET response (RFC 9110 Section

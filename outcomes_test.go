@@ -75,6 +75,18 @@ func TestStatsOutcomesAreExclusiveAndSumToTheRequests(t *testing.T) {
 		}
 	}, "miss") // the request the other was collapsed onto
 	clock.Advance(2 * time.Minute)
+	// Served stale from the cache at the request's word: hits, and stale.
+	step("stale", func() {
+		fetch(t, tr, http.MethodGet, o.URL+"/fresh", http.Header{"Cache-Control": {"max-stale=600"}})
+	})
+	step("stale", func() {
+		req, err := http.NewRequest(http.MethodGet, o.URL+"/fresh", nil)
+		require.NoError(t, err)
+		req = req.WithContext(WithControl(req.Context(), Control{Mode: ModeForceCache}))
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+	})
 	failing.Store(true)
 	step("stale", func() { fetch(t, tr, http.MethodGet, o.URL+"/fresh", nil) })
 

@@ -101,9 +101,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if d.Action == policy.Serve || d.Action == policy.ServeStale {
 		if resp := c.hit(req, &d); resp != nil {
-			if d.Action == policy.ServeStale {
+			if d.Action == policy.ServeStale || d.stale() {
 				c.observed.staleServed.Add(1)
 				c.observed.staleHits.Add(1)
+			}
+			if d.Action == policy.ServeStale {
 				t.refreshInBackground(c, req, &d)
 			}
 			closeRequestBody(req)
