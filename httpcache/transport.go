@@ -99,6 +99,9 @@ func (t *Transport) cache() *acache.Cache {
 		return t.own.cache
 	}
 	if t.engine == nil || !sameCache(t.bound, c) {
+		if t.engine != nil {
+			go t.engine.Close() // its background work ends; requests under way still finish
+		}
 		t.bound, t.engine = c, acache.NewCache(NewBackend(c))
 	}
 	return t.engine
