@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/acachecontrol/acache"
+	"github.com/acachecontrol/acache/acachetest"
 	"github.com/acachecontrol/acache/httpcache"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -338,4 +339,10 @@ func TestVaryAndOnlyIfCachedOverEveryCache(t *testing.T) {
 		assert.Equal(t, http.StatusGatewayTimeout, resp.StatusCode, "%s: only-if-cached with nothing stored", name)
 		assert.EqualValues(t, 2, o.hits.Load()-before, "%s: requests that reached the origin", name)
 	}
+}
+
+// NewBackend keeps the Backend contract that acachetest checks: recency
+// order, PopOldest, Len and Size, misses, concurrent use.
+func TestNewBackendConformance(t *testing.T) {
+	acachetest.TestBackend(t, func(t *testing.T) acache.Backend { return httpcache.NewBackend(newMapCache()) })
 }
