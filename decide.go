@@ -338,39 +338,6 @@ func (c *Cache) keyAndEntry(req *http.Request) (key string, entry *Entry, ref lr
 	return string(b), nil, lruRef{}
 }
 
-// partialKind is what the cache does with a request for which it holds an
-// incomplete response.
-type partialKind int
-
-const (
-	// partialNone: the stored bytes do not help; the request goes to the
-	// origin as it is, and what comes back replaces or extends them.
-	partialNone partialKind = iota
-	// partialHit: the stored bytes cover the requested range (or the range
-	// is unsatisfiable for the known length): 206 (or 416) from the cache,
-	// when the verdict allows serving.
-	partialHit
-	// partialFill: the stored bytes cover the start of what is asked; the
-	// cache asks the origin for the rest only, with If-Range, and answers
-	// with the two combined (RFC 9111 Section 3.4).
-	partialFill
-)
-
-// partialPlan is what the cache makes of a request against an incomplete
-// stored response.
-type partialPlan struct {
-	kind partialKind
-	have httpsyntax.Span      // what the stored response holds
-	want httpsyntax.ByteRange // what the caller gets
-	// whole reports a caller who asked no range: it gets a 200 of the
-	// complete representation.
-	whole bool
-	// unsatisfiable reports a Range no byte of the representation satisfies
-	// (answered 416 from the cache).
-	unsatisfiable bool
-	etag          httpsyntax.ETag // the stored strong validator
-}
-
 // planPartial decides what d's request gets from the incomplete response d
 // found, and returns the range outcome to give the verdict.
 func planPartial(d *decision) httpsyntax.RangeOutcome {

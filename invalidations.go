@@ -1,7 +1,6 @@
 package acache
 
 import (
-	"context"
 	"hash/maphash"
 	"sync/atomic"
 )
@@ -44,25 +43,4 @@ func (v *invalidations) mark(uri string) {
 // invalidated after seen returned count.
 func (v *invalidations) invalidatedSince(key string, count uint64) bool {
 	return v.slot(key).Load() > count
-}
-
-// saveUnlessInvalidated stores e as saveThen does, unless its URI was
-// invalidated since the request for it was decided (count, from
-// invalidations.seen); when an invalidation comes while the store is made,
-// what it stored is removed again. then is called once it has ended.
-func (c *Cache) saveUnlessInvalidated(ctx context.Context, b *budget, e *Entry, seen lookedUp, count uint64, then func()) {
-	if c.invalidations.invalidatedSince(e.Key, count) {
-		if then != nil {
-			then()
-		}
-		return
-	}
-	c.saveThen(ctx, b, e.Key, e, seen, func() {
-		if c.invalidations.invalidatedSince(e.Key, count) {
-			c.remove(context.WithoutCancel(ctx), nil, e.Key)
-		}
-		if then != nil {
-			then()
-		}
-	})
 }

@@ -170,6 +170,39 @@ func credentialsAddedBelow(req, sent *http.Request) bool {
 	return !slices.Equal(have, got)
 }
 
+// partialKind is what the cache does with a request for which it holds an
+// incomplete response.
+type partialKind int
+
+const (
+	// partialNone: the stored bytes do not help; the request goes to the
+	// origin as it is, and what comes back replaces or extends them.
+	partialNone partialKind = iota
+	// partialHit: the stored bytes cover the requested range (or the range
+	// is unsatisfiable for the known length): 206 (or 416) from the cache,
+	// when the verdict allows serving.
+	partialHit
+	// partialFill: the stored bytes cover the start of what is asked; the
+	// cache asks the origin for the rest only, with If-Range, and answers
+	// with the two combined (RFC 9111 Section 3.4).
+	partialFill
+)
+
+// partialPlan is what the cache makes of a request against an incomplete
+// stored response.
+type partialPlan struct {
+	kind partialKind
+	have httpsyntax.Span      // what the stored response holds
+	want httpsyntax.ByteRange // what the caller gets
+	// whole reports a caller who asked no range: it gets a 200 of the
+	// complete representation.
+	whole bool
+	// unsatisfiable reports a Range no byte of the representation satisfies
+	// (answered 416 from the cache).
+	unsatisfiable bool
+	etag          httpsyntax.ETag // the stored strong validator
+}
+
 // fillRequest returns a copy of req that asks the origin for the part of
 // the representation that the incomplete stored response lacks: the range
 // after its last byte to the last byte the caller wants, if the stored

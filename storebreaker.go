@@ -242,3 +242,9 @@ func (b *breaker) skips() int64 {
 	}
 	return b.skipped.Load()
 }
+
+// leaseReply is what GetOrLease answered.
+type leaseReply struct {
+	e      *Entry
+	leased bool
+}

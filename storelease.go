@@ -54,12 +54,6 @@ func (t *leaseTokens) next() string {
 	return t.prefix + "." + strconv.FormatUint(t.n.Add(1), 36)
 }
 
-// leaseReply is what GetOrLease answered.
-type leaseReply struct {
-	e      *Entry
-	leased bool
-}
-
 // takeLease looks key up through the Leaser and, when nothing is stored
 // under it but the entry of version stale (0 for none) that the caller
 // found stale, takes its lease, within what is left of the budget b. It

@@ -28,6 +28,7 @@ package acache
 // [RFC 9110 Section 13.1.5]: https://www.rfc-editor.org/rfc/rfc9110#section-13.1.5
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"slices"
@@ -474,4 +475,25 @@ func planBody(d *decision, resp *http.Response, e *Entry) (plan bodyPlan, keep b
 // byte ranges are ranges of the representation as encoded.
 func sameCoding(a, b http.Header) bool {
 	return strings.Join(a["Content-Encoding"], ",") == strings.Join(b["Content-Encoding"], ",")
+}
+
+// saveUnlessInvalidated stores e as saveThen does, unless its URI was
+// invalidated since the request for it was decided (count, from
+// invalidations.seen); when an invalidation comes while the store is made,
+// what it stored is removed again. then is called once it has ended.
+func (c *Cache) saveUnlessInvalidated(ctx context.Context, b *budget, e *Entry, seen lookedUp, count uint64, then func()) {
+	if c.invalidations.invalidatedSince(e.Key, count) {
+		if then != nil {
+			then()
+		}
+		return
+	}
+	c.saveThen(ctx, b, e.Key, e, seen, func() {
+		if c.invalidations.invalidatedSince(e.Key, count) {
+			c.remove(context.WithoutCancel(ctx), nil, e.Key)
+		}
+		if then != nil {
+			then()
+		}
+	})
 }
