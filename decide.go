@@ -99,6 +99,10 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		return bypassing(req, fwd, why)
 	}
 	d.req = req
+	// Counted before anything is read, the LRU's entry included: a flight
+	// that stores and lands after the read must show in landedSince, or the
+	// request would lead a flight of its own on what it read stale.
+	landings, invalidated := c.flights.landed(), c.invalidations.seen()
 	var stored *Entry // what the LRU holds under the key, if it is the backend
 	if d.key, stored, d.ref = c.keyAndEntry(req); d.key == "" {
 		return bypassing(req, policy.FwdBypass, policy.ReasonUncacheableURL)
@@ -114,7 +118,7 @@ func (c *Cache) decideWithin(req *http.Request, b *budget) (d decision) {
 		d.budget = c.budgetFor(req.Context())
 	}
 	var f policy.Found
-	d.landings, d.invalidated = c.flights.landed(), c.invalidations.seen()
+	d.landings, d.invalidated = landings, invalidated
 	c.find(&d, &f, stored)
 	if d.fields.ifRange && d.fields.rangeRequest && req.Method == http.MethodGet &&
 		d.entry != nil && !policy.StrongValidator(d.entry.Header, d.now) {
